@@ -1,0 +1,38 @@
+# make demo  - fresh machine to a delivered extract: venv, Temporal dev server + UI, worker, cases
+# make run   - the same stack in the foreground until Ctrl-C (handlers use starter.py, UI :8233)
+# make test  - the whole suite against a real Temporal dev server and real SQLite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo run test lint typecheck check clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: venv
+	$(PY) scripts/stack.py demo
+
+run: venv
+	$(PY) scripts/stack.py run
+
+test: venv
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy dsr workflows activities systems worker.py starter.py
+
+check: lint typecheck test
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""Delivery of answers and notices: secure digital mailbox or letter, never plain e-mail."""
+
+from __future__ import annotations
+
+import html
+import json
+from datetime import UTC, datetime
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.store import ExtractStore
+from dsr.adapters import DigitalMailbox, Letter, LetterService, MailboxMessage
+from dsr.models import (
+    DeliverInput,
+    DeliveryMethod,
+    DeliveryReceipt,
+    NoticeReceipt,
+    SendNoticeInput,
+)
+
+NOTICES_SV = {
+    "identity_not_verified": (
+        "Din begäran kunde inte behandlas",
+        "Vi har inte kunnat bekräfta din identitet och kan därför inte lämna ut uppgifter "
+        "(artikel 12.6 dataskyddsförordningen). Skäl: {reason} Du är välkommen att göra en ny "
+        "begäran, till exempel genom vår e-tjänst med BankID. Du har rätt att lämna klagomål "
+        "till Integritetsskyddsmyndigheten (IMY), www.imy.se, och att väcka talan i "
+        "förvaltningsdomstol.",
+    ),
+}
+
+
+class DeliveryActivities:
+    def __init__(
+        self, store: ExtractStore, mailbox: DigitalMailbox, letters: LetterService
+    ) -> None:
+        self._store = store
+        self._mailbox = mailbox
+        self._letters = letters
+
+    @activity.defn
+    async def deliver_extract(self, request: DeliverInput) -> DeliveryReceipt:
+        """Send the extract; the case number is the message id, so a retry sends nothing twice."""
+        extract = request.extract
+        attachments = (self._store.path(extract.html_ref), self._store.path(extract.json_ref))
+        if request.method is DeliveryMethod.DIGITAL_MAILBOX:
+            if not await self._mailbox.has_mailbox(request.subject_id):
+                raise ApplicationError(
+                    "the subject has no digital mailbox", type="NoMailbox", non_retryable=True
+                )
+            location = await self._mailbox.send(
+                MailboxMessage(
+                    message_id=request.case_number,
+                    recipient=request.subject_id,
+                    subject=f"Ditt registerutdrag, ärende {request.case_number}",
+                    body="Här är kopian av dina personuppgifter som du begärt (artikel 15).",
+                    attachments=attachments,
+                )
+            )
+        elif request.method is DeliveryMethod.LETTER:
+            answer = json.loads(self._store.path(extract.json_ref).read_text())
+            address = answer.get("postal_address")
+            if not address:
+                raise ApplicationError(
+                    "no registered postal address", type="NoAddress", non_retryable=True
+                )
+            location = await self._letters.post(
+                Letter(
+                    letter_id=request.case_number,
+                    address_lines=tuple(address),
+                    body_html=self._store.path(extract.html_ref).read_text(),
+                    enclosures=attachments,
+                )
+            )
+        else:
+            raise ApplicationError(
+                "manual delivery is recorded by a handler, not sent",
+                type="ManualDelivery",
+                non_retryable=True,
+            )
+        activity.logger.info(
+            "extract delivered",
+            extra={"case_number": request.case_number, "method": request.method.value},
+        )
+        return DeliveryReceipt(
+            method=request.method,
+            location=location,
+            delivered_at=datetime.now(UTC),
+            delivered_by=request.actor,
+        )
+
+    @activity.defn
+    async def send_notice(self, request: SendNoticeInput) -> NoticeReceipt:
+        """A notice to the subject through the digital mailbox (never shows an address)."""
+        title, template = NOTICES_SV[request.notice]
+        location = await self._mailbox.send(
+            MailboxMessage(
+                message_id=f"{request.case_number}-{request.notice}",
+                recipient=request.subject_id,
+                subject=f"{title}, ärende {request.case_number}",
+                body=html.escape(template.format(reason=request.reason)),
+            )
+        )
+        return NoticeReceipt(location=location, sent_at=datetime.now(UTC))

@@ -1,0 +1,274 @@
+"""Build the access answer (Art. 15): JSON for machines, HTML in Swedish for people."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from temporalio import activity
+
+from activities.store import ExtractStore
+from dsr.calendar import STOCKHOLM
+from dsr.models import BuildExtractInput, Channel, ExtractResult
+from systems.catalog import Catalog, TableDecl
+
+# Tables longer than this are summarised in the HTML letter; every row is in the JSON file.
+HTML_ROW_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class Controller:
+    name: str
+    contact: str
+    dpo_contact: str
+
+
+RIGHTS_SV = [
+    "Du har rätt att få felaktiga uppgifter rättade och ofullständiga uppgifter kompletterade "
+    "(artikel 16).",
+    "Du har rätt att få uppgifter raderade när de inte längre behövs eller behandlas "
+    "felaktigt, om inte lag kräver att vi sparar dem (artikel 17).",
+    "Du har rätt att begära att behandlingen begränsas, till exempel medan riktigheten "
+    "kontrolleras (artikel 18).",
+    "Du har rätt att invända mot behandling, och alltid mot direktmarknadsföring (artikel 21).",
+    "Du har rätt att få ut uppgifter du lämnat i ett maskinläsbart format (artikel 20).",
+]
+COMPLAINT_SV = (
+    "Du har rätt att lämna klagomål till Integritetsskyddsmyndigheten (IMY), Box 8114, "
+    "104 20 Stockholm, www.imy.se."
+)
+
+
+class ExtractActivities:
+    def __init__(self, catalog: Catalog, store: ExtractStore, controller: Controller) -> None:
+        self._catalog = catalog
+        self._store = store
+        self._controller = controller
+
+    @activity.defn
+    async def build_extract(self, request: BuildExtractInput) -> ExtractResult:
+        """Merge the collected files into the answer; idempotent (same inputs, same files)."""
+        answer = self._answer(request)
+        json_ref = self._store.ref(request.case_number, request.version, "extract.json")
+        html_ref = self._store.ref(request.case_number, request.version, "extract.html")
+        _write(self._store.writable(json_ref), json.dumps(answer, ensure_ascii=False, indent=1))
+        _write(self._store.writable(html_ref), render_html(answer))
+        rows = sum(sum(c.tables.values()) for c in request.collections)
+        return ExtractResult(
+            version=request.version,
+            json_ref=json_ref,
+            html_ref=html_ref,
+            subject_found=any(c.found for c in request.collections),
+            rows=rows,
+            systems=[c.system for c in request.collections],
+            has_postal_address=answer["postal_address"] is not None,
+        )
+
+    def _answer(self, request: BuildExtractInput) -> dict[str, Any]:
+        systems: list[dict[str, Any]] = []
+        disclosures: list[dict[str, Any]] = []
+        for collection in sorted(request.collections, key=lambda c: c.system):
+            declaration = self._catalog.systems[collection.system]
+            collected = json.loads(self._store.path(collection.ref).read_text())
+            tables = []
+            for name, table in declaration.tables.items():
+                rows = collected["tables"].get(name, {}).get("rows", [])
+                if not rows:
+                    continue
+                tables.append(_table_section(table, rows))
+                if declaration.disclosure_log:
+                    disclosures.extend(rows)
+            if tables:
+                systems.append(
+                    {"system": declaration.name, "title": declaration.title, "tables": tables}
+                )
+        all_tables = [t for s in systems for t in s["tables"]]
+        return {
+            "case_number": request.case_number,
+            "generated_at": datetime.now(UTC).isoformat(),
+            "received_at": request.received_at.isoformat(),
+            "format": "application/json" if request.channel is not Channel.LETTER else "text/html",
+            "controller": {
+                "name": self._controller.name,
+                "contact": self._controller.contact,
+                "data_protection_officer": self._controller.dpo_contact,
+            },
+            "subject_found": bool(systems),
+            "systems": systems,
+            "purposes": _unique(t["purpose"] for t in all_tables),
+            "categories": _unique(c for t in all_tables for c in t["categories"]),
+            "legal_bases": _unique(t["legal_basis"] for t in all_tables),
+            "retention": [{"table": t["label"], "rule": t["retention"]} for t in all_tables],
+            "recipients": _recipients(all_tables, disclosures),
+            "sources": _unique(t["source"] for t in all_tables),
+            "automated_decisions": [
+                {"table": t["label"], "logic": t["automated_decision"]}
+                for t in all_tables
+                if t["automated_decision"]
+            ],
+            "rights": RIGHTS_SV,
+            "complaint": COMPLAINT_SV,
+            "postal_address": _postal_address(self._catalog, systems),
+        }
+
+
+def _table_section(table: TableDecl, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "table": table.name,
+        "label": table.label,
+        "purpose": table.purpose,
+        "legal_basis": table.legal_basis,
+        "retention": table.retention,
+        "source": table.source,
+        "automated_decision": table.automated_decision,
+        "recipients": list(table.recipients),
+        "categories": _unique(c.category for c in table.columns.values()),
+        "columns": {name: column.label for name, column in table.columns.items()},
+        "rows": rows,
+    }
+
+
+def _recipients(
+    tables: list[dict[str, Any]], disclosures: list[dict[str, Any]]
+) -> list[dict[str, str]]:
+    named = [
+        {
+            "name": str(row.get("recipient")),
+            "type": str(row.get("recipient_type")),
+            "date": str(row.get("disclosed_at")),
+            "purpose": str(row.get("purpose")),
+            "source": "utlämnandelogg",
+        }
+        for row in disclosures
+    ]
+    declared = [
+        {
+            "name": recipient,
+            "type": "mottagarkategori",
+            "date": "",
+            "purpose": t["purpose"],
+            "source": t["label"],
+        }
+        for t in tables
+        for recipient in t["recipients"]
+    ]
+    return named + declared
+
+
+def _postal_address(catalog: Catalog, systems: list[dict[str, Any]]) -> list[str] | None:
+    """The address on the subject's own customer record (a table linked by identity number)."""
+    for section in systems:
+        declaration = catalog.systems[section["system"]]
+        for table in section["tables"]:
+            decl = declaration.tables[table["table"]]
+            address_columns = [n for n, c in decl.columns.items() if c.category == "address"]
+            if decl.link.subject_column is None or not address_columns or not table["rows"]:
+                continue
+            row = table["rows"][0]
+            lines = [str(row[c]) for c in address_columns if row.get(c)]
+            if lines:
+                return lines
+    return None
+
+
+def _unique(values: Iterable[Any]) -> list[Any]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def render_html(answer: dict[str, Any]) -> str:
+    e = html.escape
+    received = datetime.fromisoformat(answer["received_at"]).astimezone(STOCKHOLM)
+    parts = [
+        "<!doctype html><html lang='sv'><head><meta charset='utf-8'>",
+        f"<title>Registerutdrag {e(answer['case_number'])}</title></head><body>",
+        "<h1>Registerutdrag enligt artikel 15 dataskyddsförordningen</h1>",
+        f"<p>Ärende {e(answer['case_number'])}, begäran mottagen "
+        f"{received:%Y-%m-%d}. Personuppgiftsansvarig: {e(answer['controller']['name'])}, "
+        f"{e(answer['controller']['contact'])}. Dataskyddsombud: "
+        f"{e(answer['controller']['data_protection_officer'])}.</p>",
+    ]
+    if not answer["subject_found"]:
+        parts.append(
+            "<p><strong>Vi behandlar inga personuppgifter om dig.</strong> Vi har sökt "
+            "i samtliga system där kunduppgifter finns.</p>"
+        )
+    else:
+        parts.append("<h2>Dina personuppgifter</h2>")
+        for system in answer["systems"]:
+            parts.append(f"<h3>{e(system['title'])}</h3>")
+            for table in system["tables"]:
+                parts.append(_html_table(table))
+        parts.append("<h2>Ändamål</h2>" + _html_list(answer["purposes"]))
+        parts.append("<h2>Kategorier av personuppgifter</h2>" + _html_list(answer["categories"]))
+        parts.append("<h2>Rättslig grund</h2>" + _html_list(answer["legal_bases"]))
+        parts.append(
+            "<h2>Mottagare</h2>"
+            + _html_list(
+                f"{r['name']} ({r['type']}{', ' + r['date'] if r['date'] else ''})"
+                for r in answer["recipients"]
+            )
+        )
+        parts.append(
+            "<h2>Lagringstid</h2>"
+            + _html_list(f"{r['table']}: {r['rule']}" for r in answer["retention"])
+        )
+        parts.append("<h2>Varifrån uppgifterna kommer</h2>" + _html_list(answer["sources"]))
+        parts.append(
+            "<h2>Automatiserat beslutsfattande</h2>"
+            + (
+                _html_list(f"{a['table']}: {a['logic']}" for a in answer["automated_decisions"])
+                if answer["automated_decisions"]
+                else "<p>Inget automatiserat beslutsfattande.</p>"
+            )
+        )
+    parts.append("<h2>Dina rättigheter</h2>" + _html_list(answer["rights"]))
+    parts.append(f"<p>{e(answer['complaint'])}</p>")
+    parts.append("<p>Uppgifterna finns också i maskinläsbart format (extract.json).</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _html_table(table: dict[str, Any]) -> str:
+    e = html.escape
+    columns: dict[str, str] = table["columns"]
+    rows: list[dict[str, Any]] = table["rows"]
+    head = "".join(f"<th>{e(label)}</th>" for label in columns.values())
+    body = "".join(
+        "<tr>" + "".join(f"<td>{e(_cell(row.get(c)))}</td>" for c in columns) + "</tr>"
+        for row in rows[:HTML_ROW_LIMIT]
+    )
+    note = ""
+    if len(rows) > HTML_ROW_LIMIT:
+        note = (
+            f"<p>Visar {HTML_ROW_LIMIT} av {len(rows)} rader. Samtliga rader finns i "
+            "den maskinläsbara filen extract.json.</p>"
+        )
+    return (
+        f"<h4>{e(table['label'])}</h4><p>Ändamål: {e(table['purpose'])}. "
+        f"Rättslig grund: {e(table['legal_basis'])}. Källa: {e(table['source'])}.</p>"
+        f"<table border='1'><tr>{head}</tr>{body}</table>{note}"
+    )
+
+
+def _html_list(items: Iterable[str]) -> str:
+    return "<ul>" + "".join(f"<li>{html.escape(str(i))}</li>" for i in items) + "</ul>"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "ja" if value else "nej"
+    return str(value)
+
+
+def _write(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)

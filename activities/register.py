@@ -1,0 +1,166 @@
+"""The case register: intake (atomic numbers, one open case per subject and kind), the trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline
+from dsr.db import Case, CaseCounter, CaseEvent
+from dsr.models import (
+    CaseState,
+    OpenCaseResult,
+    RecordTransitionInput,
+    RegisterCaseInput,
+    SubmitRequestInput,
+)
+from dsr.subject import subject_reference
+
+_ALLOCATION_ATTEMPTS = 5
+
+
+class RegisterActivities:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, secret: str) -> None:
+        self._sessions = sessions
+        self._secret = secret
+
+    @activity.defn
+    async def register_case(self, registration: RegisterCaseInput) -> OpenCaseResult:
+        """Register a request, or return the open case of the same subject and kind.
+
+        Safe to retry: a second attempt finds the case the first one committed and, because the
+        intake id matches, still reports it as new.
+        """
+        request = registration.request
+        open_key = f"{request.kind}:{subject_reference(request.subject_id, self._secret)}"
+        for _ in range(_ALLOCATION_ATTEMPTS):
+            existing = await self._find_open(open_key, registration.intake_id)
+            if existing is not None:
+                return existing
+            try:
+                return await self._insert(request, open_key, registration.intake_id)
+            except IntegrityError:
+                # Another intake for the same subject and kind, or the first case of a new
+                # year, won the race; look again.
+                continue
+        raise RuntimeError("could not allocate a case number; retrying")
+
+    @activity.defn
+    async def record_transition(self, transition: RecordTransitionInput) -> None:
+        """Append one row to the trail and move the case's state; the n-th step is written once."""
+        now = datetime.now(UTC)
+        try:
+            async with self._sessions.begin() as session:
+                done = await session.scalar(
+                    select(CaseEvent.id).where(
+                        CaseEvent.case_number == transition.case_number,
+                        CaseEvent.step == transition.step,
+                    )
+                )
+                if done is not None:
+                    return
+                session.add(
+                    CaseEvent(
+                        case_number=transition.case_number,
+                        step=transition.step,
+                        at=now,
+                        actor=transition.actor,
+                        action=transition.action,
+                        from_state=transition.from_state,
+                        to_state=transition.to_state,
+                        detail={"note": transition.detail} if transition.detail else None,
+                    )
+                )
+                values: dict[str, object] = {"state": transition.to_state.value}
+                if transition.assignee is not None:
+                    values["assignee"] = transition.assignee
+                if transition.outcome is not None:
+                    values["outcome"] = transition.outcome.value
+                if transition.to_state is CaseState.CLOSED:
+                    values.update(open_key=None, closed_at=now)
+                result = await session.execute(
+                    update(Case).where(Case.case_number == transition.case_number).values(values)
+                )
+                if result.rowcount != 1:  # type: ignore[attr-defined]
+                    raise RuntimeError(f"case {transition.case_number} is not in the register")
+        except IntegrityError:
+            # A concurrent attempt of the same step wrote it first.
+            return
+
+    async def _find_open(self, open_key: str, intake_id: str) -> OpenCaseResult | None:
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Case.case_number, Case.deadline, Case.intake_id).where(
+                        Case.open_key == open_key
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        return OpenCaseResult(
+            case_number=row.case_number,
+            deadline=row.deadline,
+            deadline_at=deadline_end(row.deadline),
+            existing=row.intake_id != intake_id,
+        )
+
+    async def _insert(
+        self, request: SubmitRequestInput, open_key: str, intake_id: str
+    ) -> OpenCaseResult:
+        now = datetime.now(UTC)
+        year = now.astimezone(STOCKHOLM).year
+        deadline = gdpr_deadline(request.received_at)
+        async with self._sessions.begin() as session:
+            # The counter is written first so that the transaction holds the write lock from
+            # its first statement (SQLite) or the row lock (PostgreSQL) until it commits.
+            sequence = await session.scalar(
+                update(CaseCounter)
+                .where(CaseCounter.year == year)
+                .values(last=CaseCounter.last + 1)
+                .returning(CaseCounter.last)
+            )
+            if sequence is None:
+                sequence = 1
+                session.add(CaseCounter(year=year, last=sequence))
+                await session.flush()
+            case_number = f"DSR-{year}-{sequence:06d}"
+            session.add(
+                Case(
+                    case_number=case_number,
+                    kind=request.kind.value,
+                    received_at=request.received_at,
+                    channel=request.channel.value,
+                    deadline=deadline,
+                    state=CaseState.REGISTERED.value,
+                    assignee=request.assignee,
+                    subject_ref=subject_reference(request.subject_id, self._secret),
+                    open_key=open_key,
+                    intake_id=intake_id,
+                    created_at=now,
+                )
+            )
+            await session.flush()
+            session.add(
+                CaseEvent(
+                    case_number=case_number,
+                    step=0,
+                    at=now,
+                    actor=request.assignee or "intake",
+                    action="register",
+                    from_state=None,
+                    to_state=CaseState.REGISTERED.value,
+                    detail={"channel": request.channel.value},
+                )
+            )
+        activity.logger.info("case registered", extra={"case_number": case_number})
+        return OpenCaseResult(
+            case_number=case_number,
+            deadline=deadline,
+            deadline_at=deadline_end(deadline),
+            existing=False,
+        )

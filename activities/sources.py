@@ -1,0 +1,67 @@
+"""Collection from the connected systems, one activity per system, run in parallel."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+
+from activities.store import ExtractStore
+from dsr.models import CollectInput, CollectionResult, PlanCollectionInput, PlanCollectionResult
+from systems.catalog import Catalog
+from systems.connector import collect_subject
+
+_HEARTBEAT_SECONDS = 5.0
+
+
+class SourceActivities:
+    def __init__(
+        self, catalog: Catalog, engines: Mapping[str, AsyncEngine], store: ExtractStore
+    ) -> None:
+        self._catalog = catalog
+        self._engines = engines
+        self._store = store
+
+    @activity.defn
+    async def plan_collection(self, plan: PlanCollectionInput) -> PlanCollectionResult:
+        """The systems to collect from, fixed in history so a replay sees the same list."""
+        return PlanCollectionResult(systems=self._catalog.names())
+
+    @activity.defn
+    async def collect(self, request: CollectInput) -> CollectionResult:
+        """Write the subject's rows in one system to the store; return the reference.
+
+        Idempotent: a retry rewrites the same file (the connector replaces it atomically).
+        """
+        system = self._catalog.systems[request.system]
+        ref = self._store.ref(request.case_number, request.version, f"{request.system}.json")
+        destination = self._store.writable(ref)
+        work = asyncio.create_task(
+            collect_subject(self._engines[request.system], system, request.subject_id, destination)
+        )
+        # Large systems (years of meter readings) take a while: heartbeat so a dead worker is
+        # noticed within the heartbeat timeout rather than the whole start-to-close timeout.
+        try:
+            while not work.done():
+                activity.heartbeat()
+                await asyncio.wait({work}, timeout=_HEARTBEAT_SECONDS)
+        finally:
+            work.cancel()
+        summary = work.result()
+        activity.logger.info(
+            "collected",
+            extra={
+                "case_number": request.case_number,
+                "system": request.system,
+                "rows": sum(summary.tables.values()),
+            },
+        )
+        return CollectionResult(
+            system=request.system,
+            ref=ref,
+            tables=summary.tables,
+            found=summary.found,
+            protected_identity=summary.protected_identity,
+        )

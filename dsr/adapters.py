@@ -1,0 +1,137 @@
+"""Interfaces to parties outside the company, with the adapters the demo and the tests use.
+
+The e-ID provider (BankID through a broker) and the secure digital mailbox are external
+services. The engine talks to them only through these protocols; the `Fake`/`Outbox` adapters
+keep the shape of the real APIs (an order reference to collect, a message with attachments to a
+recipient's identity number) and write to files under var/ instead of the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class EidCompletion:
+    """What an e-ID provider returns for a completed signature order."""
+
+    order_ref: str
+    personal_number: str
+    completed_at: datetime
+
+
+class EidProvider(Protocol):
+    async def collect(self, order_ref: str) -> EidCompletion | None:
+        """The completed order, or None if it is unknown, pending or failed."""
+        ...
+
+
+class FakeEidProvider:
+    """Stands in for the e-ID broker: `sign` plays the person signing in the e-service."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    def sign(self, personal_number: str) -> str:
+        order_ref = f"fake-{secrets.token_hex(8)}"
+        self._directory.mkdir(parents=True, exist_ok=True)
+        record = {"personal_number": personal_number, "completed_at": datetime.now(UTC).isoformat()}
+        _write_atomically(self._directory / f"{order_ref}.json", json.dumps(record).encode())
+        return order_ref
+
+    async def collect(self, order_ref: str) -> EidCompletion | None:
+        if not order_ref.replace("-", "").isalnum():
+            return None
+        path = self._directory / f"{order_ref}.json"
+        if not path.exists():
+            return None
+        record = json.loads(path.read_text())
+        return EidCompletion(
+            order_ref=order_ref,
+            personal_number=record["personal_number"],
+            completed_at=datetime.fromisoformat(record["completed_at"]),
+        )
+
+
+@dataclass(frozen=True)
+class MailboxMessage:
+    message_id: str  # idempotency key: the provider ignores a second send with the same id
+    recipient: str  # the recipient's identity number: how digital mailboxes are addressed
+    subject: str
+    body: str
+    attachments: tuple[Path, ...] = ()
+
+
+class DigitalMailbox(Protocol):
+    async def has_mailbox(self, recipient: str) -> bool: ...
+
+    async def send(self, message: MailboxMessage) -> str:
+        """Deliver and return where it went (the provider's receipt)."""
+        ...
+
+
+class OutboxMailbox:
+    """Writes each message to var/outbox/digital-mailbox/<message id>/ as the provider would."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    async def has_mailbox(self, recipient: str) -> bool:
+        return True
+
+    async def send(self, message: MailboxMessage) -> str:
+        target = self._directory / message.message_id
+        target.mkdir(parents=True, exist_ok=True)
+        for attachment in message.attachments:
+            _write_atomically(target / attachment.name, attachment.read_bytes())
+        envelope = {
+            "message_id": message.message_id,
+            "recipient": message.recipient,
+            "subject": message.subject,
+            "body": message.body,
+            "attachments": [a.name for a in message.attachments],
+        }
+        _write_atomically(
+            target / "message.json", json.dumps(envelope, ensure_ascii=False, indent=2).encode()
+        )
+        return str(target)
+
+
+@dataclass(frozen=True)
+class Letter:
+    letter_id: str
+    address_lines: tuple[str, ...]
+    body_html: str
+    enclosures: tuple[Path, ...] = ()
+
+
+class LetterService(Protocol):
+    async def post(self, letter: Letter) -> str: ...
+
+
+class PrintFolderLetters:
+    """Letters go to a print folder (var/outbox/letters/<id>/) picked up by the print service."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    async def post(self, letter: Letter) -> str:
+        target = self._directory / letter.letter_id
+        target.mkdir(parents=True, exist_ok=True)
+        for enclosure in letter.enclosures:
+            _write_atomically(target / enclosure.name, enclosure.read_bytes())
+        _write_atomically(target / "letter.html", letter.body_html.encode())
+        _write_atomically(target / "address.txt", "\n".join(letter.address_lines).encode())
+        return str(target)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)

@@ -1,0 +1,84 @@
+"""Settings: one object from the environment (prefix DSR_), defaults for the embedded stack."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_SECRET = "development-only-subject-reference-secret"  # noqa: S105 - refused in production
+SYSTEM_NAMES = ("billing", "network", "marketing", "disclosure")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DSR_", env_nested_delimiter="__", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    var_dir: Path = PROJECT_ROOT / "var"
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "dsr"
+    ui_url: str = "http://127.0.0.1:8233"
+
+    # Empty means "SQLite under var_dir"; set a full SQLAlchemy async URL to use another database.
+    register_url: str = ""
+    # Per connected system, e.g. DSR_SYSTEM_URLS='{"billing": "postgresql+asyncpg://..."}'.
+    system_urls: dict[str, str] = Field(default_factory=dict)
+
+    # The case register keeps only HMAC(secret, identity number), never the number itself.
+    subject_reference_secret: str = DEVELOPMENT_SECRET
+
+    # Named in every answer (Art. 13-15): who is responsible and how to reach the DPO.
+    controller_name: str = "Stadsnät och Elnät i Exempelstad AB"
+    controller_contact: str = "kundservice@exempelstad-energi.example, 010-000 00 00"
+    dpo_contact: str = "dataskyddsombud@exempelstad.example"
+
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    # The e-ID provider and the digital mailbox are outside the company: "fake" adapters for the
+    # demo and tests, the real adapters plug in behind the same interfaces.
+    eid_provider: Literal["fake"] = "fake"
+    digital_mailbox: Literal["outbox"] = "outbox"
+
+    @model_validator(mode="after")
+    def _refuse_development_secret_in_production(self) -> Settings:
+        if self.environment == "production" and self.subject_reference_secret == DEVELOPMENT_SECRET:
+            raise ValueError(
+                "DSR_SUBJECT_REFERENCE_SECRET must be set in production (the default is public)"
+            )
+        return self
+
+    @property
+    def extract_dir(self) -> Path:
+        return self.var_dir / "extracts"
+
+    @property
+    def eid_dir(self) -> Path:
+        return self.var_dir / "eid"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.var_dir / "outbox"
+
+    @property
+    def register_database_url(self) -> str:
+        return self.register_url or f"sqlite+aiosqlite:///{self.var_dir / 'register.db'}"
+
+    def system_url(self, name: str) -> str:
+        return self.system_urls.get(name) or (
+            f"sqlite+aiosqlite:///{self.var_dir / 'systems' / f'{name}.db'}"
+        )
+
+    def all_system_urls(self) -> dict[str, str]:
+        return {name: self.system_url(name) for name in SYSTEM_NAMES}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,297 @@
+"""Payloads of workflows, activities, updates and queries (pydantic v2, sandbox-safe, no I/O).
+
+One input model per call, named `<Verb>Input`, results `<Noun>Result`, so that fields with
+defaults can be added later without breaking running cases.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+CASE_NUMBER_PATTERN = r"^DSR-\d{4}-\d{6}$"
+
+CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
+SubjectId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+# Handler ids are short, printable and free of personal data (an employee id or login).
+HandlerId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$")
+]
+
+
+def _non_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text.strip()
+
+
+Reason = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_non_blank)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Kind(StrEnum):
+    ACCESS = "access"
+
+
+class Channel(StrEnum):
+    E_SERVICE = "e-service"
+    LETTER = "letter"
+    EMAIL = "email"
+    PHONE = "phone"
+    IN_PERSON = "in-person"
+
+
+class IdentityMethod(StrEnum):
+    BANKID = "bankid"
+    SIGNED_LETTER = "signed_letter"
+    ID_CHECKED = "id_checked"
+    REGISTERED_CONTACT = "registered_contact"
+
+
+class CaseState(StrEnum):
+    REGISTERED = "registered"
+    AWAITING_IDENTITY = "awaiting_identity"
+    COLLECTING = "collecting"
+    BUILDING_EXTRACT = "building_extract"
+    AWAITING_REVIEW = "awaiting_review"
+    DELIVERING = "delivering"
+    AWAITING_MANUAL_DELIVERY = "awaiting_manual_delivery"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    DELIVERED = "delivered"
+    DELIVERED_MANUALLY = "delivered_manually"
+    CLOSED_UNVERIFIED = "closed_unverified"
+
+
+class DeliveryMethod(StrEnum):
+    DIGITAL_MAILBOX = "digital_mailbox"
+    LETTER = "letter"
+    MANUAL = "manual"
+
+
+class Escalation(StrEnum):
+    NONE = "none"
+    REMINDED = "reminded"
+    ESCALATED = "escalated"
+    OVERDUE = "overdue"
+
+
+# --- intake -------------------------------------------------------------------------------
+
+
+class SubmitRequestInput(Model):
+    kind: Kind
+    subject_id: SubjectId
+    received_at: AwareDatetime
+    channel: Channel = Channel.E_SERVICE
+    verified_by: IdentityMethod | None = None
+    eid_order_ref: str | None = Field(default=None, max_length=128)
+    assignee: HandlerId | None = None
+
+
+class SubmitRequestResult(Model):
+    case_number: CaseNumber
+    kind: Kind
+    deadline: date
+    received_at: AwareDatetime
+    existing: bool
+
+
+class RegisterCaseInput(Model):
+    request: SubmitRequestInput
+    intake_id: str
+
+
+class OpenCaseResult(Model):
+    case_number: CaseNumber
+    deadline: date
+    deadline_at: AwareDatetime  # the end of the deadline day, 23:59:59 Europe/Stockholm
+    existing: bool
+
+
+# --- the case ----------------------------------------------------------------------------
+
+
+class CaseInput(Model):
+    """What every case workflow starts with; the subject id travels only here and to activities."""
+
+    case_number: CaseNumber
+    kind: Kind
+    subject_id: SubjectId
+    received_at: AwareDatetime
+    deadline: date
+    deadline_at: AwareDatetime
+    channel: Channel
+    verified_by: IdentityMethod | None = None
+    eid_order_ref: str | None = None
+    assignee: HandlerId | None = None
+
+
+class StepRecord(Model):
+    state: CaseState
+    action: str
+    actor: str
+    at: AwareDatetime
+
+
+class IdentityRecord(Model):
+    method: IdentityMethod
+    verified_by: str
+    verified_at: AwareDatetime
+
+
+class CollectionResult(Model):
+    system: str
+    ref: str
+    tables: dict[str, int]
+    found: bool
+    protected_identity: bool
+
+
+class ExtractResult(Model):
+    version: int
+    json_ref: str
+    html_ref: str
+    subject_found: bool
+    rows: int
+    systems: list[str]
+    has_postal_address: bool = False
+
+
+class DeliveryReceipt(Model):
+    method: DeliveryMethod
+    location: str
+    delivered_at: AwareDatetime
+    delivered_by: str
+
+
+class CaseStatus(Model):
+    case_number: CaseNumber
+    kind: Kind
+    state: CaseState
+    received_at: AwareDatetime
+    deadline: date
+    channel: Channel
+    assignee: str | None
+    escalation: Escalation
+    identity: IdentityRecord | None
+    steps: list[StepRecord]
+    extract: ExtractResult | None
+    delivery: DeliveryReceipt | None
+    outcome: Outcome | None
+    manual_handling_reason: str | None = None
+
+
+class CaseResult(Model):
+    case_number: CaseNumber
+    outcome: Outcome
+    delivery: DeliveryReceipt | None
+
+
+# --- handler actions (updates) ------------------------------------------------------------
+
+
+class VerifyIdentityInput(Model):
+    method: IdentityMethod
+    handler: HandlerId
+
+
+class CloseUnverifiedInput(Model):
+    handler: HandlerId
+    reason: Reason
+
+
+class ApproveReleaseInput(Model):
+    handler: HandlerId
+
+
+class RequestChangesInput(Model):
+    handler: HandlerId
+    reason: Reason
+
+
+class RecordManualDeliveryInput(Model):
+    handler: HandlerId
+    note: Reason
+
+
+class ActionResult(Model):
+    case_number: CaseNumber
+    state: CaseState
+
+
+# --- activities ---------------------------------------------------------------------------
+
+
+class RecordTransitionInput(Model):
+    case_number: CaseNumber
+    step: int  # the n-th transition of the case: the idempotency key of the trail row
+    actor: str
+    action: str
+    from_state: CaseState | None
+    to_state: CaseState
+    assignee: str | None = None
+    outcome: Outcome | None = None
+    detail: str | None = Field(default=None, max_length=2000)
+
+
+class ConfirmEidInput(Model):
+    case_number: CaseNumber
+    subject_id: SubjectId
+    order_ref: str
+
+
+class EidConfirmation(Model):
+    verified: bool
+    verified_at: AwareDatetime | None
+
+
+class PlanCollectionInput(Model):
+    case_number: CaseNumber
+
+
+class PlanCollectionResult(Model):
+    systems: list[str]
+
+
+class CollectInput(Model):
+    case_number: CaseNumber
+    system: str
+    subject_id: SubjectId
+    version: int
+
+
+class BuildExtractInput(Model):
+    case_number: CaseNumber
+    version: int
+    received_at: AwareDatetime
+    channel: Channel
+    collections: list[CollectionResult]
+
+
+class DeliverInput(Model):
+    case_number: CaseNumber
+    subject_id: SubjectId
+    method: DeliveryMethod
+    extract: ExtractResult
+    actor: str
+
+
+class SendNoticeInput(Model):
+    case_number: CaseNumber
+    subject_id: SubjectId
+    notice: str  # template name, e.g. "identity_not_verified"
+    reason: str
+
+
+class NoticeReceipt(Model):
+    location: str
+    sent_at: datetime

@@ -1,0 +1,94 @@
+"""Everything a worker runs, wired from settings; used by worker.py and the tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.delivery import DeliveryActivities
+from activities.extract import Controller, ExtractActivities
+from activities.identity import IdentityActivities
+from activities.register import RegisterActivities
+from activities.sources import SourceActivities
+from activities.store import ExtractStore
+from dsr.adapters import FakeEidProvider, OutboxMailbox, PrintFolderLetters
+from dsr.config import Settings
+from dsr.db import create_engine, create_schema, sessionmaker
+from systems.catalog import load_catalog
+from workflows.access import AccessRequestWorkflow
+from workflows.intake import IntakeWorkflow
+
+WORKFLOWS: Sequence[type] = (IntakeWorkflow, AccessRequestWorkflow)
+
+
+@asynccontextmanager
+async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..., Any]]]:
+    """Open the databases and adapters the activities need; close them afterwards."""
+    register_engine = create_engine(settings.register_database_url)
+    await create_schema(register_engine)
+    catalog = load_catalog()
+    system_engines = {name: create_engine(settings.system_url(name)) for name in catalog.names()}
+    store = ExtractStore(settings.extract_dir)
+    register = RegisterActivities(
+        sessionmaker(register_engine), secret=settings.subject_reference_secret
+    )
+    sources = SourceActivities(catalog, system_engines, store)
+    extract = ExtractActivities(
+        catalog,
+        store,
+        Controller(
+            name=settings.controller_name,
+            contact=settings.controller_contact,
+            dpo_contact=settings.dpo_contact,
+        ),
+    )
+    identity = IdentityActivities(FakeEidProvider(settings.eid_dir))
+    delivery = DeliveryActivities(
+        store,
+        OutboxMailbox(settings.outbox_dir / "digital-mailbox"),
+        PrintFolderLetters(settings.outbox_dir / "letters"),
+    )
+    try:
+        yield [
+            register.register_case,
+            register.record_transition,
+            sources.plan_collection,
+            sources.collect,
+            extract.build_extract,
+            identity.confirm_eid,
+            delivery.deliver_extract,
+            delivery.send_notice,
+        ]
+    finally:
+        await register_engine.dispose()
+        for engine in system_engines.values():
+            await engine.dispose()
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with the shared payload models passed through.
+
+    Workflows and activities must see the same `dsr.models` classes: a model re-imported inside
+    the sandbox is a different class, and pydantic refuses an activity's result as the input of
+    the next call. The package is side-effect free and deterministic, so passing it is safe.
+    """
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("dsr")
+    )
+
+
+def create_worker(
+    client: Client, settings: Settings, activities: Sequence[Callable[..., Any]]
+) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=list(WORKFLOWS),
+        activities=list(activities),
+        workflow_runner=workflow_runner(),
+    )

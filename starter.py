@@ -1,0 +1,439 @@
+"""The case handler's CLI (also installed as `dsr`). Talks to Temporal only through the client.
+
+Every command takes --json for scripts. Bad input prints one line on stderr, exits non-zero and
+changes nothing: input is checked here first, and the workflows' update validators reject an
+action in the wrong state before anything is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime, time
+from functools import wraps
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from dsr import search
+from dsr.adapters import FakeEidProvider
+from dsr.calendar import STOCKHOLM
+from dsr.client import connect
+from dsr.config import Settings, get_settings
+from dsr.models import (
+    CASE_NUMBER_PATTERN,
+    ActionResult,
+    ApproveReleaseInput,
+    CaseStatus,
+    Channel,
+    CloseUnverifiedInput,
+    IdentityMethod,
+    Kind,
+    RecordManualDeliveryInput,
+    RequestChangesInput,
+    SubmitRequestInput,
+    VerifyIdentityInput,
+)
+from dsr.subject import parse_subject_id
+from workflows.intake import IntakeWorkflow
+
+app = typer.Typer(
+    help="Handle data-subject requests: submit, verify identity, approve, follow up.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+submit_app = typer.Typer(help="Register a new request.", no_args_is_help=True)
+app.add_typer(submit_app, name="submit")
+
+console = Console()
+errors = Console(stderr=True)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
+HandlerOption = Annotated[str, typer.Option("--handler", help="Your handler id.")]
+CaseArgument = Annotated[str, typer.Argument(help="Case number, e.g. DSR-2026-000042.")]
+
+
+class UserError(Exception):
+    """Bad input or a refused action: one line for the handler, exit code 1."""
+
+
+def fail(message: str) -> NoReturn:
+    raise UserError(message)
+
+
+def command(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
+    """Run an async command and turn every expected failure into one line on stderr."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            asyncio.run(func(*args, **kwargs))
+        except UserError as error:
+            errors.print(f"error: {error}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "input"
+            errors.print(f"error: {where}: {first['msg']}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+# --- input parsing -------------------------------------------------------------------------
+
+
+def parse_case_number(text: str) -> str:
+    case_number = text.strip().upper()
+    if not re.fullmatch(CASE_NUMBER_PATTERN, case_number):
+        fail(f"not a case number: {text[:40]!r} (expected DSR-YYYY-NNNNNN)")
+    return case_number
+
+
+def parse_received(text: str | None, *, now: datetime) -> datetime:
+    """A date (the Stockholm day of receipt) or an ISO instant with a time zone."""
+    if text is None:
+        return now
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip()):
+            received = datetime.combine(date.fromisoformat(text.strip()), time(), STOCKHOLM)
+        else:
+            received = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(
+            f"received: not a date or an instant: {text[:40]!r} (e.g. 2026-03-05 or "
+            "2026-03-05T14:30:00+01:00)"
+        )
+    if received.tzinfo is None:
+        fail("received: an instant needs a time zone, e.g. 2026-03-05T14:30:00+01:00")
+    if received > now:
+        fail("received: the request cannot be received in the future")
+    return received
+
+
+def parse_subject(text: str) -> str:
+    try:
+        return parse_subject_id(text)
+    except ValueError as error:
+        fail(str(error))
+
+
+# --- talking to Temporal ---------------------------------------------------------------------
+
+
+async def client_for(settings: Settings) -> Client:
+    try:
+        return await connect(settings)
+    except RuntimeError as error:
+        fail(
+            f"cannot reach Temporal at {settings.temporal_address} ({error}); "
+            "is the stack up (make run)?"
+        )
+
+
+async def case_handle(client: Client, case_number: str) -> WorkflowHandle[Any, Any]:
+    handle = client.get_workflow_handle(case_number)
+    try:
+        await handle.describe()
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            fail(f"unknown case {case_number}")
+        raise
+    return handle
+
+
+async def act(case_number: str, update: str, action: BaseModel) -> ActionResult:
+    client = await client_for(get_settings())
+    handle = await case_handle(client, case_number)
+    try:
+        result: ActionResult = await handle.execute_update(update, action, result_type=ActionResult)
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        fail(cause.message if isinstance(cause, ApplicationError) else str(cause or error))
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            fail(f"case {case_number} is closed; no action can be taken on it")
+        if error.status is RPCStatusCode.INVALID_ARGUMENT:
+            fail(f"case {case_number} does not accept {update.replace('_', '-')}")
+        raise
+    return result
+
+
+async def fetch_status(client: Client, case_number: str) -> CaseStatus:
+    handle = await case_handle(client, case_number)
+    try:
+        status: CaseStatus = await handle.query("status", result_type=CaseStatus)
+    except WorkflowQueryFailedError as error:
+        fail(f"case {case_number} cannot be read right now: {error}")
+    return status
+
+
+def emit(as_json: bool, payload: dict[str, Any], human: Callable[[], None]) -> None:
+    if as_json:
+        typer.echo(json.dumps(payload, ensure_ascii=False, default=str))
+    else:
+        human()
+
+
+def print_action(result: ActionResult, as_json: bool, what: str) -> None:
+    emit(
+        as_json,
+        result.model_dump(mode="json"),
+        lambda: console.print(f"{result.case_number}: {what}; now [bold]{result.state}[/]"),
+    )
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@submit_app.command("access")
+@command
+async def submit_access(
+    subject: Annotated[str, typer.Option("--subject", help="Personnummer or samordningsnummer.")],
+    received: Annotated[
+        str | None,
+        typer.Option("--received", help="Date (2026-03-05) or instant with zone; default now."),
+    ] = None,
+    channel: Annotated[Channel, typer.Option("--channel")] = Channel.E_SERVICE,
+    verified_by: Annotated[
+        IdentityMethod | None,
+        typer.Option("--verified-by", help="bankid: signed with BankID in the e-service."),
+    ] = None,
+    eid_order: Annotated[
+        str | None, typer.Option("--eid-order", help="The e-ID order reference of the signature.")
+    ] = None,
+    handler: Annotated[
+        str | None, typer.Option("--handler", help="Assign to this handler.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a request for a copy of one's personal data (GDPR Art. 15)."""
+    settings = get_settings()
+    subject_id = parse_subject(subject)
+    received_at = parse_received(received, now=datetime.now(UTC))
+    if verified_by not in (None, IdentityMethod.BANKID):
+        fail("--verified-by: only bankid verifies at intake; use verify-identity for the others")
+    if verified_by is IdentityMethod.BANKID and eid_order is None:
+        if settings.eid_provider != "fake":
+            fail("--verified-by bankid needs --eid-order")
+        # The demo's e-ID provider: the person signs in the e-service as the request is made.
+        eid_order = FakeEidProvider(settings.eid_dir).sign(subject_id)
+    request = SubmitRequestInput(
+        kind=Kind.ACCESS,
+        subject_id=subject_id,
+        received_at=received_at,
+        channel=channel,
+        verified_by=verified_by,
+        eid_order_ref=eid_order,
+        assignee=handler,
+    )
+    client = await client_for(settings)
+    try:
+        result = await client.execute_workflow(
+            IntakeWorkflow.run,
+            request,
+            id=f"intake-{uuid.uuid4()}",
+            task_queue=settings.task_queue,
+        )
+    except WorkflowFailureError as error:
+        fail(f"the request could not be registered: {error.cause}")
+    payload = result.model_dump(mode="json")
+    payload["ui"] = (
+        f"{settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows/{result.case_number}"
+    )
+
+    def human() -> None:
+        verb = "already open as" if result.existing else "registered as"
+        console.print(
+            f"Access request {verb} [bold]{result.case_number}[/], deadline {result.deadline}"
+        )
+
+    emit(as_json, payload, human)
+
+
+@app.command("verify-identity")
+@command
+async def verify_identity(
+    case: CaseArgument,
+    method: Annotated[IdentityMethod, typer.Option("--method")],
+    handler: HandlerOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Record how the subject's identity was proven; the case goes on to collection."""
+    action = VerifyIdentityInput(method=method, handler=handler)
+    result = await act(parse_case_number(case), "verify_identity", action)
+    print_action(result, as_json, f"identity verified ({method.value})")
+
+
+@app.command("close-unverified")
+@command
+async def close_unverified(
+    case: CaseArgument,
+    handler: HandlerOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why identity could not be verified.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Close a case whose identity could not be verified; the subject gets a notice."""
+    action = CloseUnverifiedInput(handler=handler, reason=reason)
+    result = await act(parse_case_number(case), "close_unverified", action)
+    print_action(result, as_json, "closed as unverified")
+
+
+@app.command("approve")
+@command
+async def approve(case: CaseArgument, handler: HandlerOption, as_json: JsonOption = False) -> None:
+    """Approve the release of the reviewed extract; it is delivered at once."""
+    result = await act(
+        parse_case_number(case), "approve_release", ApproveReleaseInput(handler=handler)
+    )
+    print_action(result, as_json, "release approved")
+
+
+@app.command("request-changes")
+@command
+async def request_changes(
+    case: CaseArgument,
+    handler: HandlerOption,
+    reason: Annotated[str, typer.Option("--reason")],
+    as_json: JsonOption = False,
+) -> None:
+    """Send the extract back: collect and build again, then review again."""
+    result = await act(
+        parse_case_number(case),
+        "request_changes",
+        RequestChangesInput(handler=handler, reason=reason),
+    )
+    print_action(result, as_json, "changes requested")
+
+
+@app.command("record-manual-delivery")
+@command
+async def record_manual_delivery(
+    case: CaseArgument,
+    handler: HandlerOption,
+    note: Annotated[str, typer.Option("--note", help="How it was handed over.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Record that a protected-identity answer was handed over manually."""
+    result = await act(
+        parse_case_number(case),
+        "record_manual_delivery",
+        RecordManualDeliveryInput(handler=handler, note=note),
+    )
+    print_action(result, as_json, "manual delivery recorded")
+
+
+@app.command("status")
+@command
+async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
+    """State, deadline, days left, steps done and where the extract is."""
+    settings = get_settings()
+    client = await client_for(settings)
+    current = await fetch_status(client, parse_case_number(case))
+    today = datetime.now(STOCKHOLM).date()
+    payload = current.model_dump(mode="json")
+    payload["days_left"] = (current.deadline - today).days
+    if current.extract is not None:
+        payload["extract_path"] = str(settings.extract_dir / current.extract.html_ref)
+        payload["extract_json_path"] = str(settings.extract_dir / current.extract.json_ref)
+
+    def human() -> None:
+        table = Table(show_header=False, box=None)
+        table.add_row("case", current.case_number)
+        table.add_row("kind", current.kind)
+        table.add_row("state", f"[bold]{current.state}[/]")
+        table.add_row("received", current.received_at.astimezone(STOCKHOLM).isoformat())
+        table.add_row("deadline", f"{current.deadline} ({payload['days_left']} days left)")
+        table.add_row("assignee", current.assignee or "-")
+        if current.identity:
+            table.add_row(
+                "identity", f"{current.identity.method} by {current.identity.verified_by}"
+            )
+        if current.extract:
+            table.add_row("extract", payload["extract_path"])
+        if current.delivery:
+            table.add_row("delivered", f"{current.delivery.method}: {current.delivery.location}")
+        if current.outcome:
+            table.add_row("outcome", current.outcome)
+        console.print(table)
+        steps = Table("when", "step", "by", "state")
+        for step in current.steps:
+            steps.add_row(
+                step.at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M"),
+                step.action,
+                step.actor,
+                step.state,
+            )
+        console.print(steps)
+
+    emit(as_json, payload, human)
+
+
+@app.command("list")
+@command
+async def list_cases(
+    open_only: Annotated[bool, typer.Option("--open", help="Only cases still open.")] = False,
+    kind: Annotated[Kind | None, typer.Option("--kind")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cases from the Temporal visibility store (what supervisors see in the Web UI)."""
+    settings = get_settings()
+    client = await client_for(settings)
+    clauses = [f'DsrKind = "{kind.value}"' if kind else "DsrKind IS NOT NULL"]
+    if open_only:
+        clauses.append('ExecutionStatus = "Running"')
+    rows = []
+    async for execution in client.list_workflows(" AND ".join(clauses)):
+        attributes = execution.typed_search_attributes
+        deadline = attributes.get(search.DEADLINE)
+        rows.append(
+            {
+                "case_number": attributes.get(search.CASE_NUMBER) or execution.id,
+                "kind": attributes.get(search.KIND),
+                "state": attributes.get(search.STATE),
+                "deadline": deadline.astimezone(STOCKHOLM).date().isoformat() if deadline else None,
+                "assignee": attributes.get(search.ASSIGNEE),
+                "escalation": attributes.get(search.ESCALATION),
+                "open": execution.status is not None and execution.status.name == "RUNNING",
+            }
+        )
+    rows.sort(key=lambda r: str(r["case_number"]))
+
+    def human() -> None:
+        table = Table("case", "kind", "state", "deadline", "assignee", "escalation")
+        for row in rows:
+            table.add_row(
+                *(
+                    str(row[k] or "-")
+                    for k in ("case_number", "kind", "state", "deadline", "assignee", "escalation")
+                )
+            )
+        console.print(table)
+
+    emit(as_json, {"cases": rows}, human)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

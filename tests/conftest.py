@@ -1,0 +1,85 @@
+"""Shared fixtures: a real Temporal dev server, seeded demo systems, a worker per test."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from dsr import search
+from dsr.client import DATA_CONVERTER
+from dsr.config import Settings
+from dsr.worker_setup import build_activities, create_worker
+from systems.demo import SeedManifest, default_urls, seed_demo_systems
+
+
+def _binary(name: str) -> str:
+    candidate = Path(sys.executable).parent / name
+    found = str(candidate) if candidate.exists() else shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is not installed; run `make venv`")
+    return found
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=_binary("temporal"),
+        data_converter=DATA_CONVERTER,
+        search_attributes=search.ALL,
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture(scope="session")
+def systems_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("systems")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def seeded(systems_dir: Path) -> SeedManifest:
+    """The demo systems, seeded once; the access tests only read them."""
+    return await seed_demo_systems(default_urls(systems_dir))
+
+
+@pytest.fixture(scope="session")
+def register_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One case register for the session, as in production: case numbers never repeat."""
+    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('register') / 'register.db'}"
+
+
+@pytest.fixture
+def settings(
+    tmp_path: Path, systems_dir: Path, seeded: SeedManifest, register_url: str
+) -> Settings:
+    return Settings(
+        var_dir=tmp_path,
+        task_queue=f"test-{uuid.uuid4()}",
+        register_url=register_url,
+        system_urls=default_urls(systems_dir),
+        subject_reference_secret="test-secret",
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def worker(client: Client, settings: Settings) -> AsyncIterator[Settings]:
+    """A worker on a fresh task queue with its own register, extract store and outbox."""
+    async with build_activities(settings) as activities:
+        async with create_worker(client, settings, activities):
+            yield settings

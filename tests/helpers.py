@@ -1,0 +1,66 @@
+"""Small helpers the workflow tests share: submit like the CLI does, wait for a state."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+from temporalio.client import Client, WorkflowHandle
+
+from dsr.adapters import FakeEidProvider
+from dsr.config import Settings
+from dsr.models import (
+    CaseState,
+    CaseStatus,
+    Channel,
+    IdentityMethod,
+    Kind,
+    SubmitRequestInput,
+    SubmitRequestResult,
+)
+from workflows.intake import IntakeWorkflow
+
+
+async def submit_access(
+    client: Client,
+    settings: Settings,
+    subject_id: str,
+    *,
+    bankid: bool = False,
+    channel: Channel = Channel.E_SERVICE,
+    received_at: datetime | None = None,
+    assignee: str | None = "anna",
+) -> SubmitRequestResult:
+    order_ref = FakeEidProvider(settings.eid_dir).sign(subject_id) if bankid else None
+    return await client.execute_workflow(
+        IntakeWorkflow.run,
+        SubmitRequestInput(
+            kind=Kind.ACCESS,
+            subject_id=subject_id,
+            received_at=received_at or datetime.now(UTC),
+            channel=channel,
+            verified_by=IdentityMethod.BANKID if bankid else None,
+            eid_order_ref=order_ref,
+            assignee=assignee,
+        ),
+        id=f"intake-{uuid.uuid4()}",
+        task_queue=settings.task_queue,
+    )
+
+
+async def status_of(handle: WorkflowHandle[object, object]) -> CaseStatus:
+    return await handle.query("status", result_type=CaseStatus)
+
+
+async def wait_for_state(
+    handle: WorkflowHandle[object, object], state: CaseState, *, timeout: float = 30.0
+) -> CaseStatus:
+    async def poll() -> CaseStatus:
+        while True:
+            current = await status_of(handle)
+            if current.state is state:
+                return current
+            await asyncio.sleep(0.1)
+
+    return await asyncio.wait_for(poll(), timeout)

@@ -1,0 +1,110 @@
+"""The demo databases: deterministic, valid identity numbers, and a manifest that adds up."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from stdnum import luhn
+
+from systems.demo import (
+    DEMO_SUBJECTS,
+    FILLER_SUBJECTS,
+    REFERENCE_DAY,
+    SYSTEM_TABLES,
+    default_urls,
+    seed_demo_systems,
+)
+
+from .conftest import SeededSystems
+
+Dump = dict[str, dict[str, list[tuple[object, ...]]]]
+
+
+def _dump(urls: dict[str, str]) -> Dump:
+    """Every row of every demo table, raw from SQLite, in primary-key order."""
+    dump: Dump = {}
+    for system, metadata in SYSTEM_TABLES.items():
+        database = sa.make_url(urls[system]).database
+        assert database is not None
+        with sqlite3.connect(database) as conn:
+            dump[system] = {
+                name: conn.execute(
+                    f"SELECT * FROM {name} ORDER BY {table.primary_key.columns[0].name}"
+                ).fetchall()
+                for name, table in metadata.tables.items()
+            }
+    return dump
+
+
+def _is_valid_identity_number(number: str) -> bool:
+    if len(number) != 12 or not number.isdigit() or not luhn.is_valid(number[2:]):
+        return False
+    day = int(number[6:8])
+    if day > 60:  # samordningsnummer
+        day -= 60
+    try:
+        born = date(int(number[:4]), int(number[4:6]), day)
+    except ValueError:
+        return False
+    return born <= REFERENCE_DAY
+
+
+async def test_seeding_twice_gives_identical_data(seeded: SeededSystems, tmp_path: Path) -> None:
+    urls = default_urls(tmp_path)
+    first = await seed_demo_systems(urls)
+    assert _dump(urls) == _dump(seeded.urls)
+    # Again over the existing files: drop and recreate, not append.
+    second = await seed_demo_systems(urls)
+    assert _dump(urls) == _dump(seeded.urls)
+    assert first == second == seeded.manifest
+
+
+def test_default_urls_are_absolute_sqlite_files(tmp_path: Path) -> None:
+    urls = default_urls(tmp_path)
+    assert sorted(urls) == ["billing", "disclosure", "marketing", "network"]
+    assert urls["billing"] == f"sqlite+aiosqlite:///{tmp_path.resolve()}/systems/billing.db"
+
+
+def test_every_identity_number_is_valid(seeded: SeededSystems) -> None:
+    numbers = set(DEMO_SUBJECTS.values()) | set(FILLER_SUBJECTS.values())
+    for system, tables in _dump(seeded.urls).items():
+        for name, rows in tables.items():
+            columns = list(SYSTEM_TABLES[system].tables[name].c.keys())
+            if "personal_number" in columns:
+                index = columns.index("personal_number")
+                numbers |= {row[index] for row in rows if row[index] is not None}
+    invalid = sorted(n for n in numbers if not _is_valid_identity_number(n))
+    assert not invalid
+    assert DEMO_SUBJECTS["tolvan"] == "191212121212"
+    assert int(DEMO_SUBJECTS["coordination"][6:8]) > 60
+
+
+def test_the_manifest_covers_everyone_and_every_table(seeded: SeededSystems) -> None:
+    manifest = seeded.manifest
+    assert set(manifest.subjects) == set(DEMO_SUBJECTS.values()) | set(FILLER_SUBJECTS.values())
+    for systems in manifest.subjects.values():
+        assert {s: set(t) for s, t in systems.items()} == {
+            s: set(md.tables) for s, md in SYSTEM_TABLES.items()
+        }
+    unknown = manifest.subjects[DEMO_SUBJECTS["unknown"]]
+    assert not any(keys for tables in unknown.values() for keys in tables.values())
+    marketing_only = manifest.subjects[DEMO_SUBJECTS["marketing_only"]]
+    assert [s for s, t in marketing_only.items() if any(t.values())] == ["marketing"]
+    tolvan = manifest.subjects[DEMO_SUBJECTS["tolvan"]]
+    assert len(tolvan["network"]["meter_readings"]) == 2 * 365 * 24
+    assert all(tolvan[s][t] for s, t in [
+        ("billing", "credit_checks"), ("network", "fibre_connections"),
+        ("marketing", "consents"), ("marketing", "shared_with_providers"),
+    ])  # fmt: skip
+    assert len(tolvan["disclosure"]["disclosures"]) == 3
+
+
+def test_every_row_of_a_directly_linked_table_has_an_owner(seeded: SeededSystems) -> None:
+    """Filler rows are owned too: the manifest does not just skip what it does not know."""
+    dump = _dump(seeded.urls)
+    for system, table in [("billing", "customers"), ("network", "network_customers")]:
+        owned = set().union(*(s[system][table] for s in seeded.manifest.subjects.values()))
+        assert owned == {row[0] for row in dump[system][table]}

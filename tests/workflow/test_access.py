@@ -1,0 +1,321 @@
+"""The access request end to end on a real Temporal dev server against the real demo databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import select
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+
+from dsr import search
+from dsr.config import Settings
+from dsr.db import Case, CaseEvent, create_engine, sessionmaker
+from dsr.models import (
+    ActionResult,
+    ApproveReleaseInput,
+    CaseResult,
+    CaseState,
+    Channel,
+    CloseUnverifiedInput,
+    DeliveryMethod,
+    IdentityMethod,
+    Outcome,
+    RecordManualDeliveryInput,
+    RequestChangesInput,
+    VerifyIdentityInput,
+)
+from systems.catalog import load_catalog
+from systems.demo import DEMO_SUBJECTS, SeedManifest
+from tests.helpers import status_of, submit_access, wait_for_state
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def extract_rows(settings: Settings, json_ref: str) -> dict[str, dict[str, set[int]]]:
+    """Primary keys per system and table in a built extract."""
+    answer = json.loads((settings.extract_dir / json_ref).read_text())
+    catalog = load_catalog()
+    found: dict[str, dict[str, set[int]]] = {}
+    for section in answer["systems"]:
+        for table in section["tables"]:
+            key = catalog.systems[section["system"]].tables[table["table"]].primary_key
+            found.setdefault(section["system"], {})[table["table"]] = {
+                row[key] for row in table["rows"]
+            }
+    return found
+
+
+def expected_rows(manifest: SeedManifest, subject_id: str) -> dict[str, dict[str, set[int]]]:
+    expected: dict[str, dict[str, set[int]]] = {}
+    for system in ("billing", "network", "marketing", "disclosure"):
+        for table, keys in manifest.rows_of(subject_id, system).items():
+            if keys:
+                expected.setdefault(system, {})[table] = set(keys)
+    return expected
+
+
+async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    history = await handle.fetch_history()
+    return [
+        event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+
+
+async def trail(settings: Settings, case_number: str) -> tuple[Case, list[CaseEvent]]:
+    engine = create_engine(settings.register_database_url)
+    try:
+        async with sessionmaker(engine)() as session:
+            case = await session.get_one(Case, case_number)
+            events = (
+                await session.scalars(
+                    select(CaseEvent)
+                    .where(CaseEvent.case_number == case_number)
+                    .order_by(CaseEvent.step)
+                )
+            ).all()
+        return case, list(events)
+    finally:
+        await engine.dispose()
+
+
+async def test_verified_at_intake_is_collected_reviewed_and_delivered(
+    client: Client, worker: Settings, seeded: SeedManifest
+) -> None:
+    settings = worker
+    submitted = await submit_access(client, settings, DEMO_SUBJECTS["tolvan"], bankid=True)
+    assert not submitted.existing
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+
+    review = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    assert review.identity is not None and review.identity.method is IdentityMethod.BANKID
+    assert review.extract is not None
+    # Every seeded row of the subject, in every system, and no row of anyone else.
+    assert extract_rows(settings, review.extract.json_ref) == expected_rows(
+        seeded, DEMO_SUBJECTS["tolvan"]
+    )
+
+    approved = await handle.execute_update(
+        "approve_release", ApproveReleaseInput(handler="anna"), result_type=ActionResult
+    )
+    assert approved is not None
+    result = await handle.result()
+    assert result.outcome is Outcome.DELIVERED
+    assert result.delivery is not None and result.delivery.method is DeliveryMethod.DIGITAL_MAILBOX
+    outbox = Path(result.delivery.location)
+    assert {p.name for p in outbox.iterdir()} == {"message.json", "extract.html", "extract.json"}
+    html = (outbox / "extract.html").read_text()
+    for heading in (
+        "Ändamål",
+        "Kategorier av personuppgifter",
+        "Mottagare",
+        "Lagringstid",
+        "Varifrån uppgifterna kommer",
+        "Automatiserat beslutsfattande",
+        "Dina rättigheter",
+        "Integritetsskyddsmyndigheten",
+    ):
+        assert heading in html
+
+    answer = json.loads((outbox / "extract.json").read_text())
+    recipients = {r["name"] for r in answer["recipients"]}
+    assert answer["subject_found"] is True
+    assert answer["sources"] and any("UC" in s or "kredit" in s.lower() for s in answer["sources"])
+    assert answer["automated_decisions"], "the credit check is an automated decision"
+    disclosed = [r for r in answer["recipients"] if r["source"] == "utlämnandelogg"]
+    assert disclosed and all(r["name"] in recipients for r in disclosed)
+
+    final = await status_of(handle)
+    assert final.state is CaseState.CLOSED and final.outcome is Outcome.DELIVERED
+    assert [s.state for s in final.steps] == [
+        CaseState.COLLECTING,
+        CaseState.BUILDING_EXTRACT,
+        CaseState.AWAITING_REVIEW,
+        CaseState.DELIVERING,
+        CaseState.CLOSED,
+    ]
+    described = await handle.describe()
+    attributes = described.typed_search_attributes
+    assert attributes.get(search.KIND) == "access"
+    assert attributes.get(search.STATE) == "closed"
+    assert attributes.get(search.CASE_NUMBER) == submitted.case_number
+    assert attributes.get(search.ASSIGNEE) == "anna"
+
+    case, events = await trail(settings, submitted.case_number)
+    assert case.state == "closed" and case.outcome == "delivered" and case.open_key is None
+    assert case.subject_ref != DEMO_SUBJECTS["tolvan"] and len(case.subject_ref) == 64
+    assert [(e.from_state, e.to_state) for e in events] == [
+        (None, "registered"),
+        ("registered", "collecting"),
+        ("collecting", "building_extract"),
+        ("building_extract", "awaiting_review"),
+        ("awaiting_review", "delivering"),
+        ("delivering", "closed"),
+    ]
+    assert events[4].actor == "anna"
+
+
+async def test_handler_verifies_identity_then_releases(
+    client: Client, worker: Settings, seeded: SeedManifest
+) -> None:
+    settings = worker
+    subject = DEMO_SUBJECTS["joint_a"]
+    submitted = await submit_access(
+        client, settings, subject, channel=Channel.LETTER, assignee=None
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    waiting = await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+    assert waiting.identity is None and waiting.extract is None
+
+    moved = await handle.execute_update(
+        "verify_identity",
+        VerifyIdentityInput(method=IdentityMethod.SIGNED_LETTER, handler="bo"),
+        result_type=ActionResult,
+    )
+    assert moved.state is not CaseState.AWAITING_IDENTITY
+    review = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    assert review.assignee == "bo", "the first handler to act on an unassigned case takes it"
+    assert review.extract is not None
+    # The co-holder of the shared contract: the contract is there, their own data is not.
+    rows = extract_rows(settings, review.extract.json_ref)
+    assert rows == expected_rows(seeded, subject)
+    other = seeded.rows_of(DEMO_SUBJECTS["joint_b"], "billing")
+    assert rows["billing"]["contracts"] & other["contracts"], "the shared contract is included"
+    assert not rows["billing"]["customers"] & other["customers"]
+    assert not rows["billing"]["contract_holders"] & other["contract_holders"]
+
+    await handle.execute_update(
+        "approve_release", ApproveReleaseInput(handler="bo"), result_type=ActionResult
+    )
+    result = await handle.result()
+    assert result.delivery is not None and result.delivery.method is DeliveryMethod.LETTER
+    letter = Path(result.delivery.location)
+    assert (letter / "letter.html").exists()
+    assert (letter / "address.txt").read_text().strip(), "a letter goes to the registered address"
+
+
+async def test_actions_in_the_wrong_state_are_rejected_and_change_nothing(
+    client: Client, worker: Settings
+) -> None:
+    submitted = await submit_access(client, worker, DEMO_SUBJECTS["coordination"])
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+    assert "awaiting_identity" in str(refused.value.cause)
+    assert "approve the release only while it is awaiting_review" in str(refused.value.cause)
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(
+            "record_manual_delivery", RecordManualDeliveryInput(handler="anna", note="x")
+        )
+
+    assert (await status_of(handle)).state is CaseState.AWAITING_IDENTITY
+    # Rejected updates leave no trace in history: nothing was accepted.
+    assert not await accepted_updates(handle)
+
+    await handle.execute_update(
+        "verify_identity", VerifyIdentityInput(method=IdentityMethod.ID_CHECKED, handler="anna")
+    )
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    with pytest.raises(WorkflowUpdateFailedError) as again:
+        await handle.execute_update(
+            "verify_identity", VerifyIdentityInput(method=IdentityMethod.ID_CHECKED, handler="x")
+        )
+    assert "you can verify identity only while it is awaiting_identity" in str(again.value.cause)
+
+
+async def test_duplicate_submission_returns_the_open_case(client: Client, worker: Settings) -> None:
+    first = await submit_access(client, worker, DEMO_SUBJECTS["marketing_only"])
+    second = await submit_access(client, worker, DEMO_SUBJECTS["marketing_only"])
+    assert second.existing and second.case_number == first.case_number
+    assert second.deadline == first.deadline
+    started = [
+        execution.id
+        async for execution in client.list_workflows(f'DsrCaseNumber = "{first.case_number}"')
+    ]
+    assert started == [first.case_number]
+
+    # Once it is closed, the same subject may ask again and gets a new case.
+    handle = client.get_workflow_handle(first.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+    await handle.execute_update(
+        "close_unverified", CloseUnverifiedInput(handler="anna", reason="Ingen legitimation.")
+    )
+    await handle.result()
+    third = await submit_access(client, worker, DEMO_SUBJECTS["marketing_only"])
+    assert not third.existing and third.case_number != first.case_number
+
+
+async def test_unknown_subject_still_gets_an_answer(client: Client, worker: Settings) -> None:
+    submitted = await submit_access(client, worker, DEMO_SUBJECTS["unknown"], bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    review = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    assert review.extract is not None and not review.extract.subject_found
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+    result = await handle.result()
+    assert result.outcome is Outcome.DELIVERED and result.delivery is not None
+    html = (Path(result.delivery.location) / "extract.html").read_text()
+    assert "Vi behandlar inga personuppgifter om dig" in html
+
+
+async def test_close_unverified_sends_a_notice_with_the_right_to_complain(
+    client: Client, worker: Settings
+) -> None:
+    submitted = await submit_access(client, worker, DEMO_SUBJECTS["tolvan"])
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+    with pytest.raises(ValidationError, match="must not be blank"):
+        CloseUnverifiedInput(handler="anna", reason="   ")
+    await handle.execute_update(
+        "close_unverified",
+        CloseUnverifiedInput(handler="anna", reason="Ingen svarade på vår begäran om ID."),
+    )
+    result = await handle.result()
+    assert result.outcome is Outcome.CLOSED_UNVERIFIED
+    notice = (
+        worker.outbox_dir / "digital-mailbox" / f"{submitted.case_number}-identity_not_verified"
+    )
+    body = json.loads((notice / "message.json").read_text())["body"]
+    assert "Integritetsskyddsmyndigheten" in body and "Ingen svarade" in body
+    assert not (worker.extract_dir / submitted.case_number).exists(), "nothing was collected"
+
+
+async def test_protected_identity_goes_to_manual_delivery(client: Client, worker: Settings) -> None:
+    submitted = await submit_access(
+        client, worker, DEMO_SUBJECTS["protected"], bankid=True, channel=Channel.LETTER
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+    manual = await wait_for_state(handle, CaseState.AWAITING_MANUAL_DELIVERY)
+    assert manual.manual_handling_reason == "protected_identity"
+    assert not (worker.outbox_dir / "letters").exists(), "no letter to an address"
+    await handle.execute_update(
+        "record_manual_delivery",
+        RecordManualDeliveryInput(handler="anna", note="Hämtat på kundcenter"),
+    )
+    result = await handle.result()
+    assert result.outcome is Outcome.DELIVERED_MANUALLY
+
+
+async def test_request_changes_collects_again_and_keeps_both_versions(
+    client: Client, worker: Settings
+) -> None:
+    submitted = await submit_access(client, worker, DEMO_SUBJECTS["joint_b"], bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    await handle.execute_update(
+        "request_changes", RequestChangesInput(handler="anna", reason="Fakturan saknades.")
+    )
+    second = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    assert second.extract is not None and second.extract.version == 2
+    assert [s.action for s in second.steps].count("request_changes") == 1
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+    assert (await handle.result()).outcome is Outcome.DELIVERED
