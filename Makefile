@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo run test lint typecheck check clean
+.PHONY: venv demo run test lint typecheck check clean histories
 
 venv: $(STAMP)
 
@@ -36,3 +36,7 @@ check: lint typecheck test
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+# Re-record the histories the replay test checks (after a deliberate, patched workflow change).
+histories: venv
+	DSR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflow/test_access.py

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import sys
 import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time
@@ -61,7 +63,7 @@ submit_app = typer.Typer(help="Register a new request.", no_args_is_help=True)
 app.add_typer(submit_app, name="submit")
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -92,7 +94,8 @@ def command(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
         except ValidationError as error:
             first = error.errors()[0]
             where = ".".join(str(part) for part in first["loc"]) or "input"
-            errors.print(f"error: {where}: {first['msg']}", markup=False, highlight=False)
+            text = first["msg"].removeprefix("Value error, ")
+            errors.print(f"error: {where}: {text}", markup=False, highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -104,7 +107,8 @@ def command(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
 def parse_case_number(text: str) -> str:
     case_number = text.strip().upper()
     if not re.fullmatch(CASE_NUMBER_PATTERN, case_number):
-        fail(f"not a case number: {text[:40]!r} (expected DSR-YYYY-NNNNNN)")
+        # The input is not echoed: a handler may paste an identity number here by mistake.
+        fail("not a case number (expected DSR-YYYY-NNNNNN)")
     return case_number
 
 
@@ -432,7 +436,17 @@ async def list_cases(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalisation: the Temporal core's native threads can still hold a
+    # callback then, and CPython aborts ("PyGILState_Release ... finalizing") after the command
+    # has already done its work, turning a clean exit into a crash.
+    os._exit(code)
 
 
 if __name__ == "__main__":

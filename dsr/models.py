@@ -6,6 +6,7 @@ defaults can be added later without breaking running cases.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
@@ -16,10 +17,17 @@ CASE_NUMBER_PATTERN = r"^DSR-\d{4}-\d{6}$"
 
 CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
 SubjectId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
+_HANDLER_ID = re.compile(r"[\w.-]{1,64}")
+
+
+def _handler_id(text: str) -> str:
+    if not _HANDLER_ID.fullmatch(text):
+        raise ValueError("a handler id is 1-64 letters, digits, '.', '_' or '-'")
+    return text
+
+
 # Handler ids are short, printable and free of personal data (an employee id or login).
-HandlerId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[\w.-]+$")
-]
+HandlerId = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_handler_id)]
 
 
 def _non_blank(text: str) -> str:

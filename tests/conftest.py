@@ -73,7 +73,8 @@ def settings(
         task_queue=f"test-{uuid.uuid4()}",
         register_url=register_url,
         system_urls=default_urls(systems_dir),
-        subject_reference_secret="test-secret",
+        # A secret per test keeps "one open case per subject" within the test that opened it.
+        subject_reference_secret=f"test-secret-{uuid.uuid4()}",
     )
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
@@ -64,3 +67,19 @@ async def wait_for_state(
             await asyncio.sleep(0.1)
 
     return await asyncio.wait_for(poll(), timeout)
+
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+
+
+async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With DSR_RECORD_HISTORIES=1, save the finished case's history for the replay test.
+
+    Run `make histories` after a deliberate workflow change (with `workflow.patched`), and
+    commit the new files next to the old ones: old histories must keep replaying.
+    """
+    if os.environ.get("DSR_RECORD_HISTORIES") != "1":
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(history.to_json())

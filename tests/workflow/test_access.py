@@ -31,7 +31,7 @@ from dsr.models import (
 )
 from systems.catalog import load_catalog
 from systems.demo import DEMO_SUBJECTS, SeedManifest
-from tests.helpers import status_of, submit_access, wait_for_state
+from tests.helpers import record_history, status_of, submit_access, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -131,6 +131,7 @@ async def test_verified_at_intake_is_collected_reviewed_and_delivered(
     disclosed = [r for r in answer["recipients"] if r["source"] == "utlämnandelogg"]
     assert disclosed and all(r["name"] in recipients for r in disclosed)
 
+    await record_history(handle, "access_verified_at_intake")
     final = await status_of(handle)
     assert final.state is CaseState.CLOSED and final.outcome is Outcome.DELIVERED
     assert [s.state for s in final.steps] == [
@@ -195,6 +196,7 @@ async def test_handler_verifies_identity_then_releases(
     )
     result = await handle.result()
     assert result.delivery is not None and result.delivery.method is DeliveryMethod.LETTER
+    await record_history(handle, "access_verified_by_handler_letter")
     letter = Path(result.delivery.location)
     assert (letter / "letter.html").exists()
     assert (letter / "address.txt").read_text().strip(), "a letter goes to the registered address"
@@ -235,6 +237,15 @@ async def test_duplicate_submission_returns_the_open_case(client: Client, worker
     first = await submit_access(client, worker, DEMO_SUBJECTS["marketing_only"])
     second = await submit_access(client, worker, DEMO_SUBJECTS["marketing_only"])
     assert second.existing and second.case_number == first.case_number
+    intakes = [
+        e.id
+        async for e in client.list_workflows(
+            f'WorkflowType = "IntakeWorkflow" AND TaskQueue = "{worker.task_queue}"'
+        )
+    ]
+    assert len(intakes) == 2
+    for n, intake_id in enumerate(sorted(intakes)):
+        await record_history(client.get_workflow_handle(intake_id), f"intake_{n}")
     assert second.deadline == first.deadline
     started = [
         execution.id
@@ -279,6 +290,7 @@ async def test_close_unverified_sends_a_notice_with_the_right_to_complain(
     )
     result = await handle.result()
     assert result.outcome is Outcome.CLOSED_UNVERIFIED
+    await record_history(handle, "access_closed_unverified")
     notice = (
         worker.outbox_dir / "digital-mailbox" / f"{submitted.case_number}-identity_not_verified"
     )
@@ -303,6 +315,7 @@ async def test_protected_identity_goes_to_manual_delivery(client: Client, worker
     )
     result = await handle.result()
     assert result.outcome is Outcome.DELIVERED_MANUALLY
+    await record_history(handle, "access_protected_manual")
 
 
 async def test_request_changes_collects_again_and_keeps_both_versions(
@@ -319,3 +332,4 @@ async def test_request_changes_collects_again_and_keeps_both_versions(
     assert [s.action for s in second.steps].count("request_changes") == 1
     await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
     assert (await handle.result()).outcome is Outcome.DELIVERED
+    await record_history(handle, "access_request_changes")

@@ -1,0 +1,146 @@
+"""The handler's CLI as a handler runs it: a real process against the real dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client
+
+from dsr.config import Settings
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+STARTER = Path(__file__).resolve().parent.parent / "starter.py"
+
+
+class Cli:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.env = {
+            **os.environ,
+            "DSR_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+            "DSR_TASK_QUEUE": settings.task_queue,
+            "DSR_VAR_DIR": str(settings.var_dir),
+        }
+
+    async def run(self, *args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(STARTER),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self.env,
+        )
+        out, err = await process.communicate()
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    async def json(self, *args: str) -> dict[str, Any]:
+        code, out, err = await self.run(*args, "--json")
+        assert code == 0, err
+        lines = out.strip().splitlines()
+        assert len(lines) == 1, f"one JSON object expected, got: {out!r}"
+        answer: dict[str, Any] = json.loads(lines[0])
+        return answer
+
+    async def wait_for(self, case: str, state: str) -> dict[str, Any]:
+        for _ in range(100):
+            current = await self.json("status", case)
+            if current["state"] == state:
+                return current
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{case} never reached {state}")
+
+
+async def test_a_handler_drives_a_case_from_submission_to_delivery(
+    client: Client, worker: Settings
+) -> None:
+    cli = Cli(client, worker)
+    submitted = await cli.json(
+        "submit", "access", "--subject", "19121212-1212", "--received", "2026-03-05"
+    )
+    assert submitted["deadline"] == "2026-04-07"  # 5 April is Easter Sunday, 6 April Easter Monday
+    case = submitted["case_number"]
+    assert case.startswith("DSR-") and not submitted["existing"]
+
+    status = await cli.wait_for(case, "awaiting_identity")
+    assert {"case_number", "kind", "state", "received_at", "deadline"} <= status.keys()
+    assert status["kind"] == "access" and status["deadline"] == "2026-04-07"
+    assert status["received_at"] == "2026-03-05T00:00:00+01:00"  # the day began in Stockholm
+
+    again = await cli.json("submit", "access", "--subject", "191212121212")
+    assert again["case_number"] == case and again["existing"] is True
+
+    code, out, err = await cli.run("approve", case, "--handler", "anna")
+    assert code == 1 and out == ""
+    assert err.strip().splitlines() == [
+        f"error: case {case} is awaiting_identity; you can approve the release only while it "
+        "is awaiting_review"
+    ]
+
+    await cli.json("verify-identity", case, "--method", "id_checked", "--handler", "anna")
+    await cli.wait_for(case, "awaiting_review")
+    listed = await cli.json("list", "--open", "--kind", "access")
+    assert case in [row["case_number"] for row in listed["cases"]]
+
+    await cli.json("approve", case, "--handler", "anna")
+    done = await cli.wait_for(case, "closed")
+    assert done["outcome"] == "delivered"
+    assert Path(done["extract_path"]).is_file()
+    assert done["delivery"]["method"] == "digital_mailbox"
+    assert [s["action"] for s in done["steps"]][-2:] == [
+        "approve_release",
+        "delivered:digital_mailbox",
+    ]
+
+    code, out, _ = await cli.run("status", case)
+    assert code == 0 and "closed" in out and case in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("submit", "access", "--subject", "19121212-1213"), "check digit is wrong"),
+        (("submit", "access", "--subject", "19121312-1212"), "impossible date"),
+        (("submit", "access", "--subject", "1912121212121"), "must have 10 or 12 digits"),
+        (("submit", "access", "--subject", "19121212-121X"), "only digits"),
+        (
+            ("submit", "access", "--subject", "191212121212", "--received", "2026-02-30"),
+            "received: not a date",
+        ),
+        (
+            ("submit", "access", "--subject", "191212121212", "--received", "2026-03-05T10:00"),
+            "needs a time zone",
+        ),
+        (
+            ("submit", "access", "--subject", "191212121212", "--received", "2999-01-01"),
+            "in the future",
+        ),
+        (("submit", "access", "--subject", "191212121212", "--handler", "a b"), "handler"),
+        (("status", "DSR-2026-999999"), "unknown case DSR-2026-999999"),
+        (("status", "191212121212"), "not a case number"),
+        (("approve", "DSR-2026-999998", "--handler", "anna"), "unknown case DSR-2026-999998"),
+        (
+            ("close-unverified", "DSR-2026-999997", "--handler", "anna", "--reason", "x" * 2001),
+            "at most 2000 characters",
+        ),
+    ],
+)
+async def test_bad_input_is_one_line_a_failure_and_changes_nothing(
+    client: Client, worker: Settings, args: tuple[str, ...], message: str
+) -> None:
+    cli = Cli(client, worker)
+    before = [e.id async for e in client.list_workflows(f'TaskQueue = "{worker.task_queue}"')]
+    code, out, err = await cli.run(*args)
+    assert code == 1
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
+    assert "191212121212" not in err and "1212121212" not in err
+    after = [e.id async for e in client.list_workflows(f'TaskQueue = "{worker.task_queue}"')]
+    assert after == before

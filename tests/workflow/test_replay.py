@@ -1,0 +1,29 @@
+"""Committed histories replay against today's workflow code: a non-deterministic change fails CI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from dsr.client import DATA_CONVERTER
+from dsr.worker_setup import WORKFLOWS, workflow_runner
+
+HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
+
+
+def test_there_are_histories_to_replay() -> None:
+    names = {path.stem for path in HISTORIES}
+    assert {"access_verified_at_intake", "access_verified_by_handler_letter", "intake_0"} <= names
+
+
+@pytest.mark.asyncio(loop_scope="session")
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_history_replays(path: Path) -> None:
+    replayer = Replayer(
+        workflows=list(WORKFLOWS), data_converter=DATA_CONVERTER, workflow_runner=workflow_runner()
+    )
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    await replayer.replay_workflow(history)
