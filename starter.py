@@ -422,7 +422,9 @@ async def list_cases(
     rows.sort(key=lambda r: str(r["case_number"]))
 
     def human() -> None:
-        table = Table("case", "kind", "state", "deadline", "assignee", "escalation")
+        table = Table()
+        for column in ("case", "kind", "state", "deadline", "assignee", "escalation"):
+            table.add_column(column, no_wrap=True)
         for row in rows:
             table.add_row(
                 *(
