@@ -162,17 +162,21 @@ def _recipients(
 
 
 def _postal_address(catalog: Catalog, systems: list[dict[str, Any]]) -> list[str] | None:
-    """The address on the subject's own customer record (a table linked by identity number)."""
+    """Name, street and "postal code + city" from the subject's own customer record."""
     for section in systems:
-        declaration = catalog.systems[section["system"]]
+        address = catalog.systems[section["system"]].postal_address
+        if address is None:
+            continue
         for table in section["tables"]:
-            decl = declaration.tables[table["table"]]
-            address_columns = [n for n, c in decl.columns.items() if c.category == "address"]
-            if decl.link.subject_column is None or not address_columns or not table["rows"]:
+            if table["table"] != address.table or not table["rows"]:
                 continue
             row = table["rows"][0]
-            lines = [str(row[c]) for c in address_columns if row.get(c)]
-            if lines:
+            lines = [
+                str(row.get(address.name) or ""),
+                str(row.get(address.street) or ""),
+                f"{row.get(address.postal_code) or ''} {row.get(address.city) or ''}".strip(),
+            ]
+            if all(lines):
                 return lines
     return None
 
@@ -250,10 +254,15 @@ def _html_table(table: dict[str, Any]) -> str:
             "den maskinläsbara filen extract.json.</p>"
         )
     return (
-        f"<h4>{e(table['label'])}</h4><p>Ändamål: {e(table['purpose'])}. "
-        f"Rättslig grund: {e(table['legal_basis'])}. Källa: {e(table['source'])}.</p>"
+        f"<h4>{e(table['label'])}</h4><p>Ändamål: {e(_sentence(table['purpose']))} "
+        f"Rättslig grund: {e(_sentence(table['legal_basis']))} "
+        f"Källa: {e(_sentence(table['source']))}</p>"
         f"<table border='1'><tr>{head}</tr>{body}</table>{note}"
     )
+
+
+def _sentence(text: str) -> str:
+    return text if text.rstrip().endswith(".") else f"{text.rstrip()}."
 
 
 def _html_list(items: Iterable[str]) -> str:

@@ -98,6 +98,16 @@ class ProtectedIdentityDecl(_Declaration):
     column: Identifier
 
 
+class PostalAddressDecl(_Declaration):
+    """Where the subject's registered postal address is: a letter answer goes there."""
+
+    table: Identifier
+    name: Identifier
+    street: Identifier
+    postal_code: Identifier
+    city: Identifier
+
+
 class SystemDecl(_Declaration):
     """One connected system; ``tables`` keeps the declaration order for the extract."""
 
@@ -106,6 +116,7 @@ class SystemDecl(_Declaration):
     description: _Text
     tables: dict[Identifier, TableDecl] = Field(min_length=1)
     protected_identity: ProtectedIdentityDecl | None = None
+    postal_address: PostalAddressDecl | None = None
     disclosure_log: bool = False
 
     @model_validator(mode="before")
@@ -137,6 +148,16 @@ class SystemDecl(_Declaration):
                     f"protected_identity.table: {flag.table!r} is not a declared table"
                 )
             _require_column(self.tables[flag.table], flag.column, "protected_identity.column")
+        if self.postal_address is not None:
+            address = self.postal_address
+            table = self.tables.get(address.table)
+            if table is None or table.link.subject_column is None:
+                raise ValueError(
+                    f"postal_address.table: {address.table!r} is not a declared table linked "
+                    "by subject_column"
+                )
+            for part in ("name", "street", "postal_code", "city"):
+                _require_column(table, getattr(address, part), f"postal_address.{part}")
         return self
 
     def _check_link(self, key: str, table: TableDecl) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, text
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
@@ -199,7 +199,24 @@ async def test_handler_verifies_identity_then_releases(
     await record_history(handle, "access_verified_by_handler_letter")
     letter = Path(result.delivery.location)
     assert (letter / "letter.html").exists()
-    assert (letter / "address.txt").read_text().strip(), "a letter goes to the registered address"
+    # The letter goes to the registered address on the customer record.
+    billing = create_engine(settings.system_url("billing"))
+    async with billing.connect() as conn:
+        customer = (
+            await conn.execute(
+                text(
+                    "SELECT name, street, postal_code, city FROM customers "
+                    "WHERE personal_number = :id"
+                ),
+                {"id": subject},
+            )
+        ).one()
+    await billing.dispose()
+    assert (letter / "address.txt").read_text().splitlines() == [
+        customer.name,
+        customer.street,
+        f"{customer.postal_code} {customer.city}",
+    ]
 
 
 async def test_actions_in_the_wrong_state_are_rejected_and_change_nothing(
