@@ -14,7 +14,7 @@ import re
 import sys
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from functools import wraps
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
@@ -28,6 +28,7 @@ from temporalio.client import (
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -73,6 +74,14 @@ HandlerOption = Annotated[str, typer.Option("--handler", help="Your handler id."
 CaseArgument = Annotated[str, typer.Argument(help="Case number, e.g. DSR-2026-000042.")]
 
 
+# How long a handler waits for an answer before the CLI gives up with a message.
+QUERY_TIMEOUT = timedelta(seconds=10)
+UPDATE_TIMEOUT = timedelta(seconds=30)
+INTAKE_WAIT = timedelta(seconds=60)
+# A request registered late may carry an old date of receipt, but not an implausible one.
+OLDEST_RECEIPT = timedelta(days=2 * 366)
+
+
 class UserError(Exception):
     """Bad input or a refused action: one line for the handler, exit code 1."""
 
@@ -96,6 +105,10 @@ def command(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
             where = ".".join(str(part) for part in first["loc"]) or "input"
             text = first["msg"].removeprefix("Value error, ")
             errors.print(f"error: {where}: {text}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        except RPCError as error:
+            # Anything else Temporal says: one line, no traceback.
+            errors.print(f"error: Temporal: {error.message}", markup=False, highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -130,6 +143,8 @@ def parse_received(text: str | None, *, now: datetime) -> datetime:
         fail("received: an instant needs a time zone, e.g. 2026-03-05T14:30:00+01:00")
     if received > now:
         fail("received: the request cannot be received in the future")
+    if received < now - OLDEST_RECEIPT:
+        fail("received: more than two years ago; check the date")
     return received
 
 
@@ -168,10 +183,17 @@ async def act(case_number: str, update: str, action: BaseModel) -> ActionResult:
     client = await client_for(get_settings())
     handle = await case_handle(client, case_number)
     try:
-        result: ActionResult = await handle.execute_update(update, action, result_type=ActionResult)
+        result: ActionResult = await handle.execute_update(
+            update, action, result_type=ActionResult, rpc_timeout=UPDATE_TIMEOUT
+        )
     except WorkflowUpdateFailedError as error:
         cause = error.cause
         fail(cause.message if isinstance(cause, ApplicationError) else str(cause or error))
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        fail(
+            f"case {case_number} did not answer within {UPDATE_TIMEOUT.seconds} s (is the worker "
+            "running?); the action may still be applied when it is: check `status`"
+        )
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
             fail(f"case {case_number} is closed; no action can be taken on it")
@@ -184,9 +206,18 @@ async def act(case_number: str, update: str, action: BaseModel) -> ActionResult:
 async def fetch_status(client: Client, case_number: str) -> CaseStatus:
     handle = await case_handle(client, case_number)
     try:
-        status: CaseStatus = await handle.query("status", result_type=CaseStatus)
+        status: CaseStatus = await handle.query(
+            "status", result_type=CaseStatus, rpc_timeout=QUERY_TIMEOUT
+        )
     except WorkflowQueryFailedError as error:
         fail(f"case {case_number} cannot be read right now: {error}")
+    except RPCError as error:
+        if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            fail(
+                f"case {case_number} did not answer within {QUERY_TIMEOUT.seconds} s: "
+                "is the worker running?"
+            )
+        raise
     return status
 
 
@@ -235,11 +266,9 @@ async def submit_access(
     received_at = parse_received(received, now=datetime.now(UTC))
     if verified_by not in (None, IdentityMethod.BANKID):
         fail("--verified-by: only bankid verifies at intake; use verify-identity for the others")
-    if verified_by is IdentityMethod.BANKID and eid_order is None:
-        if settings.eid_provider != "fake":
-            fail("--verified-by bankid needs --eid-order")
-        # The demo's e-ID provider: the person signs in the e-service as the request is made.
-        eid_order = FakeEidProvider(settings.eid_dir).sign(subject_id)
+    sign_on_the_spot = verified_by is IdentityMethod.BANKID and eid_order is None
+    if sign_on_the_spot and settings.eid_provider != "fake":
+        fail("--verified-by bankid needs --eid-order")
     request = SubmitRequestInput(
         kind=Kind.ACCESS,
         subject_id=subject_id,
@@ -250,12 +279,22 @@ async def submit_access(
         assignee=handler,
     )
     client = await client_for(settings)
+    if sign_on_the_spot:
+        # The demo's e-ID provider: the person signs in the e-service as the request is made.
+        # Only now, once the input is valid and Temporal reachable, so a refusal leaves nothing.
+        signed = FakeEidProvider(settings.eid_dir).sign(subject_id)
+        request = request.model_copy(update={"eid_order_ref": signed})
+    intake = await client.start_workflow(
+        IntakeWorkflow.run, request, id=f"intake-{uuid.uuid4()}", task_queue=settings.task_queue
+    )
     try:
-        result = await client.execute_workflow(
-            IntakeWorkflow.run,
-            request,
-            id=f"intake-{uuid.uuid4()}",
-            task_queue=settings.task_queue,
+        result = await asyncio.wait_for(intake.result(), INTAKE_WAIT.total_seconds())
+    except TimeoutError:
+        # Intake is durable: it registers the request as soon as a worker runs. Say so, rather
+        # than pretend nothing happened.
+        fail(
+            f"no worker answered within {INTAKE_WAIT.seconds} s (is the worker running?); the "
+            f"request is queued as {intake.id} and gets its case number when one is; see `list`"
         )
     except WorkflowFailureError as error:
         fail(f"the request could not be registered: {error.cause}")
@@ -350,8 +389,9 @@ async def record_manual_delivery(
 async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
     """State, deadline, days left, steps done and where the extract is."""
     settings = get_settings()
+    case_number = parse_case_number(case)
     client = await client_for(settings)
-    current = await fetch_status(client, parse_case_number(case))
+    current = await fetch_status(client, case_number)
     today = datetime.now(STOCKHOLM).date()
     payload = current.model_dump(mode="json")
     payload["days_left"] = (current.deadline - today).days

@@ -45,10 +45,7 @@ class DeliveryActivities:
         extract = request.extract
         attachments = (self._store.path(extract.html_ref), self._store.path(extract.json_ref))
         if request.method is DeliveryMethod.DIGITAL_MAILBOX:
-            if not await self._mailbox.has_mailbox(request.subject_id):
-                raise ApplicationError(
-                    "the subject has no digital mailbox", type="NoMailbox", non_retryable=True
-                )
+            await self._require_mailbox(request.subject_id)
             location = await self._mailbox.send(
                 MailboxMessage(
                     message_id=request.case_number,
@@ -94,6 +91,7 @@ class DeliveryActivities:
     async def send_notice(self, request: SendNoticeInput) -> NoticeReceipt:
         """A notice to the subject through the digital mailbox (never shows an address)."""
         title, template = NOTICES_SV[request.notice]
+        await self._require_mailbox(request.subject_id)
         location = await self._mailbox.send(
             MailboxMessage(
                 message_id=f"{request.case_number}-{request.notice}",
@@ -103,3 +101,10 @@ class DeliveryActivities:
             )
         )
         return NoticeReceipt(location=location, sent_at=datetime.now(UTC))
+
+    async def _require_mailbox(self, recipient: str) -> None:
+        if not await self._mailbox.has_mailbox(recipient):
+            # Not a fault: many people have no digital mailbox. The workflow picks another way.
+            raise ApplicationError(
+                "the subject has no digital mailbox", type="NoMailbox", non_retryable=True
+            )

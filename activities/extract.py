@@ -21,6 +21,24 @@ from systems.catalog import Catalog, TableDecl
 # Tables longer than this are summarised in the HTML letter; every row is in the JSON file.
 HTML_ROW_LIMIT = 100
 
+# The data categories of systems/*.yaml, as the answer names them to the person.
+CATEGORY_LABELS_SV = {
+    "identifier": "Identitetsuppgifter (namn, person- eller samordningsnummer, kundnummer)",
+    "contact": "Kontaktuppgifter (e-post, telefon)",
+    "address": "Adressuppgifter",
+    "contract": "Avtalsuppgifter",
+    "billing": "Fakturauppgifter",
+    "payment": "Betalningsuppgifter",
+    "credit": "Kreditupplysning",
+    "metering": "Mätvärden (elförbrukning)",
+    "connection": "Uppgifter om anslutning (elnät, fiber)",
+    "service_provider": "Valda tjänsteleverantörer",
+    "consent": "Samtycken",
+    "marketing": "Marknadsföring",
+    "disclosure": "Utlämnanden till andra",
+    "technical": "Tekniska uppgifter (löpnummer, tidsstämplar)",
+}
+
 
 @dataclass(frozen=True)
 class Controller:
@@ -128,7 +146,7 @@ def _table_section(table: TableDecl, rows: list[dict[str, Any]]) -> dict[str, An
         "source": table.source,
         "automated_decision": table.automated_decision,
         "recipients": list(table.recipients),
-        "categories": _unique(c.category for c in table.columns.values()),
+        "categories": _unique(CATEGORY_LABELS_SV[c.category] for c in table.columns.values()),
         "columns": {name: column.label for name, column in table.columns.items()},
         "rows": rows,
     }

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline
 from dsr.db import Case, CaseCounter, CaseEvent
@@ -37,6 +38,14 @@ class RegisterActivities:
         """
         request = registration.request
         open_key = f"{request.kind}:{subject_reference(request.subject_id, self._secret)}"
+        try:
+            gdpr_deadline(request.received_at)
+        except (ValueError, OverflowError) as error:
+            raise ApplicationError(
+                "the date of receipt gives no valid deadline",
+                type="InvalidReceipt",
+                non_retryable=True,
+            ) from error
         for _ in range(_ALLOCATION_ATTEMPTS):
             existing = await self._find_open(open_key, registration.intake_id)
             if existing is not None:
@@ -51,45 +60,50 @@ class RegisterActivities:
 
     @activity.defn
     async def record_transition(self, transition: RecordTransitionInput) -> None:
-        """Append one row to the trail and move the case's state; the n-th step is written once."""
+        """Move the case's state and append one row to the trail; the n-th step is written once."""
         now = datetime.now(UTC)
+        values: dict[str, object] = {"state": transition.to_state.value}
+        if transition.assignee is not None:
+            values["assignee"] = transition.assignee
+        if transition.outcome is not None:
+            values["outcome"] = transition.outcome.value
+        if transition.to_state is CaseState.CLOSED:
+            values.update(open_key=None, closed_at=now)
         try:
             async with self._sessions.begin() as session:
-                done = await session.scalar(
+                # The write comes first so the transaction holds SQLite's write lock from its
+                # first statement; a read first could not be upgraded under concurrent writers.
+                moved = await session.execute(
+                    update(Case).where(Case.case_number == transition.case_number).values(values)
+                )
+                if moved.rowcount != 1:  # type: ignore[attr-defined]
+                    # The register and Temporal disagree: stall (and retry) rather than go on.
+                    raise RuntimeError(f"case {transition.case_number} is not in the register")
+                written = await session.scalar(
                     select(CaseEvent.id).where(
                         CaseEvent.case_number == transition.case_number,
                         CaseEvent.step == transition.step,
                     )
                 )
-                if done is not None:
-                    return
-                session.add(
-                    CaseEvent(
-                        case_number=transition.case_number,
-                        step=transition.step,
-                        at=now,
-                        actor=transition.actor,
-                        action=transition.action,
-                        from_state=transition.from_state,
-                        to_state=transition.to_state,
-                        detail={"note": transition.detail} if transition.detail else None,
+                if written is None:
+                    session.add(
+                        CaseEvent(
+                            case_number=transition.case_number,
+                            step=transition.step,
+                            at=now,
+                            actor=transition.actor,
+                            action=transition.action,
+                            from_state=transition.from_state,
+                            to_state=transition.to_state,
+                            detail={"note": transition.detail} if transition.detail else None,
+                        )
                     )
-                )
-                values: dict[str, object] = {"state": transition.to_state.value}
-                if transition.assignee is not None:
-                    values["assignee"] = transition.assignee
-                if transition.outcome is not None:
-                    values["outcome"] = transition.outcome.value
-                if transition.to_state is CaseState.CLOSED:
-                    values.update(open_key=None, closed_at=now)
-                result = await session.execute(
-                    update(Case).where(Case.case_number == transition.case_number).values(values)
-                )
-                if result.rowcount != 1:  # type: ignore[attr-defined]
-                    raise RuntimeError(f"case {transition.case_number} is not in the register")
-        except IntegrityError:
+        except IntegrityError as error:
+            if "uq_case_events_step" not in str(error.orig) and "case_events.step" not in str(
+                error.orig
+            ):
+                raise
             # A concurrent attempt of the same step wrote it first.
-            return
 
     async def _find_open(self, open_key: str, intake_id: str) -> OpenCaseResult | None:
         async with self._sessions() as session:

@@ -77,13 +77,18 @@ class DigitalMailbox(Protocol):
 
 
 class OutboxMailbox:
-    """Writes each message to var/outbox/digital-mailbox/<message id>/ as the provider would."""
+    """Writes each message to var/outbox/digital-mailbox/<message id>/ as the provider would.
 
-    def __init__(self, directory: Path) -> None:
+    Everyone has a mailbox here except the recipients listed in `without_mailbox`, so the demo
+    and the tests can show what happens to someone who has none.
+    """
+
+    def __init__(self, directory: Path, *, without_mailbox: frozenset[str] = frozenset()) -> None:
         self._directory = directory
+        self._without_mailbox = without_mailbox
 
     async def has_mailbox(self, recipient: str) -> bool:
-        return True
+        return recipient not in self._without_mailbox
 
     async def send(self, message: MailboxMessage) -> str:
         target = self._directory / message.message_id

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # demo and tests, the real adapters plug in behind the same interfaces.
     eid_provider: Literal["fake"] = "fake"
     digital_mailbox: Literal["outbox"] = "outbox"
+    # The outbox mailbox's people without a digital mailbox (identity numbers, 12 digits).
+    outbox_without_mailbox: frozenset[str] = frozenset()
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:

@@ -111,11 +111,18 @@ class CaseEvent(Base):
     case: Mapped[Case] = relationship(back_populates="events", lazy="raise")
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, own_database: bool = True) -> AsyncEngine:
+    """An async engine that never puts bound values (identity numbers) into error messages.
+
+    `own_database` is false for the connected systems: the engine only reads those and must not
+    change their settings (SQLite's journal mode is stored in the file).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
+        if not own_database:
+            return engine
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -125,7 +132,7 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 async def create_schema(engine: AsyncEngine) -> None:

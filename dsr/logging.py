@@ -15,6 +15,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from structlog.tracebacks import ExceptionDictTransformer
 
 REDACTED = "[redacted]"
 SENSITIVE_KEYS = frozenset(
@@ -82,8 +83,8 @@ def configure_logging(*, level: str = "INFO", fmt: str = "auto") -> None:
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
         structlog.processors.TimeStamper(fmt="iso", utc=True),
-        # Tracebacks as plain text, never with local variables (they hold payloads).
-        structlog.processors.dict_tracebacks
+        # Tracebacks never with local variables: they hold payloads.
+        structlog.processors.ExceptionRenderer(ExceptionDictTransformer(show_locals=False))
         if json_output
         else structlog.processors.format_exc_info,
     ]

@@ -17,12 +17,18 @@ CASE_NUMBER_PATTERN = r"^DSR-\d{4}-\d{6}$"
 
 CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
 SubjectId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
-_HANDLER_ID = re.compile(r"[\w.-]{1,64}")
+_HANDLER_ID = re.compile(r"(?=.*[^\W\d_])[\w.-]{1,64}")
+_LOOKS_LIKE_IDENTITY_NUMBER = re.compile(r"\d{6}")
 
 
 def _handler_id(text: str) -> str:
-    if not _HANDLER_ID.fullmatch(text):
-        raise ValueError("a handler id is 1-64 letters, digits, '.', '_' or '-'")
+    # Handler ids become search attributes and trail rows: an identity number typed into the
+    # wrong option must not get there.
+    if not _HANDLER_ID.fullmatch(text) or _LOOKS_LIKE_IDENTITY_NUMBER.search(text):
+        raise ValueError(
+            "a handler id is 1-64 letters, digits, '.', '_' or '-', with at least one letter "
+            "and no run of six digits"
+        )
     return text
 
 
@@ -69,6 +75,7 @@ class CaseState(StrEnum):
     BUILDING_EXTRACT = "building_extract"
     AWAITING_REVIEW = "awaiting_review"
     DELIVERING = "delivering"
+    SENDING_NOTICE = "sending_notice"
     AWAITING_MANUAL_DELIVERY = "awaiting_manual_delivery"
     CLOSED = "closed"
 

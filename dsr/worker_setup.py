@@ -32,7 +32,10 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
     register_engine = create_engine(settings.register_database_url)
     await create_schema(register_engine)
     catalog = load_catalog()
-    system_engines = {name: create_engine(settings.system_url(name)) for name in catalog.names()}
+    system_engines = {
+        name: create_engine(settings.system_url(name), own_database=False)
+        for name in catalog.names()
+    }
     store = ExtractStore(settings.extract_dir)
     register = RegisterActivities(
         sessionmaker(register_engine), secret=settings.subject_reference_secret
@@ -50,7 +53,10 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
     identity = IdentityActivities(FakeEidProvider(settings.eid_dir))
     delivery = DeliveryActivities(
         store,
-        OutboxMailbox(settings.outbox_dir / "digital-mailbox"),
+        OutboxMailbox(
+            settings.outbox_dir / "digital-mailbox",
+            without_mailbox=settings.outbox_without_mailbox,
+        ),
         PrintFolderLetters(settings.outbox_dir / "letters"),
     )
     try:

@@ -150,14 +150,14 @@ class SystemDecl(_Declaration):
             _require_column(self.tables[flag.table], flag.column, "protected_identity.column")
         if self.postal_address is not None:
             address = self.postal_address
-            table = self.tables.get(address.table)
-            if table is None or table.link.subject_column is None:
+            holder = self.tables.get(address.table)
+            if holder is None or holder.link.subject_column is None:
                 raise ValueError(
                     f"postal_address.table: {address.table!r} is not a declared table linked "
                     "by subject_column"
                 )
             for part in ("name", "street", "postal_code", "city"):
-                _require_column(table, getattr(address, part), f"postal_address.{part}")
+                _require_column(holder, getattr(address, part), f"postal_address.{part}")
         return self
 
     def _check_link(self, key: str, table: TableDecl) -> None:

@@ -122,6 +122,23 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
             "in the future",
         ),
         (("submit", "access", "--subject", "191212121212", "--handler", "a b"), "handler"),
+        (
+            (
+                "submit",
+                "access",
+                "--subject",
+                "191212121212",
+                "--verified-by",
+                "bankid",
+                "--handler",
+                "191212121212",
+            ),
+            "no run of six digits",
+        ),
+        (
+            ("submit", "access", "--subject", "191212121212", "--received", "2019-01-01"),
+            "more than two years ago",
+        ),
         (("status", "DSR-2026-999999"), "unknown case DSR-2026-999999"),
         (("status", "191212121212"), "not a case number"),
         (("approve", "DSR-2026-999998", "--handler", "anna"), "unknown case DSR-2026-999998"),
@@ -136,6 +153,7 @@ async def test_bad_input_is_one_line_a_failure_and_changes_nothing(
 ) -> None:
     cli = Cli(client, worker)
     before = [e.id async for e in client.list_workflows(f'TaskQueue = "{worker.task_queue}"')]
+    files_before = sorted(worker.var_dir.rglob("*"))
     code, out, err = await cli.run(*args)
     assert code == 1
     assert out == ""
@@ -144,3 +162,4 @@ async def test_bad_input_is_one_line_a_failure_and_changes_nothing(
     assert "191212121212" not in err and "1212121212" not in err
     after = [e.id async for e in client.list_workflows(f'TaskQueue = "{worker.task_queue}"')]
     assert after == before
+    assert sorted(worker.var_dir.rglob("*")) == files_before, "no file was written"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 from dsr.models import (
     ActionResult,
@@ -23,18 +24,17 @@ from dsr.models import (
     ExtractResult,
     Outcome,
     PlanCollectionInput,
-    RecordManualDeliveryInput,
     RequestChangesInput,
 )
-from workflows.case import ENGINE, PERSISTENT, SHORT_TIMEOUT, CaseWorkflow
+from workflows.case import ENGINE, PERSISTENT, SHORT_TIMEOUT, CaseWorkflow, is_no_mailbox
 
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
     from activities.extract import ExtractActivities
     from activities.sources import SourceActivities
 
-# A system that is down is retried for as long as it takes; the deadline ladder (not a retry
-# limit) is what tells people the case is stuck.
+# A system that is down is retried for as long as it takes, and the case continues by itself
+# when it is back; the pending activity and its last failure show in the Web UI meanwhile.
 COLLECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2)
 )
@@ -49,12 +49,11 @@ class AccessRequestWorkflow(CaseWorkflow):
 
     Updates, beyond those of every case (see CaseWorkflow):
     - `approve_release` (awaiting_review): the handler releases the extract; it is delivered by
-      secure digital mailbox, or by letter to the registered address when asked by letter; a
-      subject with protected identity goes to manual delivery instead.
+      secure digital mailbox, or by letter to the registered address when asked by letter (or
+      when the subject has no mailbox). Protected identity, or neither channel available:
+      awaiting_manual_delivery, closed by `record_manual_delivery`.
     - `request_changes` (awaiting_review): collect and build again (e.g. after a source system
       was corrected), then review again.
-    - `record_manual_delivery` (awaiting_manual_delivery): the handler records how it was handed
-      over (pickup, secure channel).
     Outcomes: delivered, delivered_manually, closed_unverified.
     """
 
@@ -62,7 +61,6 @@ class AccessRequestWorkflow(CaseWorkflow):
     def __init__(self, case: CaseInput) -> None:
         super().__init__(case)
         self._review: ApproveReleaseInput | RequestChangesInput | None = None
-        self._manual: RecordManualDeliveryInput | None = None
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
@@ -100,7 +98,7 @@ class AccessRequestWorkflow(CaseWorkflow):
 
     @approve_release.validator
     def _validate_approve_release(self, action: ApproveReleaseInput) -> None:
-        self._require_state(CaseState.AWAITING_REVIEW, "approve the release")
+        self._require_open(CaseState.AWAITING_REVIEW, "approve the release", self._review is None)
 
     @workflow.update
     async def request_changes(self, action: RequestChangesInput) -> ActionResult:
@@ -110,17 +108,7 @@ class AccessRequestWorkflow(CaseWorkflow):
 
     @request_changes.validator
     def _validate_request_changes(self, action: RequestChangesInput) -> None:
-        self._require_state(CaseState.AWAITING_REVIEW, "request changes")
-
-    @workflow.update
-    async def record_manual_delivery(self, action: RecordManualDeliveryInput) -> ActionResult:
-        self._claim_once(action.handler, self._manual is None)
-        self._manual = action
-        return await self._after(CaseState.AWAITING_MANUAL_DELIVERY)
-
-    @record_manual_delivery.validator
-    def _validate_record_manual_delivery(self, action: RecordManualDeliveryInput) -> None:
-        self._require_state(CaseState.AWAITING_MANUAL_DELIVERY, "record a manual delivery")
+        self._require_open(CaseState.AWAITING_REVIEW, "request changes", self._review is None)
 
     # --- steps -----------------------------------------------------------------------------
 
@@ -168,32 +156,31 @@ class AccessRequestWorkflow(CaseWorkflow):
     async def _deliver(
         self, approver: str, collections: list[CollectionResult], extract: ExtractResult
     ) -> CaseResult:
-        method = self._delivery_method(collections, extract)
+        protected = any(c.protected_identity for c in collections)
+        method = self._delivery_method(protected, extract)
         if method is DeliveryMethod.MANUAL:
             # Protected identity: no address may be used or shown; a person hands it over.
-            self._manual_handling_reason = "protected_identity"
-            await self._enter(
-                CaseState.AWAITING_MANUAL_DELIVERY,
-                actor=approver,
-                action="approve_release",
-                detail="protected identity: manual handling",
-            )
-            await workflow.wait_condition(lambda: self._manual is not None)
-            assert self._manual is not None
-            self._delivery = DeliveryReceipt(
-                method=DeliveryMethod.MANUAL,
-                location="handed over by a handler",
-                delivered_at=workflow.now(),
-                delivered_by=self._manual.handler,
-            )
-            return await self._close(
-                Outcome.DELIVERED_MANUALLY,
-                actor=self._manual.handler,
-                action="record_manual_delivery",
-                detail=self._manual.note,
+            return await self._deliver_manually(
+                "protected_identity", actor=approver, action="approve_release"
             )
         await self._enter(CaseState.DELIVERING, actor=approver, action="approve_release")
-        self._delivery = await workflow.execute_activity_method(
+        try:
+            self._delivery = await self._send(method, approver, extract)
+        except ActivityError as error:
+            if not is_no_mailbox(error):
+                raise
+            if protected or not extract.has_postal_address:
+                return await self._deliver_manually("no_digital_mailbox")
+            method = DeliveryMethod.LETTER
+            self._delivery = await self._send(method, approver, extract)
+        return await self._close(
+            Outcome.DELIVERED, actor=ENGINE, action=f"delivered:{method.value}"
+        )
+
+    async def _send(
+        self, method: DeliveryMethod, approver: str, extract: ExtractResult
+    ) -> DeliveryReceipt:
+        return await workflow.execute_activity_method(
             DeliveryActivities.deliver_extract,
             DeliverInput(
                 case_number=self._case.case_number,
@@ -205,14 +192,26 @@ class AccessRequestWorkflow(CaseWorkflow):
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=PERSISTENT,
         )
+
+    async def _deliver_manually(
+        self, reason: str, *, actor: str = ENGINE, action: str = "manual_handling"
+    ) -> CaseResult:
+        handed_over = await self._hand_over_manually(reason, actor=actor, action=action)
+        self._delivery = DeliveryReceipt(
+            method=DeliveryMethod.MANUAL,
+            location="handed over by a handler",
+            delivered_at=workflow.now(),
+            delivered_by=handed_over.handler,
+        )
         return await self._close(
-            Outcome.DELIVERED, actor=ENGINE, action=f"delivered:{method.value}"
+            Outcome.DELIVERED_MANUALLY,
+            actor=handed_over.handler,
+            action="record_manual_delivery",
+            detail=handed_over.note,
         )
 
-    def _delivery_method(
-        self, collections: list[CollectionResult], extract: ExtractResult
-    ) -> DeliveryMethod:
-        if any(c.protected_identity for c in collections):
+    def _delivery_method(self, protected: bool, extract: ExtractResult) -> DeliveryMethod:
+        if protected:
             return DeliveryMethod.MANUAL
         if self._case.channel.value == "letter" and extract.has_postal_address:
             return DeliveryMethod.LETTER

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from dsr import search
 from dsr.models import (
@@ -27,6 +27,7 @@ from dsr.models import (
     IdentityMethod,
     IdentityRecord,
     Outcome,
+    RecordManualDeliveryInput,
     RecordTransitionInput,
     SendNoticeInput,
     StepRecord,
@@ -55,10 +56,13 @@ class WrongState(ApplicationError):
 class CaseWorkflow:
     """Shared state and handlers. Subclasses define `run` and their own review steps.
 
-    Updates (accepted only in the state named):
+    Updates (accepted only in the state named, and only once per decision):
     - `verify_identity` (awaiting_identity): method and handler; the case goes on to collection.
     - `close_unverified` (awaiting_identity): handler and reason; a notice goes to the subject
-      with the right to complain to IMY, and the case closes as closed_unverified.
+      with the right to complain to IMY (sending_notice), and the case closes as
+      closed_unverified.
+    - `record_manual_delivery` (awaiting_manual_delivery): how a handler handed over what could
+      not be sent (protected identity, no digital mailbox).
     Query: `status` -> CaseStatus, in every state.
     """
 
@@ -75,6 +79,7 @@ class CaseWorkflow:
         self._delivery: DeliveryReceipt | None = None
         self._outcome: Outcome | None = None
         self._manual_handling_reason: str | None = None
+        self._manual: RecordManualDeliveryInput | None = None
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -101,7 +106,7 @@ class CaseWorkflow:
 
     @workflow.update
     async def verify_identity(self, action: VerifyIdentityInput) -> ActionResult:
-        self._claim_once(action.handler, self._identity is None and self._unverified is None)
+        self._claim_once(action.handler, self._identity_undecided())
         self._identity = IdentityRecord(
             method=action.method, verified_by=action.handler, verified_at=workflow.now()
         )
@@ -109,17 +114,36 @@ class CaseWorkflow:
 
     @verify_identity.validator
     def _validate_verify_identity(self, action: VerifyIdentityInput) -> None:
-        self._require_state(CaseState.AWAITING_IDENTITY, "verify identity")
+        self._require_open(
+            CaseState.AWAITING_IDENTITY, "verify identity", self._identity_undecided()
+        )
 
     @workflow.update
     async def close_unverified(self, action: CloseUnverifiedInput) -> ActionResult:
-        self._claim_once(action.handler, self._identity is None and self._unverified is None)
+        self._claim_once(action.handler, self._identity_undecided())
         self._unverified = action
         return await self._after(CaseState.AWAITING_IDENTITY)
 
     @close_unverified.validator
     def _validate_close_unverified(self, action: CloseUnverifiedInput) -> None:
-        self._require_state(CaseState.AWAITING_IDENTITY, "close a case as unverified")
+        self._require_open(
+            CaseState.AWAITING_IDENTITY, "close a case as unverified", self._identity_undecided()
+        )
+
+    @workflow.update
+    async def record_manual_delivery(self, action: RecordManualDeliveryInput) -> ActionResult:
+        self._claim_once(action.handler, self._manual is None)
+        self._manual = action
+        return await self._after(CaseState.AWAITING_MANUAL_DELIVERY)
+
+    @record_manual_delivery.validator
+    def _validate_record_manual_delivery(self, action: RecordManualDeliveryInput) -> None:
+        self._require_open(
+            CaseState.AWAITING_MANUAL_DELIVERY, "record a manual delivery", self._manual is None
+        )
+
+    def _identity_undecided(self) -> bool:
+        return self._identity is None and self._unverified is None
 
     async def _establish_identity(self) -> bool:
         """True once identity is proven; False if a handler closed the case as unverified."""
@@ -149,24 +173,49 @@ class CaseWorkflow:
         return self._identity is not None
 
     async def _close_unverified(self) -> CaseResult:
-        assert self._unverified is not None
-        await workflow.execute_activity_method(
-            DeliveryActivities.send_notice,
-            SendNoticeInput(
-                case_number=self._case.case_number,
-                subject_id=self._case.subject_id,
-                notice="identity_not_verified",
-                reason=self._unverified.reason,
-            ),
-            start_to_close_timeout=SHORT_TIMEOUT,
-            retry_policy=PERSISTENT,
-        )
-        return await self._close(
-            Outcome.CLOSED_UNVERIFIED,
-            actor=self._unverified.handler,
+        decision = self._unverified
+        assert decision is not None
+        await self._enter(
+            CaseState.SENDING_NOTICE,
+            actor=decision.handler,
             action="close_unverified",
-            detail=self._unverified.reason,
+            detail=decision.reason,
         )
+        try:
+            await workflow.execute_activity_method(
+                DeliveryActivities.send_notice,
+                SendNoticeInput(
+                    case_number=self._case.case_number,
+                    subject_id=self._case.subject_id,
+                    notice="identity_not_verified",
+                    reason=decision.reason,
+                ),
+                start_to_close_timeout=SHORT_TIMEOUT,
+                retry_policy=PERSISTENT,
+            )
+        except ActivityError as error:
+            if not is_no_mailbox(error):
+                raise
+            handed_over = await self._hand_over_manually("no_digital_mailbox")
+            return await self._close(
+                Outcome.CLOSED_UNVERIFIED,
+                actor=handed_over.handler,
+                action="record_manual_delivery",
+                detail=handed_over.note,
+            )
+        return await self._close(Outcome.CLOSED_UNVERIFIED, actor=ENGINE, action="notice_sent")
+
+    async def _hand_over_manually(
+        self, reason: str, *, actor: str = ENGINE, action: str = "manual_handling"
+    ) -> RecordManualDeliveryInput:
+        """Wait for a handler to hand over what the engine may not or cannot send."""
+        self._manual_handling_reason = reason
+        await self._enter(
+            CaseState.AWAITING_MANUAL_DELIVERY, actor=actor, action=action, detail=reason
+        )
+        await workflow.wait_condition(lambda: self._manual is not None)
+        assert self._manual is not None
+        return self._manual
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -219,21 +268,33 @@ class CaseWorkflow:
 
     # --- helpers for update handlers ---------------------------------------------------------
 
-    def _require_state(self, state: CaseState, what: str) -> None:
+    def _require_open(self, state: CaseState, what: str, undecided: bool) -> None:
+        """Validator check: the right state, and nobody has decided this step yet."""
         if self._state is not state:
             raise WrongState(
                 f"case {self._case.case_number} is {self._state.value}; "
                 f"you can {what} only while it is {state.value}"
             )
+        if not undecided:
+            raise WrongState(self._already_decided())
 
     def _claim_once(self, handler: str, undecided: bool) -> None:
-        """Two handlers acting at once both pass the validator; only the first decision counts."""
+        """Updates delivered in one workflow task all pass their validators before any handler
+        runs; handlers run one at a time, so only the first decision counts."""
         if not undecided:
-            raise WrongState(f"case {self._case.case_number} was already decided by someone else")
+            raise WrongState(self._already_decided())
         if self._assignee is None:
             self._assignee = handler
+
+    def _already_decided(self) -> str:
+        return f"case {self._case.case_number}: another handler has already decided this step"
 
     async def _after(self, state: CaseState) -> ActionResult:
         """Return once the workflow has acted on the decision, so the caller sees the new state."""
         await workflow.wait_condition(lambda: self._state is not state)
         return ActionResult(case_number=self._case.case_number, state=self._state)
+
+
+def is_no_mailbox(error: ActivityError) -> bool:
+    """The subject has no digital mailbox: a business fact, not a fault to retry."""
+    return isinstance(error.cause, ApplicationError) and error.cause.type == "NoMailbox"
