@@ -45,14 +45,23 @@ from dsr.models import (
     CaseStatus,
     Channel,
     CloseUnverifiedInput,
+    DecideRectificationInput,
+    FieldChange,
     IdentityMethod,
     Kind,
+    LiftRestrictionInput,
     RecordManualDeliveryInput,
+    RectifiableField,
+    RectificationDecision,
+    RefuseInput,
     RequestChangesInput,
+    RequestDetails,
+    RestrictionGround,
     SubmitRequestInput,
     VerifyIdentityInput,
 )
 from dsr.subject import parse_subject_id
+from systems.catalog import validate_rectification
 from workflows.intake import IntakeWorkflow
 
 app = typer.Typer(
@@ -239,28 +248,43 @@ def print_action(result: ActionResult, as_json: bool, what: str) -> None:
 # --- commands ------------------------------------------------------------------------------
 
 
-@submit_app.command("access")
-@command
-async def submit_access(
-    subject: Annotated[str, typer.Option("--subject", help="Personnummer or samordningsnummer.")],
-    received: Annotated[
-        str | None,
-        typer.Option("--received", help="Date (2026-03-05) or instant with zone; default now."),
-    ] = None,
-    channel: Annotated[Channel, typer.Option("--channel")] = Channel.E_SERVICE,
-    verified_by: Annotated[
-        IdentityMethod | None,
-        typer.Option("--verified-by", help="bankid: signed with BankID in the e-service."),
-    ] = None,
-    eid_order: Annotated[
-        str | None, typer.Option("--eid-order", help="The e-ID order reference of the signature.")
-    ] = None,
-    handler: Annotated[
-        str | None, typer.Option("--handler", help="Assign to this handler.")
-    ] = None,
-    as_json: JsonOption = False,
+SubjectOption = Annotated[
+    str, typer.Option("--subject", help="Personnummer or samordningsnummer (10 or 12 digits).")
+]
+ReceivedOption = Annotated[
+    str | None,
+    typer.Option("--received", help="Date (2026-03-05) or instant with zone; default now."),
+]
+ChannelOption = Annotated[Channel, typer.Option("--channel", help="How the request came in.")]
+VerifiedByOption = Annotated[
+    IdentityMethod | None,
+    typer.Option("--verified-by", help="bankid: signed with BankID in the e-service."),
+]
+EidOrderOption = Annotated[
+    str | None, typer.Option("--eid-order", help="The e-ID order reference of the signature.")
+]
+AssignOption = Annotated[str | None, typer.Option("--handler", help="Assign to this handler.")]
+KIND_TITLES = {
+    Kind.ACCESS: "Access request",
+    Kind.RECTIFICATION: "Rectification request",
+    Kind.RESTRICTION: "Restriction request",
+    Kind.OBJECTION: "Objection to direct marketing",
+}
+
+
+async def submit_request(
+    kind: Kind,
+    *,
+    subject: str,
+    received: str | None,
+    channel: Channel,
+    verified_by: IdentityMethod | None,
+    eid_order: str | None,
+    handler: str | None,
+    as_json: bool,
+    details: RequestDetails | None = None,
 ) -> None:
-    """Register a request for a copy of one's personal data (GDPR Art. 15)."""
+    """Check everything, then start intake and wait for the case number."""
     settings = get_settings()
     subject_id = parse_subject(subject)
     received_at = parse_received(received, now=datetime.now(UTC))
@@ -270,13 +294,14 @@ async def submit_access(
     if sign_on_the_spot and settings.eid_provider != "fake":
         fail("--verified-by bankid needs --eid-order")
     request = SubmitRequestInput(
-        kind=Kind.ACCESS,
+        kind=kind,
         subject_id=subject_id,
         received_at=received_at,
         channel=channel,
         verified_by=verified_by,
         eid_order_ref=eid_order,
         assignee=handler,
+        details=details or RequestDetails(),
     )
     client = await client_for(settings)
     if sign_on_the_spot:
@@ -306,10 +331,147 @@ async def submit_access(
     def human() -> None:
         verb = "already open as" if result.existing else "registered as"
         console.print(
-            f"Access request {verb} [bold]{result.case_number}[/], deadline {result.deadline}"
+            f"{KIND_TITLES[kind]} {verb} [bold]{result.case_number}[/], deadline {result.deadline}"
         )
 
     emit(as_json, payload, human)
+
+
+@submit_app.command("access")
+@command
+async def submit_access(
+    subject: SubjectOption,
+    received: ReceivedOption = None,
+    channel: ChannelOption = Channel.E_SERVICE,
+    verified_by: VerifiedByOption = None,
+    eid_order: EidOrderOption = None,
+    handler: AssignOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A copy of one's personal data (GDPR Art. 15)."""
+    await submit_request(
+        Kind.ACCESS,
+        subject=subject,
+        received=received,
+        channel=channel,
+        verified_by=verified_by,
+        eid_order=eid_order,
+        handler=handler,
+        as_json=as_json,
+    )
+
+
+@submit_app.command("rectification")
+@command
+async def submit_rectification(
+    subject: SubjectOption,
+    change: Annotated[
+        list[str],
+        typer.Option(
+            "--change",
+            help="FIELD=NEW VALUE, repeatable. Fields: name, street, postal_code, city, email, "
+            "phone.",
+        ),
+    ],
+    evidence: Annotated[
+        str | None, typer.Option("--evidence", help="What the subject showed or sent.")
+    ] = None,
+    restrict: Annotated[
+        bool,
+        typer.Option("--restrict", help="Restrict processing while accuracy is checked."),
+    ] = False,
+    received: ReceivedOption = None,
+    channel: ChannelOption = Channel.E_SERVICE,
+    verified_by: VerifiedByOption = None,
+    eid_order: EidOrderOption = None,
+    handler: AssignOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Correct or complete personal data in every system that holds it (GDPR Art. 16)."""
+    changes = [parse_change(text, evidence) for text in change]
+    if len({c.field for c in changes}) != len(changes):
+        fail("--change: each field at most once")
+    await submit_request(
+        Kind.RECTIFICATION,
+        subject=subject,
+        received=received,
+        channel=channel,
+        verified_by=verified_by,
+        eid_order=eid_order,
+        handler=handler,
+        as_json=as_json,
+        details=RequestDetails(changes=changes, restrict_while_checking=restrict),
+    )
+
+
+@submit_app.command("restriction")
+@command
+async def submit_restriction(
+    subject: SubjectOption,
+    ground: Annotated[
+        RestrictionGround,
+        typer.Option(
+            "--ground",
+            help="Art. 18(1): a accuracy contested, b unlawful but no erasure wanted, "
+            "c needed for legal claims, d objection being assessed.",
+        ),
+    ],
+    received: ReceivedOption = None,
+    channel: ChannelOption = Channel.E_SERVICE,
+    verified_by: VerifiedByOption = None,
+    eid_order: EidOrderOption = None,
+    handler: AssignOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Restrict processing in every system until a handler lifts it (GDPR Art. 18)."""
+    await submit_request(
+        Kind.RESTRICTION,
+        subject=subject,
+        received=received,
+        channel=channel,
+        verified_by=verified_by,
+        eid_order=eid_order,
+        handler=handler,
+        as_json=as_json,
+        details=RequestDetails(restriction_ground=ground),
+    )
+
+
+@submit_app.command("objection")
+@command
+async def submit_objection(
+    subject: SubjectOption,
+    received: ReceivedOption = None,
+    channel: ChannelOption = Channel.E_SERVICE,
+    handler: AssignOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Object to direct marketing: applied at once, never refused (GDPR Art. 21(2)-(3))."""
+    await submit_request(
+        Kind.OBJECTION,
+        subject=subject,
+        received=received,
+        channel=channel,
+        verified_by=None,
+        eid_order=None,
+        handler=handler,
+        as_json=as_json,
+    )
+
+
+def parse_change(text: str, evidence: str | None) -> FieldChange:
+    name, separator, value = text.partition("=")
+    if not separator:
+        fail("--change: write FIELD=NEW VALUE, e.g. street=Storgatan 1")
+    try:
+        field = RectifiableField(name.strip())
+    except ValueError:
+        fail(f"--change: unknown field; use one of {', '.join(f.value for f in RectifiableField)}")
+    try:
+        normalised = validate_rectification(field.value, value)
+    except ValueError as error:
+        fail(f"--change: {error}")
+    return FieldChange(field=field, new_value=normalised, evidence=evidence)
 
 
 @app.command("verify-identity")
@@ -382,6 +544,58 @@ async def record_manual_delivery(
         RecordManualDeliveryInput(handler=handler, note=note),
     )
     print_action(result, as_json, "manual delivery recorded")
+
+
+@app.command("decide-rectification")
+@command
+async def decide_rectification(
+    case: CaseArgument,
+    decision: Annotated[RectificationDecision, typer.Option("--decision")],
+    handler: HandlerOption,
+    accept: Annotated[
+        list[RectifiableField] | None,
+        typer.Option("--accept", help="For --decision partly: a field to correct (repeatable)."),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Required for partly and reject.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Decide which of the requested corrections are made; they are applied everywhere."""
+    action = DecideRectificationInput(
+        handler=handler, decision=decision, accepted_fields=accept or [], reason=reason
+    )
+    result = await act(parse_case_number(case), "decide_rectification", action)
+    print_action(result, as_json, f"rectification decided ({decision.value})")
+
+
+@app.command("lift-restriction")
+@command
+async def lift_restriction(
+    case: CaseArgument,
+    handler: HandlerOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why the restriction ends.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Lift a restriction: the subject is told first, then the flags are removed."""
+    action = LiftRestrictionInput(handler=handler, reason=reason)
+    result = await act(parse_case_number(case), "lift_restriction", action)
+    print_action(result, as_json, "restriction being lifted")
+
+
+@app.command("refuse")
+@command
+async def refuse(
+    case: CaseArgument,
+    handler: HandlerOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why it is manifestly unfounded.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Refuse a manifestly unfounded or excessive request (Art. 12(5)); the DPO is told."""
+    result = await act(
+        parse_case_number(case), "refuse", RefuseInput(handler=handler, reason=reason)
+    )
+    print_action(result, as_json, "refused")
 
 
 @app.command("status")

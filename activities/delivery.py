@@ -19,14 +19,51 @@ from dsr.models import (
     SendNoticeInput,
 )
 
+REMEDIES_SV = (
+    "Du har rätt att lämna klagomål till Integritetsskyddsmyndigheten (IMY), www.imy.se, och "
+    "att få saken prövad av domstol (artiklarna 77 och 79 dataskyddsförordningen)."
+)
+
+# Notices to the subject: title and body; {reason} and the workflow's facts fill them in.
 NOTICES_SV = {
     "identity_not_verified": (
         "Din begäran kunde inte behandlas",
-        "Vi har inte kunnat bekräfta din identitet och kan därför inte lämna ut uppgifter "
+        "Vi har inte kunnat bekräfta din identitet och kan därför inte behandla din begäran "
         "(artikel 12.6 dataskyddsförordningen). Skäl: {reason} Du är välkommen att göra en ny "
-        "begäran, till exempel genom vår e-tjänst med BankID. Du har rätt att lämna klagomål "
-        "till Integritetsskyddsmyndigheten (IMY), www.imy.se, och att väcka talan i "
-        "förvaltningsdomstol.",
+        "begäran, till exempel genom vår e-tjänst med BankID. " + REMEDIES_SV,
+    ),
+    "refused": (
+        "Beslut om din begäran",
+        "Vi har bedömt att din begäran är uppenbart ogrundad eller orimlig och kommer inte att "
+        "tillmötesgå den (artikel 12.5 dataskyddsförordningen). Skäl: {reason} " + REMEDIES_SV,
+    ),
+    "objection_confirmed": (
+        "Din invändning mot direktmarknadsföring är genomförd",
+        "Från och med {effective} använder vi inte dina personuppgifter för "
+        "direktmarknadsföring, varken via e-post, sms, telefon eller post (artikel 21.3 "
+        "dataskyddsförordningen). Samtycken till marknadsföring är återkallade. Vi har "
+        "meddelat {providers} tjänsteleverantörer som fått uppgifter för marknadsföring. "
+        "Invändningen gäller endast marknadsföring: ditt avtal, dina fakturor och "
+        "meddelanden om avbrott påverkas inte.",
+    ),
+    "restriction_applied": (
+        "Behandlingen av dina personuppgifter är begränsad",
+        "Från och med {effective} lagrar vi dina uppgifter men behandlar dem inte på annat sätt "
+        "utan ditt samtycke, utom för rättsliga anspråk eller för att skydda någon annan "
+        "(artikel 18 dataskyddsförordningen). Skäl till begränsningen: {ground}. Vi meddelar "
+        "dig innan begränsningen hävs.",
+    ),
+    "restriction_lifting": (
+        "Begränsningen av behandlingen kommer att hävas",
+        "Begränsningen av behandlingen av dina personuppgifter hävs (artikel 18.3 "
+        "dataskyddsförordningen). Skäl: {reason} Därefter behandlar vi uppgifterna som "
+        "vanligt enligt vår integritetspolicy. " + REMEDIES_SV,
+    ),
+    "rectification_answer": (
+        "Svar på din begäran om rättelse",
+        "Rättade uppgifter: {changed}. Uppgifter som inte rättats: {rejected}. {reason_text}"
+        "Vi har meddelat {recipients} mottagare av uppgifterna om rättelsen (artikel 19 "
+        "dataskyddsförordningen). " + REMEDIES_SV,
     ),
 }
 
@@ -97,7 +134,7 @@ class DeliveryActivities:
                 message_id=f"{request.case_number}-{request.notice}",
                 recipient=request.subject_id,
                 subject=f"{title}, ärende {request.case_number}",
-                body=html.escape(template.format(reason=request.reason)),
+                body=html.escape(template.format(reason=request.reason, **request.facts)),
             )
         )
         return NoticeReceipt(location=location, sent_at=datetime.now(UTC))

@@ -140,3 +140,69 @@ def _write_atomically(path: Path, content: bytes) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_bytes(content)
     os.replace(temporary, path)
+
+
+@dataclass(frozen=True)
+class RecipientNotice:
+    """Art. 19 / Art. 21(3): a recipient of the subject's data is told what changed."""
+
+    notice_id: str  # idempotency key: case number + recipient
+    recipient: str
+    subject_id: str  # the recipient must know whose data it is
+    subject: str
+    body: str
+    fields: tuple[str, ...] = ()
+
+
+class RecipientChannel(Protocol):
+    async def send(self, notice: RecipientNotice) -> str: ...
+
+
+class OutboxRecipients:
+    """Notices to recipients land in var/outbox/recipients/<case>/<recipient>.json."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    async def send(self, notice: RecipientNotice) -> str:
+        case_number, _, recipient_key = notice.notice_id.partition("/")
+        target = self._directory / case_number / f"{recipient_key}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        record = {
+            "notice_id": notice.notice_id,
+            "recipient": notice.recipient,
+            "subject_id": notice.subject_id,
+            "subject": notice.subject,
+            "body": notice.body,
+            "fields": list(notice.fields),
+        }
+        _write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
+        return str(target)
+
+
+@dataclass(frozen=True)
+class StaffMessage:
+    """To the assignee, team lead or DPO: case number, kind, deadline, what is due; no PII."""
+
+    message_id: str
+    role: str
+    subject: str
+    body: str
+
+
+class StaffChannel(Protocol):
+    async def send(self, message: StaffMessage) -> str: ...
+
+
+class OutboxStaff:
+    """Staff messages land in var/outbox/staff/<message id>.json (SMTP comes with escalation)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    async def send(self, message: StaffMessage) -> str:
+        self._directory.mkdir(parents=True, exist_ok=True)
+        target = self._directory / f"{message.message_id}.json"
+        record = {"role": message.role, "subject": message.subject, "body": message.body}
+        _write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
+        return str(target)

@@ -51,6 +51,33 @@ class Model(BaseModel):
 
 class Kind(StrEnum):
     ACCESS = "access"
+    RECTIFICATION = "rectification"
+    RESTRICTION = "restriction"
+    OBJECTION = "objection"
+
+
+class RectifiableField(StrEnum):
+    NAME = "name"
+    STREET = "street"
+    POSTAL_CODE = "postal_code"
+    CITY = "city"
+    EMAIL = "email"
+    PHONE = "phone"
+
+
+class RestrictionGround(StrEnum):
+    """Art. 18(1): the four grounds on which a subject may have processing restricted."""
+
+    ACCURACY_CONTESTED = "a"
+    UNLAWFUL_NO_ERASURE = "b"
+    NEEDED_FOR_LEGAL_CLAIMS = "c"
+    OBJECTION_PENDING = "d"
+
+
+class RectificationDecision(StrEnum):
+    ACCEPT = "accept"
+    PARTLY = "partly"
+    REJECT = "reject"
 
 
 class Channel(StrEnum):
@@ -75,6 +102,11 @@ class CaseState(StrEnum):
     BUILDING_EXTRACT = "building_extract"
     AWAITING_REVIEW = "awaiting_review"
     DELIVERING = "delivering"
+    AWAITING_DECISION = "awaiting_decision"
+    APPLYING = "applying"
+    NOTIFYING_RECIPIENTS = "notifying_recipients"
+    RESTRICTED = "restricted"
+    LIFTING_RESTRICTION = "lifting_restriction"
     SENDING_NOTICE = "sending_notice"
     AWAITING_MANUAL_DELIVERY = "awaiting_manual_delivery"
     CLOSED = "closed"
@@ -84,6 +116,11 @@ class Outcome(StrEnum):
     DELIVERED = "delivered"
     DELIVERED_MANUALLY = "delivered_manually"
     CLOSED_UNVERIFIED = "closed_unverified"
+    COMPLETED = "completed"
+    PARTLY_COMPLETED = "partly_completed"
+    REJECTED = "rejected"
+    LIFTED = "lifted"
+    REFUSED = "refused"
 
 
 class DeliveryMethod(StrEnum):
@@ -102,6 +139,22 @@ class Escalation(StrEnum):
 # --- intake -------------------------------------------------------------------------------
 
 
+class FieldChange(Model):
+    """One correction the subject asks for: the field, the right value, and their evidence."""
+
+    field: RectifiableField
+    new_value: str = Field(min_length=1, max_length=254)
+    evidence: str | None = Field(default=None, max_length=2000)
+
+
+class RequestDetails(Model):
+    """What a request asks for beyond the subject, per kind (empty for access and objection)."""
+
+    changes: list[FieldChange] = Field(default_factory=list, max_length=20)
+    restrict_while_checking: bool = False
+    restriction_ground: RestrictionGround | None = None
+
+
 class SubmitRequestInput(Model):
     kind: Kind
     subject_id: SubjectId
@@ -110,6 +163,7 @@ class SubmitRequestInput(Model):
     verified_by: IdentityMethod | None = None
     eid_order_ref: str | None = Field(default=None, max_length=128)
     assignee: HandlerId | None = None
+    details: RequestDetails = Field(default_factory=RequestDetails)
 
 
 class SubmitRequestResult(Model):
@@ -148,6 +202,7 @@ class CaseInput(Model):
     verified_by: IdentityMethod | None = None
     eid_order_ref: str | None = None
     assignee: HandlerId | None = None
+    details: RequestDetails = Field(default_factory=RequestDetails)
 
 
 class StepRecord(Model):
@@ -203,6 +258,13 @@ class CaseStatus(Model):
     delivery: DeliveryReceipt | None
     outcome: Outcome | None
     manual_handling_reason: str | None = None
+    # Per kind: what was applied where, who was told, what was decided.
+    applied: dict[str, dict[str, int]] = Field(default_factory=dict)
+    recipients_notified: list[str] = Field(default_factory=list)
+    decision: str | None = None
+    refusal_reason: str | None = None
+    restriction_ground: RestrictionGround | None = None
+    requested_fields: list[RectifiableField] = Field(default_factory=list)
 
 
 class CaseResult(Model):
@@ -236,6 +298,25 @@ class RequestChangesInput(Model):
 class RecordManualDeliveryInput(Model):
     handler: HandlerId
     note: Reason
+
+
+class RefuseInput(Model):
+    """Art. 12(5): manifestly unfounded or excessive; the reason is required and sent."""
+
+    handler: HandlerId
+    reason: Reason
+
+
+class DecideRectificationInput(Model):
+    handler: HandlerId
+    decision: RectificationDecision
+    accepted_fields: list[RectifiableField] = Field(default_factory=list)
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class LiftRestrictionInput(Model):
+    handler: HandlerId
+    reason: Reason
 
 
 class ActionResult(Model):
@@ -304,7 +385,39 @@ class SendNoticeInput(Model):
     case_number: CaseNumber
     subject_id: SubjectId
     notice: str  # template name, e.g. "identity_not_verified"
-    reason: str
+    reason: str = ""
+    # Values for the template (field names, counts, dates); never identity numbers.
+    facts: dict[str, str] = Field(default_factory=dict)
+
+
+class SystemWriteInput(Model):
+    case_number: CaseNumber
+    system: str
+    subject_id: SubjectId
+    changes: dict[str, str] = Field(default_factory=dict)
+    restricted: bool = False
+
+
+class SystemWriteResult(Model):
+    system: str
+    tables: dict[str, int]
+    recipients: list[str] = Field(default_factory=list)
+
+
+class NotifyRecipientInput(Model):
+    case_number: CaseNumber
+    subject_id: SubjectId
+    recipient: str
+    notice: str  # "rectification" (Art. 19) or "objection" (Art. 21(3))
+    fields: list[str] = Field(default_factory=list)
+
+
+class NotifyStaffInput(Model):
+    case_number: CaseNumber
+    kind: Kind
+    role: str  # "dpo", "team_lead", "assignee"
+    event: str
+    deadline: date
 
 
 class NoticeReceipt(Model):

@@ -13,17 +13,24 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.delivery import DeliveryActivities
 from activities.extract import Controller, ExtractActivities
 from activities.identity import IdentityActivities
+from activities.notify import NotifyActivities
 from activities.register import RegisterActivities
 from activities.sources import SourceActivities
 from activities.store import ExtractStore
-from dsr.adapters import FakeEidProvider, OutboxMailbox, PrintFolderLetters
+from activities.writes import WriteActivities
+from dsr.adapters import (
+    FakeEidProvider,
+    OutboxMailbox,
+    OutboxRecipients,
+    OutboxStaff,
+    PrintFolderLetters,
+)
 from dsr.config import Settings
 from dsr.db import create_engine, create_schema, sessionmaker
 from systems.catalog import load_catalog
-from workflows.access import AccessRequestWorkflow
-from workflows.intake import IntakeWorkflow
+from workflows.intake import CASE_WORKFLOWS, IntakeWorkflow
 
-WORKFLOWS: Sequence[type] = (IntakeWorkflow, AccessRequestWorkflow)
+WORKFLOWS: Sequence[type] = (IntakeWorkflow, *CASE_WORKFLOWS.values())
 
 
 @asynccontextmanager
@@ -59,6 +66,11 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         ),
         PrintFolderLetters(settings.outbox_dir / "letters"),
     )
+    writes = WriteActivities(catalog, system_engines)
+    notify = NotifyActivities(
+        OutboxRecipients(settings.outbox_dir / "recipients"),
+        OutboxStaff(settings.outbox_dir / "staff"),
+    )
     try:
         yield [
             register.register_case,
@@ -69,6 +81,11 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             identity.confirm_eid,
             delivery.deliver_extract,
             delivery.send_notice,
+            writes.apply_restriction,
+            writes.apply_suppression,
+            writes.apply_rectification,
+            notify.notify_recipient,
+            notify.notify_staff,
         ]
     finally:
         await register_engine.dispose()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -113,13 +114,15 @@ def running_stack(settings: Settings) -> Iterator[None]:
 
 
 def seed_if_missing(settings: Settings) -> None:
+    """Seed the demo systems once, and again whenever the demo schema or data changed."""
     marker = settings.var_dir / "systems" / ".seeded"
-    if marker.exists():
+    version = hashlib.sha256((ROOT / "systems" / "demo.py").read_bytes()).hexdigest()
+    if marker.exists() and marker.read_text().strip() == version:
         return
     print("Seeding the demo systems (billing, network, marketing, disclosure log) ...", flush=True)
     asyncio.run(seed_demo_systems(settings.all_system_urls()))
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("seeded\n")
+    marker.write_text(version + "\n")
 
 
 def cli(*args: str) -> dict[str, Any]:
@@ -156,66 +159,100 @@ def wait_for(case_number: str, states: set[str], timeout: float = 60.0) -> dict[
         time.sleep(0.5)
 
 
-def drive_to_delivery(case_number: str, handler: str) -> dict[str, Any]:
+# What a handler does in each waiting state, to take a demo case to its end.
+HANDLER_STEPS = {
+    "awaiting_identity": ("verify-identity", "--method", "id_checked"),
+    "awaiting_review": ("approve",),
+    "awaiting_decision": ("decide-rectification", "--decision", "accept"),
+    "restricted": ("lift-restriction", "--reason", "Tvisten om uppgifterna är avgjord."),
+    "awaiting_manual_delivery": (
+        "record-manual-delivery",
+        "--note",
+        "Hämtat på kundcenter mot uppvisad legitimation",
+    ),
+}
+
+DEMO_CASES = [
+    (
+        "An access request signed with BankID in the e-service (identity verified)",
+        ("access", "--subject", DEMO_SUBJECTS["tolvan"], "--verified-by", "bankid"),
+        "anna",
+    ),
+    (
+        "An access request by letter, waiting for a handler to check identity",
+        ("access", "--subject", DEMO_SUBJECTS["joint_a"], "--channel", "letter"),
+        "bo",
+    ),
+    (
+        "An objection to direct marketing (runs by itself, within seconds)",
+        ("objection", "--subject", DEMO_SUBJECTS["marketing_only"]),
+        "anna",
+    ),
+    (
+        "A restriction while a dispute about the data is settled (Art. 18(1) c)",
+        (
+            "restriction",
+            "--subject",
+            DEMO_SUBJECTS["coordination"],
+            "--ground",
+            "c",
+            "--verified-by",
+            "bankid",
+        ),
+        "anna",
+    ),
+    (
+        "A rectification of address and e-mail, processing restricted while it is checked",
+        (
+            "rectification",
+            "--subject",
+            DEMO_SUBJECTS["joint_b"],
+            "--change",
+            "street=Lindvägen 12",
+            "--change",
+            "email=nytt@example.se",
+            "--evidence",
+            "Flyttanmälan",
+            "--restrict",
+            "--verified-by",
+            "bankid",
+        ),
+        "bo",
+    ),
+]
+
+
+def drive_to_end(case_number: str, handler: str) -> dict[str, Any]:
     """Take a case from wherever it is to closed, as a handler would."""
     while True:
-        current = wait_for(
-            case_number,
-            {"awaiting_identity", "awaiting_review", "closed", "awaiting_manual_delivery"},
-        )
-        state = current["state"]
-        if state == "closed":
+        current = wait_for(case_number, {"closed", *HANDLER_STEPS})
+        if current["state"] == "closed":
             return current
-        if state == "awaiting_identity":
-            cli("verify-identity", case_number, "--method", "id_checked", "--handler", handler)
-        elif state == "awaiting_review":
-            cli("approve", case_number, "--handler", handler)
-        else:
-            cli(
-                "record-manual-delivery",
-                case_number,
-                "--handler",
-                handler,
-                "--note",
-                "Hämtat på kundcenter mot uppvisad legitimation",
-            )
+        command, *options = HANDLER_STEPS[current["state"]]
+        cli(command, case_number, *options, "--handler", handler)
 
 
 def demo(settings: Settings) -> None:
     with running_stack(settings):
-        print("\n1. An access request signed with BankID in the e-service (identity verified):")
-        first = cli(
-            "submit",
-            "access",
-            "--subject",
-            DEMO_SUBJECTS["tolvan"],
-            "--verified-by",
-            "bankid",
-            "--handler",
-            "anna",
-        )
-        print("\n2. An access request by letter, waiting for a handler to check identity:")
-        second = cli(
-            "submit",
-            "access",
-            "--subject",
-            DEMO_SUBJECTS["joint_a"],
-            "--channel",
-            "letter",
-            "--handler",
-            "bo",
-        )
-        print("\nThe handlers drive both cases to delivery:")
-        results = [
-            drive_to_delivery(first["case_number"], "anna"),
-            drive_to_delivery(second["case_number"], "bo"),
-        ]
+        submitted = []
+        for number, (title, args, handler) in enumerate(DEMO_CASES, start=1):
+            print(f"\n{number}. {title}:")
+            case = cli("submit", *args, "--handler", handler)
+            submitted.append((case["case_number"], handler))
+        print("\nThe handlers drive every case to its end:")
+        results = [drive_to_end(case_number, handler) for case_number, handler in submitted]
         print("\nDone:")
         for result in results:
-            print(
-                f"  {result['case_number']}: {result['outcome']}, extract "
-                f"{result.get('extract_path')}, delivered to {result['delivery']['location']}"
-            )
+            where = ""
+            if result.get("extract_path"):
+                where = (
+                    f", extract {result['extract_path']}, delivered to "
+                    f"{result['delivery']['location']}"
+                )
+            elif result.get("recipients_notified"):
+                where = f", recipients told: {', '.join(result['recipients_notified'])}"
+            print(f"  {result['case_number']} ({result['kind']}): {result['outcome']}{where}")
+        print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
         print(
             f"\nWeb UI: {settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows"
             "?query=DsrKind%3D%22access%22"

@@ -4,12 +4,19 @@ Each ``systems/*.yaml`` declares one system. The generic connector reads a subje
 these declarations only, so pointing the engine at a real system is configuration, not code.
 A declaration is checked in full when loaded: a typo must stop the worker at start-up, not
 silently leave a table out of an access answer.
+
+The same files declare the other rights, so the connector's writes are configuration too: which
+columns hold a rectifiable field (``field``), the restriction and marketing-objection flags,
+which tables are portable, who received the rows, and what erasure does per table under which
+retention rule. `validate_rectification` is the one place a new value is checked.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -42,11 +49,96 @@ class _Declaration(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# The logical fields a subject may have rectified (Art. 16), whatever a system calls its columns.
+RectifiableField = Literal["name", "street", "postal_code", "city", "email", "phone"]
+RECTIFIABLE_FIELDS: tuple[RectifiableField, ...] = get_args(RectifiableField)
+
+_MAX_LENGTH: dict[str, int] = {
+    "name": 100,
+    "street": 100,
+    "postal_code": 6,
+    "city": 60,
+    "email": 254,
+    "phone": 16,
+}
+_POSTAL_CODE = re.compile(r"[1-9][0-9]{4}")
+# Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is the mail
+# server's business; this only stops obvious typing mistakes.
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_PHONE_PUNCTUATION = re.compile(r"[\s\-()./]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def validate_rectification(field: str, value: str) -> str:
+    """The new value for a logical field, normalised; ValueError("<field>: ...") if it is wrong.
+
+    The message never repeats the value: it ends up in workflow history and logs. Whitespace is
+    trimmed and collapsed. Postal codes become ``123 45``. Phone numbers become E.164 without
+    spaces: a Swedish number (``070-123 45 67``, ``0046 70...``, ``+46 70...``) becomes
+    ``+46701234567``, and a foreign one must be given with its country code (``+48 600...``).
+    """
+    if field not in RECTIFIABLE_FIELDS:
+        raise ValueError(f"field: not one of {', '.join(RECTIFIABLE_FIELDS)}")
+    if _CONTROL.search(value):
+        raise ValueError(f"{field}: contains control characters")
+    text = " ".join(value.split())
+    if not text:
+        raise ValueError(f"{field}: must not be empty")
+    if field == "postal_code":
+        text = _normalise_postal_code(text)
+    elif field == "phone":
+        text = _normalise_phone(text)
+    elif field == "email":
+        if not _EMAIL.fullmatch(text):
+            raise ValueError("email: is not an e-mail address (name@domain.se)")
+        local, domain = text.rsplit("@", 1)
+        text = f"{local}@{domain.lower()}"
+    elif not any(character.isalpha() for character in text):
+        raise ValueError(f"{field}: must contain letters")
+    if len(text) > _MAX_LENGTH[field]:
+        raise ValueError(f"{field}: longer than {_MAX_LENGTH[field]} characters")
+    return text
+
+
+def _normalise_postal_code(text: str) -> str:
+    digits = text.replace(" ", "")
+    if not _POSTAL_CODE.fullmatch(digits):
+        raise ValueError("postal_code: expected five digits, the first not 0 (123 45)")
+    return f"{digits[:3]} {digits[3:]}"
+
+
+def _normalise_phone(text: str) -> str:
+    compact = _PHONE_PUNCTUATION.sub("", text)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    if compact.startswith("+"):
+        digits = compact[1:]
+    elif compact.startswith("0"):
+        digits = "46" + compact[1:]
+    else:
+        raise ValueError("phone: give a Swedish number from 0 or a number with its country code")
+    if not digits.isdigit():
+        raise ValueError("phone: may only contain digits, spaces, hyphens and a leading +")
+    if digits.startswith("46"):
+        national = digits[2:]
+        # Swedish national significant numbers are 7-9 digits after the trunk 0.
+        if national.startswith("0") or not 7 <= len(national) <= 9:
+            raise ValueError("phone: a Swedish number has 8-10 digits including the leading 0")
+    elif not 8 <= len(digits) <= 15:
+        raise ValueError("phone: an international number has 8-15 digits after the +")
+    return "+" + digits
+
+
 class ColumnDecl(_Declaration):
-    """One column: its data category (for the access answer) and a Swedish label for people."""
+    """One column: its data category (for the access answer) and a Swedish label for people.
+
+    ``field`` marks a column that holds a logical field the subject may have rectified; a
+    rectification of that field changes every column so marked, in every system.
+    """
 
     category: ColumnCategory
     label: _Text
+    field: RectifiableField | None = None
 
 
 class LinkDecl(_Declaration):
@@ -74,8 +166,82 @@ class LinkDecl(_Declaration):
         return self
 
 
+RetentionRule = Literal["none", "accounting", "meter_values", "running_contract", "archive"]
+# A column of the same table ("end_date") or of another table of the system
+# ("invoices.invoice_date").
+ColumnReference = Annotated[
+    str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$", max_length=127)
+]
+
+
+class RetentionDecl(_Declaration):
+    """One rule that may keep a row from being erased (Art. 17(3)(b)); see `ErasureDecl`.
+
+    - ``none``: nothing keeps it; no ``date_column``.
+    - ``accounting`` (bokföringslagen 7:2): kept to the end of the seventh year after the
+      calendar year of ``date_column``.
+    - ``meter_values`` (EIFS 2016:2): kept six years from ``date_column``.
+    - ``running_contract``: kept while a contract runs; ``date_column`` is the contract's end
+      date (empty or today or later: it runs).
+    - ``archive``: an official document, kept until a disposal decision; no ``date_column``.
+
+    ``date_column`` is a column of the row itself (judged row by row), or ``table.column`` of
+    another table of the system: then it is judged once for the subject, by the latest date among
+    the subject's rows of that table (for running_contract: whether any of them runs).
+    """
+
+    rule: RetentionRule
+    date_column: ColumnReference | None = None
+
+    @model_validator(mode="after")
+    def _date_where_needed(self) -> RetentionDecl:
+        dated = self.rule in ("accounting", "meter_values", "running_contract")
+        if dated and self.date_column is None:
+            raise ValueError(f"date_column: rule {self.rule!r} needs the column it counts from")
+        if not dated and self.date_column is not None:
+            raise ValueError(f"date_column: rule {self.rule!r} takes no date")
+        return self
+
+
+class ErasureDecl(_Declaration):
+    """What erasure (Art. 17) does to a table's rows, and the rules that may postpone it.
+
+    ``action`` is what happens once no rule keeps a row: ``delete`` it, or ``anonymise`` it by
+    setting each column of ``anonymise`` to its replacement (``null`` allowed). With several
+    retention rules the latest date wins, and "while a contract runs" or "archive" beat any date.
+    """
+
+    action: Literal["delete", "anonymise"]
+    anonymise: dict[Identifier, str | None] = {}
+    retention: list[RetentionDecl] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _single_rule_as_list(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("retention"), dict):
+            data = {**data, "retention": [data["retention"]]}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ErasureDecl:
+        if self.action == "anonymise" and not self.anonymise:
+            raise ValueError("anonymise: name the columns to replace when the action is anonymise")
+        if self.action == "delete" and self.anonymise:
+            raise ValueError("anonymise: only for action anonymise")
+        rules = [retention.rule for retention in self.retention]
+        if "none" in rules and len(rules) > 1:
+            raise ValueError("retention: rule 'none' cannot be combined with other rules")
+        return self
+
+
 class TableDecl(_Declaration):
-    """A table with subject data, and what an access answer (Art. 15) must say about it."""
+    """A table with subject data, and what an access answer (Art. 15) must say about it.
+
+    For the other rights: ``portable`` (Art. 20: provided by the subject or observed under the
+    contract), ``recipient_column`` (the rows name who received the data, Art. 19), ``erasure``
+    (Art. 17) and ``references`` (``column: table.column`` for a foreign key that is not the
+    link, so erasure removes referring rows first and never keeps them longer than their target).
+    """
 
     name: Identifier
     label: _Text
@@ -89,6 +255,10 @@ class TableDecl(_Declaration):
     order_by: Identifier | None = None
     link: LinkDecl
     columns: dict[Identifier, ColumnDecl] = Field(min_length=1)
+    portable: bool = False
+    recipient_column: Identifier | None = None
+    references: dict[Identifier, ColumnReference] = {}
+    erasure: ErasureDecl
 
 
 class ProtectedIdentityDecl(_Declaration):
@@ -108,8 +278,41 @@ class PostalAddressDecl(_Declaration):
     city: Identifier
 
 
+class FlagDecl(_Declaration):
+    """A boolean column on the subject's own record (a table linked by subject_column)."""
+
+    table: Identifier
+    column: Identifier
+
+
+class ConsentsDecl(_Declaration):
+    """Where the subject's consents are withdrawn: ``withdrawn_column`` gets the time."""
+
+    table: Identifier
+    withdrawn_column: Identifier
+
+
+class SuppressionDecl(FlagDecl):
+    """The objection to direct marketing (Art. 21(2)); it also withdraws open consents."""
+
+    consents: ConsentsDecl | None = None
+
+
+@dataclass(frozen=True)
+class RowReference:
+    """Rows of ``table`` refer to rows of ``target`` (``column`` = ``target_column``)."""
+
+    table: str
+    column: str
+    target: str
+    target_column: str
+
+
 class SystemDecl(_Declaration):
-    """One connected system; ``tables`` keeps the declaration order for the extract."""
+    """One connected system; ``tables`` keeps the declaration order for the extract.
+
+    ``restriction`` is the Art. 18 flag, ``suppression`` the direct-marketing objection flag.
+    """
 
     name: Identifier
     title: _Text
@@ -118,6 +321,8 @@ class SystemDecl(_Declaration):
     protected_identity: ProtectedIdentityDecl | None = None
     postal_address: PostalAddressDecl | None = None
     disclosure_log: bool = False
+    restriction: FlagDecl | None = None
+    suppression: SuppressionDecl | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -158,7 +363,111 @@ class SystemDecl(_Declaration):
                 )
             for part in ("name", "street", "postal_code", "city"):
                 _require_column(holder, getattr(address, part), f"postal_address.{part}")
+        if self.restriction is not None:
+            self._check_flag(self.restriction, "restriction")
+        if self.suppression is not None:
+            self._check_flag(self.suppression, "suppression")
+            consents = self.suppression.consents
+            if consents is not None:
+                where = "suppression.consents"
+                if consents.table not in self.tables:
+                    raise ValueError(f"{where}.table: {consents.table!r} is not a declared table")
+                _require_column(
+                    self.tables[consents.table],
+                    consents.withdrawn_column,
+                    f"{where}.withdrawn_column",
+                )
+        for key, table in self.tables.items():
+            self._check_rights(key, table)
+        self.erasure_order()  # a cycle of references fails here, at load time
         return self
+
+    def row_references(self) -> list[RowReference]:
+        """Which rows refer to which (foreign keys), from the links and ``references``.
+
+        A link through a parent refers to the parent when it points at the parent's primary key
+        (payments -> invoices); when it starts from the table's own primary key, the parent's
+        rows refer to this table instead (contract_holders -> contracts).
+        """
+        found: list[RowReference] = []
+        for key, table in self.tables.items():
+            link = table.link
+            if link.parent is not None:
+                assert link.column is not None and link.parent_column is not None
+                if link.parent_column == self.tables[link.parent].primary_key:
+                    found.append(RowReference(key, link.column, link.parent, link.parent_column))
+                elif link.column == table.primary_key:
+                    found.append(RowReference(link.parent, link.parent_column, key, link.column))
+            for column, target in table.references.items():
+                target_table, _, target_column = target.partition(".")
+                found.append(RowReference(key, column, target_table, target_column))
+        return found
+
+    def erasure_order(self) -> list[str]:
+        """The tables in an order where rows that refer to others are erased before them."""
+        before: dict[str, set[str]] = {key: set() for key in self.tables}
+        for reference in self.row_references():
+            if reference.table != reference.target:
+                before[reference.target].add(reference.table)
+        order: list[str] = []
+        while len(order) < len(before):
+            ready = [k for k, v in before.items() if k not in order and v <= set(order)]
+            if not ready:
+                rest = ", ".join(k for k in before if k not in order)
+                raise ValueError(f"references: the tables refer to each other in a cycle ({rest})")
+            order.append(ready[0])
+        return order
+
+    def _check_flag(self, flag: FlagDecl, where: str) -> None:
+        holder = self.tables.get(flag.table)
+        if holder is None or holder.link.subject_column is None:
+            raise ValueError(
+                f"{where}.table: {flag.table!r} is not a declared table linked by subject_column"
+            )
+        _require_column(holder, flag.column, f"{where}.column")
+
+    def _check_rights(self, key: str, table: TableDecl) -> None:
+        where = f"tables.{key}"
+        if table.recipient_column is not None:
+            _require_column(table, table.recipient_column, f"{where}.recipient_column")
+        for column, target in table.references.items():
+            _require_column(table, column, f"{where}.references.{column}")
+            self._resolve(key, target, f"{where}.references.{column}", own_allowed=False)
+        erasure = table.erasure
+        for column in erasure.anonymise:
+            _require_column(table, column, f"{where}.erasure.anonymise.{column}")
+            if column == table.primary_key:
+                raise ValueError(
+                    f"{where}.erasure.anonymise.{column}: the primary key cannot be anonymised"
+                )
+        if erasure.action == "anonymise":
+            # What identifies the subject must go, or the "anonymised" row still names them.
+            personal = [c for c, d in table.columns.items() if d.field is not None]
+            if table.link.subject_column is not None:
+                personal.insert(0, table.link.subject_column)
+            kept = [column for column in personal if column not in erasure.anonymise]
+            if kept:
+                raise ValueError(f"{where}.erasure.anonymise: must also replace {', '.join(kept)}")
+        for index, retention in enumerate(erasure.retention):
+            if retention.date_column is not None:
+                self._resolve(
+                    key,
+                    retention.date_column,
+                    f"{where}.erasure.retention.{index}.date_column",
+                    own_allowed=True,
+                )
+
+    def _resolve(self, key: str, reference: str, where: str, *, own_allowed: bool) -> None:
+        """Check that ``column`` (of table `key`) or ``table.column`` names a declared column."""
+        table_name, _, column = reference.rpartition(".")
+        if not table_name:
+            if not own_allowed:
+                raise ValueError(f"{where}: write it as table.column")
+            _require_column(self.tables[key], column, where)
+            return
+        if table_name not in self.tables:
+            raise ValueError(f"{where}: {table_name!r} is not a declared table")
+        _require_column(self.tables[table_name], column, where)
 
     def _check_link(self, key: str, table: TableDecl) -> None:
         where = f"tables.{key}.link"

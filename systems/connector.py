@@ -1,9 +1,14 @@
-"""The generic SQL connector: finds a subject's rows in a connected system from its declaration.
+"""The generic SQL connector: finds and changes a subject's rows in a connected system.
 
 Nothing here knows a table by name. Which rows belong to the subject, which columns are read
 and in which order they come all follow from the `SystemDecl`, so a real system is added with
 a YAML file. Only declared columns are ever selected: a column nobody has classified must not
 leak into an extract.
+
+The writes (rectification, restriction, suppression, erasure) run in one transaction per call
+and are idempotent: a second run with the same arguments changes nothing more, so an activity
+may retry freely. They never touch a row that also belongs to someone else (a contract with two
+holders, a campaign sent to many): such a row is not the subject's alone to change.
 """
 
 from __future__ import annotations
@@ -13,18 +18,24 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from systems.catalog import SystemDecl
+from systems.catalog import (
+    RetentionDecl,
+    RowReference,
+    SystemDecl,
+    TableDecl,
+    validate_rectification,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +43,8 @@ _CANONICAL = re.compile(r"[0-9]{12}")
 # Rows fetched per round trip: large enough to be fast, small enough that a table with
 # hundreds of thousands of meter readings never sits in memory at once.
 _PARTITION_ROWS = 1000
+# Primary keys per IN (...) when writing: well under SQLite's limit of bound parameters.
+_KEY_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -58,9 +71,7 @@ async def collect_subject(
 
         {"system": ..., "title": ..., "tables": {table: {"label": ..., "rows": [{...}, ...]}}}
     """
-    if not _CANONICAL.fullmatch(subject_id):
-        # The number itself stays out of the message: exceptions end up in logs and history.
-        raise ValueError("collect_subject: expected a canonical 12-digit identity number")
+    _require_canonical(subject_id, "collect_subject")
     destination.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(
         dir=destination.parent, prefix=f".{destination.name}.", suffix=".tmp"
@@ -163,17 +174,44 @@ def _belongs_to_subject(
     system: SystemDecl, tables: Mapping[str, sa.Table], name: str, subject_id: str
 ) -> sa.ColumnElement[bool]:
     """The WHERE clause: direct on the identity column, or IN the parent's linked keys."""
+    # Comparing with a Python value makes a bound parameter; the number is never in the SQL.
+    return _linked(system, tables, name, lambda identity: identity == subject_id)
+
+
+def _belongs_to_others(
+    system: SystemDecl, tables: Mapping[str, sa.Table], name: str, subject_id: str
+) -> sa.ColumnElement[bool]:
+    """Rows linked to any record but the subject's, also one without an identity number."""
+    return _linked(
+        system, tables, name, lambda identity: sa.or_(identity.is_(None), identity != subject_id)
+    )
+
+
+def _linked(
+    system: SystemDecl,
+    tables: Mapping[str, sa.Table],
+    name: str,
+    owner: Callable[[sa.Column[Any]], sa.ColumnElement[bool]],
+) -> sa.ColumnElement[bool]:
     link = system.tables[name].link
     table = tables[name]
     if link.subject_column is not None:
-        # Comparing with a Python value makes a bound parameter; the number is never in the SQL.
-        return table.c[link.subject_column] == subject_id
+        return owner(table.c[link.subject_column])
     assert link.column is not None and link.parent is not None and link.parent_column is not None
     parent = tables[link.parent]
     parent_keys = sa.select(parent.c[link.parent_column]).where(
-        _belongs_to_subject(system, tables, link.parent, subject_id)
+        _linked(system, tables, link.parent, owner)
     )
     return table.c[link.column].in_(parent_keys)
+
+
+def _subject_only(
+    system: SystemDecl, tables: Mapping[str, sa.Table], name: str, subject_id: str
+) -> sa.ColumnElement[bool]:
+    """The subject's rows that belong to nobody else: the only ones a write may change."""
+    key = tables[name].c[system.tables[name].primary_key]
+    others = sa.select(key).where(_belongs_to_others(system, tables, name, subject_id))
+    return sa.and_(_belongs_to_subject(system, tables, name, subject_id), key.not_in(others))
 
 
 def _dumps(value: object) -> str:
@@ -189,3 +227,562 @@ def _json_value(value: object) -> object:
         return str(value)
     # The type, never the value: this message may end up in a log.
     raise TypeError(f"cannot write a value of type {type(value).__name__} to the extract")
+
+
+# --- Writes: rectification, restriction, suppression (Art. 16, 18, 21) ---------------------
+
+
+@dataclass(frozen=True)
+class WriteSummary:
+    """Rows changed per table by one write; only tables where something changed."""
+
+    system: str
+    tables: dict[str, int]
+
+
+async def rectify_subject(
+    engine: AsyncEngine, system: SystemDecl, subject_id: str, changes: Mapping[str, str]
+) -> WriteSummary:
+    """Set each logical field in `changes` in every column declared with it (Art. 16).
+
+    Every value is validated first, so a bad one raises ValueError and nothing is written.
+    Only the subject's own rows change, and only cells that hold a value: a system that keeps
+    a field empty for the subject (an SMS contact without e-mail) does not start collecting it.
+    Fields the system does not hold are ignored.
+    """
+    _require_canonical(subject_id, "rectify_subject")
+    values = {field: validate_rectification(field, value) for field, value in changes.items()}
+    counts: dict[str, int] = {}
+    async with engine.begin() as conn:
+        tables = await _reflect(conn, system)
+        for name, declared in system.tables.items():
+            columns = {
+                column: values[decl.field]
+                for column, decl in declared.columns.items()
+                if decl.field is not None and decl.field in values
+            }
+            if not columns:
+                continue
+            table = tables[name]
+            key = table.c[declared.primary_key]
+            stale = sa.or_(
+                *(
+                    sa.and_(table.c[column].is_not(None), table.c[column] != value)
+                    for column, value in columns.items()
+                )
+            )
+            selected = sa.select(key).where(_subject_only(system, tables, name, subject_id), stale)
+            keys = list((await conn.execute(selected)).scalars())
+            for column, value in columns.items():
+                for chunk in _chunks(keys):
+                    await conn.execute(
+                        sa.update(table)
+                        .where(key.in_(chunk), table.c[column].is_not(None))
+                        .values({column: value})
+                    )
+            if keys:
+                counts[name] = len(keys)
+    _log_write("rectified", system, counts)
+    return WriteSummary(system=system.name, tables=counts)
+
+
+async def fields_held(
+    engine: AsyncEngine, system: SystemDecl, subject_id: str
+) -> dict[str, list[str]]:
+    """Logical field -> the distinct values the system holds for the subject, sorted.
+
+    These are the values a rectification would replace (the subject's own rows, cells with a
+    value), so the handler sees what is there today. Fields without a value are left out.
+    """
+    _require_canonical(subject_id, "fields_held")
+    held: dict[str, set[str]] = {}
+    async with engine.connect() as conn:
+        tables = await _reflect(conn, system)
+        for name, declared in system.tables.items():
+            table = tables[name]
+            for column, decl in declared.columns.items():
+                if decl.field is None:
+                    continue
+                query = (
+                    sa.select(table.c[column])
+                    .distinct()
+                    .where(
+                        _subject_only(system, tables, name, subject_id),
+                        table.c[column].is_not(None),
+                    )
+                )
+                found = {str(value) for value in (await conn.execute(query)).scalars()}
+                if found:
+                    held.setdefault(decl.field, set()).update(found)
+    return {field: sorted(values) for field, values in sorted(held.items())}
+
+
+async def set_restriction(
+    engine: AsyncEngine, system: SystemDecl, subject_id: str, restricted: bool
+) -> WriteSummary:
+    """Set (or lift) the Art. 18 flag on the subject's record; nothing if none is declared."""
+    _require_canonical(subject_id, "set_restriction")
+    if system.restriction is None:
+        return WriteSummary(system=system.name, tables={})
+    flag = system.restriction
+    async with engine.begin() as conn:
+        tables = await _reflect(conn, system)
+        changed = await _set_flag(
+            conn, system, tables, flag.table, flag.column, subject_id, restricted
+        )
+    counts = {flag.table: changed} if changed else {}
+    _log_write("restriction set" if restricted else "restriction lifted", system, counts)
+    return WriteSummary(system=system.name, tables=counts)
+
+
+async def is_restricted(engine: AsyncEngine, system: SystemDecl, subject_id: str) -> bool:
+    """Whether processing of the subject's data in `system` is restricted (Art. 18)."""
+    _require_canonical(subject_id, "is_restricted")
+    if system.restriction is None:
+        return False
+    flag = system.restriction
+    async with engine.connect() as conn:
+        tables = await _reflect(conn, system)
+        table = tables[flag.table]
+        query = sa.select(
+            sa.exists().where(
+                _belongs_to_subject(system, tables, flag.table, subject_id),
+                table.c[flag.column].is_(True),
+            )
+        )
+        return bool((await conn.execute(query)).scalar())
+
+
+async def suppress_marketing(
+    engine: AsyncEngine, system: SystemDecl, subject_id: str, *, now: datetime
+) -> WriteSummary:
+    """Record the objection to direct marketing (Art. 21(2)) and withdraw open consents.
+
+    `now` must be timezone-aware; a timestamp column without a time zone gets it in UTC.
+    """
+    _require_canonical(subject_id, "suppress_marketing")
+    if now.tzinfo is None:
+        raise ValueError("suppress_marketing: now must be timezone-aware")
+    if system.suppression is None:
+        return WriteSummary(system=system.name, tables={})
+    suppression = system.suppression
+    counts: dict[str, int] = {}
+    async with engine.begin() as conn:
+        tables = await _reflect(conn, system)
+        changed = await _set_flag(
+            conn, system, tables, suppression.table, suppression.column, subject_id, True
+        )
+        if changed:
+            counts[suppression.table] = changed
+        if suppression.consents is not None:
+            name = suppression.consents.table
+            table = tables[name]
+            withdrawn = table.c[suppression.consents.withdrawn_column]
+            result = await conn.execute(
+                sa.update(table)
+                .where(_subject_only(system, tables, name, subject_id), withdrawn.is_(None))
+                .values({withdrawn.name: _timestamp_for(withdrawn, now)})
+            )
+            if result.rowcount:
+                counts[name] = counts.get(name, 0) + result.rowcount
+    _log_write("marketing suppressed", system, counts)
+    return WriteSummary(system=system.name, tables=counts)
+
+
+async def subject_recipients(engine: AsyncEngine, system: SystemDecl, subject_id: str) -> list[str]:
+    """Everyone the subject's data in `system` went to (Art. 19), sorted and distinct.
+
+    A table that names the recipient per row (``recipient_column``) gives those names; any other
+    table where the subject has rows gives its declared ``recipients``.
+    """
+    _require_canonical(subject_id, "subject_recipients")
+    found: set[str] = set()
+    async with engine.connect() as conn:
+        tables = await _reflect(conn, system)
+        for name, declared in system.tables.items():
+            table = tables[name]
+            mine = _belongs_to_subject(system, tables, name, subject_id)
+            if declared.recipient_column is not None:
+                column = table.c[declared.recipient_column]
+                query = sa.select(column).distinct().where(mine, column.is_not(None))
+                found.update(str(value) for value in (await conn.execute(query)).scalars())
+            elif declared.recipients:
+                if (await conn.execute(sa.select(sa.exists().where(mine)))).scalar():
+                    found.update(declared.recipients)
+    return sorted(found)
+
+
+async def _set_flag(
+    conn: AsyncConnection,
+    system: SystemDecl,
+    tables: Mapping[str, sa.Table],
+    name: str,
+    column: str,
+    subject_id: str,
+    value: bool,
+) -> int:
+    flag = tables[name].c[column]
+    result = await conn.execute(
+        sa.update(tables[name])
+        .where(_belongs_to_subject(system, tables, name, subject_id), flag.is_distinct_from(value))
+        .values({column: value})
+    )
+    return result.rowcount
+
+
+def _timestamp_for(column: sa.Column[Any], moment: datetime) -> datetime:
+    if isinstance(column.type, sa.DateTime) and not column.type.timezone:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+# --- Erasure (Art. 17) and its statutory retention --------------------------------------------
+
+ErasureAction = Literal["delete", "anonymise"]
+
+
+@dataclass(frozen=True)
+class ErasurePlanItem:
+    """Rows of one table that share a fate: erased now, or kept until a date, and why.
+
+    ``action`` is what happens now. A ``keep`` item carries ``keep_until``, the last day the rows
+    must be kept (they may go the day after), or None when no date can be given: kept while a
+    contract runs, as an archived official document, or because the rows also belong to someone
+    else; ``reason`` says which, in Swedish, naming the rule and the law. ``then`` is what
+    happens to the rows when they may go (the table's declared action).
+    """
+
+    system: str
+    table: str
+    label: str
+    action: Literal["delete", "anonymise", "keep"]
+    keys: tuple[int, ...]
+    keep_until: date | None
+    then: ErasureAction
+    reason: str
+
+
+_REASONS = {
+    "accounting": (
+        "Räkenskapsinformation sparas till och med det sjunde året efter utgången av det "
+        "kalenderår då räkenskapsåret avslutades (bokföringslagen 1999:1078, 7 kap. 2 §)."
+    ),
+    "meter_values": (
+        "Mätvärden sparas i sex år (Energimarknadsinspektionens föreskrifter EIFS 2016:2)."
+    ),
+    "running_contract": (
+        "Uppgifterna behövs så länge ditt avtal löper (art. 6.1 b dataskyddsförordningen). "
+        "De tas bort när avtalet har upphört och inget annat lagkrav gäller."
+    ),
+    "archive": (
+        "Allmän handling som bevaras enligt arkivlagen (1990:782) tills ett beslut om gallring "
+        "har fattats."
+    ),
+    "shared": (
+        "Uppgiften gäller också någon annan, till exempel den du delar avtalet med, och tas "
+        "därför inte bort; din koppling till den tas bort (art. 17 gäller bara dina egna "
+        "uppgifter)."
+    ),
+}
+_ERASED_NOW = {
+    "delete": "Inget lagkrav att spara uppgifterna längre: de raderas nu (art. 17.1 "
+    "dataskyddsförordningen).",
+    "anonymise": "Inget lagkrav att spara personuppgifterna längre: de avidentifieras nu "
+    "(art. 17.1 dataskyddsförordningen).",
+}
+
+
+@dataclass(frozen=True)
+class _Hold:
+    """Why and how long a row must stay; the greatest hold of its rules wins."""
+
+    rank: int  # _ERASE, _UNTIL, then the undated holds in _RANKS
+    until: date | None = None
+    rule: str = ""
+
+    @property
+    def order(self) -> tuple[int, date]:
+        return (self.rank, self.until or date.min)
+
+
+_ERASE, _UNTIL = 0, 1
+# Undated holds beat any date: "while a contract runs" beats the accounting years.
+_RANKS = {"running_contract": 2, "archive": 3, "shared": 4}
+_ERASE_NOW = _Hold(_ERASE)
+
+
+def erasure_order(system: SystemDecl) -> list[str]:
+    """The system's tables, rows that refer to others first, so erasing in this order keeps
+    foreign keys intact. `plan_erasure` lists its items in this order."""
+    return system.erasure_order()
+
+
+async def plan_erasure(
+    engine: AsyncEngine, system: SystemDecl, subject_id: str, today: date
+) -> list[ErasurePlanItem]:
+    """What erasure of the subject means in `system` today: per table, erase now or keep.
+
+    Each row is judged by its table's retention rules (the longest wins). A row is then kept at
+    least as long as the rows that refer to it or are found through it, so erasing never breaks
+    a foreign key or leaves a kept row that can no longer be traced to the subject. A row that
+    also belongs to someone else is kept for them. Items come in `erasure_order`; within a table,
+    the rows erased now first, then the kept ones by date.
+    """
+    _require_canonical(subject_id, "plan_erasure")
+    references = system.row_references()
+    async with engine.connect() as conn:
+        tables = await _reflect(conn, system)
+        rows: dict[str, dict[int, Mapping[str, Any]]] = {}
+        shared: dict[str, set[int]] = {}
+        for name in system.tables:
+            rows[name], shared[name] = await _erasure_rows(
+                conn, system, tables, name, subject_id, _columns_needed(system, name, references)
+            )
+    holds = {
+        name: {
+            key: _Hold(_RANKS["shared"], rule="shared")
+            if key in shared[name]
+            else _row_hold(system.tables[name], row, rows, today)
+            for key, row in rows[name].items()
+        }
+        for name in system.tables
+    }
+    _propagate(system, references, rows, holds)
+    return [
+        item for name in erasure_order(system) for item in _plan_items(system, name, holds[name])
+    ]
+
+
+async def erase_rows(
+    engine: AsyncEngine,
+    system: SystemDecl,
+    table: str,
+    keys: Sequence[int],
+    action: ErasureAction,
+) -> int:
+    """Delete or anonymise the rows of `table` with these primary keys; return rows changed.
+
+    `action` must be the table's declared one (a plan item's ``then``). Rows already gone or
+    already anonymised are not counted, so running it twice changes nothing more.
+    """
+    if table not in system.tables:
+        raise ValueError(f"erase_rows: {table!r} is not a declared table of {system.name!r}")
+    declared = system.tables[table]
+    if action != declared.erasure.action:
+        raise ValueError(
+            f"erase_rows: {system.name}.{table} is declared to {declared.erasure.action}, "
+            f"not {action}"
+        )
+    changed = 0
+    async with engine.begin() as conn:
+        reflected = (await _reflect(conn, system))[table]
+        key = reflected.c[declared.primary_key]
+        for chunk in _chunks(sorted(set(keys))):
+            if action == "delete":
+                statement: sa.Delete | sa.Update = sa.delete(reflected).where(key.in_(chunk))
+            else:
+                replacements = declared.erasure.anonymise
+                statement = (
+                    sa.update(reflected)
+                    .where(
+                        key.in_(chunk),
+                        sa.or_(
+                            *(
+                                reflected.c[column].is_distinct_from(value)
+                                for column, value in replacements.items()
+                            )
+                        ),
+                    )
+                    .values(replacements)
+                )
+            changed += (await conn.execute(statement)).rowcount
+    _log_write("erased", system, {table: changed} if changed else {})
+    return changed
+
+
+def _columns_needed(system: SystemDecl, name: str, references: Sequence[RowReference]) -> list[str]:
+    """The columns of table `name` the plan reads: dates for the rules, keys for references."""
+    declared = system.tables[name]
+    needed = [declared.primary_key]
+    for table in system.tables.values():
+        for retention in table.erasure.retention:
+            if retention.date_column is None:
+                continue
+            owner, _, column = retention.date_column.rpartition(".")
+            if (owner or table.name) == name:
+                needed.append(column)
+    for reference in references:
+        if reference.table == name:
+            needed.append(reference.column)
+        if reference.target == name:
+            needed.append(reference.target_column)
+    link = declared.link
+    if link.column is not None and link.parent is not None and link.parent_column is not None:
+        needed.append(link.column)
+    for table in system.tables.values():
+        if table.link.parent == name and table.link.parent_column is not None:
+            needed.append(table.link.parent_column)
+    return list(dict.fromkeys(needed))
+
+
+async def _erasure_rows(
+    conn: AsyncConnection,
+    system: SystemDecl,
+    tables: Mapping[str, sa.Table],
+    name: str,
+    subject_id: str,
+    columns: Sequence[str],
+) -> tuple[dict[int, Mapping[str, Any]], set[int]]:
+    table = tables[name]
+    declared = system.tables[name]
+    key = table.c[declared.primary_key]
+    mine = _belongs_to_subject(system, tables, name, subject_id)
+    result = await conn.execute(sa.select(*(table.c[c] for c in columns)).where(mine))
+    rows: dict[int, Mapping[str, Any]] = {
+        row[declared.primary_key]: dict(row) for row in result.mappings()
+    }
+    if declared.link.subject_column is not None:
+        return rows, set()  # a row with the subject's own number is nobody else's
+    others = sa.select(key).where(mine, _belongs_to_others(system, tables, name, subject_id))
+    return rows, set((await conn.execute(others)).scalars())
+
+
+def _row_hold(
+    table: TableDecl,
+    row: Mapping[str, Any],
+    rows: Mapping[str, Mapping[int, Mapping[str, Any]]],
+    today: date,
+) -> _Hold:
+    holds = [
+        _rule_hold(retention, table.name, row, rows, today) for retention in table.erasure.retention
+    ]
+    return max(holds, key=lambda hold: hold.order)
+
+
+def _rule_hold(
+    retention: RetentionDecl,
+    own_table: str,
+    row: Mapping[str, Any],
+    rows: Mapping[str, Mapping[int, Mapping[str, Any]]],
+    today: date,
+) -> _Hold:
+    rule = retention.rule
+    if rule == "none":
+        return _ERASE_NOW
+    if rule == "archive":
+        return _Hold(_RANKS["archive"], rule=rule)
+    assert retention.date_column is not None
+    owner, _, column = retention.date_column.rpartition(".")
+    if owner and owner != own_table:
+        values = [_day(other[column]) for other in rows[owner].values()]
+    else:
+        values = [_day(row[column])]
+    if rule == "running_contract":
+        # No end date, or one not yet passed: the contract runs. No contract: nothing runs.
+        running = any(value is None or value >= today for value in values)
+        return _Hold(_RANKS[rule], rule=rule) if running else _ERASE_NOW
+    dates = [value for value in values if value is not None]
+    if not dates:
+        return _ERASE_NOW
+    basis = max(dates)
+    if rule == "accounting":
+        until = date(basis.year + 7, 12, 31)
+    else:
+        until = _years_later(basis, 6)
+    return _Hold(_UNTIL, until=until, rule=rule) if until >= today else _ERASE_NOW
+
+
+def _propagate(
+    system: SystemDecl,
+    references: Sequence[RowReference],
+    rows: Mapping[str, Mapping[int, Mapping[str, Any]]],
+    holds: dict[str, dict[int, _Hold]],
+) -> None:
+    """Raise holds until each row stays as long as the rows that depend on it.
+
+    Two dependencies: a row referred to (foreign key) must outlive the rows referring to it, and
+    a row that links the subject to a table (a contract holder) must outlive the rows found
+    through it, or they could no longer be traced to the subject when their time comes. A row
+    kept only because it is shared passes nothing on: the subject's link to it may go.
+    """
+    edges: list[tuple[str, str, str, str]] = [
+        (r.table, r.column, r.target, r.target_column) for r in references
+    ]
+    for name, table in system.tables.items():
+        link = table.link
+        if link.parent is not None and link.column is not None and link.parent_column is not None:
+            edges.append((name, link.column, link.parent, link.parent_column))
+    changed = True
+    while changed:
+        changed = False
+        for source, column, target, target_column in edges:
+            needed: dict[Any, _Hold] = {}
+            for key, row in rows[source].items():
+                hold = holds[source][key]
+                if hold.rank in (_ERASE, _RANKS["shared"]):
+                    continue
+                value = row[column]
+                if value not in needed or hold.order > needed[value].order:
+                    needed[value] = hold
+            for key, row in rows[target].items():
+                wanted = needed.get(row[target_column])
+                if wanted is not None and wanted.order > holds[target][key].order:
+                    holds[target][key] = wanted
+                    changed = True
+
+
+def _plan_items(system: SystemDecl, name: str, holds: Mapping[int, _Hold]) -> list[ErasurePlanItem]:
+    declared = system.tables[name]
+    then = declared.erasure.action
+    groups: dict[tuple[int, date, str], list[int]] = {}
+    for key, hold in holds.items():
+        groups.setdefault((*hold.order, hold.rule), []).append(key)
+    items = []
+    for (rank, _, rule), keys in sorted(groups.items()):
+        hold = holds[keys[0]]
+        items.append(
+            ErasurePlanItem(
+                system=system.name,
+                table=name,
+                label=declared.label,
+                action=then if rank == _ERASE else "keep",
+                keys=tuple(sorted(keys)),
+                keep_until=hold.until,
+                then=then,
+                reason=_ERASED_NOW[then] if rank == _ERASE else _REASONS[rule],
+            )
+        )
+    return items
+
+
+def _day(value: object) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    # The type, never the value: this message may end up in a log.
+    raise SystemSchemaError(f"expected a date for a retention rule, got {type(value).__name__}")
+
+
+def _years_later(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February into a year without it
+        return day.replace(year=day.year + years, day=28)
+
+
+def _chunks(keys: Sequence[int]) -> Iterator[Sequence[int]]:
+    for start in range(0, len(keys), _KEY_CHUNK):
+        yield keys[start : start + _KEY_CHUNK]
+
+
+def _require_canonical(subject_id: str, where: str) -> None:
+    if not _CANONICAL.fullmatch(subject_id):
+        # The number itself stays out of the message: exceptions end up in logs and history.
+        raise ValueError(f"{where}: expected a canonical 12-digit identity number")
+
+
+def _log_write(what: str, system: SystemDecl, counts: Mapping[str, int]) -> None:
+    logger.info(what, extra={"system": system.name, "rows": dict(counts)})

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 # Role -> canonical identity number. All numbers are fictional; 191212121212 is Skatteverket's
 # well-known test number.
@@ -71,6 +71,11 @@ def _text(name: str, length: int = 100, *, nullable: bool = True) -> sa.Column[s
     return sa.Column(name, sa.String(length), nullable=nullable)
 
 
+def _flag(name: str) -> sa.Column[bool]:
+    # Rights flags (restriction, objection) start false and are set by the connector.
+    return sa.Column(name, sa.Boolean, nullable=False, default=False, server_default=sa.false())
+
+
 def _billing_tables() -> sa.MetaData:
     metadata = sa.MetaData()
     sa.Table(
@@ -85,6 +90,7 @@ def _billing_tables() -> sa.MetaData:
         _text("email"),
         _text("phone", 20),
         sa.Column("protected_identity", sa.Boolean, nullable=False),
+        _flag("processing_restricted"),
     )
     sa.Table(
         "contracts",
@@ -152,6 +158,7 @@ def _network_tables() -> sa.MetaData:
         _text("postal_code", 6),
         _text("city", 50),
         sa.Column("customer_since", sa.Date, nullable=False),
+        _flag("processing_restricted"),
     )
     sa.Table(
         "metering_points",
@@ -165,6 +172,7 @@ def _network_tables() -> sa.MetaData:
         _text("grid_area", 10, nullable=False),
         sa.Column("fuse_amperes", sa.Integer, nullable=False),
         sa.Column("installed_at", sa.Date, nullable=False),
+        sa.Column("supply_ended_on", sa.Date),  # the customer moved out: the contract ended
     )
     sa.Table(
         "meter_readings",
@@ -184,6 +192,7 @@ def _network_tables() -> sa.MetaData:
         _text("city", 50),
         _text("access_node", 30, nullable=False),
         sa.Column("connected_at", sa.Date, nullable=False),
+        sa.Column("disconnected_on", sa.Date),
     )
     sa.Table(
         "fibre_service_subscriptions",
@@ -219,6 +228,8 @@ def _marketing_tables() -> sa.MetaData:
         _text("email"),
         _text("phone", 20),
         sa.Column("created_at", sa.Date, nullable=False),
+        _flag("processing_restricted"),
+        _flag("marketing_objection"),
     )
     sa.Table(
         "consents",
@@ -339,6 +350,33 @@ async def seed_demo_systems(urls: Mapping[str, str], *, reading_years: int = 2) 
             for subject, systems in demo.owned.items()
         }
     )
+
+
+async def select_campaign_audience(engine: AsyncEngine) -> list[str]:
+    """The marketing system's pick for its next campaign: contact ids, as strings, ascending.
+
+    Contact ids rather than identity numbers: a newsletter sign-up without a number is in the
+    audience too, and a campaign tool has no need for anyone's number. A contact is picked when
+    it has a consent that is not withdrawn, has not objected to direct marketing (Art. 21(2)),
+    and its processing is not restricted (Art. 18): this is the demo's processing that a
+    restriction or an objection must stop.
+    """
+    tables = SYSTEM_TABLES["marketing"].tables
+    contacts, consents = tables["contacts"], tables["consents"]
+    open_consent = (
+        sa.select(consents.c.contact_id).where(consents.c.withdrawn_at.is_(None)).scalar_subquery()
+    )
+    query = (
+        sa.select(contacts.c.contact_id)
+        .where(
+            contacts.c.contact_id.in_(open_consent),
+            contacts.c.marketing_objection.is_(False),
+            contacts.c.processing_restricted.is_(False),
+        )
+        .order_by(contacts.c.contact_id)
+    )
+    async with engine.connect() as conn:
+        return [str(contact_id) for contact_id in (await conn.execute(query)).scalars()]
 
 
 async def _insert(conn: AsyncConnection, table: sa.Table, rows: Iterable[_Row]) -> None:
@@ -594,6 +632,7 @@ def _generate(reading_years: int) -> _Demo:
             grid_area="VST" if owner.city == "Västerås" else "UPP",
             fuse_amperes=rng.choice((16, 20, 25)),
             installed_at=start,
+            supply_ended_on=end,
         )
         demo.rows["network"]["metering_points"][-1]["gsrn"] = _gsrn(point_id)
         series_end = datetime.combine(
@@ -620,6 +659,7 @@ def _generate(reading_years: int) -> _Demo:
             city=person.city,
             access_node=f"{node_prefix}-AN-{rng.randint(1, 60):03d}",
             connected_at=start,
+            disconnected_on=None,
         )
         for index in range(1 + (rng.random() < 0.5)):
             demo.add(

@@ -19,6 +19,7 @@ from dsr.models import (
     Channel,
     IdentityMethod,
     Kind,
+    RequestDetails,
     SubmitRequestInput,
     SubmitRequestResult,
 )
@@ -35,17 +36,43 @@ async def submit_access(
     received_at: datetime | None = None,
     assignee: str | None = "anna",
 ) -> SubmitRequestResult:
+    return await submit(
+        client,
+        settings,
+        subject_id,
+        Kind.ACCESS,
+        bankid=bankid,
+        channel=channel,
+        received_at=received_at,
+        assignee=assignee,
+    )
+
+
+async def submit(
+    client: Client,
+    settings: Settings,
+    subject_id: str,
+    kind: Kind,
+    *,
+    bankid: bool = False,
+    channel: Channel = Channel.E_SERVICE,
+    received_at: datetime | None = None,
+    assignee: str | None = "anna",
+    details: RequestDetails | None = None,
+) -> SubmitRequestResult:
+    """Submit like the CLI does; `bankid` plays the person signing in the e-service."""
     order_ref = FakeEidProvider(settings.eid_dir).sign(subject_id) if bankid else None
     return await client.execute_workflow(
         IntakeWorkflow.run,
         SubmitRequestInput(
-            kind=Kind.ACCESS,
+            kind=kind,
             subject_id=subject_id,
             received_at=received_at or datetime.now(UTC),
             channel=channel,
             verified_by=IdentityMethod.BANKID if bankid else None,
             eid_order_ref=order_ref,
             assignee=assignee,
+            details=details or RequestDetails(),
         ),
         id=f"intake-{uuid.uuid4()}",
         task_queue=settings.task_queue,

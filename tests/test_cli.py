@@ -163,3 +163,9 @@ async def test_bad_input_is_one_line_a_failure_and_changes_nothing(
     after = [e.id async for e in client.list_workflows(f'TaskQueue = "{worker.task_queue}"')]
     assert after == before
     assert sorted(worker.var_dir.rglob("*")) == files_before, "no file was written"
+
+
+@pytest.mark.parametrize("kind", ["access", "rectification", "restriction", "objection"])
+async def test_every_kind_explains_itself(client: Client, worker: Settings, kind: str) -> None:
+    code, out, _ = await Cli(client, worker).run("submit", kind, "--help")
+    assert code == 0 and "--subject" in out

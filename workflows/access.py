@@ -65,7 +65,7 @@ class AccessRequestWorkflow(CaseWorkflow):
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
         if not await self._establish_identity():
-            return await self._close_unverified()
+            return await self._identity_step_ended()
         assert self._identity is not None
         actor, action, detail = (
             self._identity.verified_by,
@@ -80,7 +80,8 @@ class AccessRequestWorkflow(CaseWorkflow):
             await self._enter(CaseState.BUILDING_EXTRACT, actor=ENGINE, action="collected")
             self._extract = await self._build(version, collections)
             await self._enter(CaseState.AWAITING_REVIEW, actor=ENGINE, action="extract_built")
-            await workflow.wait_condition(lambda: self._review is not None)
+            if not await self._wait_for_handler(lambda: self._review is not None):
+                return await self._close_refused()
             review, self._review = self._review, None
             if isinstance(review, ApproveReleaseInput):
                 break
@@ -92,23 +93,23 @@ class AccessRequestWorkflow(CaseWorkflow):
 
     @workflow.update
     async def approve_release(self, action: ApproveReleaseInput) -> ActionResult:
-        self._claim_once(action.handler, self._review is None)
+        self._claim(action.handler)
         self._review = action
         return await self._after(CaseState.AWAITING_REVIEW)
 
     @approve_release.validator
     def _validate_approve_release(self, action: ApproveReleaseInput) -> None:
-        self._require_open(CaseState.AWAITING_REVIEW, "approve the release", self._review is None)
+        self._require_open(CaseState.AWAITING_REVIEW, "approve the release")
 
     @workflow.update
     async def request_changes(self, action: RequestChangesInput) -> ActionResult:
-        self._claim_once(action.handler, self._review is None)
+        self._claim(action.handler)
         self._review = action
         return await self._after(CaseState.AWAITING_REVIEW)
 
     @request_changes.validator
     def _validate_request_changes(self, action: RequestChangesInput) -> None:
-        self._require_open(CaseState.AWAITING_REVIEW, "request changes", self._review is None)
+        self._require_open(CaseState.AWAITING_REVIEW, "request changes")
 
     # --- steps -----------------------------------------------------------------------------
 

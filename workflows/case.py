@@ -6,7 +6,10 @@ the `status` query, the search attributes and the case register's trail in step.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
@@ -26,18 +29,26 @@ from dsr.models import (
     ExtractResult,
     IdentityMethod,
     IdentityRecord,
+    NotifyRecipientInput,
+    NotifyStaffInput,
     Outcome,
+    PlanCollectionInput,
     RecordManualDeliveryInput,
     RecordTransitionInput,
+    RefuseInput,
     SendNoticeInput,
     StepRecord,
+    SystemWriteInput,
+    SystemWriteResult,
     VerifyIdentityInput,
 )
 
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
     from activities.identity import IdentityActivities
+    from activities.notify import NotifyActivities
     from activities.register import RegisterActivities
+    from activities.sources import SourceActivities
 
 # Register writes and notices are small and must eventually happen: retry without a limit,
 # backing off to once a minute while a database or provider is down.
@@ -47,6 +58,11 @@ PERSISTENT = RetryPolicy(
 SHORT_TIMEOUT = timedelta(seconds=30)
 ENGINE = "engine"
 
+# Where a handler's decision is pending, a request may be refused (Art. 12(5)).
+REFUSABLE = frozenset(
+    {CaseState.AWAITING_IDENTITY, CaseState.AWAITING_REVIEW, CaseState.AWAITING_DECISION}
+)
+
 
 class WrongState(ApplicationError):
     def __init__(self, message: str) -> None:
@@ -54,13 +70,19 @@ class WrongState(ApplicationError):
 
 
 class CaseWorkflow:
-    """Shared state and handlers. Subclasses define `run` and their own review steps.
+    """Shared state and handlers. Subclasses define `run` and their own decision steps.
 
-    Updates (accepted only in the state named, and only once per decision):
-    - `verify_identity` (awaiting_identity): method and handler; the case goes on to collection.
+    Every handler decision is taken once: entering a state opens a fresh decision, the first
+    accepted update takes it, and validators refuse any other until the case has moved on.
+
+    Updates (accepted only in the state named):
+    - `verify_identity` (awaiting_identity): method and handler; the case goes on.
     - `close_unverified` (awaiting_identity): handler and reason; a notice goes to the subject
       with the right to complain to IMY (sending_notice), and the case closes as
       closed_unverified.
+    - `refuse` (awaiting_identity, awaiting_review, awaiting_decision): manifestly unfounded or
+      excessive (Art. 12(5)); the reason is required; the subject gets it with the right to
+      complain to IMY and to go to court, and the DPO is told. Closes as refused.
     - `record_manual_delivery` (awaiting_manual_delivery): how a handler handed over what could
       not be sent (protected identity, no digital mailbox).
     Query: `status` -> CaseStatus, in every state.
@@ -72,19 +94,25 @@ class CaseWorkflow:
         self._state = CaseState.REGISTERED
         self._step = 0  # step 0, registration, was written by intake
         self._steps: list[StepRecord] = []
+        self._decision_taken = False
         self._assignee = case.assignee
         self._identity: IdentityRecord | None = None
         self._unverified: CloseUnverifiedInput | None = None
+        self._refusal: RefuseInput | None = None
+        self._manual: RecordManualDeliveryInput | None = None
         self._extract: ExtractResult | None = None
         self._delivery: DeliveryReceipt | None = None
         self._outcome: Outcome | None = None
         self._manual_handling_reason: str | None = None
-        self._manual: RecordManualDeliveryInput | None = None
+        self._applied: dict[str, dict[str, int]] = {}
+        self._recipients_notified: list[str] = []
+        self._decision: str | None = None
 
     # --- queries ---------------------------------------------------------------------------
 
     @workflow.query
     def status(self) -> CaseStatus:
+        details = self._case.details
         return CaseStatus(
             case_number=self._case.case_number,
             kind=self._case.kind,
@@ -100,13 +128,19 @@ class CaseWorkflow:
             delivery=self._delivery,
             outcome=self._outcome,
             manual_handling_reason=self._manual_handling_reason,
+            applied=self._applied,
+            recipients_notified=list(self._recipients_notified),
+            decision=self._decision,
+            refusal_reason=self._refusal.reason if self._refusal else None,
+            restriction_ground=details.restriction_ground,
+            requested_fields=[change.field for change in details.changes],
         )
 
-    # --- identity --------------------------------------------------------------------------
+    # --- updates shared by every kind --------------------------------------------------------
 
     @workflow.update
     async def verify_identity(self, action: VerifyIdentityInput) -> ActionResult:
-        self._claim_once(action.handler, self._identity_undecided())
+        self._claim(action.handler)
         self._identity = IdentityRecord(
             method=action.method, verified_by=action.handler, verified_at=workflow.now()
         )
@@ -114,39 +148,55 @@ class CaseWorkflow:
 
     @verify_identity.validator
     def _validate_verify_identity(self, action: VerifyIdentityInput) -> None:
-        self._require_open(
-            CaseState.AWAITING_IDENTITY, "verify identity", self._identity_undecided()
-        )
+        self._require_open(CaseState.AWAITING_IDENTITY, "verify identity")
 
     @workflow.update
     async def close_unverified(self, action: CloseUnverifiedInput) -> ActionResult:
-        self._claim_once(action.handler, self._identity_undecided())
+        self._claim(action.handler)
         self._unverified = action
         return await self._after(CaseState.AWAITING_IDENTITY)
 
     @close_unverified.validator
     def _validate_close_unverified(self, action: CloseUnverifiedInput) -> None:
-        self._require_open(
-            CaseState.AWAITING_IDENTITY, "close a case as unverified", self._identity_undecided()
-        )
+        self._require_open(CaseState.AWAITING_IDENTITY, "close a case as unverified")
+
+    @workflow.update
+    async def refuse(self, action: RefuseInput) -> ActionResult:
+        state = self._state
+        self._claim(action.handler)
+        self._refusal = action
+        return await self._after(state)
+
+    @refuse.validator
+    def _validate_refuse(self, action: RefuseInput) -> None:
+        blocked = self._refusal_blocked()
+        if blocked:
+            raise WrongState(f"case {self._case.case_number}: {blocked}")
+        if self._state not in REFUSABLE:
+            raise WrongState(
+                f"case {self._case.case_number} is {self._state.value}; a request can be "
+                "refused only while a handler's decision is pending"
+            )
+        self._require_open(self._state, "refuse the request")
 
     @workflow.update
     async def record_manual_delivery(self, action: RecordManualDeliveryInput) -> ActionResult:
-        self._claim_once(action.handler, self._manual is None)
+        self._claim(action.handler)
         self._manual = action
         return await self._after(CaseState.AWAITING_MANUAL_DELIVERY)
 
     @record_manual_delivery.validator
     def _validate_record_manual_delivery(self, action: RecordManualDeliveryInput) -> None:
-        self._require_open(
-            CaseState.AWAITING_MANUAL_DELIVERY, "record a manual delivery", self._manual is None
-        )
+        self._require_open(CaseState.AWAITING_MANUAL_DELIVERY, "record a manual delivery")
 
-    def _identity_undecided(self) -> bool:
-        return self._identity is None and self._unverified is None
+    def _refusal_blocked(self) -> str | None:
+        """Why this kind can never be refused, if it cannot (a hook for subclasses)."""
+        return None
+
+    # --- shared steps ----------------------------------------------------------------------
 
     async def _establish_identity(self) -> bool:
-        """True once identity is proven; False if a handler closed the case as unverified."""
+        """True once identity is proven; False if the case was closed unverified or refused."""
         case = self._case
         if case.verified_by is IdentityMethod.BANKID and case.eid_order_ref:
             confirmation = await workflow.execute_activity_method(
@@ -167,28 +217,93 @@ class CaseWorkflow:
                 )
                 return True
         await self._enter(CaseState.AWAITING_IDENTITY, actor=ENGINE, action="await_identity")
-        await workflow.wait_condition(
+        await self._wait_for_handler(
             lambda: self._identity is not None or self._unverified is not None
         )
         return self._identity is not None
 
-    async def _close_unverified(self) -> CaseResult:
+    async def _identity_step_ended(self) -> CaseResult:
+        """The case ends at the identity step: closed as unverified, or refused."""
+        if self._refusal is not None:
+            return await self._close_refused()
         decision = self._unverified
         assert decision is not None
-        await self._enter(
-            CaseState.SENDING_NOTICE,
+        return await self._notify_and_close(
+            "identity_not_verified",
+            Outcome.CLOSED_UNVERIFIED,
             actor=decision.handler,
             action="close_unverified",
-            detail=decision.reason,
+            reason=decision.reason,
         )
+
+    async def _wait_for_handler(self, decided: Callable[[], bool]) -> bool:
+        """Wait for a handler's decision; False if the request was refused instead."""
+        await workflow.wait_condition(lambda: decided() or self._refusal is not None)
+        return self._refusal is None
+
+    async def _close_refused(self) -> CaseResult:
+        refusal = self._refusal
+        assert refusal is not None
+        self._decision = "refused"
+        # The DPO is told of every refusal (DOMAIN: advises, is not the one who decides).
+        await workflow.execute_activity_method(
+            NotifyActivities.notify_staff,
+            NotifyStaffInput(
+                case_number=self._case.case_number,
+                kind=self._case.kind,
+                role="dpo",
+                event="refused",
+                deadline=self._case.deadline,
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        return await self._notify_and_close(
+            "refused",
+            Outcome.REFUSED,
+            actor=refusal.handler,
+            action="refuse",
+            reason=refusal.reason,
+        )
+
+    async def _notify_and_close(
+        self,
+        notice: str,
+        outcome: Outcome,
+        *,
+        actor: str,
+        action: str,
+        reason: str = "",
+        facts: dict[str, str] | None = None,
+    ) -> CaseResult:
+        """Send the subject the closing notice (a handler hands it over if it cannot be sent)."""
+        await self._enter(CaseState.SENDING_NOTICE, actor=actor, action=action, detail=reason)
+        handed_over_by = await self._tell_subject(notice, reason=reason, facts=facts)
+        if handed_over_by is not None:
+            return await self._close(outcome, actor=handed_over_by, action="record_manual_delivery")
+        return await self._close(outcome, actor=ENGINE, action="notice_sent")
+
+    async def _tell_subject(
+        self, notice: str, *, reason: str = "", facts: dict[str, str] | None = None
+    ) -> str | None:
+        """Send a notice; without a digital mailbox a handler hands it over (their id returned)."""
+        if await self._send_notice(notice, reason=reason, facts=facts):
+            return None
+        return (await self._hand_over_manually("no_digital_mailbox")).handler
+
+    async def _send_notice(
+        self, notice: str, *, reason: str = "", facts: dict[str, str] | None = None
+    ) -> bool:
+        """Send a notice to the subject; False if they have no digital mailbox."""
         try:
             await workflow.execute_activity_method(
                 DeliveryActivities.send_notice,
                 SendNoticeInput(
                     case_number=self._case.case_number,
                     subject_id=self._case.subject_id,
-                    notice="identity_not_verified",
-                    reason=decision.reason,
+                    notice=notice,
+                    reason=reason,
+                    facts=facts or {},
                 ),
                 start_to_close_timeout=SHORT_TIMEOUT,
                 retry_policy=PERSISTENT,
@@ -196,26 +311,82 @@ class CaseWorkflow:
         except ActivityError as error:
             if not is_no_mailbox(error):
                 raise
-            handed_over = await self._hand_over_manually("no_digital_mailbox")
-            return await self._close(
-                Outcome.CLOSED_UNVERIFIED,
-                actor=handed_over.handler,
-                action="record_manual_delivery",
-                detail=handed_over.note,
-            )
-        return await self._close(Outcome.CLOSED_UNVERIFIED, actor=ENGINE, action="notice_sent")
+            return False
+        return True
 
     async def _hand_over_manually(
         self, reason: str, *, actor: str = ENGINE, action: str = "manual_handling"
     ) -> RecordManualDeliveryInput:
         """Wait for a handler to hand over what the engine may not or cannot send."""
         self._manual_handling_reason = reason
+        self._manual = None
         await self._enter(
             CaseState.AWAITING_MANUAL_DELIVERY, actor=actor, action=action, detail=reason
         )
         await workflow.wait_condition(lambda: self._manual is not None)
         assert self._manual is not None
         return self._manual
+
+    async def _write_everywhere(
+        self,
+        write: Callable[[Any, SystemWriteInput], Coroutine[Any, Any, SystemWriteResult]],
+        label: str,
+        *,
+        changes: dict[str, str] | None = None,
+        restricted: bool = False,
+    ) -> list[SystemWriteResult]:
+        """Run one declared write in every connected system at once; remember what changed."""
+        plan = await workflow.execute_activity_method(
+            SourceActivities.plan_collection,
+            PlanCollectionInput(case_number=self._case.case_number),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        results = await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    write,
+                    SystemWriteInput(
+                        case_number=self._case.case_number,
+                        system=system,
+                        subject_id=self._case.subject_id,
+                        changes=changes or {},
+                        restricted=restricted,
+                    ),
+                    start_to_close_timeout=timedelta(minutes=5),
+                    retry_policy=PERSISTENT,
+                )
+                for system in plan.systems
+            )
+        )
+        for result in results:
+            if result.tables:
+                self._applied[f"{label}:{result.system}"] = result.tables
+        return list(results)
+
+    async def _notify_recipients(
+        self, recipients: Sequence[str], notice: str, fields: Sequence[str] = ()
+    ) -> None:
+        """One notice per recipient (Art. 19 / 21(3)), all at once."""
+        names = sorted(set(recipients))
+        await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    NotifyActivities.notify_recipient,
+                    NotifyRecipientInput(
+                        case_number=self._case.case_number,
+                        subject_id=self._case.subject_id,
+                        recipient=name,
+                        notice=notice,
+                        fields=list(fields),
+                    ),
+                    start_to_close_timeout=SHORT_TIMEOUT,
+                    retry_policy=PERSISTENT,
+                )
+                for name in names
+            )
+        )
+        self._recipients_notified.extend(names)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -230,6 +401,7 @@ class CaseWorkflow:
     ) -> None:
         previous = self._state
         self._state = state
+        self._decision_taken = False
         self._step += 1
         self._steps.append(StepRecord(state=state, action=action, actor=actor, at=workflow.now()))
         updates: list[SearchAttributeUpdate[str]] = [search.STATE.value_set(state.value)]
@@ -247,7 +419,7 @@ class CaseWorkflow:
                 to_state=state,
                 assignee=self._assignee,
                 outcome=outcome,
-                detail=detail,
+                detail=detail or None,
             ),
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
@@ -268,26 +440,28 @@ class CaseWorkflow:
 
     # --- helpers for update handlers ---------------------------------------------------------
 
-    def _require_open(self, state: CaseState, what: str, undecided: bool) -> None:
+    def _require_open(self, state: CaseState, what: str) -> None:
         """Validator check: the right state, and nobody has decided this step yet."""
         if self._state is not state:
             raise WrongState(
                 f"case {self._case.case_number} is {self._state.value}; "
                 f"you can {what} only while it is {state.value}"
             )
-        if not undecided:
-            raise WrongState(self._already_decided())
+        if self._decision_taken:
+            raise WrongState(
+                f"case {self._case.case_number}: another handler has already decided this step"
+            )
 
-    def _claim_once(self, handler: str, undecided: bool) -> None:
-        """Updates delivered in one workflow task all pass their validators before any handler
-        runs; handlers run one at a time, so only the first decision counts."""
-        if not undecided:
-            raise WrongState(self._already_decided())
+    def _claim(self, handler: str) -> None:
+        """Take the pending decision. Updates delivered in one workflow task all pass their
+        validators before any handler runs; handlers run one at a time, so the first wins."""
+        if self._decision_taken:
+            raise WrongState(
+                f"case {self._case.case_number}: another handler has already decided this step"
+            )
+        self._decision_taken = True
         if self._assignee is None:
             self._assignee = handler
-
-    def _already_decided(self) -> str:
-        return f"case {self._case.case_number}: another handler has already decided this step"
 
     async def _after(self, state: CaseState) -> ActionResult:
         """Return once the workflow has acted on the decision, so the caller sees the new state."""

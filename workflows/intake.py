@@ -21,11 +21,19 @@ from dsr.models import (
 )
 from workflows.access import AccessRequestWorkflow
 from workflows.case import PERSISTENT, CaseWorkflow
+from workflows.objection import ObjectionWorkflow
+from workflows.rectification import RectificationWorkflow
+from workflows.restriction import RestrictionWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.register import RegisterActivities
 
-CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = {Kind.ACCESS: AccessRequestWorkflow}
+CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = {
+    Kind.ACCESS: AccessRequestWorkflow,
+    Kind.RECTIFICATION: RectificationWorkflow,
+    Kind.RESTRICTION: RestrictionWorkflow,
+    Kind.OBJECTION: ObjectionWorkflow,
+}
 
 
 @workflow.defn
@@ -57,6 +65,7 @@ class IntakeWorkflow:
                 verified_by=request.verified_by,
                 eid_order_ref=request.eid_order_ref,
                 assignee=request.assignee,
+                details=request.details,
             )
             attributes: list[SearchAttributePair[Any]] = [
                 SearchAttributePair(search.KIND, request.kind.value),

@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 import yaml
 
-from systems.catalog import Catalog, CatalogError, load_catalog
+from systems.catalog import (
+    RECTIFIABLE_FIELDS,
+    Catalog,
+    CatalogError,
+    load_catalog,
+    validate_rectification,
+)
 from systems.demo import SYSTEM_TABLES
 
 SYSTEMS_DIR = Path(__file__).resolve().parents[2] / "systems"
@@ -135,3 +141,194 @@ def test_a_system_declared_twice_is_refused(tmp_path: Path) -> None:
 def test_a_directory_without_declarations_is_refused(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="no system declarations"):
         load_catalog(tmp_path)
+
+
+def test_every_table_declares_erasure_and_the_rights_declarations(catalog: Catalog) -> None:
+    for system in catalog.systems.values():
+        for table in system.tables.values():
+            assert table.erasure.retention, f"{system.name}.{table.name}"
+    portable = {
+        (s.name, t.name) for s in catalog.systems.values() for t in s.tables.values() if t.portable
+    }
+    assert portable == {
+        ("billing", "customers"),
+        ("billing", "contracts"),
+        ("billing", "contract_holders"),
+        ("network", "network_customers"),
+        ("network", "metering_points"),
+        ("network", "meter_readings"),
+        ("network", "fibre_connections"),
+        ("network", "fibre_service_subscriptions"),
+        ("network", "outage_contacts"),
+        ("marketing", "contacts"),
+        ("marketing", "consents"),
+    }
+    assert {n for n, s in catalog.systems.items() if s.restriction} == {
+        "billing",
+        "network",
+        "marketing",
+    }
+    assert [n for n, s in catalog.systems.items() if s.suppression] == ["marketing"]
+    fields = {
+        (s.name, t.name, c): d.field
+        for s in catalog.systems.values()
+        for t in s.tables.values()
+        for c, d in t.columns.items()
+        if d.field
+    }
+    assert fields[("billing", "customers", "street")] == "street"
+    assert fields[("marketing", "contacts", "email")] == "email"
+    assert fields[("network", "outage_contacts", "phone")] == "phone"
+    assert ("billing", "contracts", "facility_street") not in fields  # the site, not the person
+    assert set(fields.values()) == set(RECTIFIABLE_FIELDS)
+
+
+def test_a_table_without_erasure_is_refused(tmp_path: Path) -> None:
+    def change(data: Any) -> None:
+        del data["tables"]["credit_checks"]["erasure"]
+
+    with pytest.raises(CatalogError, match=r"^billing\.yaml: tables\.credit_checks\.erasure: "):
+        load_catalog(_declarations_with(tmp_path, change))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda d: d["tables"]["customers"]["erasure"]["anonymise"].update(shoe_size=None),
+            "tables.customers.erasure.anonymise.shoe_size: 'shoe_size' is not a declared column",
+        ),
+        (
+            lambda d: d["tables"]["customers"]["erasure"]["anonymise"].pop("personal_number"),
+            "tables.customers.erasure.anonymise: must also replace personal_number",
+        ),
+        (
+            lambda d: d["tables"]["customers"]["erasure"]["anonymise"].update(customer_id=None),
+            "tables.customers.erasure.anonymise.customer_id: the primary key cannot be",
+        ),
+        (
+            lambda d: d["tables"]["payments"]["erasure"].update(action="anonymise", anonymise={}),
+            "tables.payments.erasure: anonymise: name the columns",
+        ),
+        (
+            lambda d: d["tables"]["invoices"]["erasure"].update(
+                retention={"rule": "accounting", "date_column": "receipts.paid_at"}
+            ),
+            "tables.invoices.erasure.retention.0.date_column: 'receipts' is not a declared table",
+        ),
+        (
+            lambda d: d["tables"]["invoices"]["erasure"].update(
+                retention={"rule": "accounting", "date_column": "payments.paid_on"}
+            ),
+            "tables.invoices.erasure.retention.0.date_column: 'paid_on' is not a declared column",
+        ),
+        (
+            lambda d: d["tables"]["invoices"]["erasure"].update(retention={"rule": "accounting"}),
+            "date_column: rule 'accounting' needs the column it counts from",
+        ),
+        (
+            lambda d: d["tables"]["invoices"]["erasure"].update(
+                retention=[{"rule": "none"}, {"rule": "archive"}]
+            ),
+            "rule 'none' cannot be combined",
+        ),
+        (
+            lambda d: d["tables"]["invoices"]["erasure"].update(retention={"rule": "forever"}),
+            "tables.invoices.erasure.retention.0.rule",
+        ),
+        (
+            lambda d: d["tables"]["invoices"]["columns"]["amount"].update(field="salary"),
+            "tables.invoices.columns.amount.field",
+        ),
+        (
+            lambda d: d["tables"]["invoices"].update(recipient_column="collector"),
+            "tables.invoices.recipient_column: 'collector' is not a declared column",
+        ),
+        (
+            lambda d: d["tables"]["invoices"].update(references={"contract_id": "contracts"}),
+            "tables.invoices.references.contract_id: write it as table.column",
+        ),
+        (
+            lambda d: d["tables"]["contracts"].update(
+                references={"contract_id": "invoices.contract_id"}
+            ),
+            "references: the tables refer to each other in a cycle",
+        ),
+        (
+            lambda d: d.update(restriction={"table": "invoices", "column": "amount"}),
+            "restriction.table: 'invoices' is not a declared table linked by subject_column",
+        ),
+        (
+            lambda d: d.update(restriction={"table": "customers", "column": "frozen"}),
+            "restriction.column: 'frozen' is not a declared column",
+        ),
+        (
+            lambda d: d.update(
+                suppression={
+                    "table": "customers",
+                    "column": "protected_identity",
+                    "consents": {"table": "consents", "withdrawn_column": "withdrawn_at"},
+                }
+            ),
+            "suppression.consents.table: 'consents' is not a declared table",
+        ),
+    ],
+)
+def test_bad_rights_declarations_fail_with_the_field(
+    tmp_path: Path, change: Any, expected: str
+) -> None:
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(_declarations_with(tmp_path, change))
+    assert str(caught.value).startswith("billing.yaml: ")
+    assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("name", "  Tolvan   Tolvansson ", "Tolvan Tolvansson"),
+        ("street", "Nygatan 5 B", "Nygatan 5 B"),
+        ("postal_code", "72212", "722 12"),
+        ("postal_code", " 722 12 ", "722 12"),
+        ("city", "Västerås", "Västerås"),
+        ("email", " Tolvan.Ny@Example.SE ", "Tolvan.Ny@example.se"),
+        ("phone", "070-121 21 21", "+46701212121"),
+        ("phone", "+46 70 121 21 21", "+46701212121"),
+        ("phone", "0046701212121", "+46701212121"),
+        ("phone", "08-123 456", "+468123456"),
+        ("phone", "+48 600 123 456", "+48600123456"),
+    ],
+)
+def test_rectified_values_are_normalised(field: str, value: str, expected: str) -> None:
+    assert validate_rectification(field, value) == expected
+    assert validate_rectification(field, expected) == expected  # normalising is idempotent
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("name", "   ", "name: must not be empty"),
+        ("name", "12345", "name: must contain letters"),
+        ("name", "A" * 101, "name: longer than 100 characters"),
+        ("street", "Gatan\n5", "street: contains control characters"),
+        ("city", "Å" * 61, "city: longer than 60 characters"),
+        ("postal_code", "0722 1", "postal_code: expected five digits"),
+        ("postal_code", "7221", "postal_code: expected five digits"),
+        ("email", "tolvan.example.se", "email: is not an e-mail address"),
+        ("email", "tolvan@example", "email: is not an e-mail address"),
+        ("email", "a@" + "b" * 250 + ".se", "email: longer than 254 characters"),
+        ("phone", "701212121", "phone: give a Swedish number"),
+        ("phone", "070-12", "phone: a Swedish number has 8-10 digits"),
+        ("phone", "070-121 21 21 ext 4", "phone: may only contain digits"),
+        ("phone", "+48 12", "phone: an international number has 8-15 digits"),
+        ("shoe_size", "44", "field: not one of name, street, postal_code, city, email, phone"),
+    ],
+)
+def test_bad_rectified_values_are_refused_without_echo(
+    field: str, value: str, problem: str
+) -> None:
+    with pytest.raises(ValueError) as caught:
+        validate_rectification(field, value)
+    assert str(caught.value).startswith(problem)
+    stripped = value.strip()
+    assert len(stripped) < 3 or stripped not in str(caught.value)

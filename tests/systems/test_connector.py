@@ -117,6 +117,7 @@ async def test_undeclared_columns_never_leak(
 ) -> None:
     data = catalog.systems["billing"].model_dump()
     del data["tables"]["customers"]["columns"]["email"]
+    del data["tables"]["customers"]["erasure"]["anonymise"]["email"]  # must name declared columns
     narrowed = SystemDecl.model_validate(data)
     _, extract, text = await _collect(seeded, narrowed, DEMO_SUBJECTS["tolvan"], tmp_path)
     assert "email" not in extract["tables"]["customers"]["rows"][0]

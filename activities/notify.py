@@ -1,0 +1,75 @@
+"""Notices to recipients of the subject's data (Art. 19, 21(3)) and to staff (the DPO)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import UTC, datetime
+
+from temporalio import activity
+
+from dsr.adapters import RecipientChannel, RecipientNotice, StaffChannel, StaffMessage
+from dsr.models import NoticeReceipt, NotifyRecipientInput, NotifyStaffInput
+
+RECIPIENT_NOTICES_SV = {
+    "rectification": (
+        "Rättelse av personuppgifter",
+        "Uppgifter som vi tidigare lämnat till er om en gemensam kund har rättats (artikel 19 "
+        "dataskyddsförordningen). Rättade uppgifter: {fields}. Uppdatera era register.",
+    ),
+    "objection": (
+        "Invändning mot direktmarknadsföring",
+        "En kund vars uppgifter vi lämnat till er har invänt mot direktmarknadsföring "
+        "(artikel 21.3 dataskyddsförordningen). Uppgifterna får inte längre användas för "
+        "marknadsföring. Övriga avtalade tjänster påverkas inte.",
+    ),
+}
+
+STAFF_EVENTS_SV = {
+    "refused": "Begäran har vägrats som uppenbart ogrundad eller orimlig (artikel 12.5)",
+}
+
+
+def recipient_key(recipient: str) -> str:
+    """A file- and id-safe key for a recipient's name, stable across retries."""
+    slug = re.sub(r"[^a-z0-9]+", "-", recipient.lower()).strip("-")[:40]
+    digest = hashlib.sha256(recipient.encode()).hexdigest()[:8]
+    return f"{slug}-{digest}"
+
+
+class NotifyActivities:
+    def __init__(self, recipients: RecipientChannel, staff: StaffChannel) -> None:
+        self._recipients = recipients
+        self._staff = staff
+
+    @activity.defn
+    async def notify_recipient(self, request: NotifyRecipientInput) -> NoticeReceipt:
+        """One notice per recipient and case: the id makes a retry send nothing twice."""
+        title, template = RECIPIENT_NOTICES_SV[request.notice]
+        location = await self._recipients.send(
+            RecipientNotice(
+                notice_id=f"{request.case_number}/{recipient_key(request.recipient)}",
+                recipient=request.recipient,
+                subject_id=request.subject_id,
+                subject=f"{title} ({request.case_number})",
+                body=template.format(fields=", ".join(request.fields) or "-"),
+                fields=tuple(request.fields),
+            )
+        )
+        return NoticeReceipt(location=location, sent_at=datetime.now(UTC))
+
+    @activity.defn
+    async def notify_staff(self, request: NotifyStaffInput) -> NoticeReceipt:
+        what = STAFF_EVENTS_SV.get(request.event, request.event)
+        location = await self._staff.send(
+            StaffMessage(
+                message_id=f"{request.case_number}-{request.role}-{request.event}",
+                role=request.role,
+                subject=f"{request.case_number}: {what}",
+                body=(
+                    f"Ärende {request.case_number} ({request.kind.value}), tidsfrist "
+                    f"{request.deadline.isoformat()}: {what}."
+                ),
+            )
+        )
+        return NoticeReceipt(location=location, sent_at=datetime.now(UTC))

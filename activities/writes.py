@@ -1,0 +1,82 @@
+"""Writes to the connected systems, executed from their declarations: one activity per system.
+
+Each is idempotent (setting a flag or a value twice changes nothing more), so a retry after a
+crash is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from dsr.models import SystemWriteInput, SystemWriteResult
+from systems.catalog import Catalog
+from systems.connector import (
+    WriteSummary,
+    rectify_subject,
+    set_restriction,
+    subject_recipients,
+    suppress_marketing,
+)
+
+
+class WriteActivities:
+    def __init__(self, catalog: Catalog, engines: Mapping[str, AsyncEngine]) -> None:
+        self._catalog = catalog
+        self._engines = engines
+
+    @activity.defn
+    async def apply_restriction(self, request: SystemWriteInput) -> SystemWriteResult:
+        """Set (or lift) the Art. 18 flag on the subject's record in one system."""
+        engine, system = self._engines[request.system], self._catalog.systems[request.system]
+        summary = await set_restriction(engine, system, request.subject_id, request.restricted)
+        self._log("restriction" if request.restricted else "restriction lifted", request, summary)
+        return SystemWriteResult(system=request.system, tables=summary.tables)
+
+    @activity.defn
+    async def apply_suppression(self, request: SystemWriteInput) -> SystemWriteResult:
+        """Stop direct marketing in one system; name who received marketing data from it."""
+        engine, system = self._engines[request.system], self._catalog.systems[request.system]
+        if system.suppression is None:
+            return SystemWriteResult(system=request.system, tables={})
+        recipients = await subject_recipients(engine, system, request.subject_id)
+        summary = await suppress_marketing(
+            engine, system, request.subject_id, now=datetime.now(UTC)
+        )
+        self._log("suppression", request, summary)
+        return SystemWriteResult(
+            system=request.system, tables=summary.tables, recipients=recipients
+        )
+
+    @activity.defn
+    async def apply_rectification(self, request: SystemWriteInput) -> SystemWriteResult:
+        """Correct the fields in every table of one system that holds them (Art. 16)."""
+        engine, system = self._engines[request.system], self._catalog.systems[request.system]
+        try:
+            summary = await rectify_subject(engine, system, request.subject_id, request.changes)
+        except ValueError as error:
+            # Values are checked at intake; one that fails here is a bad request, not a fault.
+            raise ApplicationError(str(error), type="InvalidValue", non_retryable=True) from error
+        recipients: list[str] = []
+        if summary.tables:
+            # Art. 19: everyone who received data from this system is told of the correction.
+            recipients = await subject_recipients(engine, system, request.subject_id)
+        self._log("rectification", request, summary)
+        return SystemWriteResult(
+            system=request.system, tables=summary.tables, recipients=recipients
+        )
+
+    @staticmethod
+    def _log(what: str, request: SystemWriteInput, summary: WriteSummary) -> None:
+        activity.logger.info(
+            what,
+            extra={
+                "case_number": request.case_number,
+                "system": request.system,
+                "rows": sum(summary.tables.values()),
+            },
+        )

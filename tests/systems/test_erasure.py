@@ -1,0 +1,304 @@
+"""Erasure: the plan per table under the retention rules, and executing it row by row."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+
+from systems.catalog import Catalog
+from systems.connector import (
+    ErasurePlanItem,
+    collect_subject,
+    erase_rows,
+    erasure_order,
+    plan_erasure,
+)
+from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, REFERENCE_DAY
+
+from .conftest import WritableSystems
+
+TOLVAN = DEMO_SUBJECTS["tolvan"]
+AKESSON = FILLER_SUBJECTS["akesson"]  # electricity contract ended 2025-12-31
+
+
+def _day(value: object) -> date:
+    assert isinstance(value, str)
+    return date.fromisoformat(value[:10])
+
+
+def _end_of_seventh_year(day: date) -> date:
+    return date(day.year + 7, 12, 31)
+
+
+async def _plans(
+    writable: WritableSystems, catalog: Catalog, subject_id: str, today: date
+) -> dict[str, list[ErasurePlanItem]]:
+    return {
+        name: await plan_erasure(writable.engines[name], system, subject_id, today)
+        for name, system in catalog.systems.items()
+    }
+
+
+def _items(plan: Iterable[ErasurePlanItem], table: str) -> list[ErasurePlanItem]:
+    return [item for item in plan if item.table == table]
+
+
+def _keep_dates(plan: Iterable[ErasurePlanItem], table: str) -> dict[int, date | None]:
+    return {
+        key: item.keep_until
+        for item in _items(plan, table)
+        if item.action == "keep"
+        for key in item.keys
+    }
+
+
+async def _execute(
+    writable: WritableSystems, catalog: Catalog, plans: dict[str, list[ErasurePlanItem]]
+) -> dict[str, int]:
+    done: dict[str, int] = {}
+    for name, plan in plans.items():
+        for item in plan:
+            if item.action != "keep":
+                changed = await erase_rows(
+                    writable.engines[name],
+                    catalog.systems[name],
+                    item.table,
+                    item.keys,
+                    item.action,
+                )
+                assert changed == len(item.keys), f"{name}.{item.table}"
+                done[f"{name}.{item.table}"] = done.get(f"{name}.{item.table}", 0) + changed
+    return done
+
+
+async def test_every_row_of_the_subject_is_planned_exactly_once(
+    writable: WritableSystems, catalog: Catalog
+) -> None:
+    for subject_id in (TOLVAN, DEMO_SUBJECTS["joint_a"], AKESSON, DEMO_SUBJECTS["unknown"]):
+        for name, plan in (await _plans(writable, catalog, subject_id, REFERENCE_DAY)).items():
+            system = catalog.systems[name]
+            owned = writable.manifest.rows_of(subject_id, name)
+            assert list(dict.fromkeys(i.table for i in plan)) == [
+                t for t in erasure_order(system) if owned[t]
+            ]
+            for table, keys in owned.items():
+                planned = [key for item in _items(plan, table) for key in item.keys]
+                assert sorted(planned) == sorted(keys), f"{name}.{table}"
+            for item in plan:
+                assert item.system == name and item.keys
+                assert item.label == system.tables[item.table].label
+                assert item.then == system.tables[item.table].erasure.action
+                assert item.action in ("keep", item.then)
+                assert item.reason and subject_id not in item.reason
+
+
+async def test_tolvans_plan_follows_the_retention_rules(
+    writable: WritableSystems, catalog: Catalog
+) -> None:
+    plans = await _plans(writable, catalog, TOLVAN, REFERENCE_DAY)
+    owned = {name: writable.manifest.rows_of(TOLVAN, name) for name in catalog.systems}
+    billing, network = plans["billing"], plans["network"]
+
+    # Both contracts run: the contracts and what hangs on them are kept, without a date.
+    for table in ("customers", "contracts", "contract_holders"):
+        (item,) = _items(billing, table)
+        assert item.action == "keep" and item.keep_until is None
+        assert "avtal" in item.reason and "6.1 b" in item.reason
+    assert _items(billing, "customers")[0].then == "anonymise"
+    for table in ("network_customers", "metering_points", "fibre_connections"):
+        (item,) = _items(network, table)
+        assert item.action == "keep" and item.keep_until is None
+
+    # Accounting: to the end of the seventh year; an invoice stays as long as its payment.
+    invoices, payments = writable.rows("billing", "invoices"), writable.rows("billing", "payments")
+    paid = {p["invoice_id"]: _day(p["paid_at"]) for p in payments.values()}
+    assert _keep_dates(billing, "payments") == {
+        key: _end_of_seventh_year(_day(payments[key]["paid_at"]))
+        for key in owned["billing"]["payments"]
+    }
+    assert _keep_dates(billing, "invoices") == {
+        key: _end_of_seventh_year(max(_day(invoices[key]["invoice_date"]), paid.get(key, date.min)))
+        for key in owned["billing"]["invoices"]
+    }
+    assert set(_keep_dates(billing, "invoices").values()) == {
+        date(2032, 12, 31),
+        date(2033, 12, 31),
+    }
+    assert all("bokföringslagen" in item.reason for item in _items(billing, "invoices"))
+
+    # Meter values: six years from the hour they were read.
+    readings = writable.rows("network", "meter_readings")
+    kept = _keep_dates(network, "meter_readings")
+    assert kept.keys() == owned["network"]["meter_readings"]
+    for key, until in kept.items():
+        read = _day(readings[key]["read_at"])
+        assert until == read.replace(year=read.year + 6)
+    assert min(d for d in kept.values() if d) == date(2031, 11, 1)
+    assert all("EIFS 2016:2" in item.reason for item in _items(network, "meter_readings"))
+
+    # Credit checks go now; the outage contact too; the disclosure log is an archive.
+    (credit,) = _items(billing, "credit_checks")
+    assert credit.action == "delete" and set(credit.keys) == owned["billing"]["credit_checks"]
+    (outage,) = _items(network, "outage_contacts")
+    assert outage.action == "delete"
+    (log,) = plans["disclosure"]
+    assert log.action == "keep" and log.keep_until is None and "arkivlagen" in log.reason
+    assert len(log.keys) == 3
+
+    # Marketing goes, except the campaigns other people also received.
+    marketing = plans["marketing"]
+    assert {i.table for i in marketing if i.action == "delete"} == {
+        "contacts",
+        "consents",
+        "campaign_recipients",
+        "shared_with_providers",
+    }
+    (campaigns,) = _items(marketing, "campaigns")
+    assert campaigns.action == "keep" and "någon annan" in campaigns.reason
+
+
+async def test_executing_tolvans_plan_erases_exactly_the_planned_rows(
+    writable: WritableSystems, catalog: Catalog, tmp_path: Path
+) -> None:
+    plans = await _plans(writable, catalog, TOLVAN, REFERENCE_DAY)
+    tables = [(n, t) for n, s in catalog.systems.items() for t in s.tables if t != "meter_readings"]
+    before = {(n, t): writable.rows(n, t) for n, t in tables}
+
+    done = await _execute(writable, catalog, plans)
+
+    assert done == {
+        "billing.credit_checks": 1,
+        "network.outage_contacts": 1,
+        "marketing.consents": 2,
+        "marketing.campaign_recipients": 2,
+        "marketing.shared_with_providers": 1,
+        "marketing.contacts": 1,
+    }
+    erased = {
+        (name, item.table, key)
+        for name, plan in plans.items()
+        for item in plan
+        if item.action != "keep"
+        for key in item.keys
+    }
+    for name, table in tables:
+        now = writable.rows(name, table)
+        assert {(name, table, k) for k in before[(name, table)].keys() - now.keys()} == {
+            e for e in erased if e[:2] == (name, table)
+        }
+        assert all(now[k] == before[(name, table)][k] for k in now), f"{name}.{table} changed"
+    # Running it again changes nothing more.
+    for name, plan in plans.items():
+        for item in plan:
+            if item.action != "keep":
+                system = catalog.systems[name]
+                engine = writable.engines[name]
+                assert await erase_rows(engine, system, item.table, item.keys, item.action) == 0
+    summary = await collect_subject(
+        writable.engines["marketing"], catalog.systems["marketing"], TOLVAN, tmp_path / "m.json"
+    )
+    assert not summary.found
+
+
+async def test_rows_go_the_day_after_their_retention_ends_and_customers_are_anonymised(
+    writable: WritableSystems, catalog: Catalog, tmp_path: Path
+) -> None:
+    billing, engine = catalog.systems["billing"], writable.engines["billing"]
+    (customer,) = writable.manifest.rows_of(AKESSON, "billing")["customers"]
+
+    last_day = await plan_erasure(engine, billing, AKESSON, date(2033, 12, 31))
+    assert {i.keep_until for i in last_day if i.table == "customers"} == {date(2033, 12, 31)}
+    # The contract ended 2025-12-31; its last invoice is dated 2026-01-01 and keeps it.
+    assert _keep_dates(last_day, "contracts") == {
+        next(iter(writable.manifest.rows_of(AKESSON, "billing")["contracts"])): date(2033, 12, 31)
+    }
+
+    plans = await _plans(writable, catalog, AKESSON, date(2034, 1, 1))
+    assert all(i.action != "keep" for n, p in plans.items() if n != "disclosure" for i in p)
+    done = await _execute(writable, catalog, plans)
+    assert done["billing.customers"] == 1 and done["network.meter_readings"] == 30 * 24
+
+    row = writable.rows("billing", "customers")[customer]
+    assert row["customer_id"] == customer
+    assert row["personal_number"] == "ANONYMISERAD" and row["name"] == "Anonymiserad kund"
+    assert [row[c] for c in ("street", "postal_code", "city", "email", "phone")] == [None] * 5
+    for name in ("billing", "network"):
+        summary = await collect_subject(
+            writable.engines[name], catalog.systems[name], AKESSON, tmp_path / f"{name}.json"
+        )
+        assert not summary.found, name
+    assert await erase_rows(engine, billing, "customers", [customer], "anonymise") == 0
+
+
+async def test_erasing_one_joint_holder_leaves_the_other_intact(
+    writable: WritableSystems, catalog: Catalog
+) -> None:
+    joint_a, joint_b = DEMO_SUBJECTS["joint_a"], DEMO_SUBJECTS["joint_b"]
+    owned_b = {name: writable.manifest.rows_of(joint_b, name) for name in catalog.systems}
+    (shared,) = (
+        writable.manifest.rows_of(joint_a, "billing")["contracts"] & owned_b["billing"]["contracts"]
+    )
+
+    # Today: joint_b's rows appear in joint_a's plan only as a kept, shared contract.
+    for name, plan in (await _plans(writable, catalog, joint_a, REFERENCE_DAY)).items():
+        for item in plan:
+            overlap = set(item.keys) & owned_b[name][item.table]
+            if overlap:
+                assert (name, item.table, overlap) == ("billing", "contracts", {shared})
+                assert item.action == "keep" and "någon annan" in item.reason
+
+    # Years after every contract ended, joint_a's erasure still leaves joint_b's data alone.
+    writable.execute("billing", "UPDATE contracts SET end_date = '2020-06-30'")
+    writable.execute("network", "UPDATE metering_points SET supply_ended_on = '2020-06-30'")
+    writable.execute("network", "UPDATE fibre_connections SET disconnected_on = '2020-06-30'")
+    writable.execute("network", "UPDATE fibre_service_subscriptions SET ended_at = '2020-06-30'")
+    tables = [(n, t) for n, s in catalog.systems.items() for t in s.tables if t != "meter_readings"]
+    before = {(n, t): writable.rows(n, t) for n, t in tables}
+
+    plans = await _plans(writable, catalog, joint_a, date(2100, 1, 1))
+    kept = {
+        (n, i.table, k) for n, p in plans.items() for i in p if i.action == "keep" for k in i.keys
+    }
+    assert {(n, t) for n, t, _ in kept} == {("billing", "contracts"), ("disclosure", "disclosures")}
+    assert ("billing", "contracts", shared) in kept
+    await _execute(writable, catalog, plans)
+
+    for name, table in tables:
+        now = writable.rows(name, table)
+        for key in owned_b[name][table]:
+            assert now.get(key) == before[(name, table)][key], f"{name}.{table}:{key}"
+    holders = writable.rows("billing", "contract_holders")
+    assert {
+        h["contract_id"]
+        for h in holders.values()
+        if h["holder_id"] in owned_b["billing"]["contract_holders"]
+    } == {shared}
+    assert not writable.manifest.rows_of(joint_a, "billing")["contract_holders"] & holders.keys()
+    (customer_a,) = writable.manifest.rows_of(joint_a, "billing")["customers"]
+    assert writable.rows("billing", "customers")[customer_a]["personal_number"] == "ANONYMISERAD"
+
+
+def test_erasure_order_puts_referring_tables_first(catalog: Catalog) -> None:
+    for system in catalog.systems.values():
+        order = erasure_order(system)
+        assert sorted(order) == sorted(system.tables)
+        for reference in system.row_references():
+            assert order.index(reference.table) < order.index(reference.target), reference
+    billing = erasure_order(catalog.systems["billing"])
+    assert billing.index("payments") < billing.index("invoices") < billing.index("contracts")
+    assert billing[-1] == "customers"
+
+
+async def test_erase_rows_refuses_another_action_than_declared(
+    writable: WritableSystems, catalog: Catalog
+) -> None:
+    billing = catalog.systems["billing"]
+    engine = writable.engines["billing"]
+    try:
+        await erase_rows(engine, billing, "customers", [1], "delete")
+    except ValueError as error:
+        assert "declared to anonymise" in str(error)
+    else:
+        raise AssertionError("deleting a customer row must be refused")
+    assert 1 in writable.rows("billing", "customers")

@@ -1,0 +1,296 @@
+"""Rectification, restriction, objection and refusal end to end: real server, real databases.
+
+Each test seeds its own copy of the demo systems, since these workflows write to them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowUpdateFailedError
+
+from dsr.config import Settings
+from dsr.db import create_engine
+from dsr.models import (
+    ApproveReleaseInput,
+    CaseResult,
+    CaseState,
+    DecideRectificationInput,
+    FieldChange,
+    Kind,
+    LiftRestrictionInput,
+    Outcome,
+    RectifiableField,
+    RectificationDecision,
+    RefuseInput,
+    RequestDetails,
+    RestrictionGround,
+)
+from dsr.worker_setup import build_activities, create_worker
+from systems.catalog import load_catalog
+from systems.connector import fields_held, is_restricted, subject_recipients
+from systems.demo import DEMO_SUBJECTS, default_urls, seed_demo_systems, select_campaign_audience
+from tests.helpers import record_history, status_of, submit, wait_for_state
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+TOLVAN = DEMO_SUBJECTS["tolvan"]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def writable(client: Client, settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
+    """A worker over a private, freshly seeded copy of the demo systems."""
+    urls = default_urls(tmp_path / "own")
+    await seed_demo_systems(urls)
+    custom = settings.model_copy(update={"system_urls": urls})
+    async with build_activities(custom) as activities:
+        async with create_worker(client, custom, activities):
+            yield custom
+
+
+async def in_system(settings: Settings, system: str, probe: Any, *args: Any) -> Any:
+    engine = create_engine(settings.system_url(system), own_database=False)
+    try:
+        return await probe(engine, load_catalog().systems[system], *args)
+    finally:
+        await engine.dispose()
+
+
+async def audience(settings: Settings) -> list[str]:
+    engine = create_engine(settings.system_url("marketing"), own_database=False)
+    try:
+        return list(await select_campaign_audience(engine))
+    finally:
+        await engine.dispose()
+
+
+def outbox(settings: Settings, *parts: str) -> Path:
+    return settings.outbox_dir.joinpath(*parts)
+
+
+def mailbox_body(settings: Settings, message_id: str) -> str:
+    message = json.loads(
+        (outbox(settings, "digital-mailbox", message_id, "message.json")).read_text()
+    )
+    return str(message["body"])
+
+
+async def test_objection_suppresses_marketing_at_once_and_tells_each_provider(
+    client: Client, writable: Settings
+) -> None:
+    before = await audience(writable)
+    providers = await in_system(writable, "marketing", subject_recipients, TOLVAN)
+    assert before and providers, "the demo has tolvan in the campaign audience and providers"
+
+    submitted = await submit(client, writable, TOLVAN, Kind.OBJECTION, assignee=None)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    result = await handle.result()  # no handler step: it runs to the end by itself
+    assert result.outcome is Outcome.COMPLETED
+
+    after = await audience(writable)
+    assert len(after) < len(before), "the objecting subject left the campaign audience"
+    notices = sorted(
+        p.name for p in outbox(writable, "recipients", submitted.case_number).iterdir()
+    )
+    assert len(notices) == len(set(providers)), "one notice per provider that received data"
+    body = mailbox_body(writable, f"{submitted.case_number}-objection_confirmed")
+    assert "direktmarknadsföring" in body and "avbrott" in body
+
+    status = await status_of(handle)
+    assert status.recipients_notified == sorted(set(providers))
+    await record_history(handle, "objection")
+
+
+async def test_an_objection_cannot_be_refused(client: Client, writable: Settings) -> None:
+    submitted = await submit(client, writable, TOLVAN, Kind.OBJECTION)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("refuse", RefuseInput(handler="anna", reason="Orimlig."))
+    assert "cannot be refused" in str(refused.value.cause)
+    assert (await handle.result()).outcome is Outcome.COMPLETED
+
+
+async def test_restriction_holds_until_lifted_and_the_subject_is_told_first(
+    client: Client, writable: Settings
+) -> None:
+    assert len(await audience(writable)) > 0
+    before = await audience(writable)
+    submitted = await submit(
+        client,
+        writable,
+        TOLVAN,
+        Kind.RESTRICTION,
+        bankid=True,
+        details=RequestDetails(restriction_ground=RestrictionGround.NEEDED_FOR_LEGAL_CLAIMS),
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    restricted = await wait_for_state(handle, CaseState.RESTRICTED)
+    assert restricted.restriction_ground is RestrictionGround.NEEDED_FOR_LEGAL_CLAIMS
+    for system in ("billing", "network", "marketing"):
+        assert await in_system(writable, system, is_restricted, TOLVAN), system
+    assert len(await audience(writable)) < len(before), "restricted: out of the campaign audience"
+    assert "Skäl till begränsningen" in mailbox_body(
+        writable, f"{submitted.case_number}-restriction_applied"
+    )
+
+    with pytest.raises(WorkflowUpdateFailedError):  # not an update a restriction case has
+        await handle.execute_update(
+            "decide_rectification",
+            DecideRectificationInput(handler="anna", decision=RectificationDecision.ACCEPT),
+        )
+    await handle.execute_update(
+        "lift_restriction", LiftRestrictionInput(handler="anna", reason="Tvisten är avgjord.")
+    )
+    assert (await handle.result()).outcome is Outcome.LIFTED
+    for system in ("billing", "network", "marketing"):
+        assert not await in_system(writable, system, is_restricted, TOLVAN), system
+    assert await audience(writable) == before
+    steps = [(s.state, s.action) for s in (await status_of(handle)).steps]
+    told = steps.index((CaseState.SENDING_NOTICE, "lift_restriction"))
+    lifted = steps.index((CaseState.LIFTING_RESTRICTION, "subject_told"))
+    assert told < lifted, "the subject is told before the restriction is lifted"
+    await record_history(handle, "restriction_lifted")
+    assert "Tvisten är avgjord" in mailbox_body(
+        writable, f"{submitted.case_number}-restriction_lifting"
+    )
+
+
+async def test_rectification_corrects_every_system_and_tells_every_recipient(
+    client: Client, writable: Settings
+) -> None:
+    old = {
+        s: await in_system(writable, s, fields_held, TOLVAN)
+        for s in ("billing", "network", "marketing")
+    }
+    holders = [s for s, held in old.items() if "email" in held]
+    assert len(holders) >= 2, "the demo keeps the e-mail address in more than one system"
+    changes = [
+        FieldChange(
+            field=RectifiableField.EMAIL,
+            new_value="tolvan.ny@example.se",
+            evidence="Kunden ringde och bekräftade.",
+        ),
+        FieldChange(field=RectifiableField.STREET, new_value="Nygatan 5"),
+    ]
+    submitted = await submit(
+        client,
+        writable,
+        TOLVAN,
+        Kind.RECTIFICATION,
+        bankid=True,
+        details=RequestDetails(changes=changes, restrict_while_checking=True),
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    waiting = await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    assert waiting.requested_fields == [RectifiableField.EMAIL, RectifiableField.STREET]
+    assert await in_system(writable, "billing", is_restricted, TOLVAN)
+
+    # A partial decision must name some, not all, fields, and give a reason.
+    for bad in (
+        DecideRectificationInput(
+            handler="anna",
+            decision=RectificationDecision.PARTLY,
+            accepted_fields=[RectifiableField.EMAIL],
+        ),
+        DecideRectificationInput(
+            handler="anna",
+            decision=RectificationDecision.PARTLY,
+            accepted_fields=[RectifiableField.EMAIL, RectifiableField.STREET],
+            reason="x",
+        ),
+        DecideRectificationInput(handler="anna", decision=RectificationDecision.REJECT),
+    ):
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update("decide_rectification", bad)
+    assert (await status_of(handle)).state is CaseState.AWAITING_DECISION
+
+    await handle.execute_update(
+        "decide_rectification",
+        DecideRectificationInput(handler="anna", decision=RectificationDecision.ACCEPT),
+    )
+    result = await handle.result()
+    assert result.outcome is Outcome.COMPLETED
+
+    for system in holders:
+        now = await in_system(writable, system, fields_held, TOLVAN)
+        assert now["email"] == ["tolvan.ny@example.se"], system
+    billing = await in_system(writable, "billing", fields_held, TOLVAN)
+    assert billing["street"] == ["Nygatan 5"]
+    for system in ("billing", "network", "marketing"):
+        assert not await in_system(writable, system, is_restricted, TOLVAN), "lifted at the end"
+
+    expected: set[str] = set()
+    status = await status_of(handle)
+    for system in {key.split(":")[1] for key in status.applied if key.startswith("rect")}:
+        expected |= set(await in_system(writable, system, subject_recipients, TOLVAN))
+    notices = list(outbox(writable, "recipients", submitted.case_number).iterdir())
+    assert expected and len(notices) == len(expected), "one Art. 19 notice per recipient"
+    assert {json.loads(n.read_text())["recipient"] for n in notices} == expected
+    await record_history(handle, "rectification_restricted_accepted")
+    assert "Rättade uppgifter: e-postadress, gatuadress" in mailbox_body(
+        writable, f"{submitted.case_number}-rectification_answer"
+    )
+
+
+async def test_a_rejected_rectification_changes_nothing_and_gives_reasons(
+    client: Client, writable: Settings
+) -> None:
+    before = await in_system(writable, "billing", fields_held, TOLVAN)
+    submitted = await submit(
+        client,
+        writable,
+        TOLVAN,
+        Kind.RECTIFICATION,
+        bankid=True,
+        details=RequestDetails(
+            changes=[FieldChange(field=RectifiableField.NAME, new_value="Tolvan Elva")]
+        ),
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    await handle.execute_update(
+        "decide_rectification",
+        DecideRectificationInput(
+            handler="anna",
+            decision=RectificationDecision.REJECT,
+            reason="Namnet stämmer med folkbokföringen.",
+        ),
+    )
+    assert (await handle.result()).outcome is Outcome.REJECTED
+    assert await in_system(writable, "billing", fields_held, TOLVAN) == before
+    assert not outcome_dir_has_files(outbox(writable, "recipients", submitted.case_number))
+    body = mailbox_body(writable, f"{submitted.case_number}-rectification_answer")
+    assert "folkbokföringen" in body and "Integritetsskyddsmyndigheten" in body
+
+
+def outcome_dir_has_files(path: Path) -> bool:
+    return path.exists() and any(path.iterdir())
+
+
+async def test_refusal_needs_a_reason_tells_the_subject_and_the_dpo(
+    client: Client, worker: Settings
+) -> None:
+    with pytest.raises(ValidationError):
+        RefuseInput(handler="anna", reason="  ")
+    submitted = await submit(client, worker, DEMO_SUBJECTS["joint_a"], Kind.ACCESS, bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    await handle.execute_update(
+        "refuse", RefuseInput(handler="anna", reason="Femte identiska begäran denna vecka.")
+    )
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update("approve_release", ApproveReleaseInput(handler="bo"))
+    assert (await handle.result()).outcome is Outcome.REFUSED
+    await record_history(handle, "access_refused")
+    body = mailbox_body(worker, f"{submitted.case_number}-refused")
+    assert "Femte identiska" in body and "Integritetsskyddsmyndigheten" in body
+    staff = json.loads(
+        outbox(worker, "staff", f"{submitted.case_number}-dpo-refused.json").read_text()
+    )
+    assert submitted.case_number in staff["subject"]
+    assert "joint" not in json.dumps(staff) and DEMO_SUBJECTS["joint_a"] not in json.dumps(staff)

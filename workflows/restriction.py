@@ -1,0 +1,95 @@
+"""Restriction of processing (GDPR Art. 18): applied everywhere, kept until lifted, notice first."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+from dsr.models import (
+    ActionResult,
+    CaseInput,
+    CaseResult,
+    CaseState,
+    LiftRestrictionInput,
+    Outcome,
+    RestrictionGround,
+)
+from workflows.case import ENGINE, CaseWorkflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.writes import WriteActivities
+
+GROUNDS_SV = {
+    RestrictionGround.ACCURACY_CONTESTED: "du har bestritt att uppgifterna är korrekta",
+    RestrictionGround.UNLAWFUL_NO_ERASURE: (
+        "behandlingen är olaglig och du har begärt begränsning i stället för radering"
+    ),
+    RestrictionGround.NEEDED_FOR_LEGAL_CLAIMS: (
+        "du behöver uppgifterna för att fastställa, göra gällande eller försvara rättsliga anspråk"
+    ),
+    RestrictionGround.OBJECTION_PENDING: "du har invänt och vi prövar om våra skäl väger tyngre",
+}
+
+
+class RestrictionSteps(CaseWorkflow):
+    """Applying and lifting a restriction, shared with rectification (restrict while checking)."""
+
+    async def _restrict(self, ground: RestrictionGround, *, actor: str, action: str) -> None:
+        await self._enter(CaseState.APPLYING, actor=actor, action=action, detail=ground.value)
+        await self._write_everywhere(
+            WriteActivities.apply_restriction, "restriction", restricted=True
+        )
+        await self._tell_subject(
+            "restriction_applied",
+            facts={"effective": workflow.now().date().isoformat(), "ground": GROUNDS_SV[ground]},
+        )
+
+    async def _lift(self, *, actor: str, reason: str) -> None:
+        """Art. 18(3): the subject is told before the restriction is lifted, never after."""
+        await self._enter(
+            CaseState.SENDING_NOTICE, actor=actor, action="lift_restriction", detail=reason
+        )
+        await self._tell_subject("restriction_lifting", reason=reason)
+        await self._enter(CaseState.LIFTING_RESTRICTION, actor=ENGINE, action="subject_told")
+        await self._write_everywhere(WriteActivities.apply_restriction, "lift", restricted=False)
+
+
+@workflow.defn
+class RestrictionWorkflow(RestrictionSteps):
+    """Restricts processing of the subject's data in every system on one of the grounds of
+    Art. 18(1) a-d, and stays open (for months if need be) until a handler lifts it.
+
+    registered -> [awaiting_identity] -> applying -> restricted -> sending_notice (the subject
+    is told first) -> lifting_restriction -> closed (lifted).
+    Updates, beyond those of every case: `lift_restriction` (restricted): handler and reason.
+    """
+
+    @workflow.init
+    def __init__(self, case: CaseInput) -> None:
+        super().__init__(case)
+        self._lift_request: LiftRestrictionInput | None = None
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseResult:
+        if not await self._establish_identity():
+            return await self._identity_step_ended()
+        assert self._identity is not None
+        ground = case.details.restriction_ground or RestrictionGround.ACCURACY_CONTESTED
+        await self._restrict(
+            ground, actor=self._identity.verified_by, action=f"identity:{self._identity.method}"
+        )
+        await self._enter(CaseState.RESTRICTED, actor=ENGINE, action="restricted")
+        await self._wait_for_handler(lambda: self._lift_request is not None)
+        lift = self._lift_request
+        assert lift is not None
+        await self._lift(actor=lift.handler, reason=lift.reason)
+        return await self._close(Outcome.LIFTED, actor=ENGINE, action="restriction_lifted")
+
+    @workflow.update
+    async def lift_restriction(self, action: LiftRestrictionInput) -> ActionResult:
+        self._claim(action.handler)
+        self._lift_request = action
+        return await self._after(CaseState.RESTRICTED)
+
+    @lift_restriction.validator
+    def _validate_lift_restriction(self, action: LiftRestrictionInput) -> None:
+        self._require_open(CaseState.RESTRICTED, "lift the restriction")
