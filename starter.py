@@ -41,6 +41,7 @@ from dsr.config import Settings, get_settings
 from dsr.models import (
     CASE_NUMBER_PATTERN,
     ActionResult,
+    ApproveErasurePlanInput,
     ApproveReleaseInput,
     CaseStatus,
     Channel,
@@ -50,6 +51,7 @@ from dsr.models import (
     IdentityMethod,
     Kind,
     LiftRestrictionInput,
+    PrepareErasurePlanInput,
     RecordManualDeliveryInput,
     RectifiableField,
     RectificationDecision,
@@ -269,6 +271,7 @@ KIND_TITLES = {
     Kind.RECTIFICATION: "Rectification request",
     Kind.RESTRICTION: "Restriction request",
     Kind.OBJECTION: "Objection to direct marketing",
+    Kind.ERASURE: "Erasure request",
 }
 
 
@@ -459,6 +462,30 @@ async def submit_objection(
     )
 
 
+@submit_app.command("erasure")
+@command
+async def submit_erasure(
+    subject: SubjectOption,
+    received: ReceivedOption = None,
+    channel: ChannelOption = Channel.E_SERVICE,
+    verified_by: VerifiedByOption = None,
+    eid_order: EidOrderOption = None,
+    handler: AssignOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Erase what may be erased; keep, restricted, what the law says must stay (GDPR Art. 17)."""
+    await submit_request(
+        Kind.ERASURE,
+        subject=subject,
+        received=received,
+        channel=channel,
+        verified_by=verified_by,
+        eid_order=eid_order,
+        handler=handler,
+        as_json=as_json,
+    )
+
+
 def parse_change(text: str, evidence: str | None) -> FieldChange:
     name, separator, value = text.partition("=")
     if not separator:
@@ -583,6 +610,28 @@ async def lift_restriction(
     print_action(result, as_json, "restriction being lifted")
 
 
+@app.command("prepare-erasure-plan")
+@command
+async def prepare_erasure_plan(
+    case: CaseArgument, handler: HandlerOption, as_json: JsonOption = False
+) -> None:
+    """Confirm the erasure plan (see `status`); a second person must then approve it."""
+    action = PrepareErasurePlanInput(handler=handler)
+    result = await act(parse_case_number(case), "prepare_erasure_plan", action)
+    print_action(result, as_json, "erasure plan prepared")
+
+
+@app.command("approve-erasure-plan")
+@command
+async def approve_erasure_plan(
+    case: CaseArgument, handler: HandlerOption, as_json: JsonOption = False
+) -> None:
+    """Approve a prepared erasure plan (not the one who prepared it); it is executed at once."""
+    action = ApproveErasurePlanInput(handler=handler)
+    result = await act(parse_case_number(case), "approve_erasure_plan", action)
+    print_action(result, as_json, "erasure plan approved")
+
+
 @app.command("refuse")
 @command
 async def refuse(
@@ -631,7 +680,20 @@ async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
             table.add_row("delivered", f"{current.delivery.method}: {current.delivery.location}")
         if current.outcome:
             table.add_row("outcome", current.outcome)
+        if current.applied:
+            for what, tables in current.applied.items():
+                table.add_row("applied", f"{what}: {tables}")
+        if current.recipients_notified:
+            table.add_row("recipients told", ", ".join(current.recipients_notified))
         console.print(table)
+        if current.erasure_plan:
+            plan = Table("system", "table", "action", "rows", "kept until", "reason")
+            for item in current.erasure_plan:
+                until = "" if item.action != "keep" else str(item.keep_until or "tills vidare")
+                plan.add_row(
+                    item.system, item.label, item.action, str(item.rows), until, item.reason
+                )
+            console.print(plan)
         steps = Table("when", "step", "by", "state")
         for step in current.steps:
             steps.add_row(

@@ -59,6 +59,12 @@ NOTICES_SV = {
         "dataskyddsförordningen). Skäl: {reason} Därefter behandlar vi uppgifterna som "
         "vanligt enligt vår integritetspolicy. " + REMEDIES_SV,
     ),
+    "erasure_answer": (
+        "Svar på din begäran om radering",
+        "Raderat eller avidentifierat: {erased}. Sparas enligt lag, och behandlas under tiden "
+        "bara för det ändamål som kräver det: {kept} Det som sparas raderas automatiskt när "
+        "tiden gått ut. " + REMEDIES_SV,
+    ),
     "rectification_answer": (
         "Svar på din begäran om rättelse",
         "Rättade uppgifter: {changed}. Uppgifter som inte rättats: {rejected}. {reason_text}"

@@ -15,6 +15,7 @@ from dsr.db import Case, CaseCounter, CaseEvent
 from dsr.models import (
     CaseState,
     OpenCaseResult,
+    RecordEventInput,
     RecordTransitionInput,
     RegisterCaseInput,
     SubmitRequestInput,
@@ -99,11 +100,35 @@ class RegisterActivities:
                         )
                     )
         except IntegrityError as error:
-            if "uq_case_events_step" not in str(error.orig) and "case_events.step" not in str(
-                error.orig
-            ):
+            if not _is_duplicate_step(error):
                 raise
             # A concurrent attempt of the same step wrote it first.
+
+    @activity.defn
+    async def record_event(self, event: RecordEventInput) -> None:
+        """Append a trail row that leaves the case's state as it is; written once per key."""
+        try:
+            async with self._sessions.begin() as session:
+                state = await session.scalar(
+                    select(Case.state).where(Case.case_number == event.case_number)
+                )
+                if state is None:
+                    raise RuntimeError(f"case {event.case_number} is not in the register")
+                session.add(
+                    CaseEvent(
+                        case_number=event.case_number,
+                        step=event.key,
+                        at=datetime.now(UTC),
+                        actor=event.actor,
+                        action=event.action,
+                        from_state=state,
+                        to_state=state,
+                        detail={"note": event.detail} if event.detail else None,
+                    )
+                )
+        except IntegrityError as error:
+            if not _is_duplicate_step(error):
+                raise
 
     async def _find_open(self, open_key: str, intake_id: str) -> OpenCaseResult | None:
         async with self._sessions() as session:
@@ -178,3 +203,9 @@ class RegisterActivities:
             deadline_at=deadline_end(deadline),
             existing=False,
         )
+
+
+def _is_duplicate_step(error: IntegrityError) -> bool:
+    """The trail's (case, step) key was already written (SQLite and PostgreSQL wording)."""
+    text = str(error.orig)
+    return "uq_case_events_step" in text or "case_events.step" in text

@@ -54,6 +54,7 @@ class Kind(StrEnum):
     RECTIFICATION = "rectification"
     RESTRICTION = "restriction"
     OBJECTION = "objection"
+    ERASURE = "erasure"
 
 
 class RectifiableField(StrEnum):
@@ -106,6 +107,9 @@ class CaseState(StrEnum):
     APPLYING = "applying"
     NOTIFYING_RECIPIENTS = "notifying_recipients"
     RESTRICTED = "restricted"
+    PLANNING = "planning"
+    AWAITING_APPROVAL = "awaiting_approval"
+    RETAINING = "retaining"
     LIFTING_RESTRICTION = "lifting_restriction"
     SENDING_NOTICE = "sending_notice"
     AWAITING_MANUAL_DELIVERY = "awaiting_manual_delivery"
@@ -243,6 +247,19 @@ class DeliveryReceipt(Model):
     delivered_by: str
 
 
+class ErasureSummary(Model):
+    """One table's fate in an erasure plan: rows erased now, or kept until dates, and why."""
+
+    system: str
+    table: str
+    label: str
+    action: str  # delete | anonymise | keep
+    rows: int
+    keep_from: date | None = None  # the earliest "kept until" among the rows
+    keep_until: date | None = None  # the latest
+    reason: str = ""
+
+
 class CaseStatus(Model):
     case_number: CaseNumber
     kind: Kind
@@ -265,6 +282,7 @@ class CaseStatus(Model):
     refusal_reason: str | None = None
     restriction_ground: RestrictionGround | None = None
     requested_fields: list[RectifiableField] = Field(default_factory=list)
+    erasure_plan: list[ErasureSummary] = Field(default_factory=list)
 
 
 class CaseResult(Model):
@@ -317,6 +335,14 @@ class DecideRectificationInput(Model):
 class LiftRestrictionInput(Model):
     handler: HandlerId
     reason: Reason
+
+
+class PrepareErasurePlanInput(Model):
+    handler: HandlerId
+
+
+class ApproveErasurePlanInput(Model):
+    handler: HandlerId
 
 
 class ActionResult(Model):
@@ -402,6 +428,60 @@ class SystemWriteResult(Model):
     system: str
     tables: dict[str, int]
     recipients: list[str] = Field(default_factory=list)
+
+
+class PlanErasureInput(Model):
+    case_number: CaseNumber
+    subject_id: SubjectId
+    today: date
+
+
+class ErasurePlanResult(Model):
+    ref: str  # the full plan (with row keys) in the extract store; history keeps the summary
+    items: list[ErasureSummary]
+
+
+class ExecuteErasureInput(Model):
+    case_number: CaseNumber
+    system: str
+    subject_id: SubjectId
+    plan_ref: str
+
+
+class EraseDueInput(Model):
+    case_number: CaseNumber
+    system: str
+    subject_id: SubjectId
+    today: date
+
+
+class EraseDueResult(Model):
+    system: str
+    erased: dict[str, int]
+    next_due: date | None  # the first day something kept may go, if any has a date
+
+
+class RetentionFollowUpInput(Model):
+    case_number: CaseNumber
+    subject_id: SubjectId
+    next_due: date
+    runs: int = 0  # carried over continue-as-new: numbers the trail rows
+
+
+class RetentionFollowUpResult(Model):
+    case_number: CaseNumber
+    runs: int
+    erased: dict[str, int]
+
+
+class RecordEventInput(Model):
+    """A trail row that does not move the case's state (e.g. a later erasure run)."""
+
+    case_number: CaseNumber
+    key: int  # unique per case: a retry writes once
+    actor: str
+    action: str
+    detail: str | None = None
 
 
 class NotifyRecipientInput(Model):

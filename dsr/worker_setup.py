@@ -11,6 +11,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery import DeliveryActivities
+from activities.erasure import ErasureActivities
 from activities.extract import Controller, ExtractActivities
 from activities.identity import IdentityActivities
 from activities.notify import NotifyActivities
@@ -28,9 +29,9 @@ from dsr.adapters import (
 from dsr.config import Settings
 from dsr.db import create_engine, create_schema, sessionmaker
 from systems.catalog import load_catalog
-from workflows.intake import CASE_WORKFLOWS, IntakeWorkflow
+from workflows.intake import CASE_WORKFLOWS, SUPPORT_WORKFLOWS, IntakeWorkflow
 
-WORKFLOWS: Sequence[type] = (IntakeWorkflow, *CASE_WORKFLOWS.values())
+WORKFLOWS: Sequence[type] = (IntakeWorkflow, *CASE_WORKFLOWS.values(), *SUPPORT_WORKFLOWS)
 
 
 @asynccontextmanager
@@ -67,6 +68,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         PrintFolderLetters(settings.outbox_dir / "letters"),
     )
     writes = WriteActivities(catalog, system_engines)
+    erasure = ErasureActivities(catalog, system_engines, store)
     notify = NotifyActivities(
         OutboxRecipients(settings.outbox_dir / "recipients"),
         OutboxStaff(settings.outbox_dir / "staff"),
@@ -86,6 +88,10 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             writes.apply_rectification,
             notify.notify_recipient,
             notify.notify_staff,
+            register.record_event,
+            erasure.plan_erasure,
+            erasure.execute_erasure,
+            erasure.erase_due,
         ]
     finally:
         await register_engine.dispose()

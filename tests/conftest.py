@@ -84,3 +84,14 @@ async def worker(client: Client, settings: Settings) -> AsyncIterator[Settings]:
     async with build_activities(settings) as activities:
         async with create_worker(client, settings, activities):
             yield settings
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def writable(client: Client, settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
+    """A worker over a private, freshly seeded copy of the demo systems, for tests that write."""
+    urls = default_urls(tmp_path / "own")
+    await seed_demo_systems(urls)
+    custom = settings.model_copy(update={"system_urls": urls})
+    async with build_activities(custom) as activities:
+        async with create_worker(client, custom, activities):
+            yield custom

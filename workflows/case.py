@@ -25,6 +25,7 @@ from dsr.models import (
     CloseUnverifiedInput,
     ConfirmEidInput,
     DeliveryReceipt,
+    ErasureSummary,
     Escalation,
     ExtractResult,
     IdentityMethod,
@@ -107,6 +108,7 @@ class CaseWorkflow:
         self._applied: dict[str, dict[str, int]] = {}
         self._recipients_notified: list[str] = []
         self._decision: str | None = None
+        self._erasure_plan: list[ErasureSummary] = []
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -134,6 +136,7 @@ class CaseWorkflow:
             refusal_reason=self._refusal.reason if self._refusal else None,
             restriction_ground=details.restriction_ground,
             requested_fields=[change.field for change in details.changes],
+            erasure_plan=list(self._erasure_plan),
         )
 
     # --- updates shared by every kind --------------------------------------------------------

@@ -21,6 +21,7 @@ from dsr.models import (
 )
 from workflows.access import AccessRequestWorkflow
 from workflows.case import PERSISTENT, CaseWorkflow
+from workflows.erasure import ErasureWorkflow, RetentionFollowUpWorkflow
 from workflows.objection import ObjectionWorkflow
 from workflows.rectification import RectificationWorkflow
 from workflows.restriction import RestrictionWorkflow
@@ -33,7 +34,10 @@ CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = {
     Kind.RECTIFICATION: RectificationWorkflow,
     Kind.RESTRICTION: RestrictionWorkflow,
     Kind.OBJECTION: ObjectionWorkflow,
+    Kind.ERASURE: ErasureWorkflow,
 }
+# Workflows that run beside a case rather than as one.
+SUPPORT_WORKFLOWS: tuple[type, ...] = (RetentionFollowUpWorkflow,)
 
 
 @workflow.defn

@@ -6,12 +6,10 @@ Each test seeds its own copy of the demo systems, since these workflows write to
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 
@@ -32,25 +30,13 @@ from dsr.models import (
     RequestDetails,
     RestrictionGround,
 )
-from dsr.worker_setup import build_activities, create_worker
 from systems.catalog import load_catalog
 from systems.connector import fields_held, is_restricted, subject_recipients
-from systems.demo import DEMO_SUBJECTS, default_urls, seed_demo_systems, select_campaign_audience
+from systems.demo import DEMO_SUBJECTS, select_campaign_audience
 from tests.helpers import record_history, status_of, submit, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOLVAN = DEMO_SUBJECTS["tolvan"]
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def writable(client: Client, settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
-    """A worker over a private, freshly seeded copy of the demo systems."""
-    urls = default_urls(tmp_path / "own")
-    await seed_demo_systems(urls)
-    custom = settings.model_copy(update={"system_urls": urls})
-    async with build_activities(custom) as activities:
-        async with create_worker(client, custom, activities):
-            yield custom
 
 
 async def in_system(settings: Settings, system: str, probe: Any, *args: Any) -> Any:
