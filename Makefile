@@ -40,4 +40,4 @@ clean:
 # Re-record the histories the replay test checks (after a deliberate, patched workflow change).
 histories: venv
 	DSR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflow/test_access.py tests/workflow/test_rights.py \
-		tests/workflow/test_erasure.py
+		tests/workflow/test_erasure.py tests/workflow/test_portability.py

@@ -272,6 +272,7 @@ KIND_TITLES = {
     Kind.RESTRICTION: "Restriction request",
     Kind.OBJECTION: "Objection to direct marketing",
     Kind.ERASURE: "Erasure request",
+    Kind.PORTABILITY: "Portability request",
 }
 
 
@@ -476,6 +477,30 @@ async def submit_erasure(
     """Erase what may be erased; keep, restricted, what the law says must stay (GDPR Art. 17)."""
     await submit_request(
         Kind.ERASURE,
+        subject=subject,
+        received=received,
+        channel=channel,
+        verified_by=verified_by,
+        eid_order=eid_order,
+        handler=handler,
+        as_json=as_json,
+    )
+
+
+@submit_app.command("portability")
+@command
+async def submit_portability(
+    subject: SubjectOption,
+    received: ReceivedOption = None,
+    channel: ChannelOption = Channel.E_SERVICE,
+    verified_by: VerifiedByOption = None,
+    eid_order: EidOrderOption = None,
+    handler: AssignOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One's provided and observed data as JSON and CSV, for another provider (GDPR Art. 20)."""
+    await submit_request(
+        Kind.PORTABILITY,
         subject=subject,
         received=received,
         channel=channel,

@@ -86,7 +86,10 @@ class DeliveryActivities:
     async def deliver_extract(self, request: DeliverInput) -> DeliveryReceipt:
         """Send the extract; the case number is the message id, so a retry sends nothing twice."""
         extract = request.extract
-        attachments = (self._store.path(extract.html_ref), self._store.path(extract.json_ref))
+        attachments = tuple(
+            self._store.path(ref)
+            for ref in (extract.html_ref, extract.json_ref, *extract.extra_refs)
+        )
         if request.method is DeliveryMethod.DIGITAL_MAILBOX:
             await self._require_mailbox(request.subject_id)
             location = await self._mailbox.send(

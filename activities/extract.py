@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import os
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +138,70 @@ class ExtractActivities:
             "complaint": COMPLAINT_SV,
             "postal_address": _postal_address(self._catalog, systems),
         }
+
+    @activity.defn
+    async def build_portable(self, request: BuildExtractInput) -> ExtractResult:
+        """Art. 20: what the subject provided or what was observed under the contract, as JSON
+        and as one CSV per table (bundled in a zip), with a short Swedish cover note."""
+        tables: dict[str, list[dict[str, Any]]] = {}
+        for collection in sorted(request.collections, key=lambda c: c.system):
+            declaration = self._catalog.systems[collection.system]
+            collected = json.loads(self._store.path(collection.ref).read_text())
+            for name, table in declaration.tables.items():
+                rows = collected["tables"].get(name, {}).get("rows", [])
+                if table.portable and rows:
+                    tables[f"{collection.system}.{name}"] = rows
+        ref = partial(self._store.ref, request.case_number, request.version)
+        json_ref, zip_ref, html_ref = (
+            ref("portability.json"),
+            ref("portability-csv.zip"),
+            ref("portability.html"),
+        )
+        payload = {
+            "case_number": request.case_number,
+            "generated_at": datetime.now(UTC).isoformat(),
+            "controller": self._controller.name,
+            "tables": tables,
+        }
+        _write(self._store.writable(json_ref), json.dumps(payload, ensure_ascii=False, indent=1))
+        _write_csv_zip(self._store.writable(zip_ref), tables)
+        _write(self._store.writable(html_ref), _portable_cover(request.case_number, tables))
+        return ExtractResult(
+            version=request.version,
+            json_ref=json_ref,
+            html_ref=html_ref,
+            subject_found=bool(tables),
+            rows=sum(len(rows) for rows in tables.values()),
+            systems=sorted({name.split(".")[0] for name in tables}),
+            has_postal_address=False,  # machine-readable data is not sent on paper
+            extra_refs=[zip_ref],
+        )
+
+
+def _write_csv_zip(path: Path, tables: dict[str, list[dict[str, Any]]]) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for name, rows in tables.items():
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+            bundle.writestr(f"{name}.csv", buffer.getvalue())
+    os.replace(temporary, path)
+
+
+def _portable_cover(case_number: str, tables: dict[str, list[dict[str, Any]]]) -> str:
+    listing = "".join(
+        f"<li>{html.escape(name)}: {len(rows)} rader</li>" for name, rows in tables.items()
+    )
+    return (
+        "<!doctype html><html lang='sv'><head><meta charset='utf-8'><title>Dataportabilitet "
+        f"{html.escape(case_number)}</title></head><body><h1>Dina uppgifter i maskinläsbart "
+        "format (artikel 20)</h1><p>Bifogat finns uppgifterna du lämnat till oss och de som "
+        "registrerats när vi fullgjort ditt avtal, som JSON (portability.json) och som en "
+        "CSV-fil per tabell (portability-csv.zip). Du kan ge dem till en annan leverantör.</p>"
+        f"<ul>{listing or '<li>Inga uppgifter</li>'}</ul></body></html>"
+    )
 
 
 def _table_section(table: TableDecl, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -55,6 +55,7 @@ class Kind(StrEnum):
     RESTRICTION = "restriction"
     OBJECTION = "objection"
     ERASURE = "erasure"
+    PORTABILITY = "portability"
 
 
 class RectifiableField(StrEnum):
@@ -238,6 +239,8 @@ class ExtractResult(Model):
     rows: int
     systems: list[str]
     has_postal_address: bool = False
+    # Further files delivered with it (the portability CSV bundle).
+    extra_refs: list[str] = Field(default_factory=list)
 
 
 class DeliveryReceipt(Model):

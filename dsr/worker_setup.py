@@ -80,6 +80,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             sources.plan_collection,
             sources.collect,
             extract.build_extract,
+            extract.build_portable,
             identity.confirm_eid,
             delivery.deliver_extract,
             delivery.send_notice,

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from dsr import search  # noqa: E402
 from dsr.config import Settings, get_settings  # noqa: E402
-from systems.demo import DEMO_SUBJECTS, seed_demo_systems  # noqa: E402
+from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems  # noqa: E402
 
 
 def temporal_binary() -> str:
@@ -159,8 +159,12 @@ def wait_for(case_number: str, states: set[str], timeout: float = 60.0) -> dict[
         time.sleep(0.5)
 
 
-# What a handler does in each waiting state, to take a demo case to its end.
+# What a handler does in each waiting state, to take a demo case to its end ("kind:state"
+# first, then the state alone).
 HANDLER_STEPS = {
+    "erasure:awaiting_decision": ("prepare-erasure-plan",),
+    # Four eyes: a second person approves the plan another prepared.
+    "erasure:awaiting_approval": ("approve-erasure-plan", "--handler", "cecilia"),
     "awaiting_identity": ("verify-identity", "--method", "id_checked"),
     "awaiting_review": ("approve",),
     "awaiting_decision": ("decide-rectification", "--decision", "accept"),
@@ -219,17 +223,31 @@ DEMO_CASES = [
         ),
         "bo",
     ),
+    (
+        "A portability request: provided and observed data as JSON and CSV",
+        ("portability", "--subject", DEMO_SUBJECTS["joint_a"], "--verified-by", "bankid"),
+        "bo",
+    ),
+    (
+        "An erasure: what the law lets go goes, the rest is kept restricted until its date",
+        ("erasure", "--subject", FILLER_SUBJECTS["akesson"], "--verified-by", "bankid"),
+        "anna",
+    ),
 ]
 
 
 def drive_to_end(case_number: str, handler: str) -> dict[str, Any]:
     """Take a case from wherever it is to closed, as a handler would."""
     while True:
-        current = wait_for(case_number, {"closed", *HANDLER_STEPS})
+        states = {"closed", *(key.rpartition(":")[2] for key in HANDLER_STEPS)}
+        current = wait_for(case_number, states)
         if current["state"] == "closed":
             return current
-        command, *options = HANDLER_STEPS[current["state"]]
-        cli(command, case_number, *options, "--handler", handler)
+        step = HANDLER_STEPS.get(f"{current['kind']}:{current['state']}")
+        command, *options = step or HANDLER_STEPS[current["state"]]
+        if "--handler" not in options:
+            options += ["--handler", handler]
+        cli(command, case_number, *options)
 
 
 def demo(settings: Settings) -> None:
@@ -251,6 +269,12 @@ def demo(settings: Settings) -> None:
                 )
             elif result.get("recipients_notified"):
                 where = f", recipients told: {', '.join(result['recipients_notified'])}"
+            elif result.get("erasure_plan"):
+                kept = [i for i in result["erasure_plan"] if i["action"] == "keep"]
+                where = (
+                    f", {len(result['erasure_plan']) - len(kept)} tables erased, {len(kept)} "
+                    f"kept; a follow-up ({result['case_number']}-retention) erases them later"
+                )
             print(f"  {result['case_number']} ({result['kind']}): {result['outcome']}{where}")
         print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
         print(

@@ -23,6 +23,7 @@ from workflows.access import AccessRequestWorkflow
 from workflows.case import PERSISTENT, CaseWorkflow
 from workflows.erasure import ErasureWorkflow, RetentionFollowUpWorkflow
 from workflows.objection import ObjectionWorkflow
+from workflows.portability import PortabilityWorkflow
 from workflows.rectification import RectificationWorkflow
 from workflows.restriction import RestrictionWorkflow
 
@@ -35,6 +36,7 @@ CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = {
     Kind.RESTRICTION: RestrictionWorkflow,
     Kind.OBJECTION: ObjectionWorkflow,
     Kind.ERASURE: ErasureWorkflow,
+    Kind.PORTABILITY: PortabilityWorkflow,
 }
 # Workflows that run beside a case rather than as one.
 SUPPORT_WORKFLOWS: tuple[type, ...] = (RetentionFollowUpWorkflow,)

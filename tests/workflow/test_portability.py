@@ -1,0 +1,61 @@
+"""Portability (Art. 20): provided and observed data, JSON and CSV, delivered digitally."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from dsr.config import Settings
+from dsr.models import ApproveReleaseInput, CaseResult, CaseState, DeliveryMethod, Kind, Outcome
+from systems.catalog import load_catalog
+from systems.demo import DEMO_SUBJECTS, SeedManifest
+from tests.helpers import record_history, submit, wait_for_state
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_portable_data_as_json_and_csv_in_the_digital_mailbox(
+    client: Client, worker: Settings, seeded: SeedManifest
+) -> None:
+    tolvan = DEMO_SUBJECTS["tolvan"]
+    submitted = await submit(client, worker, tolvan, Kind.PORTABILITY, bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+    result = await handle.result()
+    assert result.outcome is Outcome.DELIVERED and result.delivery is not None
+    assert result.delivery.method is DeliveryMethod.DIGITAL_MAILBOX
+    await record_history(handle, "portability")
+
+    delivered = Path(result.delivery.location)
+    payload = json.loads((delivered / "portability.json").read_text())
+    catalog = load_catalog()
+    portable = {
+        f"{system.name}.{name}"
+        for system in catalog.systems.values()
+        for name, table in system.tables.items()
+        if table.portable
+    }
+    expected = {
+        f"{system}.{table}": len(keys)
+        for system in catalog.names()
+        for table, keys in seeded.rows_of(tolvan, system).items()
+        if keys and f"{system}.{table}" in portable
+    }
+    assert {name: len(rows) for name, rows in payload["tables"].items()} == expected
+    assert "network.meter_readings" in expected, "observed data (meter readings) is portable"
+    assert "billing.credit_checks" not in payload["tables"], "bought from the credit agency"
+
+    with zipfile.ZipFile(delivered / "portability-csv.zip") as bundle:
+        assert sorted(n.removesuffix(".csv") for n in bundle.namelist()) == sorted(expected)
+        readings = list(
+            csv.DictReader(io.StringIO(bundle.read("network.meter_readings.csv").decode()))
+        )
+    assert len(readings) == expected["network.meter_readings"]
+    assert "kwh" in readings[0] or any("kwh" in column for column in readings[0])
