@@ -341,28 +341,42 @@ async def submit_request(
     emit(as_json, payload, human)
 
 
-@submit_app.command("access")
-@command
-async def submit_access(
-    subject: SubjectOption,
-    received: ReceivedOption = None,
-    channel: ChannelOption = Channel.E_SERVICE,
-    verified_by: VerifiedByOption = None,
-    eid_order: EidOrderOption = None,
-    handler: AssignOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """A copy of one's personal data (GDPR Art. 15)."""
-    await submit_request(
-        Kind.ACCESS,
-        subject=subject,
-        received=received,
-        channel=channel,
-        verified_by=verified_by,
-        eid_order=eid_order,
-        handler=handler,
-        as_json=as_json,
-    )
+def _submit_command(kind: Kind, summary: str) -> None:
+    """`submit KIND`: the kinds that need nothing beyond the subject and the intake options."""
+
+    async def submit_kind(
+        subject: SubjectOption,
+        received: ReceivedOption = None,
+        channel: ChannelOption = Channel.E_SERVICE,
+        verified_by: VerifiedByOption = None,
+        eid_order: EidOrderOption = None,
+        handler: AssignOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        await submit_request(
+            kind,
+            subject=subject,
+            received=received,
+            channel=channel,
+            verified_by=verified_by,
+            eid_order=eid_order,
+            handler=handler,
+            as_json=as_json,
+        )
+
+    submit_kind.__doc__ = summary
+    submit_app.command(kind.value)(command(submit_kind))
+
+
+_submit_command(Kind.ACCESS, "A copy of one's personal data (GDPR Art. 15).")
+_submit_command(
+    Kind.ERASURE,
+    "Erase what may be erased; keep, restricted, what the law says must stay (GDPR Art. 17).",
+)
+_submit_command(
+    Kind.PORTABILITY,
+    "One's provided and observed data as JSON and CSV, for another provider (GDPR Art. 20).",
+)
 
 
 @submit_app.command("rectification")
@@ -458,54 +472,6 @@ async def submit_objection(
         channel=channel,
         verified_by=None,
         eid_order=None,
-        handler=handler,
-        as_json=as_json,
-    )
-
-
-@submit_app.command("erasure")
-@command
-async def submit_erasure(
-    subject: SubjectOption,
-    received: ReceivedOption = None,
-    channel: ChannelOption = Channel.E_SERVICE,
-    verified_by: VerifiedByOption = None,
-    eid_order: EidOrderOption = None,
-    handler: AssignOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Erase what may be erased; keep, restricted, what the law says must stay (GDPR Art. 17)."""
-    await submit_request(
-        Kind.ERASURE,
-        subject=subject,
-        received=received,
-        channel=channel,
-        verified_by=verified_by,
-        eid_order=eid_order,
-        handler=handler,
-        as_json=as_json,
-    )
-
-
-@submit_app.command("portability")
-@command
-async def submit_portability(
-    subject: SubjectOption,
-    received: ReceivedOption = None,
-    channel: ChannelOption = Channel.E_SERVICE,
-    verified_by: VerifiedByOption = None,
-    eid_order: EidOrderOption = None,
-    handler: AssignOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """One's provided and observed data as JSON and CSV, for another provider (GDPR Art. 20)."""
-    await submit_request(
-        Kind.PORTABILITY,
-        subject=subject,
-        received=received,
-        channel=channel,
-        verified_by=verified_by,
-        eid_order=eid_order,
         handler=handler,
         as_json=as_json,
     )

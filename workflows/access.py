@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -142,7 +144,7 @@ class AccessRequestWorkflow(CaseWorkflow):
 
     async def _build(self, version: int, collections: list[CollectionResult]) -> ExtractResult:
         return await workflow.execute_activity_method(
-            ExtractActivities.build_extract,
+            self._product(),
             BuildExtractInput(
                 case_number=self._case.case_number,
                 version=version,
@@ -153,6 +155,12 @@ class AccessRequestWorkflow(CaseWorkflow):
             start_to_close_timeout=timedelta(minutes=10),
             retry_policy=PERSISTENT,
         )
+
+    def _product(
+        self,
+    ) -> Callable[[ExtractActivities, BuildExtractInput], Coroutine[Any, Any, ExtractResult]]:
+        """What is built from the collected data: the Art. 15 answer (a hook for subclasses)."""
+        return ExtractActivities.build_extract
 
     async def _deliver(
         self, approver: str, collections: list[CollectionResult], extract: ExtractResult

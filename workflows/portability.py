@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from temporalio import workflow
 
@@ -10,12 +11,10 @@ from dsr.models import (
     BuildExtractInput,
     CaseInput,
     CaseResult,
-    CollectionResult,
     DeliveryMethod,
     ExtractResult,
 )
 from workflows.access import AccessRequestWorkflow
-from workflows.case import PERSISTENT
 
 with workflow.unsafe.imports_passed_through():
     from activities.extract import ExtractActivities
@@ -38,19 +37,10 @@ class PortabilityWorkflow(AccessRequestWorkflow):
     async def run(self, case: CaseInput) -> CaseResult:
         return await super().run(case)
 
-    async def _build(self, version: int, collections: list[CollectionResult]) -> ExtractResult:
-        return await workflow.execute_activity_method(
-            ExtractActivities.build_portable,
-            BuildExtractInput(
-                case_number=self._case.case_number,
-                version=version,
-                received_at=self._case.received_at,
-                channel=self._case.channel,
-                collections=collections,
-            ),
-            start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=PERSISTENT,
-        )
+    def _product(
+        self,
+    ) -> Callable[[ExtractActivities, BuildExtractInput], Coroutine[Any, Any, ExtractResult]]:
+        return ExtractActivities.build_portable
 
     def _delivery_method(self, protected: bool, extract: ExtractResult) -> DeliveryMethod:
         return DeliveryMethod.MANUAL if protected else DeliveryMethod.DIGITAL_MAILBOX
