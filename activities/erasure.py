@@ -79,16 +79,31 @@ class ErasureActivities:
 
     @activity.defn
     async def erase_due(self, request: EraseDueInput) -> EraseDueResult:
-        """Plan again as of `today` (the workflow's date) and erase whatever may now go."""
+        """Erase the rows the approved plan kept whose time has come (as of the workflow's
+        `today`). Only those rows: anything the subject's records gained since the approval
+        was never approved for erasure and is left alone."""
         system = self._catalog.systems[request.system]
         engine = self._engines[request.system]
-        items = await plan_erasure(engine, system, request.subject_id, request.today)
+        approved: dict[str, set[int]] = {}
+        stored = (
+            json.loads(self._store.path(request.plan_ref).read_text()) if request.plan_ref else []
+        )
+        for item in stored:
+            if item["system"] == request.system and item["action"] == "keep":
+                approved.setdefault(item["table"], set()).update(item["keys"])
+        if not approved:
+            return EraseDueResult(system=request.system, erased={}, next_due=None)
         erased: dict[str, int] = {}
-        for item in items:
+        dated: list[date] = []
+        for item in await plan_erasure(engine, system, request.subject_id, request.today):
+            keys = [key for key in item.keys if key in approved.get(item.table, ())]
+            if not keys:
+                continue
             if item.action != "keep":
-                changed = await erase_rows(engine, system, item.table, item.keys, item.then)
+                changed = await erase_rows(engine, system, item.table, keys, item.then)
                 erased[item.table] = erased.get(item.table, 0) + changed
-        dated = [i.keep_until for i in items if i.action == "keep" and i.keep_until is not None]
+            elif item.keep_until is not None:
+                dated.append(item.keep_until)
         next_due = min(dated) + timedelta(days=1) if dated else None
         return EraseDueResult(system=request.system, erased=erased, next_due=next_due)
 

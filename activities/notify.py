@@ -48,7 +48,9 @@ class NotifyActivities:
         title, template = RECIPIENT_NOTICES_SV[request.notice]
         location = await self._recipients.send(
             RecipientNotice(
-                notice_id=f"{request.case_number}/{recipient_key(request.recipient)}",
+                notice_id=(
+                    f"{request.case_number}/{request.notice}-{recipient_key(request.recipient)}"
+                ),
                 recipient=request.recipient,
                 subject_id=request.subject_id,
                 subject=f"{title} ({request.case_number})",

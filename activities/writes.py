@@ -17,6 +17,7 @@ from dsr.models import SystemWriteInput, SystemWriteResult
 from systems.catalog import Catalog
 from systems.connector import (
     WriteSummary,
+    fields_held,
     rectify_subject,
     set_restriction,
     subject_recipients,
@@ -62,8 +63,11 @@ class WriteActivities:
             # Values are checked at intake; one that fails here is a bad request, not a fault.
             raise ApplicationError(str(error), type="InvalidValue", non_retryable=True) from error
         recipients: list[str] = []
-        if summary.tables:
-            # Art. 19: everyone who received data from this system is told of the correction.
+        # Art. 19: if this system now holds a corrected value, those who received its data are
+        # told. Judged by what the system holds, not by what this attempt changed, so a retry
+        # after a lost completion (nothing left to change) still names them.
+        held = await fields_held(engine, system, request.subject_id)
+        if any(value in held.get(field, ()) for field, value in request.changes.items()):
             recipients = await subject_recipients(engine, system, request.subject_id)
         self._log("rectification", request, summary)
         return SystemWriteResult(

@@ -456,6 +456,7 @@ class EraseDueInput(Model):
     system: str
     subject_id: SubjectId
     today: date
+    plan_ref: str = ""  # only rows the approved plan kept may be erased later
 
 
 class EraseDueResult(Model):
@@ -468,6 +469,9 @@ class RetentionFollowUpInput(Model):
     case_number: CaseNumber
     subject_id: SubjectId
     next_due: date
+    # The approved plan; empty in follow-ups started before plans were passed on, which then
+    # erase nothing (nothing unapproved may go) and end.
+    plan_ref: str = ""
     runs: int = 0  # carried over continue-as-new: numbers the trail rows
 
 

@@ -281,6 +281,7 @@ def _disclosure_tables() -> sa.MetaData:
         _text("purpose", 200, nullable=False),
         _text("legal_basis", 200, nullable=False),
         _text("data_categories", 200, nullable=False),
+        _flag("processing_restricted"),
     )
     return metadata
 

@@ -94,8 +94,9 @@ class ErasureWorkflow(CaseWorkflow):
         await self._enter(CaseState.APPLYING, actor=self._approver, action="approve_erasure_plan")
         await self._execute(self._plan)
         kept = [item for item in self._plan.items if item.action == "keep"]
-        dated = [item.keep_until for item in kept if item.keep_until is not None]
+        dated = [item.keep_from for item in kept if item.keep_from is not None]
         if dated:
+            # The first day any kept row may go, not the last: the earliest rows go first.
             await self._start_follow_up(min(dated) + timedelta(days=1))
         return await self._notify_and_close(
             "erasure_answer",
@@ -126,7 +127,8 @@ class ErasureWorkflow(CaseWorkflow):
     @approve_erasure_plan.validator
     def _validate_approve(self, action: ApproveErasurePlanInput) -> None:
         self._require_open(CaseState.AWAITING_APPROVAL, "approve the erasure plan")
-        if action.handler == self._preparer:
+        preparer = self._preparer or ""
+        if action.handler.casefold() == preparer.casefold():
             raise WrongState(
                 f"case {self._case.case_number}: the plan was prepared by {action.handler}; "
                 "another person must approve it (four eyes)"
@@ -165,6 +167,7 @@ class ErasureWorkflow(CaseWorkflow):
             RetentionFollowUpInput(
                 case_number=self._case.case_number,
                 subject_id=self._case.subject_id,
+                plan_ref=self._plan.ref if self._plan else "",
                 next_due=next_due,
             ),
             id=f"{self._case.case_number}-retention",
@@ -226,6 +229,7 @@ class RetentionFollowUpWorkflow:
                         system=system,
                         subject_id=follow_up.subject_id,
                         today=today,
+                        plan_ref=follow_up.plan_ref,
                     ),
                     start_to_close_timeout=WRITE_TIMEOUT,
                     retry_policy=PERSISTENT,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import text
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
@@ -189,10 +190,21 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
                     plan_ref=plan.ref,
                 ),
             )
-        dated = [i.keep_until for i in plan.items if i.action == "keep" and i.keep_until]
+        dated = [i.keep_from for i in plan.items if i.action == "keep" and i.keep_from]
         assert dated, "akesson's invoices and readings must be kept for years"
         kept = await remaining_plan(custom, akesson, date.today())
         assert all(action.startswith("keep") for _, action in kept)
+        # Data that arrives after the approval was never approved for erasure: it must stay.
+        billing = create_engine(custom.system_url("billing"), own_database=False)
+        async with billing.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO credit_checks (credit_check_id, customer_id, checked_at, agency,"
+                    " risk_class, decision) SELECT 9001, customer_id, '2026-11-20 10:00:00',"
+                    " 'UC AB', 2, 'approved' FROM customers WHERE personal_number = :id"
+                ),
+                {"id": akesson},
+            )
 
         async with create_worker(client, custom, activities):
             done = await client.execute_workflow(
@@ -200,6 +212,7 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
                 RetentionFollowUpInput(
                     case_number=opened.case_number,
                     subject_id=akesson,
+                    plan_ref=plan.ref,
                     next_due=min(dated) + timedelta(days=1),
                 ),
                 id=f"{opened.case_number}-retention",
@@ -211,3 +224,10 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
     assert any(key.startswith("billing.invoices") for key in done.erased)
     after = await remaining_plan(custom, akesson, date(2040, 1, 1))
     assert all(action == "keep:None" for _, action in after), after
+    async with billing.connect() as conn:
+        assert (
+            await conn.execute(
+                text("SELECT count(*) FROM credit_checks WHERE credit_check_id = 9001")
+            )
+        ).scalar_one() == 1
+    await billing.dispose()
