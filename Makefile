@@ -38,6 +38,8 @@ clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
 
 # Re-record the histories the replay test checks (after a deliberate, patched workflow change).
+# It overwrites the files of the same name: first copy the old ones aside under a new name and
+# keep both, so that cases started before the change are still proven to replay.
 histories: venv
 	DSR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflow/test_access.py tests/workflow/test_rights.py \
 		tests/workflow/test_erasure.py tests/workflow/test_portability.py

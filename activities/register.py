@@ -4,20 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline
-from dsr.db import Case, CaseCounter, CaseEvent
+from dsr.db import Case, CaseCounter, CaseEvent, RestrictionHold
 from dsr.models import (
     CaseState,
     OpenCaseResult,
     RecordEventInput,
     RecordTransitionInput,
     RegisterCaseInput,
+    RestrictionHoldInput,
+    RestrictionHoldResult,
     SubmitRequestInput,
 )
 from dsr.subject import subject_reference
@@ -129,6 +131,39 @@ class RegisterActivities:
         except IntegrityError as error:
             if not _is_duplicate_step(error):
                 raise
+
+    @activity.defn
+    async def set_restriction_hold(self, change: RestrictionHoldInput) -> RestrictionHoldResult:
+        """Add or release this case's hold on the subject's restriction; idempotent."""
+        subject_ref = subject_reference(change.subject_id, self._secret)
+        async with self._sessions.begin() as session:
+            mine = select(RestrictionHold.id).where(
+                RestrictionHold.subject_ref == subject_ref,
+                RestrictionHold.case_number == change.case_number,
+            )
+            if change.hold:
+                if await session.scalar(mine) is None:
+                    session.add(
+                        RestrictionHold(
+                            subject_ref=subject_ref,
+                            case_number=change.case_number,
+                            created_at=datetime.now(UTC),
+                        )
+                    )
+                    await session.flush()
+            else:
+                await session.execute(
+                    delete(RestrictionHold).where(
+                        RestrictionHold.subject_ref == subject_ref,
+                        RestrictionHold.case_number == change.case_number,
+                    )
+                )
+            remaining = await session.scalar(
+                select(func.count())
+                .select_from(RestrictionHold)
+                .where(RestrictionHold.subject_ref == subject_ref)
+            )
+        return RestrictionHoldResult(holds_remaining=remaining or 0)
 
     async def _find_open(self, open_key: str, intake_id: str) -> OpenCaseResult | None:
         async with self._sessions() as session:

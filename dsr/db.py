@@ -111,6 +111,20 @@ class CaseEvent(Base):
     case: Mapped[Case] = relationship(back_populates="events", lazy="raise")
 
 
+class RestrictionHold(Base):
+    """One case's reason to keep a subject's processing restricted (Art. 18, or the kept parts
+    of an erasure). The flags in the systems come off only when the last hold is released, so
+    lifting one case's restriction never lifts another's."""
+
+    __tablename__ = "restriction_holds"
+    __table_args__ = (UniqueConstraint("subject_ref", "case_number", name="uq_holds_case"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject_ref: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    case_number: Mapped[str] = mapped_column(ForeignKey("cases.case_number"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 def create_engine(url: str, *, own_database: bool = True) -> AsyncEngine:
     """An async engine that never puts bound values (identity numbers) into error messages.
 

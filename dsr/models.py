@@ -481,6 +481,16 @@ class RetentionFollowUpResult(Model):
     erased: dict[str, int]
 
 
+class RestrictionHoldInput(Model):
+    case_number: CaseNumber
+    subject_id: SubjectId
+    hold: bool  # True: this case holds the restriction; False: it releases its hold
+
+
+class RestrictionHoldResult(Model):
+    holds_remaining: int  # the subject's holds after this change, all cases together
+
+
 class RecordEventInput(Model):
     """A trail row that does not move the case's state (e.g. a later erasure run)."""
 

@@ -90,6 +90,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             notify.notify_recipient,
             notify.notify_staff,
             register.record_event,
+            register.set_restriction_hold,
             erasure.plan_erasure,
             erasure.execute_erasure,
             erasure.erase_due,

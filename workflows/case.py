@@ -37,6 +37,7 @@ from dsr.models import (
     RecordManualDeliveryInput,
     RecordTransitionInput,
     RefuseInput,
+    RestrictionHoldInput,
     SendNoticeInput,
     StepRecord,
     SystemWriteInput,
@@ -58,6 +59,9 @@ PERSISTENT = RetryPolicy(
 )
 SHORT_TIMEOUT = timedelta(seconds=30)
 ENGINE = "engine"
+
+# Patch ids (workflow.patched) of changes made to workflows that may already be running.
+RESTRICTION_HOLDS_PATCH = "restriction-holds"
 
 # Where a handler's decision is pending, a request may be refused (Art. 12(5)).
 REFUSABLE = frozenset(
@@ -366,6 +370,24 @@ class CaseWorkflow:
             if result.tables:
                 self._applied[f"{label}:{result.system}"] = result.tables
         return list(results)
+
+    async def _hold_restriction(self, hold: bool) -> int:
+        """Take or release this case's hold; returns the subject's holds left, all cases.
+
+        Cases started before holds existed took none and release none (0 left: the flags come
+        off as they did then); `patched` keeps their histories replaying.
+        """
+        if not workflow.patched(RESTRICTION_HOLDS_PATCH):
+            return 0
+        result = await workflow.execute_activity_method(
+            RegisterActivities.set_restriction_hold,
+            RestrictionHoldInput(
+                case_number=self._case.case_number, subject_id=self._case.subject_id, hold=hold
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        return result.holds_remaining
 
     async def _notify_recipients(
         self, recipients: Sequence[str], notice: str, fields: Sequence[str] = ()

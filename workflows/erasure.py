@@ -92,8 +92,11 @@ class ErasureWorkflow(CaseWorkflow):
         await workflow.wait_condition(lambda: self._approver is not None)
         assert self._approver is not None
         await self._enter(CaseState.APPLYING, actor=self._approver, action="approve_erasure_plan")
-        await self._execute(self._plan)
         kept = [item for item in self._plan.items if item.action == "keep"]
+        if kept:
+            # What is kept stays restricted: a hold no other case's lift can remove.
+            await self._hold_restriction(True)
+        await self._execute(self._plan)
         dated = [item.keep_from for item in kept if item.keep_from is not None]
         if dated:
             # The first day any kept row may go, not the last: the earliest rows go first.

@@ -35,6 +35,7 @@ class RestrictionSteps(CaseWorkflow):
 
     async def _restrict(self, ground: RestrictionGround, *, actor: str, action: str) -> None:
         await self._enter(CaseState.APPLYING, actor=actor, action=action, detail=ground.value)
+        await self._hold_restriction(True)
         await self._write_everywhere(
             WriteActivities.apply_restriction, "restriction", restricted=True
         )
@@ -50,6 +51,11 @@ class RestrictionSteps(CaseWorkflow):
         )
         await self._tell_subject("restriction_lifting", reason=reason)
         await self._enter(CaseState.LIFTING_RESTRICTION, actor=ENGINE, action="subject_told")
+        if await self._hold_restriction(False) > 0:
+            # Another case (a restriction, or the kept parts of an erasure) still needs the
+            # flags: this case's hold is gone, the restriction stays.
+            self._applied["lift"] = {"kept_by_other_cases": 1}
+            return
         await self._write_everywhere(WriteActivities.apply_restriction, "lift", restricted=False)
 
 

@@ -280,3 +280,48 @@ async def test_refusal_needs_a_reason_tells_the_subject_and_the_dpo(
     )
     assert submitted.case_number in staff["subject"]
     assert "joint" not in json.dumps(staff) and DEMO_SUBJECTS["joint_a"] not in json.dumps(staff)
+
+
+async def test_lifting_one_case_leaves_another_cases_restriction_in_force(
+    client: Client, writable: Settings
+) -> None:
+    disputed = await submit(
+        client,
+        writable,
+        TOLVAN,
+        Kind.RESTRICTION,
+        bankid=True,
+        details=RequestDetails(restriction_ground=RestrictionGround.NEEDED_FOR_LEGAL_CLAIMS),
+    )
+    dispute = client.get_workflow_handle(disputed.case_number, result_type=CaseResult)
+    await wait_for_state(dispute, CaseState.RESTRICTED)
+    checked = await submit(
+        client,
+        writable,
+        TOLVAN,
+        Kind.RECTIFICATION,
+        bankid=True,
+        details=RequestDetails(
+            changes=[FieldChange(field=RectifiableField.CITY, new_value="Sala")],
+            restrict_while_checking=True,
+        ),
+    )
+    check = client.get_workflow_handle(checked.case_number, result_type=CaseResult)
+    await wait_for_state(check, CaseState.AWAITING_DECISION)
+    await check.execute_update(
+        "decide_rectification",
+        DecideRectificationInput(
+            handler="anna", decision=RectificationDecision.REJECT, reason="Orten stämmer."
+        ),
+    )
+    assert (await check.result()).outcome is Outcome.REJECTED
+    for system in ("billing", "network", "marketing"):
+        assert await in_system(writable, system, is_restricted, TOLVAN), (
+            f"{system}: the legal-claims restriction of {disputed.case_number} still holds"
+        )
+    await dispute.execute_update(
+        "lift_restriction", LiftRestrictionInput(handler="anna", reason="Tvisten är avgjord.")
+    )
+    await dispute.result()
+    for system in ("billing", "network", "marketing"):
+        assert not await in_system(writable, system, is_restricted, TOLVAN), system
