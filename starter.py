@@ -56,6 +56,7 @@ from dsr.models import (
     RectifiableField,
     RectificationDecision,
     RefuseInput,
+    RejectErasurePlanInput,
     RequestChangesInput,
     RequestDetails,
     RestrictionGround,
@@ -621,6 +622,20 @@ async def approve_erasure_plan(
     action = ApproveErasurePlanInput(handler=handler)
     result = await act(parse_case_number(case), "approve_erasure_plan", action)
     print_action(result, as_json, "erasure plan approved")
+
+
+@app.command("reject-erasure-plan")
+@command
+async def reject_erasure_plan(
+    case: CaseArgument,
+    handler: HandlerOption,
+    reason: Annotated[str, typer.Option("--reason", help="What is wrong with the plan.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Send a prepared erasure plan back: it is planned again, then prepared and approved again."""
+    action = RejectErasurePlanInput(handler=handler, reason=reason)
+    result = await act(parse_case_number(case), "reject_erasure_plan", action)
+    print_action(result, as_json, "erasure plan sent back")
 
 
 @app.command("refuse")

@@ -348,6 +348,11 @@ class ApproveErasurePlanInput(Model):
     handler: HandlerId
 
 
+class RejectErasurePlanInput(Model):
+    handler: HandlerId
+    reason: Reason
+
+
 class ActionResult(Model):
     case_number: CaseNumber
     state: CaseState

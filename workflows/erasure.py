@@ -24,6 +24,7 @@ from dsr.models import (
     PlanErasureInput,
     PrepareErasurePlanInput,
     RecordEventInput,
+    RejectErasurePlanInput,
     RetentionFollowUpInput,
     RetentionFollowUpResult,
 )
@@ -52,7 +53,9 @@ class ErasureWorkflow(CaseWorkflow):
     answer, per category with dates) -> closed. Where rows must be kept with a date, a
     RetentionFollowUpWorkflow (id CASE-retention) erases them when their time comes.
     Updates, beyond those of every case: `prepare_erasure_plan` (awaiting_decision),
-    `approve_erasure_plan` (awaiting_approval; not by the one who prepared it).
+    `approve_erasure_plan` (awaiting_approval; not by the one who prepared it),
+    `reject_erasure_plan` (awaiting_approval, with a reason: plan again, prepare and approve
+    again).
     Outcomes: completed (all erased), partly_completed (some kept), refused, closed_unverified.
     """
 
@@ -62,35 +65,46 @@ class ErasureWorkflow(CaseWorkflow):
         self._plan: ErasurePlanResult | None = None
         self._preparer: str | None = None
         self._approver: str | None = None
+        self._plan_rejection: RejectErasurePlanInput | None = None
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
         if not await self._establish_identity():
             return await self._identity_step_ended()
         assert self._identity is not None
-        await self._enter(
-            CaseState.PLANNING,
-            actor=self._identity.verified_by,
-            action=f"identity:{self._identity.method}",
+        actor, action, detail = (
+            self._identity.verified_by,
+            f"identity:{self._identity.method}",
+            None,
         )
-        self._plan = await workflow.execute_activity_method(
-            ErasureActivities.plan_erasure,
-            PlanErasureInput(
-                case_number=case.case_number, subject_id=case.subject_id, today=self._today()
-            ),
-            start_to_close_timeout=WRITE_TIMEOUT,
-            retry_policy=PERSISTENT,
-        )
-        self._erasure_plan = self._plan.items
-        await self._enter(CaseState.AWAITING_DECISION, actor=ENGINE, action="plan_ready")
-        if not await self._wait_for_handler(lambda: self._preparer is not None):
-            return await self._close_refused()
-        assert self._preparer is not None
-        await self._enter(
-            CaseState.AWAITING_APPROVAL, actor=self._preparer, action="prepare_erasure_plan"
-        )
-        await workflow.wait_condition(lambda: self._approver is not None)
-        assert self._approver is not None
+        while True:
+            await self._enter(CaseState.PLANNING, actor=actor, action=action, detail=detail)
+            self._plan = await workflow.execute_activity_method(
+                ErasureActivities.plan_erasure,
+                PlanErasureInput(
+                    case_number=case.case_number, subject_id=case.subject_id, today=self._today()
+                ),
+                start_to_close_timeout=WRITE_TIMEOUT,
+                retry_policy=PERSISTENT,
+            )
+            self._erasure_plan = self._plan.items
+            await self._enter(CaseState.AWAITING_DECISION, actor=ENGINE, action="plan_ready")
+            if not await self._wait_for_handler(lambda: self._preparer is not None):
+                return await self._close_refused()
+            assert self._preparer is not None
+            await self._enter(
+                CaseState.AWAITING_APPROVAL, actor=self._preparer, action="prepare_erasure_plan"
+            )
+            await workflow.wait_condition(
+                lambda: self._approver is not None or self._plan_rejection is not None
+            )
+            if self._approver is not None:
+                break
+            # Sent back: plan again as of today, and a preparer and an approver start over.
+            rejection = self._plan_rejection
+            assert rejection is not None
+            actor, action, detail = rejection.handler, "reject_erasure_plan", rejection.reason
+            self._preparer = self._plan_rejection = None
         await self._enter(CaseState.APPLYING, actor=self._approver, action="approve_erasure_plan")
         kept = [item for item in self._plan.items if item.action == "keep"]
         if kept:
@@ -136,6 +150,16 @@ class ErasureWorkflow(CaseWorkflow):
                 f"case {self._case.case_number}: the plan was prepared by {action.handler}; "
                 "another person must approve it (four eyes)"
             )
+
+    @workflow.update
+    async def reject_erasure_plan(self, action: RejectErasurePlanInput) -> ActionResult:
+        self._claim(action.handler)
+        self._plan_rejection = action
+        return await self._after(CaseState.AWAITING_APPROVAL)
+
+    @reject_erasure_plan.validator
+    def _validate_reject(self, action: RejectErasurePlanInput) -> None:
+        self._require_open(CaseState.AWAITING_APPROVAL, "send the erasure plan back")
 
     # --- steps -----------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from dsr.models import (
     PlanErasureInput,
     PrepareErasurePlanInput,
     RegisterCaseInput,
+    RejectErasurePlanInput,
     RetentionFollowUpInput,
     SubmitRequestInput,
 )
@@ -96,6 +97,14 @@ async def test_erasure_erases_what_it_may_and_keeps_the_rest_restricted_with_dat
         await handle.execute_update("approve_erasure_plan", ApproveErasurePlanInput(handler="anna"))
     assert "another person must approve it" in str(own.value.cause)
     assert (await status_of(handle)).state is CaseState.AWAITING_APPROVAL
+    # The approver disagrees: the plan is made again and must be prepared and approved again.
+    await handle.execute_update(
+        "reject_erasure_plan", RejectErasurePlanInput(handler="bo", reason="Kontrollera avtalen.")
+    )
+    again = await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    assert [s.action for s in again.steps].count("reject_erasure_plan") == 1
+    await handle.execute_update("prepare_erasure_plan", PrepareErasurePlanInput(handler="anna"))
+    await wait_for_state(handle, CaseState.AWAITING_APPROVAL)
     assert ("billing.credit_checks", "delete:None") in await remaining_plan(
         writable, tolvan, date.today()
     )
