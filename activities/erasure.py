@@ -22,7 +22,13 @@ from dsr.models import (
     SystemWriteResult,
 )
 from systems.catalog import Catalog
-from systems.connector import ErasurePlanItem, erase_rows, plan_erasure, set_restriction
+from systems.connector import (
+    ErasurePlanItem,
+    erase_rows,
+    plan_erasure,
+    set_restriction,
+    subject_recipients,
+)
 
 
 class ErasureActivities:
@@ -58,6 +64,8 @@ class ErasureActivities:
         system = self._catalog.systems[request.system]
         engine = self._engines[request.system]
         plan = json.loads(self._store.path(request.plan_ref).read_text())
+        # Art. 19: who received data from this system, read before the rows that say so go.
+        recipients = await subject_recipients(engine, system, request.subject_id)
         erased: dict[str, int] = {}
         keeps = False
         for item in (i for i in plan if i["system"] == request.system):
@@ -75,7 +83,10 @@ class ErasureActivities:
             "erasure executed",
             extra={"case_number": request.case_number, "system": request.system},
         )
-        return SystemWriteResult(system=request.system, tables=erased)
+        erased_now = any(rows for table, rows in erased.items() if ":" not in table)
+        return SystemWriteResult(
+            system=request.system, tables=erased, recipients=recipients if erased_now else []
+        )
 
     @activity.defn
     async def erase_due(self, request: EraseDueInput) -> EraseDueResult:

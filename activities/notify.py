@@ -17,6 +17,23 @@ RECIPIENT_NOTICES_SV = {
         "Uppgifter som vi tidigare lämnat till er om en gemensam kund har rättats (artikel 19 "
         "dataskyddsförordningen). Rättade uppgifter: {fields}. Uppdatera era register.",
     ),
+    "restriction": (
+        "Begränsning av behandling",
+        "Behandlingen av uppgifter om en gemensam kund som vi lämnat till er är begränsad "
+        "(artiklarna 18 och 19 dataskyddsförordningen): uppgifterna får bara lagras tills vi "
+        "meddelar att begränsningen hävts.",
+    ),
+    "restriction_lifted": (
+        "Begränsningen av behandling är hävd",
+        "Begränsningen av behandlingen av uppgifter om en gemensam kund, som vi tidigare "
+        "meddelat er, är hävd (artikel 19 dataskyddsförordningen).",
+    ),
+    "erasure": (
+        "Radering av personuppgifter",
+        "Uppgifter om en gemensam kund som vi lämnat till er har raderats hos oss (artiklarna "
+        "17 och 19 dataskyddsförordningen). Radera dem även hos er, om inte lag kräver att ni "
+        "sparar dem.",
+    ),
     "objection": (
         "Invändning mot direktmarknadsföring",
         "En kund vars uppgifter vi lämnat till er har invänt mot direktmarknadsföring "

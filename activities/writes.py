@@ -18,6 +18,7 @@ from systems.catalog import Catalog
 from systems.connector import (
     WriteSummary,
     fields_held,
+    is_restricted,
     rectify_subject,
     set_restriction,
     subject_recipients,
@@ -36,7 +37,17 @@ class WriteActivities:
         engine, system = self._engines[request.system], self._catalog.systems[request.system]
         summary = await set_restriction(engine, system, request.subject_id, request.restricted)
         self._log("restriction" if request.restricted else "restriction lifted", request, summary)
-        return SystemWriteResult(system=request.system, tables=summary.tables)
+        # Art. 19: those who received the subject's data from a system that records the
+        # restriction are told of it (and of its lifting).
+        recipients: list[str] = []
+        if (
+            system.restriction is not None
+            and await is_restricted(engine, system, request.subject_id) == request.restricted
+        ):
+            recipients = await subject_recipients(engine, system, request.subject_id)
+        return SystemWriteResult(
+            system=request.system, tables=summary.tables, recipients=recipients
+        )
 
     @activity.defn
     async def apply_suppression(self, request: SystemWriteInput) -> SystemWriteResult:

@@ -62,6 +62,7 @@ ENGINE = "engine"
 
 # Patch ids (workflow.patched) of changes made to workflows that may already be running.
 RESTRICTION_HOLDS_PATCH = "restriction-holds"
+ART19_RESTRICTION_ERASURE_PATCH = "art19-restriction-erasure"
 
 # Where a handler's decision is pending, a request may be refused (Art. 12(5)).
 REFUSABLE = frozenset(

@@ -28,7 +28,14 @@ from dsr.models import (
     RetentionFollowUpInput,
     RetentionFollowUpResult,
 )
-from workflows.case import ENGINE, PERSISTENT, SHORT_TIMEOUT, CaseWorkflow, WrongState
+from workflows.case import (
+    ART19_RESTRICTION_ERASURE_PATCH,
+    ENGINE,
+    PERSISTENT,
+    SHORT_TIMEOUT,
+    CaseWorkflow,
+    WrongState,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.erasure import ErasureActivities
@@ -187,6 +194,10 @@ class ErasureWorkflow(CaseWorkflow):
         for result in results:
             if result.tables:
                 self._applied[f"erasure:{result.system}"] = result.tables
+        if workflow.patched(ART19_RESTRICTION_ERASURE_PATCH):
+            await self._notify_recipients(
+                [name for result in results for name in result.recipients], "erasure"
+            )
 
     async def _start_follow_up(self, next_due: date) -> None:
         await workflow.start_child_workflow(

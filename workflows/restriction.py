@@ -12,8 +12,9 @@ from dsr.models import (
     LiftRestrictionInput,
     Outcome,
     RestrictionGround,
+    SystemWriteResult,
 )
-from workflows.case import ENGINE, CaseWorkflow
+from workflows.case import ART19_RESTRICTION_ERASURE_PATCH, ENGINE, CaseWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.writes import WriteActivities
@@ -36,13 +37,21 @@ class RestrictionSteps(CaseWorkflow):
     async def _restrict(self, ground: RestrictionGround, *, actor: str, action: str) -> None:
         await self._enter(CaseState.APPLYING, actor=actor, action=action, detail=ground.value)
         await self._hold_restriction(True)
-        await self._write_everywhere(
+        results = await self._write_everywhere(
             WriteActivities.apply_restriction, "restriction", restricted=True
         )
+        await self._tell_recipients(results, "restriction")
         await self._tell_subject(
             "restriction_applied",
             facts={"effective": workflow.now().date().isoformat(), "ground": GROUNDS_SV[ground]},
         )
+
+    async def _tell_recipients(self, results: list[SystemWriteResult], notice: str) -> None:
+        """Art. 19 for restriction: one notice per recipient of the restricted data."""
+        if workflow.patched(ART19_RESTRICTION_ERASURE_PATCH):
+            await self._notify_recipients(
+                [name for result in results for name in result.recipients], notice
+            )
 
     async def _lift(self, *, actor: str, reason: str) -> None:
         """Art. 18(3): the subject is told before the restriction is lifted, never after."""
@@ -56,7 +65,10 @@ class RestrictionSteps(CaseWorkflow):
             # flags: this case's hold is gone, the restriction stays.
             self._applied["lift"] = {"kept_by_other_cases": 1}
             return
-        await self._write_everywhere(WriteActivities.apply_restriction, "lift", restricted=False)
+        results = await self._write_everywhere(
+            WriteActivities.apply_restriction, "lift", restricted=False
+        )
+        await self._tell_recipients(results, "restriction_lifted")
 
 
 @workflow.defn

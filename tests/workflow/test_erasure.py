@@ -125,6 +125,10 @@ async def test_erasure_erases_what_it_may_and_keeps_the_rest_restricted_with_dat
     assert "till och med" in body and str(invoices.keep_until.year) in body
 
     await record_history(handle, "erasure_partly_kept")
+    erasure_notices = list(
+        (writable.outbox_dir / "recipients" / submitted.case_number).glob("erasure-*")
+    )
+    assert erasure_notices, "recipients of erased data are told (Art. 19)"
     follow_up = client.get_workflow_handle(f"{submitted.case_number}-retention")
     described = await follow_up.describe()
     assert described.status is WorkflowExecutionStatus.RUNNING, "the follow-up waits for dates"

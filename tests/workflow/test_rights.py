@@ -144,6 +144,14 @@ async def test_restriction_holds_until_lifted_and_the_subject_is_told_first(
     assert "Tvisten är avgjord" in mailbox_body(
         writable, f"{submitted.case_number}-restriction_lifting"
     )
+    # Art. 19: every recipient of restricted data is told of the restriction and of its end.
+    told: set[str] = set()
+    for system in ("billing", "network", "marketing", "disclosure"):
+        told |= set(await in_system(writable, system, subject_recipients, TOLVAN))
+    recipients_dir = outbox(writable, "recipients", submitted.case_number)
+    for notice in ("restriction-", "restriction_lifted-"):
+        sent = {json.loads(p.read_text())["recipient"] for p in recipients_dir.glob(f"{notice}*")}
+        assert told and sent == told, notice
 
 
 async def test_rectification_corrects_every_system_and_tells_every_recipient(
@@ -214,7 +222,7 @@ async def test_rectification_corrects_every_system_and_tells_every_recipient(
     status = await status_of(handle)
     for system in {key.split(":")[1] for key in status.applied if key.startswith("rect")}:
         expected |= set(await in_system(writable, system, subject_recipients, TOLVAN))
-    notices = list(outbox(writable, "recipients", submitted.case_number).iterdir())
+    notices = list(outbox(writable, "recipients", submitted.case_number).glob("rectification-*"))
     assert expected and len(notices) == len(expected), "one Art. 19 notice per recipient"
     assert {json.loads(n.read_text())["recipient"] for n in notices} == expected
     await record_history(handle, "rectification_restricted_accepted")
