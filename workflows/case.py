@@ -412,7 +412,8 @@ class CaseWorkflow:
                 for name in names
             )
         )
-        self._recipients_notified.extend(names)
+        # Who has been told anything in this case, each once (status and the answer).
+        self._recipients_notified = sorted(set(self._recipients_notified) | set(names))
 
     # --- lifecycle -------------------------------------------------------------------------
 
