@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
@@ -51,7 +50,7 @@ class ErasureActivities:
                 request.today,
             )
         ref = self._store.ref(request.case_number, 1, "erasure-plan.json")
-        _write_json(self._store.writable(ref), [_item_json(item) for item in items])
+        self._store.write(ref, json.dumps([_item_json(i) for i in items], ensure_ascii=False))
         return ErasurePlanResult(ref=ref, items=_summarise(items))
 
     @activity.defn
@@ -151,9 +150,3 @@ def _summarise(items: list[ErasurePlanItem]) -> list[ErasureSummary]:
             )
         )
     return summaries
-
-
-def _write_json(path: Any, payload: object) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(payload, ensure_ascii=False))
-    os.replace(temporary, path)

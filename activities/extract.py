@@ -6,13 +6,11 @@ import csv
 import html
 import io
 import json
-import os
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from temporalio import activity
@@ -79,8 +77,8 @@ class ExtractActivities:
         answer = self._answer(request)
         json_ref = self._store.ref(request.case_number, request.version, "extract.json")
         html_ref = self._store.ref(request.case_number, request.version, "extract.html")
-        _write(self._store.writable(json_ref), json.dumps(answer, ensure_ascii=False, indent=1))
-        _write(self._store.writable(html_ref), render_html(answer))
+        self._store.write(json_ref, json.dumps(answer, ensure_ascii=False, indent=1))
+        self._store.write(html_ref, render_html(answer))
         rows = sum(sum(c.tables.values()) for c in request.collections)
         return ExtractResult(
             version=request.version,
@@ -163,9 +161,9 @@ class ExtractActivities:
             "controller": self._controller.name,
             "tables": tables,
         }
-        _write(self._store.writable(json_ref), json.dumps(payload, ensure_ascii=False, indent=1))
-        _write_csv_zip(self._store.writable(zip_ref), tables)
-        _write(self._store.writable(html_ref), _portable_cover(request.case_number, tables))
+        self._store.write(json_ref, json.dumps(payload, ensure_ascii=False, indent=1))
+        self._store.write(zip_ref, _csv_zip(tables))
+        self._store.write(html_ref, _portable_cover(request.case_number, tables))
         return ExtractResult(
             version=request.version,
             json_ref=json_ref,
@@ -178,16 +176,17 @@ class ExtractActivities:
         )
 
 
-def _write_csv_zip(path: Path, tables: dict[str, list[dict[str, Any]]]) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+def _csv_zip(tables: dict[str, list[dict[str, Any]]]) -> bytes:
+    """One CSV per table, zipped (the rows are in memory already, as for the JSON)."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for name, rows in tables.items():
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
             writer.writeheader()
             writer.writerows(rows)
             bundle.writestr(f"{name}.csv", buffer.getvalue())
-    os.replace(temporary, path)
+    return archive.getvalue()
 
 
 def _portable_cover(case_number: str, tables: dict[str, list[dict[str, Any]]]) -> str:
@@ -361,9 +360,3 @@ def _cell(value: Any) -> str:
     if isinstance(value, bool):
         return "ja" if value else "nej"
     return str(value)
-
-
-def _write(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)

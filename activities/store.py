@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dsr.files import write_atomically
+
 _REF = re.compile(r"^DSR-\d{4}-\d{6}/v\d+/[A-Za-z0-9_.-]+$")
 
 
@@ -25,6 +27,10 @@ class ExtractStore:
         path = self.path(ref)
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+    def write(self, ref: str, content: bytes | str) -> None:
+        """Write a file of the store whole or not at all (a retried activity rewrites it)."""
+        write_atomically(self.writable(ref), content)
 
     @staticmethod
     def _check(ref: str) -> None:

@@ -9,12 +9,13 @@ recipient's identity number) and write to files under var/ instead of the networ
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
+
+from dsr.files import write_atomically
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class FakeEidProvider:
         order_ref = f"fake-{secrets.token_hex(8)}"
         self._directory.mkdir(parents=True, exist_ok=True)
         record = {"personal_number": personal_number, "completed_at": datetime.now(UTC).isoformat()}
-        _write_atomically(self._directory / f"{order_ref}.json", json.dumps(record).encode())
+        write_atomically(self._directory / f"{order_ref}.json", json.dumps(record).encode())
         return order_ref
 
     async def collect(self, order_ref: str) -> EidCompletion | None:
@@ -94,7 +95,7 @@ class OutboxMailbox:
         target = self._directory / message.message_id
         target.mkdir(parents=True, exist_ok=True)
         for attachment in message.attachments:
-            _write_atomically(target / attachment.name, attachment.read_bytes())
+            write_atomically(target / attachment.name, attachment.read_bytes())
         envelope = {
             "message_id": message.message_id,
             "recipient": message.recipient,
@@ -102,7 +103,7 @@ class OutboxMailbox:
             "body": message.body,
             "attachments": [a.name for a in message.attachments],
         }
-        _write_atomically(
+        write_atomically(
             target / "message.json", json.dumps(envelope, ensure_ascii=False, indent=2).encode()
         )
         return str(target)
@@ -130,16 +131,10 @@ class PrintFolderLetters:
         target = self._directory / letter.letter_id
         target.mkdir(parents=True, exist_ok=True)
         for enclosure in letter.enclosures:
-            _write_atomically(target / enclosure.name, enclosure.read_bytes())
-        _write_atomically(target / "letter.html", letter.body_html.encode())
-        _write_atomically(target / "address.txt", "\n".join(letter.address_lines).encode())
+            write_atomically(target / enclosure.name, enclosure.read_bytes())
+        write_atomically(target / "letter.html", letter.body_html.encode())
+        write_atomically(target / "address.txt", "\n".join(letter.address_lines).encode())
         return str(target)
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(content)
-    os.replace(temporary, path)
 
 
 @dataclass(frozen=True)
@@ -176,7 +171,7 @@ class OutboxRecipients:
             "body": notice.body,
             "fields": list(notice.fields),
         }
-        _write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
+        write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
         return str(target)
 
 
@@ -204,5 +199,5 @@ class OutboxStaff:
         self._directory.mkdir(parents=True, exist_ok=True)
         target = self._directory / f"{message.message_id}.json"
         record = {"role": message.role, "subject": message.subject, "body": message.body}
-        _write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
+        write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
         return str(target)

@@ -66,14 +66,10 @@ class AccessRequestWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
-        if not await self._establish_identity():
+        verified = await self._verified()
+        if verified is None:
             return await self._identity_step_ended()
-        assert self._identity is not None
-        actor, action, detail = (
-            self._identity.verified_by,
-            f"identity:{self._identity.method}",
-            None,
-        )
+        (actor, action), detail = verified, None
         version = 0
         while True:
             version += 1

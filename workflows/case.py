@@ -230,6 +230,14 @@ class CaseWorkflow:
         )
         return self._identity is not None
 
+    async def _verified(self) -> tuple[str, str] | None:
+        """The identity step: (who verified, the trail action) once proven, None if the case
+        ended there (then `_identity_step_ended` closes it)."""
+        if not await self._establish_identity():
+            return None
+        assert self._identity is not None
+        return self._identity.verified_by, f"identity:{self._identity.method}"
+
     async def _identity_step_ended(self) -> CaseResult:
         """The case ends at the identity step: closed as unverified, or refused."""
         if self._refusal is not None:

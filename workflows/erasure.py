@@ -76,14 +76,10 @@ class ErasureWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
-        if not await self._establish_identity():
+        verified = await self._verified()
+        if verified is None:
             return await self._identity_step_ended()
-        assert self._identity is not None
-        actor, action, detail = (
-            self._identity.verified_by,
-            f"identity:{self._identity.method}",
-            None,
-        )
+        (actor, action), detail = verified, None
         while True:
             await self._enter(CaseState.PLANNING, actor=actor, action=action, detail=detail)
             self._plan = await workflow.execute_activity_method(

@@ -49,10 +49,10 @@ class RectificationWorkflow(RestrictionSteps):
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
-        if not await self._establish_identity():
+        verified = await self._verified()
+        if verified is None:
             return await self._identity_step_ended()
-        assert self._identity is not None
-        actor, action = self._identity.verified_by, f"identity:{self._identity.method}"
+        actor, action = verified
         restricted = case.details.restrict_while_checking
         if restricted:
             await self._restrict(RestrictionGround.ACCURACY_CONTESTED, actor=actor, action=action)

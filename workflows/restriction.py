@@ -88,13 +88,12 @@ class RestrictionWorkflow(RestrictionSteps):
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
-        if not await self._establish_identity():
+        verified = await self._verified()
+        if verified is None:
             return await self._identity_step_ended()
-        assert self._identity is not None
+        actor, action = verified
         ground = case.details.restriction_ground or RestrictionGround.ACCURACY_CONTESTED
-        await self._restrict(
-            ground, actor=self._identity.verified_by, action=f"identity:{self._identity.method}"
-        )
+        await self._restrict(ground, actor=actor, action=action)
         await self._enter(CaseState.RESTRICTED, actor=ENGINE, action="restricted")
         await self._wait_for_handler(lambda: self._lift_request is not None)
         lift = self._lift_request
