@@ -48,10 +48,12 @@ from dsr.models import (
     CloseUnverifiedInput,
     DecideRectificationInput,
     FieldChange,
+    FollowUpStatus,
     IdentityMethod,
     Kind,
     LiftRestrictionInput,
     PrepareErasurePlanInput,
+    RecordDisposalDecisionInput,
     RecordManualDeliveryInput,
     RectifiableField,
     RectificationDecision,
@@ -80,6 +82,7 @@ errors = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object for scripts.")]
 HandlerOption = Annotated[str, typer.Option("--handler", help="Your handler id.")]
@@ -180,23 +183,49 @@ async def client_for(settings: Settings) -> Client:
         )
 
 
-async def case_handle(client: Client, case_number: str) -> WorkflowHandle[Any, Any]:
-    handle = client.get_workflow_handle(case_number)
+async def existing_handle(
+    client: Client, workflow_id: str, missing: str
+) -> WorkflowHandle[Any, Any]:
+    handle = client.get_workflow_handle(workflow_id)
     try:
         await handle.describe()
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
-            fail(f"unknown case {case_number}")
+            fail(missing)
         raise
     return handle
+
+
+async def case_handle(client: Client, case_number: str) -> WorkflowHandle[Any, Any]:
+    return await existing_handle(client, case_number, f"unknown case {case_number}")
+
+
+async def retention_handle(client: Client, case_number: str) -> WorkflowHandle[Any, Any]:
+    """The erasure case's follow-up of what it kept (id CASE-retention)."""
+    await case_handle(client, case_number)
+    return await existing_handle(
+        client,
+        f"{case_number}-retention",
+        f"case {case_number} has no retention follow-up (nothing was kept to follow)",
+    )
 
 
 async def act(case_number: str, update: str, action: BaseModel) -> ActionResult:
     client = await client_for(get_settings())
     handle = await case_handle(client, case_number)
+    return await run_update(handle, case_number, update, action, ActionResult)
+
+
+async def run_update(
+    handle: WorkflowHandle[Any, Any],
+    case_number: str,
+    update: str,
+    action: BaseModel,
+    result_type: type[M],
+) -> M:
     try:
-        result: ActionResult = await handle.execute_update(
-            update, action, result_type=ActionResult, rpc_timeout=UPDATE_TIMEOUT
+        result: M = await handle.execute_update(
+            update, action, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
         )
     except WorkflowUpdateFailedError as error:
         cause = error.cause
@@ -653,6 +682,64 @@ async def refuse(
     print_action(result, as_json, "refused")
 
 
+@app.command("retention")
+@command
+async def retention(case: CaseArgument, as_json: JsonOption = False) -> None:
+    """What an erasure case still keeps and when its follow-up looks again."""
+    case_number = parse_case_number(case)
+    client = await client_for(get_settings())
+    handle = await retention_handle(client, case_number)
+    progress: FollowUpStatus = await handle.query(
+        "progress", result_type=FollowUpStatus, rpc_timeout=QUERY_TIMEOUT
+    )
+
+    def human() -> None:
+        console.print(f"[bold]{progress.case_number}[/] retention follow-up, {progress.runs} runs")
+        console.print(f"next run: {progress.next_due or 'none planned'}")
+        waiting = {
+            "running_contract": "a contract that still runs (looked at again monthly)",
+            "archive": "the archive's disposal decision (record-disposal-decision)",
+        }
+        for rule in progress.waiting:
+            console.print(f"waiting for: {waiting.get(rule, rule)}")
+        if progress.disposal_reference:
+            console.print(f"disposal decision: {progress.disposal_reference}")
+        for table, rows in sorted(progress.erased.items()):
+            console.print(f"erased so far: {table}: {rows}")
+
+    emit(as_json, progress.model_dump(mode="json"), human)
+
+
+@app.command("record-disposal-decision")
+@command
+async def record_disposal_decision(
+    case: CaseArgument,
+    handler: HandlerOption,
+    reference: Annotated[
+        str,
+        typer.Option(
+            "--reference", help="The disposal decision (gallringsbeslut), e.g. its diary number."
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """The archive's disposal decision lets an erasure case's archived rows go now."""
+    action = RecordDisposalDecisionInput(handler=handler, reference=reference)
+    case_number = parse_case_number(case)
+    handle = await retention_handle(await client_for(get_settings()), case_number)
+    progress = await run_update(
+        handle, case_number, "record_disposal_decision", action, FollowUpStatus
+    )
+    erased = sum(progress.erased.values())
+    emit(
+        as_json,
+        progress.model_dump(mode="json"),
+        lambda: console.print(
+            f"{progress.case_number}: disposal decision recorded; {erased} rows erased in all"
+        ),
+    )
+
+
 @app.command("status")
 @command
 async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
@@ -700,13 +787,14 @@ async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
                     item.system, item.label, item.action, str(item.rows), until, item.reason
                 )
             console.print(plan)
-        steps = Table("when", "step", "by", "state")
+        steps = Table("when", "step", "by", "state", "why")
         for step in current.steps:
             steps.add_row(
                 step.at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M"),
                 step.action,
                 step.actor,
                 step.state,
+                step.detail or "",
             )
         console.print(steps)
 

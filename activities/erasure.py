@@ -7,13 +7,18 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.store import ExtractStore
 from dsr.models import (
+    FOLLOWED_UNDATED,
+    CheckErasurePlanInput,
     EraseDueInput,
     EraseDueResult,
+    ErasurePlanCheck,
     ErasurePlanResult,
     ErasureSummary,
     ExecuteErasureInput,
@@ -25,6 +30,7 @@ from systems.connector import (
     ErasurePlanItem,
     erase_rows,
     plan_erasure,
+    recipients_of_rows,
     set_restriction,
     subject_recipients,
 )
@@ -40,17 +46,25 @@ class ErasureActivities:
 
     @activity.defn
     async def plan_erasure(self, request: PlanErasureInput) -> ErasurePlanResult:
-        """The plan for every system: the row keys go to the store, a summary to history."""
+        """The plan for every system: the row keys go to the store, a summary to history.
+
+        Each item erased now also names who received exactly those rows (Art. 19), read now,
+        while the rows that say so still exist: a retry of the execution finds them gone.
+        """
+        stored: list[dict[str, Any]] = []
         items: list[ErasurePlanItem] = []
         for name in self._catalog.names():
-            items += await plan_erasure(
-                self._engines[name],
-                self._catalog.systems[name],
-                request.subject_id,
-                request.today,
-            )
+            engine, system = self._engines[name], self._catalog.systems[name]
+            for item in await plan_erasure(engine, system, request.subject_id, request.today):
+                items.append(item)
+                told = (
+                    []
+                    if item.action == "keep"
+                    else await recipients_of_rows(engine, system, item.table, item.keys)
+                )
+                stored.append({**_item_json(item), "recipients": told})
         ref = self._store.ref(request.case_number, 1, "erasure-plan.json")
-        self._store.write(ref, json.dumps([_item_json(i) for i in items], ensure_ascii=False))
+        self._store.write(ref, json.dumps(stored, ensure_ascii=False))
         return ErasurePlanResult(ref=ref, items=_summarise(items))
 
     @activity.defn
@@ -63,15 +77,34 @@ class ErasureActivities:
         system = self._catalog.systems[request.system]
         engine = self._engines[request.system]
         plan = json.loads(self._store.path(request.plan_ref).read_text())
-        # Art. 19: who received data from this system, read before the rows that say so go.
-        recipients = await subject_recipients(engine, system, request.subject_id)
+        mine = [item for item in plan if item["system"] == request.system]
+        # Art. 19: who received the rows this plan erases, as the plan recorded them, so a
+        # retry after the rows went names them too. Plans stored before it did: everyone who
+        # received data from this system, read before it goes, if anything goes.
+        recorded = all("recipients" in item for item in mine)
+        recipients: set[str] = {name for item in mine for name in item.get("recipients", ())}
+        if not recorded:
+            recipients.update(await subject_recipients(engine, system, request.subject_id))
         erased: dict[str, int] = {}
         keeps = False
-        for item in (i for i in plan if i["system"] == request.system):
+        for item in mine:
             if item["action"] == "keep":
                 keeps = True
                 continue
-            changed = await erase_rows(engine, system, item["table"], item["keys"], item["then"])
+            try:
+                changed = await erase_rows(
+                    engine, system, item["table"], item["keys"], item["then"]
+                )
+            except IntegrityError:
+                # A row the plan did not know of refers to one it erases (a reference the
+                # declarations miss): retrying cannot help, a handler must look and plan again.
+                # The database's message stays out: it may quote values.
+                raise ApplicationError(
+                    f"{request.system}.{item['table']}: another row still refers to rows the "
+                    "plan erases; nothing of that table was erased",
+                    type="ErasureBlocked",
+                    non_retryable=True,
+                ) from None
             erased[item["table"]] = erased.get(item["table"], 0) + changed
         if keeps:
             # Art. 17(3) + 18: what must be kept is only stored, nothing else, until it goes.
@@ -82,16 +115,59 @@ class ErasureActivities:
             "erasure executed",
             extra={"case_number": request.case_number, "system": request.system},
         )
-        erased_now = any(rows for table, rows in erased.items() if ":" not in table)
+        erased_now = recorded or any(rows for table, rows in erased.items() if ":" not in table)
         return SystemWriteResult(
-            system=request.system, tables=erased, recipients=recipients if erased_now else []
+            system=request.system,
+            tables=erased,
+            recipients=sorted(recipients) if erased_now else [],
         )
+
+    @activity.defn
+    async def check_erasure_plan(self, request: CheckErasurePlanInput) -> ErasurePlanCheck:
+        """What changed since the plan was made, judged as of `today` (when it is approved).
+
+        The plan is a snapshot; approval can come days later. Executing it then must not erase
+        a row that has since come under a retention rule (a new invoice keeps the customer
+        record), nor leave out rows that have since become erasable. Either makes the approved
+        plan outdated: the case is planned again. Rows that appeared and must be kept are not a
+        change: what is kept stays restricted, and a later request covers it.
+        """
+        stored = json.loads(self._store.path(request.plan_ref).read_text())
+        approved = {
+            (item["system"], item["table"], key): item["action"]
+            for item in stored
+            for key in item["keys"]
+        }
+        kept_now: dict[str, int] = {}
+        new: dict[str, int] = {}
+        for name in self._catalog.names():
+            engine, system = self._engines[name], self._catalog.systems[name]
+            for item in await plan_erasure(engine, system, request.subject_id, request.today):
+                where = f"{item.system}.{item.table}"
+                for key in item.keys:
+                    before = approved.get((item.system, item.table, key), "keep")
+                    if before == "keep" and item.action != "keep":
+                        new[where] = new.get(where, 0) + 1
+                    elif before != "keep" and item.action != before:
+                        kept_now[where] = kept_now.get(where, 0) + 1
+        changes = [
+            f"{where}: {rows} row(s) approved for erasure must now be treated otherwise"
+            for where, rows in sorted(kept_now.items())
+        ] + [
+            f"{where}: {rows} more row(s) may now be erased" for where, rows in sorted(new.items())
+        ]
+        return ErasurePlanCheck(changes=changes)
 
     @activity.defn
     async def erase_due(self, request: EraseDueInput) -> EraseDueResult:
         """Erase the rows the approved plan kept whose time has come (as of the workflow's
         `today`). Only those rows: anything the subject's records gained since the approval
-        was never approved for erasure and is left alone."""
+        was never approved for erasure and is left alone.
+
+        Also says what still keeps approved rows without a date: a contract that runs (it may
+        end any day: look again later) or the archive (until a disposal decision; with
+        `dispose_archived` the decision has been taken and those rows go now).
+        """
         system = self._catalog.systems[request.system]
         engine = self._engines[request.system]
         approved: dict[str, set[int]] = {}
@@ -105,17 +181,23 @@ class ErasureActivities:
             return EraseDueResult(system=request.system, erased={}, next_due=None)
         erased: dict[str, int] = {}
         dated: list[date] = []
+        waiting: set[str] = set()
         for item in await plan_erasure(engine, system, request.subject_id, request.today):
             keys = [key for key in item.keys if key in approved.get(item.table, ())]
             if not keys:
                 continue
-            if item.action != "keep":
+            disposed = item.rule == "archive" and request.dispose_archived
+            if item.action != "keep" or disposed:
                 changed = await erase_rows(engine, system, item.table, keys, item.then)
                 erased[item.table] = erased.get(item.table, 0) + changed
             elif item.keep_until is not None:
                 dated.append(item.keep_until)
+            elif item.rule in FOLLOWED_UNDATED:
+                waiting.add(item.rule)
         next_due = min(dated) + timedelta(days=1) if dated else None
-        return EraseDueResult(system=request.system, erased=erased, next_due=next_due)
+        return EraseDueResult(
+            system=request.system, erased=erased, next_due=next_due, waiting=sorted(waiting)
+        )
 
 
 def _item_json(item: ErasurePlanItem) -> dict[str, Any]:
@@ -126,16 +208,17 @@ def _item_json(item: ErasurePlanItem) -> dict[str, Any]:
         "then": item.then,
         "keys": list(item.keys),
         "keep_until": item.keep_until.isoformat() if item.keep_until else None,
+        "rule": item.rule,
     }
 
 
 def _summarise(items: list[ErasurePlanItem]) -> list[ErasureSummary]:
-    """One line per system, table and action: what the subject and the approver read."""
-    grouped: dict[tuple[str, str, str], list[ErasurePlanItem]] = {}
+    """One line per system, table, action and rule: what the subject and the approver read."""
+    grouped: dict[tuple[str, str, str, str], list[ErasurePlanItem]] = {}
     for item in items:
-        grouped.setdefault((item.system, item.table, item.action), []).append(item)
+        grouped.setdefault((item.system, item.table, item.action, item.rule), []).append(item)
     summaries = []
-    for (system, table, action), group in grouped.items():
+    for (system, table, action, rule), group in grouped.items():
         dates: list[date] = [i.keep_until for i in group if i.keep_until is not None]
         summaries.append(
             ErasureSummary(
@@ -147,6 +230,7 @@ def _summarise(items: list[ErasurePlanItem]) -> list[ErasureSummary]:
                 keep_from=min(dates) if dates else None,
                 keep_until=max(dates) if dates else None,
                 reason="; ".join(dict.fromkeys(i.reason for i in group)),
+                rule=rule,
             )
         )
     return summaries

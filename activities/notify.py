@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from dsr.adapters import RecipientChannel, RecipientNotice, StaffChannel, StaffMessage
-from dsr.models import NoticeReceipt, NotifyRecipientInput, NotifyStaffInput
+from dsr.models import FIELDS_SV, NoticeReceipt, NotifyRecipientInput, NotifyStaffInput
 
 RECIPIENT_NOTICES_SV = {
     "rectification": (
         "Rättelse av personuppgifter",
         "Uppgifter som vi tidigare lämnat till er om en gemensam kund har rättats (artikel 19 "
-        "dataskyddsförordningen). Rättade uppgifter: {fields}. Uppdatera era register.",
+        "dataskyddsförordningen). Rättade uppgifter: {fields}. Rätta dem även i era register.",
     ),
     "restriction": (
         "Begränsning av behandling",
@@ -44,6 +44,13 @@ RECIPIENT_NOTICES_SV = {
 
 STAFF_EVENTS_SV = {
     "refused": "Begäran har vägrats som uppenbart ogrundad eller orimlig (artikel 12.5)",
+    "disposal_decision_needed": (
+        "Arkiverade uppgifter om en registrerad som begärt radering sparas tills ett "
+        "gallringsbeslut fattas; registrera beslutet med record-disposal-decision"
+    ),
+    "erasure_blocked": (
+        "Raderingen stoppades i ett system: planera om, förbered och godkänn planen på nytt"
+    ),
 }
 
 
@@ -52,6 +59,16 @@ def recipient_key(recipient: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", recipient.lower()).strip("-")[:40]
     digest = hashlib.sha256(recipient.encode()).hexdigest()[:8]
     return f"{slug}-{digest}"
+
+
+def _corrected(request: NotifyRecipientInput) -> str:
+    """The corrected fields, each with its new value where the case gave it."""
+    parts = []
+    for field in request.fields:
+        label = FIELDS_SV.get(field, field)
+        value = request.changes.get(field)
+        parts.append(f"{label}: {value}" if value is not None else label)
+    return "; ".join(parts) or "-"
 
 
 class NotifyActivities:
@@ -71,7 +88,7 @@ class NotifyActivities:
                 recipient=request.recipient,
                 subject_id=request.subject_id,
                 subject=f"{title} ({request.case_number})",
-                body=template.format(fields=", ".join(request.fields) or "-"),
+                body=template.format(fields=_corrected(request)),
                 fields=tuple(request.fields),
             )
         )
@@ -86,8 +103,9 @@ class NotifyActivities:
                 role=request.role,
                 subject=f"{request.case_number}: {what}",
                 body=(
-                    f"Ärende {request.case_number} ({request.kind.value}), tidsfrist "
-                    f"{request.deadline.isoformat()}: {what}."
+                    f"Ärende {request.case_number} ({request.kind.value})"
+                    + (f", tidsfrist {request.deadline.isoformat()}" if request.deadline else "")
+                    + f": {what}."
                 ),
             )
         )

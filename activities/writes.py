@@ -14,10 +14,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from dsr.models import SystemWriteInput, SystemWriteResult
-from systems.catalog import Catalog
+from systems.catalog import FIELD_CATEGORIES, Catalog
 from systems.connector import (
     WriteSummary,
-    fields_held,
     is_restricted,
     rectify_subject,
     set_restriction,
@@ -44,7 +43,7 @@ class WriteActivities:
             system.restriction is not None
             and await is_restricted(engine, system, request.subject_id) == request.restricted
         ):
-            recipients = await subject_recipients(engine, system, request.subject_id)
+            recipients = list(await subject_recipients(engine, system, request.subject_id))
         return SystemWriteResult(
             system=request.system, tables=summary.tables, recipients=recipients
         )
@@ -55,7 +54,7 @@ class WriteActivities:
         engine, system = self._engines[request.system], self._catalog.systems[request.system]
         if system.suppression is None:
             return SystemWriteResult(system=request.system, tables={})
-        recipients = await subject_recipients(engine, system, request.subject_id)
+        recipients = list(await subject_recipients(engine, system, request.subject_id))
         summary = await suppress_marketing(
             engine, system, request.subject_id, now=datetime.now(UTC)
         )
@@ -66,23 +65,32 @@ class WriteActivities:
 
     @activity.defn
     async def apply_rectification(self, request: SystemWriteInput) -> SystemWriteResult:
-        """Correct the fields in every table of one system that holds them (Art. 16)."""
+        """Correct the fields in every table of one system that holds them (Art. 16), and name
+        who received the old values from it (Art. 19).
+
+        A recipient is told of a field when it received that field's category of the subject's
+        data: a disclosure log names categories, not columns, and it holds no field itself.
+        Judged from what was given out, not from what this attempt changed, so a retry after a
+        lost completion names the same recipients.
+        """
         engine, system = self._engines[request.system], self._catalog.systems[request.system]
         try:
             summary = await rectify_subject(engine, system, request.subject_id, request.changes)
         except ValueError as error:
             # Values are checked at intake; one that fails here is a bad request, not a fault.
             raise ApplicationError(str(error), type="InvalidValue", non_retryable=True) from error
-        recipients: list[str] = []
-        # Art. 19: if this system now holds a corrected value, those who received its data are
-        # told. Judged by what the system holds, not by what this attempt changed, so a retry
-        # after a lost completion (nothing left to change) still names them.
-        held = await fields_held(engine, system, request.subject_id)
-        if any(value in held.get(field, ()) for field, value in request.changes.items()):
-            recipients = await subject_recipients(engine, system, request.subject_id)
+        received = await subject_recipients(engine, system, request.subject_id)
+        told: dict[str, list[str]] = {}
+        for recipient, categories in received.items():
+            fields = [f for f in sorted(request.changes) if FIELD_CATEGORIES[f] in categories]
+            if fields:
+                told[recipient] = fields
         self._log("rectification", request, summary)
         return SystemWriteResult(
-            system=request.system, tables=summary.tables, recipients=recipients
+            system=request.system,
+            tables=summary.tables,
+            recipients=list(told),
+            recipient_fields=told,
         )
 
     @staticmethod

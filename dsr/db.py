@@ -128,20 +128,20 @@ class RestrictionHold(Base):
 def create_engine(url: str, *, own_database: bool = True) -> AsyncEngine:
     """An async engine that never puts bound values (identity numbers) into error messages.
 
-    `own_database` is false for the connected systems: the engine only reads those and must not
-    change their settings (SQLite's journal mode is stored in the file).
+    `own_database` is false for the connected systems: the engine must not change their
+    settings (SQLite's journal mode is stored in the file). Foreign keys are enforced on every
+    SQLite connection (a per-connection setting, stored nowhere), as any other database does.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
-        if not own_database:
-            return engine
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if own_database:
+                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 

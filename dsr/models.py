@@ -67,6 +67,17 @@ class RectifiableField(StrEnum):
     PHONE = "phone"
 
 
+# The fields as a Swedish letter names them.
+FIELDS_SV: dict[str, str] = {
+    "name": "namn",
+    "street": "gatuadress",
+    "postal_code": "postnummer",
+    "city": "ort",
+    "email": "e-postadress",
+    "phone": "telefonnummer",
+}
+
+
 class RestrictionGround(StrEnum):
     """Art. 18(1): the four grounds on which a subject may have processing restricted."""
 
@@ -215,6 +226,7 @@ class StepRecord(Model):
     action: str
     actor: str
     at: AwareDatetime
+    detail: str | None = None  # why, where the step has a reason (a plan sent back or stopped)
 
 
 class IdentityRecord(Model):
@@ -256,11 +268,14 @@ class ErasureSummary(Model):
     system: str
     table: str
     label: str
-    action: str  # delete | anonymise | keep
+    action: str  # delete | anonymise | suppress (to a marketing block) | keep
     rows: int
     keep_from: date | None = None  # the earliest "kept until" among the rows
     keep_until: date | None = None  # the latest
     reason: str = ""
+    # Why kept: accounting, meter_values (dated); running_contract, archive, shared (undated).
+    # Empty for what is erased now, and in plans made before it was recorded.
+    rule: str = ""
 
 
 class CaseStatus(Model):
@@ -436,12 +451,27 @@ class SystemWriteResult(Model):
     system: str
     tables: dict[str, int]
     recipients: list[str] = Field(default_factory=list)
+    # Rectification: the corrected fields each recipient received (Art. 19), so each is told
+    # only what it holds. Empty in results recorded before this existed: then every field.
+    recipient_fields: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class PlanErasureInput(Model):
     case_number: CaseNumber
     subject_id: SubjectId
     today: date
+
+
+class CheckErasurePlanInput(Model):
+    case_number: CaseNumber
+    subject_id: SubjectId
+    today: date
+    plan_ref: str
+
+
+class ErasurePlanCheck(Model):
+    # What makes the approved plan outdated, per table, without row keys or values.
+    changes: list[str] = Field(default_factory=list)
 
 
 class ErasurePlanResult(Model):
@@ -462,12 +492,21 @@ class EraseDueInput(Model):
     subject_id: SubjectId
     today: date
     plan_ref: str = ""  # only rows the approved plan kept may be erased later
+    # A disposal decision (gallringsbeslut) covers the archived rows: they go now.
+    dispose_archived: bool = False
+
+
+# Undated reasons to keep that end by themselves (a contract ends) or by a decision (the
+# archive's disposal decision); rows kept because they are someone else's too are not followed.
+FOLLOWED_UNDATED = ("running_contract", "archive")
 
 
 class EraseDueResult(Model):
     system: str
     erased: dict[str, int]
     next_due: date | None  # the first day something kept may go, if any has a date
+    # Undated reasons approved rows are still kept for: running_contract, archive.
+    waiting: list[str] = Field(default_factory=list)
 
 
 class RetentionFollowUpInput(Model):
@@ -478,12 +517,33 @@ class RetentionFollowUpInput(Model):
     # erase nothing (nothing unapproved may go) and end.
     plan_ref: str = ""
     runs: int = 0  # carried over continue-as-new: numbers the trail rows
+    # Carried over continue-as-new: the undated reasons rows were still kept for at the last
+    # run, and whether the DPO has been asked for a disposal decision on archived rows.
+    waiting: list[str] = Field(default_factory=list)
+    dpo_told: bool = False
 
 
 class RetentionFollowUpResult(Model):
     case_number: CaseNumber
     runs: int
     erased: dict[str, int]
+    disposal_reference: str | None = None
+
+
+class RecordDisposalDecisionInput(Model):
+    """The archive's disposal decision (gallringsbeslut) that lets the archived rows go."""
+
+    handler: HandlerId
+    reference: Reason  # the decision's reference, e.g. its diary number
+
+
+class FollowUpStatus(Model):
+    case_number: CaseNumber
+    runs: int
+    next_due: date | None
+    waiting: list[str]
+    erased: dict[str, int]
+    disposal_reference: str | None
 
 
 class RestrictionHoldInput(Model):
@@ -512,6 +572,8 @@ class NotifyRecipientInput(Model):
     recipient: str
     notice: str  # "rectification" (Art. 19) or "objection" (Art. 21(3))
     fields: list[str] = Field(default_factory=list)
+    # Rectification: the corrected values of `fields`, so the recipient can correct its copy.
+    changes: dict[str, str] = Field(default_factory=dict)
 
 
 class NotifyStaffInput(Model):
@@ -519,7 +581,7 @@ class NotifyStaffInput(Model):
     kind: Kind
     role: str  # "dpo", "team_lead", "assignee"
     event: str
-    deadline: date
+    deadline: date | None = None  # none for the retention follow-up: the case is answered
 
 
 class NoticeReceipt(Model):

@@ -92,6 +92,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             register.record_event,
             register.set_restriction_hold,
             erasure.plan_erasure,
+            erasure.check_erasure_plan,
             erasure.execute_erasure,
             erasure.erase_due,
         ]

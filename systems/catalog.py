@@ -52,6 +52,16 @@ class _Declaration(BaseModel):
 # The logical fields a subject may have rectified (Art. 16), whatever a system calls its columns.
 RectifiableField = Literal["name", "street", "postal_code", "city", "email", "phone"]
 RECTIFIABLE_FIELDS: tuple[RectifiableField, ...] = get_args(RectifiableField)
+# The data category each field belongs to, in every system: how a rectification is matched to
+# what a recipient received (a disclosure log names categories, not columns).
+FIELD_CATEGORIES: dict[str, ColumnCategory] = {
+    "name": "identifier",
+    "street": "address",
+    "postal_code": "address",
+    "city": "address",
+    "email": "contact",
+    "phone": "contact",
+}
 
 _MAX_LENGTH: dict[str, int] = {
     "name": 100,
@@ -203,17 +213,43 @@ class RetentionDecl(_Declaration):
         return self
 
 
+class SuppressionRecordDecl(_Declaration):
+    """What stays of a row that records an objection to direct marketing when it is erased.
+
+    Erasing the row would erase the objection with it, and nothing would then stop marketing to
+    the subject if they were imported again: the objection must go on being honoured (Art.
+    21(3)). So a row whose boolean column ``when`` is true is not deleted but minimised: each
+    column of ``anonymise`` gets its replacement (``null`` allowed), and the primary key, the
+    identity number and ``when`` stay.
+    """
+
+    when: Identifier
+    anonymise: dict[Identifier, str | None] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _keeps_the_objection(self) -> SuppressionRecordDecl:
+        if self.when in self.anonymise:
+            raise ValueError(
+                f"anonymise.{self.when}: the objection column cannot be anonymised; keeping it "
+                "is what the record is for"
+            )
+        return self
+
+
 class ErasureDecl(_Declaration):
     """What erasure (Art. 17) does to a table's rows, and the rules that may postpone it.
 
     ``action`` is what happens once no rule keeps a row: ``delete`` it, or ``anonymise`` it by
     setting each column of ``anonymise`` to its replacement (``null`` allowed). With several
     retention rules the latest date wins, and "while a contract runs" or "archive" beat any date.
+    A ``suppression_record`` takes the place of ``action`` for a row that records an objection
+    to direct marketing; a retention rule that keeps the row still wins.
     """
 
     action: Literal["delete", "anonymise"]
     anonymise: dict[Identifier, str | None] = {}
     retention: list[RetentionDecl] = Field(min_length=1)
+    suppression_record: SuppressionRecordDecl | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -241,6 +277,11 @@ class TableDecl(_Declaration):
     contract), ``recipient_column`` (the rows name who received the data, Art. 19), ``erasure``
     (Art. 17) and ``references`` (``column: table.column`` for a foreign key that is not the
     link, so erasure removes referring rows first and never keeps them longer than their target).
+
+    What the recipients received, so a rectification reaches exactly those who hold the old
+    value (Art. 19) and nobody learns a new value they never had: the categories in
+    ``recipient_categories_column`` of each row (a disclosure log: ``identifier,address``), else
+    ``disclosed_categories``, else the categories of the table's own columns.
     """
 
     name: Identifier
@@ -257,8 +298,18 @@ class TableDecl(_Declaration):
     columns: dict[Identifier, ColumnDecl] = Field(min_length=1)
     portable: bool = False
     recipient_column: Identifier | None = None
+    recipient_categories_column: Identifier | None = None
+    disclosed_categories: list[ColumnCategory] | None = None
     references: dict[Identifier, ColumnReference] = {}
     erasure: ErasureDecl
+
+    def received_categories(self) -> frozenset[str]:
+        """The categories every recipient of this table received (without per-row names)."""
+        if self.disclosed_categories is not None:
+            return frozenset(self.disclosed_categories)
+        return frozenset(
+            column.category for column in self.columns.values() if column.category != "technical"
+        )
 
 
 class ProtectedIdentityDecl(_Declaration):
@@ -430,6 +481,26 @@ class SystemDecl(_Declaration):
         where = f"tables.{key}"
         if table.recipient_column is not None:
             _require_column(table, table.recipient_column, f"{where}.recipient_column")
+        if table.recipient_categories_column is not None:
+            if table.recipient_column is None:
+                raise ValueError(
+                    f"{where}.recipient_categories_column: only with recipient_column (the "
+                    "rows name who received what)"
+                )
+            _require_column(
+                table, table.recipient_categories_column, f"{where}.recipient_categories_column"
+            )
+        if table.disclosed_categories is not None and not (
+            table.recipients or table.recipient_column
+        ):
+            raise ValueError(f"{where}.disclosed_categories: the table declares no recipients")
+        for column, declared in table.columns.items():
+            if declared.field is not None and declared.category != FIELD_CATEGORIES[declared.field]:
+                raise ValueError(
+                    f"{where}.columns.{column}.category: field {declared.field!r} is "
+                    f"{FIELD_CATEGORIES[declared.field]!r} data in every system, not "
+                    f"{declared.category!r}"
+                )
         for column, target in table.references.items():
             _require_column(table, column, f"{where}.references.{column}")
             self._resolve(key, target, f"{where}.references.{column}", own_allowed=False)
@@ -448,6 +519,8 @@ class SystemDecl(_Declaration):
             kept = [column for column in personal if column not in erasure.anonymise]
             if kept:
                 raise ValueError(f"{where}.erasure.anonymise: must also replace {', '.join(kept)}")
+        if erasure.suppression_record is not None:
+            self._check_suppression_record(key, table, erasure.suppression_record)
         for index, retention in enumerate(erasure.retention):
             if retention.date_column is not None:
                 self._resolve(
@@ -455,6 +528,42 @@ class SystemDecl(_Declaration):
                     retention.date_column,
                     f"{where}.erasure.retention.{index}.date_column",
                     own_allowed=True,
+                )
+
+    def _check_suppression_record(
+        self, key: str, table: TableDecl, record: SuppressionRecordDecl
+    ) -> None:
+        where = f"tables.{key}.erasure.suppression_record"
+        identity = table.link.subject_column
+        if identity is None:
+            raise ValueError(
+                f"{where}: only for a table linked by subject_column (the record keeps the "
+                "identity number the objection belongs to)"
+            )
+        _require_column(table, record.when, f"{where}.when")
+        kept = {
+            table.primary_key: "the primary key",
+            identity: "the identity number (link.subject_column)",
+        }
+        for column in record.anonymise:
+            _require_column(table, column, f"{where}.anonymise.{column}")
+            if column in kept:
+                raise ValueError(
+                    f"{where}.anonymise.{column}: {kept[column]} cannot be anonymised; the "
+                    "record keeps it"
+                )
+        # Only the number and the objection are needed to honour it: what names or reaches
+        # the subject goes, as for an anonymised row.
+        personal = [c for c, d in table.columns.items() if d.field is not None]
+        missing = [column for column in personal if column not in record.anonymise]
+        if missing:
+            raise ValueError(f"{where}.anonymise: must also replace {', '.join(missing)}")
+        # The record outlives every other row of the subject: it must point at none of them.
+        for reference in self.row_references():
+            if reference.table == key and record.anonymise.get(reference.column, "") is not None:
+                raise ValueError(
+                    f"{where}.anonymise: must also set {reference.column} to null (it refers "
+                    f"to {reference.target}, whose rows erasure may delete)"
                 )
 
     def _resolve(self, key: str, reference: str, where: str, *, own_allowed: bool) -> None:

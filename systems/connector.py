@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -389,27 +389,75 @@ async def suppress_marketing(
     return WriteSummary(system=system.name, tables=counts)
 
 
-async def subject_recipients(engine: AsyncEngine, system: SystemDecl, subject_id: str) -> list[str]:
-    """Everyone the subject's data in `system` went to (Art. 19), sorted and distinct.
+async def subject_recipients(
+    engine: AsyncEngine,
+    system: SystemDecl,
+    subject_id: str,
+    *,
+    tables: Collection[str] | None = None,
+) -> dict[str, frozenset[str]]:
+    """Everyone the subject's data in `system` went to (Art. 19), with the data categories each
+    received (see `TableDecl`), by name in sorted order; only from `tables` if given.
 
-    A table that names the recipient per row (``recipient_column``) gives those names; any other
-    table where the subject has rows gives its declared ``recipients``.
+    A table that names the recipient per row (``recipient_column``) gives those names and,
+    with ``recipient_categories_column``, what each row says was given; any other table where
+    the subject has rows gives its declared ``recipients``.
     """
     _require_canonical(subject_id, "subject_recipients")
-    found: set[str] = set()
+    found: dict[str, set[str]] = {}
     async with engine.connect() as conn:
-        tables = await _reflect(conn, system)
+        reflected = await _reflect(conn, system)
         for name, declared in system.tables.items():
-            table = tables[name]
-            mine = _belongs_to_subject(system, tables, name, subject_id)
+            if tables is not None and name not in tables:
+                continue
+            table = reflected[name]
+            mine = _belongs_to_subject(system, reflected, name, subject_id)
             if declared.recipient_column is not None:
-                column = table.c[declared.recipient_column]
-                query = sa.select(column).distinct().where(mine, column.is_not(None))
-                found.update(str(value) for value in (await conn.execute(query)).scalars())
+                for recipient, categories in await _named_recipients(conn, declared, table, mine):
+                    found.setdefault(recipient, set()).update(categories)
             elif declared.recipients:
                 if (await conn.execute(sa.select(sa.exists().where(mine)))).scalar():
-                    found.update(declared.recipients)
+                    for recipient in declared.recipients:
+                        found.setdefault(recipient, set()).update(declared.received_categories())
+    return {recipient: frozenset(found[recipient]) for recipient in sorted(found)}
+
+
+async def recipients_of_rows(
+    engine: AsyncEngine, system: SystemDecl, table: str, keys: Sequence[int]
+) -> list[str]:
+    """Who received the rows of `table` with these primary keys (Art. 19 for an erasure of
+    exactly those rows), sorted and distinct."""
+    declared = system.tables[table]
+    if not keys:
+        return []
+    if declared.recipient_column is None:
+        return sorted(set(declared.recipients))
+    found: set[str] = set()
+    async with engine.connect() as conn:
+        reflected = (await _reflect(conn, system))[table]
+        key = reflected.c[declared.primary_key]
+        for chunk in _chunks(sorted(set(keys))):
+            rows = await _named_recipients(conn, declared, reflected, key.in_(chunk))
+            found.update(recipient for recipient, _ in rows)
     return sorted(found)
+
+
+async def _named_recipients(
+    conn: AsyncConnection, declared: TableDecl, table: sa.Table, where: sa.ColumnElement[bool]
+) -> list[tuple[str, frozenset[str]]]:
+    """(recipient, categories received) for the rows of a table that names its recipients."""
+    assert declared.recipient_column is not None
+    recipient = table.c[declared.recipient_column]
+    if declared.recipient_categories_column is None:
+        query = sa.select(recipient).distinct().where(where, recipient.is_not(None))
+        categories = declared.received_categories()
+        return [(str(name), categories) for name in (await conn.execute(query)).scalars()]
+    given = table.c[declared.recipient_categories_column]
+    query = sa.select(recipient, given).distinct().where(where, recipient.is_not(None))
+    return [
+        (str(name), frozenset(part.strip() for part in str(text or "").split(",") if part.strip()))
+        for name, text in (await conn.execute(query)).all()
+    ]
 
 
 async def _set_flag(
@@ -438,7 +486,9 @@ def _timestamp_for(column: sa.Column[Any], moment: datetime) -> datetime:
 
 # --- Erasure (Art. 17) and its statutory retention --------------------------------------------
 
-ErasureAction = Literal["delete", "anonymise"]
+# "suppress": reduce a row that records an objection to direct marketing to its suppression
+# record (see `SuppressionRecordDecl`) instead of deleting or anonymising it.
+ErasureAction = Literal["delete", "anonymise", "suppress"]
 
 
 @dataclass(frozen=True)
@@ -449,17 +499,22 @@ class ErasurePlanItem:
     must be kept (they may go the day after), or None when no date can be given: kept while a
     contract runs, as an archived official document, or because the rows also belong to someone
     else; ``reason`` says which, in Swedish, naming the rule and the law. ``then`` is what
-    happens to the rows when they may go (the table's declared action).
+    happens to the rows when they may go: the table's declared action, or ``suppress`` for rows
+    that record an objection to direct marketing in a table with a suppression record. A
+    ``suppress`` item (nothing keeps the rows, the record stays for good) has no ``keep_until``.
     """
 
     system: str
     table: str
     label: str
-    action: Literal["delete", "anonymise", "keep"]
+    action: Literal["delete", "anonymise", "suppress", "keep"]
     keys: tuple[int, ...]
     keep_until: date | None
     then: ErasureAction
     reason: str
+    # What keeps the rows: "accounting", "meter_values" (dated), "running_contract", "archive",
+    # "shared" (undated); empty for rows erased now. Says who or what may end the keeping.
+    rule: str = ""
 
 
 _REASONS = {
@@ -489,6 +544,11 @@ _ERASED_NOW = {
     "dataskyddsförordningen).",
     "anonymise": "Inget lagkrav att spara personuppgifterna längre: de avidentifieras nu "
     "(art. 17.1 dataskyddsförordningen).",
+    # {kept}: the labels of what the suppression record keeps, from the declaration.
+    "suppress": "Du har invänt mot direktmarknadsföring. För att invändningen ska fortsätta gälla "
+    "och du inte ska få marknadsföring igen sparas ditt person- eller samordningsnummer med en "
+    "spärr mot marknadsföring (art. 21.3 dataskyddsförordningen). Kvar i posten finns bara: "
+    "{kept}. Övriga uppgifter i posten raderas nu (art. 17.1 dataskyddsförordningen).",
 }
 
 
@@ -549,7 +609,9 @@ async def plan_erasure(
     }
     _propagate(system, references, rows, holds)
     return [
-        item for name in erasure_order(system) for item in _plan_items(system, name, holds[name])
+        item
+        for name in erasure_order(system)
+        for item in _plan_items(system, name, holds[name], rows[name])
     ]
 
 
@@ -560,44 +622,58 @@ async def erase_rows(
     keys: Sequence[int],
     action: ErasureAction,
 ) -> int:
-    """Delete or anonymise the rows of `table` with these primary keys; return rows changed.
+    """Delete, anonymise or suppress the rows of `table` with these primary keys; return rows
+    changed.
 
-    `action` must be the table's declared one (a plan item's ``then``). Rows already gone or
-    already anonymised are not counted, so running it twice changes nothing more.
+    `action` must be the table's declared one or, in a table with a suppression record,
+    ``suppress`` (a plan item's ``then``). In such a table the objection as it stands now
+    decides, whatever the plan saw: a row that records one is reduced to its suppression record,
+    any other gets the declared action. So an objection made after the plan still outlives the
+    erasure. Rows already gone, anonymised or suppressed are not counted, so running it twice
+    changes nothing more.
     """
     if table not in system.tables:
         raise ValueError(f"erase_rows: {table!r} is not a declared table of {system.name!r}")
     declared = system.tables[table]
-    if action != declared.erasure.action:
+    erasure = declared.erasure
+    record = erasure.suppression_record
+    if action != erasure.action and (action != "suppress" or record is None):
+        allowed = erasure.action if record is None else f"{erasure.action} or suppress"
         raise ValueError(
-            f"erase_rows: {system.name}.{table} is declared to {declared.erasure.action}, "
-            f"not {action}"
+            f"erase_rows: {system.name}.{table} is declared to {allowed}, not {action}"
         )
     changed = 0
     async with engine.begin() as conn:
         reflected = (await _reflect(conn, system))[table]
         key = reflected.c[declared.primary_key]
         for chunk in _chunks(sorted(set(keys))):
-            if action == "delete":
-                statement: sa.Delete | sa.Update = sa.delete(reflected).where(key.in_(chunk))
-            else:
-                replacements = declared.erasure.anonymise
-                statement = (
-                    sa.update(reflected)
-                    .where(
-                        key.in_(chunk),
-                        sa.or_(
-                            *(
-                                reflected.c[column].is_distinct_from(value)
-                                for column, value in replacements.items()
-                            )
-                        ),
-                    )
-                    .values(replacements)
+            chosen: sa.ColumnElement[bool] = key.in_(chunk)
+            if record is not None:
+                objecting = reflected.c[record.when]
+                changed += await _replace(
+                    conn, reflected, sa.and_(chosen, objecting.is_(True)), record.anonymise
                 )
-            changed += (await conn.execute(statement)).rowcount
+                chosen = sa.and_(chosen, objecting.is_not(True))
+            if erasure.action == "delete":
+                changed += (await conn.execute(sa.delete(reflected).where(chosen))).rowcount
+            else:
+                changed += await _replace(conn, reflected, chosen, erasure.anonymise)
     _log_write("erased", system, {table: changed} if changed else {})
     return changed
+
+
+async def _replace(
+    conn: AsyncConnection,
+    table: sa.Table,
+    where: sa.ColumnElement[bool],
+    replacements: Mapping[str, str | None],
+) -> int:
+    """Set the replacement values in the rows `where` selects that do not have them yet."""
+    stale = sa.or_(
+        *(table.c[column].is_distinct_from(value) for column, value in replacements.items())
+    )
+    result = await conn.execute(sa.update(table).where(where, stale).values(dict(replacements)))
+    return result.rowcount
 
 
 def _columns_needed(system: SystemDecl, name: str, references: Sequence[RowReference]) -> list[str]:
@@ -622,6 +698,8 @@ def _columns_needed(system: SystemDecl, name: str, references: Sequence[RowRefer
     for table in system.tables.values():
         if table.link.parent == name and table.link.parent_column is not None:
             needed.append(table.link.parent_column)
+    if declared.erasure.suppression_record is not None:
+        needed.append(declared.erasure.suppression_record.when)
     return list(dict.fromkeys(needed))
 
 
@@ -731,14 +809,23 @@ def _propagate(
                     changed = True
 
 
-def _plan_items(system: SystemDecl, name: str, holds: Mapping[int, _Hold]) -> list[ErasurePlanItem]:
+def _plan_items(
+    system: SystemDecl,
+    name: str,
+    holds: Mapping[int, _Hold],
+    rows: Mapping[int, Mapping[str, Any]],
+) -> list[ErasurePlanItem]:
     declared = system.tables[name]
-    then = declared.erasure.action
-    groups: dict[tuple[int, date, str], list[int]] = {}
+    record = declared.erasure.suppression_record
+    groups: dict[tuple[int, date, str, ErasureAction], list[int]] = {}
     for key, hold in holds.items():
-        groups.setdefault((*hold.order, hold.rule), []).append(key)
+        # A kept row stays as it is (the retention rule wins); `then` tells its fate later.
+        then: ErasureAction = declared.erasure.action
+        if record is not None and bool(rows[key][record.when]):
+            then = "suppress"
+        groups.setdefault((*hold.order, hold.rule, then), []).append(key)
     items = []
-    for (rank, _, rule), keys in sorted(groups.items()):
+    for (rank, _, rule, then), keys in sorted(groups.items()):
         hold = holds[keys[0]]
         items.append(
             ErasurePlanItem(
@@ -749,10 +836,26 @@ def _plan_items(system: SystemDecl, name: str, holds: Mapping[int, _Hold]) -> li
                 keys=tuple(sorted(keys)),
                 keep_until=hold.until,
                 then=then,
-                reason=_ERASED_NOW[then] if rank == _ERASE else _REASONS[rule],
+                reason=_erased_now(declared, then) if rank == _ERASE else _REASONS[rule],
+                rule=rule,
             )
         )
     return items
+
+
+def _erased_now(declared: TableDecl, then: ErasureAction) -> str:
+    record = declared.erasure.suppression_record
+    if then != "suppress" or record is None:
+        return _ERASED_NOW[then]
+    # What the subject can find in an access answer later, by the same labels.
+    kept = [
+        column.label
+        for name, column in declared.columns.items()
+        if name not in record.anonymise
+        and name != declared.primary_key
+        and column.category != "technical"
+    ]
+    return _ERASED_NOW["suppress"].format(kept="; ".join(kept))
 
 
 def _day(value: object) -> date | None:

@@ -169,3 +169,37 @@ async def test_bad_input_is_one_line_a_failure_and_changes_nothing(
 async def test_every_kind_explains_itself(client: Client, worker: Settings, kind: str) -> None:
     code, out, _ = await Cli(client, worker).run("submit", kind, "--help")
     assert code == 0 and "--subject" in out
+
+
+async def test_an_erasure_from_the_cli_leaves_a_follow_up_a_handler_can_read(
+    client: Client, writable: Settings
+) -> None:
+    cli = Cli(client, writable)
+    submitted = await cli.json(
+        "submit", "erasure", "--subject", "191212121212", "--verified-by", "bankid"
+    )
+    case = submitted["case_number"]
+    await cli.wait_for(case, "awaiting_decision")
+    code, _, err = await cli.run("retention", case)
+    assert code == 1 and "has no retention follow-up" in err, "nothing kept yet"
+    await cli.json("prepare-erasure-plan", case, "--handler", "anna")
+    code, _, err = await cli.run("approve-erasure-plan", case, "--handler", "ANNA")
+    assert code == 1 and "another person must approve it" in err
+    await cli.json("approve-erasure-plan", case, "--handler", "bo")
+    await cli.wait_for(case, "closed")
+
+    # Kept while the contracts run and in the archive: followed from tomorrow.
+    progress = await cli.json("retention", case)
+    assert progress["runs"] == 0 and progress["next_due"] is not None
+    code, out, _ = await cli.run("retention", case)
+    assert code == 0 and "next run:" in out
+    # No run has found archived rows waiting yet: no disposal decision to record.
+    code, _, err = await cli.run(
+        "record-disposal-decision", case, "--handler", "dpo", "--reference", "Gallring 2027:1"
+    )
+    assert code == 1 and "no archived rows are kept waiting" in err
+    code, _, err = await cli.run(
+        "record-disposal-decision", case, "--handler", "dpo", "--reference", "  "
+    )
+    assert code == 1 and "reference" in err and "blank" in err
+    await client.get_workflow_handle(f"{case}-retention").terminate("test over")

@@ -7,7 +7,7 @@ the `status` query, the search attributes and the case register's trail in step.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -252,6 +252,21 @@ class CaseWorkflow:
             reason=decision.reason,
         )
 
+    async def _tell_staff(self, role: str, event: str) -> None:
+        """A message to the DPO, the team lead or the assignee: the case and what happened."""
+        await workflow.execute_activity_method(
+            NotifyActivities.notify_staff,
+            NotifyStaffInput(
+                case_number=self._case.case_number,
+                kind=self._case.kind,
+                role=role,
+                event=event,
+                deadline=self._case.deadline,
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+
     async def _wait_for_handler(self, decided: Callable[[], bool]) -> bool:
         """Wait for a handler's decision; False if the request was refused instead."""
         await workflow.wait_condition(lambda: decided() or self._refusal is not None)
@@ -262,18 +277,7 @@ class CaseWorkflow:
         assert refusal is not None
         self._decision = "refused"
         # The DPO is told of every refusal (DOMAIN: advises, is not the one who decides).
-        await workflow.execute_activity_method(
-            NotifyActivities.notify_staff,
-            NotifyStaffInput(
-                case_number=self._case.case_number,
-                kind=self._case.kind,
-                role="dpo",
-                event="refused",
-                deadline=self._case.deadline,
-            ),
-            start_to_close_timeout=SHORT_TIMEOUT,
-            retry_policy=PERSISTENT,
-        )
+        await self._tell_staff("dpo", "refused")
         return await self._notify_and_close(
             "refused",
             Outcome.REFUSED,
@@ -399,10 +403,23 @@ class CaseWorkflow:
         return result.holds_remaining
 
     async def _notify_recipients(
-        self, recipients: Sequence[str], notice: str, fields: Sequence[str] = ()
+        self,
+        recipients: Sequence[str] | Mapping[str, Sequence[str]],
+        notice: str,
+        changes: Mapping[str, str] | None = None,
     ) -> None:
-        """One notice per recipient (Art. 19 / 21(3)), all at once."""
-        names = sorted(set(recipients))
+        """One notice per recipient (Art. 19 / 21(3)), all at once.
+
+        For a rectification, `recipients` maps each recipient to the corrected fields it
+        received, and the notice carries just those fields' new values from `changes`.
+        """
+        fields_of = (
+            {name: sorted(set(fields)) for name, fields in recipients.items()}
+            if isinstance(recipients, Mapping)
+            else dict.fromkeys(recipients, list[str]())
+        )
+        names = sorted(fields_of)
+        values = changes or {}
         await asyncio.gather(
             *(
                 workflow.execute_activity_method(
@@ -412,7 +429,8 @@ class CaseWorkflow:
                         subject_id=self._case.subject_id,
                         recipient=name,
                         notice=notice,
-                        fields=list(fields),
+                        fields=fields_of[name],
+                        changes={f: values[f] for f in fields_of[name] if f in values},
                     ),
                     start_to_close_timeout=SHORT_TIMEOUT,
                     retry_policy=PERSISTENT,
@@ -438,7 +456,9 @@ class CaseWorkflow:
         self._state = state
         self._decision_taken = False
         self._step += 1
-        self._steps.append(StepRecord(state=state, action=action, actor=actor, at=workflow.now()))
+        self._steps.append(
+            StepRecord(state=state, action=action, actor=actor, at=workflow.now(), detail=detail)
+        )
         updates: list[SearchAttributeUpdate[str]] = [search.STATE.value_set(state.value)]
         if self._assignee is not None:
             updates.append(search.ASSIGNEE.value_set(self._assignee))

@@ -7,26 +7,35 @@ from datetime import date, datetime, time, timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from dsr import search
 from dsr.models import (
+    FOLLOWED_UNDATED,
     ActionResult,
     ApproveErasurePlanInput,
     CaseInput,
     CaseResult,
     CaseState,
+    CheckErasurePlanInput,
     EraseDueInput,
+    EraseDueResult,
     ErasurePlanResult,
     ErasureSummary,
     ExecuteErasureInput,
+    FollowUpStatus,
+    Kind,
+    NotifyStaffInput,
     Outcome,
     PlanCollectionInput,
     PlanErasureInput,
     PrepareErasurePlanInput,
+    RecordDisposalDecisionInput,
     RecordEventInput,
     RejectErasurePlanInput,
     RetentionFollowUpInput,
     RetentionFollowUpResult,
+    SystemWriteResult,
 )
 from workflows.case import (
     ART19_RESTRICTION_ERASURE_PATCH,
@@ -39,6 +48,7 @@ from workflows.case import (
 
 with workflow.unsafe.imports_passed_through():
     from activities.erasure import ErasureActivities
+    from activities.notify import NotifyActivities
     from activities.register import RegisterActivities
     from activities.sources import SourceActivities
 
@@ -48,7 +58,16 @@ FOLLOW_UP_BATCH = timedelta(days=30)
 # Trail rows of the follow-up are numbered from here, clear of the case's own steps.
 FOLLOW_UP_TRAIL_KEY = 10_000
 WRITE_TIMEOUT = timedelta(minutes=10)
-ACTIONS_SV = {"delete": "raderas", "anonymise": "avidentifieras", "keep": "sparas"}
+# Patch ids: the approved plan is checked against the systems before it is executed; parts
+# kept without a date (a running contract, the archive) are followed up too.
+ERASURE_PLAN_CHECK_PATCH = "erasure-plan-check"
+FOLLOW_UP_UNDATED_PATCH = "follow-up-undated"
+ACTIONS_SV = {
+    "delete": "raderas",
+    "anonymise": "avidentifieras",
+    "suppress": "minimeras till en spärr mot marknadsföring",
+    "keep": "sparas",
+}
 
 
 @workflow.defn
@@ -73,6 +92,8 @@ class ErasureWorkflow(CaseWorkflow):
         self._preparer: str | None = None
         self._approver: str | None = None
         self._plan_rejection: RejectErasurePlanInput | None = None
+        # What a round stopped part-way erased, for the answer (the next plan no longer has it).
+        self._erased_before: list[ErasureSummary] = []
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
@@ -101,29 +122,50 @@ class ErasureWorkflow(CaseWorkflow):
             await workflow.wait_condition(
                 lambda: self._approver is not None or self._plan_rejection is not None
             )
-            if self._approver is not None:
+            # Sent back, outdated by approval time, or stopped: plan again as of today, and a
+            # preparer and an approver start over.
+            if self._approver is None:
+                rejection = self._plan_rejection
+                assert rejection is not None
+                actor, action, detail = rejection.handler, "reject_erasure_plan", rejection.reason
+                self._preparer = self._plan_rejection = None
+                continue
+            approver, self._preparer, self._approver = self._approver, None, None
+            outdated = await self._plan_outdated(self._plan)
+            if outdated:
+                actor, action = approver, "approve_erasure_plan"
+                detail = "The plan is outdated and was made again: " + "; ".join(outdated)
+                continue
+            await self._enter(CaseState.APPLYING, actor=approver, action="approve_erasure_plan")
+            if any(item.action == "keep" for item in self._plan.items):
+                # What is kept stays restricted: a hold no other case's lift can remove.
+                await self._hold_restriction(True)
+            blocked = await self._execute(self._plan)
+            if blocked is None:
                 break
-            # Sent back: plan again as of today, and a preparer and an approver start over.
-            rejection = self._plan_rejection
-            assert rejection is not None
-            actor, action, detail = rejection.handler, "reject_erasure_plan", rejection.reason
-            self._preparer = self._plan_rejection = None
-        await self._enter(CaseState.APPLYING, actor=self._approver, action="approve_erasure_plan")
+            actor, action, detail = ENGINE, "erasure_blocked", blocked
+            await self._tell_staff("assignee", "erasure_blocked")
         kept = [item for item in self._plan.items if item.action == "keep"]
-        if kept:
-            # What is kept stays restricted: a hold no other case's lift can remove.
-            await self._hold_restriction(True)
-        await self._execute(self._plan)
         dated = [item.keep_from for item in kept if item.keep_from is not None]
-        if dated:
-            # The first day any kept row may go, not the last: the earliest rows go first.
-            await self._start_follow_up(min(dated) + timedelta(days=1))
+        # The first day any kept row may go, not the last: the earliest rows go first.
+        first = min(dated) + timedelta(days=1) if dated else None
+        if workflow.patched(FOLLOW_UP_UNDATED_PATCH) and any(
+            item.rule in FOLLOWED_UNDATED for item in kept
+        ):
+            # A contract may end and an archive disposal decision may come: followed from
+            # tomorrow. Cases before this patch followed dated parts only.
+            tomorrow = self._today() + timedelta(days=1)
+            first = min(first, tomorrow) if first else tomorrow
+        if first is not None:
+            await self._start_follow_up(first)
+        # A marketing block kept after an objection is kept personal data too: partly.
+        partly = kept or any(item.action == "suppress" for item in self._plan.items)
         return await self._notify_and_close(
             "erasure_answer",
-            Outcome.PARTLY_COMPLETED if kept else Outcome.COMPLETED,
+            Outcome.PARTLY_COMPLETED if partly else Outcome.COMPLETED,
             actor=ENGINE,
             action="erased",
-            facts=answer_facts(self._plan.items),
+            facts=answer_facts(self._erased_before + self._plan.items),
         )
 
     # --- updates ---------------------------------------------------------------------------
@@ -169,9 +211,34 @@ class ErasureWorkflow(CaseWorkflow):
     def _today(self) -> date:
         return workflow.now().date()
 
-    async def _execute(self, plan: ErasurePlanResult) -> None:
+    async def _plan_outdated(self, plan: ErasurePlanResult) -> list[str]:
+        """What changed since the plan was made (see `check_erasure_plan`); [] if nothing.
+
+        Cases approved before this check existed executed their plan as approved.
+        """
+        if not workflow.patched(ERASURE_PLAN_CHECK_PATCH):
+            return []
+        check = await workflow.execute_activity_method(
+            ErasureActivities.check_erasure_plan,
+            CheckErasurePlanInput(
+                case_number=self._case.case_number,
+                subject_id=self._case.subject_id,
+                today=self._today(),
+                plan_ref=plan.ref,
+            ),
+            start_to_close_timeout=WRITE_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        return check.changes
+
+    async def _execute(self, plan: ErasurePlanResult) -> str | None:
+        """Execute the plan in every system at once; tell the recipients of what went.
+
+        Returns None, or why a system stopped (a row the plan did not know of refers to one it
+        erases): then what the other systems erased stands, and the case is planned again.
+        """
         systems = sorted({item.system for item in plan.items})
-        results = await asyncio.gather(
+        outcomes = await asyncio.gather(
             *(
                 workflow.execute_activity_method(
                     ErasureActivities.execute_erasure,
@@ -185,8 +252,18 @@ class ErasureWorkflow(CaseWorkflow):
                     retry_policy=PERSISTENT,
                 )
                 for system in systems
-            )
+            ),
+            return_exceptions=True,
         )
+        results: list[SystemWriteResult] = []
+        stopped: list[str] = []
+        for outcome in outcomes:
+            if isinstance(outcome, SystemWriteResult):
+                results.append(outcome)
+            elif isinstance(outcome, ActivityError) and isinstance(outcome.cause, ApplicationError):
+                stopped.append(outcome.cause.message)
+            else:
+                raise outcome
         for result in results:
             if result.tables:
                 self._applied[f"erasure:{result.system}"] = result.tables
@@ -194,6 +271,13 @@ class ErasureWorkflow(CaseWorkflow):
             await self._notify_recipients(
                 [name for result in results for name in result.recipients], "erasure"
             )
+        if not stopped:
+            return None
+        done = {result.system for result in results}
+        self._erased_before += [
+            item for item in plan.items if item.system in done and item.action != "keep"
+        ]
+        return "Erasure stopped: " + "; ".join(stopped)
 
     async def _start_follow_up(self, next_due: date) -> None:
         await workflow.start_child_workflow(
@@ -219,34 +303,143 @@ class ErasureWorkflow(CaseWorkflow):
 @workflow.defn
 class RetentionFollowUpWorkflow:
     """Erases the kept parts of an erasure case as their retention ends, without anyone
-    remembering it: sleeps until the next date, plans again as of that day in every system,
-    erases what may go, and repeats until nothing with a date is left. Parts kept without a
-    date (a running contract, an archived document, rows shared with someone else) stay
-    restricted; a new request or a disposal decision deals with them.
+    remembering it: waits until the next date, plans again as of that day in every system,
+    erases what may go, and repeats until nothing approved is kept any longer.
+
+    Kept without a date: while a contract runs, it looks again every FOLLOW_UP_BATCH (the
+    contract may end any day, and then the accounting years or nothing keep the rows); archived
+    official documents wait for the archive's disposal decision: the DPO is told once, and the
+    `record_disposal_decision` update (the decision's reference) lets them go. Rows kept because
+    they are someone else's too are not followed. Follow-ups started before undated holds were
+    followed keep their old course (patch FOLLOW_UP_UNDATED_PATCH).
     """
+
+    @workflow.init
+    def __init__(self, follow_up: RetentionFollowUpInput) -> None:
+        self._case_number = follow_up.case_number
+        self._runs = follow_up.runs
+        self._next_due: date | None = follow_up.next_due
+        self._waiting = list(follow_up.waiting)
+        self._erased: dict[str, int] = {}
+        self._disposal: RecordDisposalDecisionInput | None = None
+        self._disposed = False
 
     @workflow.run
     async def run(self, follow_up: RetentionFollowUpInput) -> RetentionFollowUpResult:
-        runs, erased = follow_up.runs, dict[str, int]()
-        next_due: date | None = follow_up.next_due
-        while next_due is not None:
-            await self._sleep_until(next_due)
-            runs += 1
-            next_due = await self._erase_due(follow_up, runs, erased)
-            if next_due is not None and workflow.info().is_continue_as_new_suggested():
+        followed = workflow.patched(FOLLOW_UP_UNDATED_PATCH)
+        dpo_told = follow_up.dpo_told
+        while self._next_due is not None or (followed and self._waiting):
+            await self._wait(self._next_due, followed)
+            self._runs += 1
+            dispose = self._disposal is not None and not self._disposed
+            results = await self._erase_due(follow_up, self._runs, dispose)
+            self._disposed = self._disposed or dispose
+            today = workflow.now().date()
+            dates = [r.next_due for r in results if r.next_due is not None]
+            self._next_due = max(min(dates), today + FOLLOW_UP_BATCH) if dates else None
+            if not followed:
+                self._waiting = []
+            else:
+                self._waiting = sorted({rule for r in results for rule in r.waiting})
+                if "running_contract" in self._waiting:
+                    again = today + FOLLOW_UP_BATCH
+                    self._next_due = min(self._next_due or again, again)
+                if "archive" in self._waiting and not dpo_told:
+                    await self._ask_dpo()
+                    dpo_told = True
+            if self._next_due is not None and workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    follow_up.model_copy(update={"next_due": next_due, "runs": runs})
+                    follow_up.model_copy(
+                        update={
+                            "next_due": self._next_due,
+                            "runs": self._runs,
+                            "waiting": self._waiting,
+                            "dpo_told": dpo_told,
+                        }
+                    )
                 )
-        return RetentionFollowUpResult(case_number=follow_up.case_number, runs=runs, erased=erased)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return RetentionFollowUpResult(
+            case_number=follow_up.case_number,
+            runs=self._runs,
+            erased=self._erased,
+            disposal_reference=self._disposal.reference if self._disposal else None,
+        )
 
-    async def _sleep_until(self, due: date) -> None:
-        wake = datetime.combine(due, time(2, 0), workflow.now().tzinfo)
-        if wake > workflow.now():
-            await workflow.sleep(wake - workflow.now())
+    @workflow.update
+    async def record_disposal_decision(
+        self, decision: RecordDisposalDecisionInput
+    ) -> FollowUpStatus:
+        """The disposal decision is taken: the archived rows of this case go now."""
+        self._disposal = decision
+        await workflow.wait_condition(lambda: self._disposed)
+        return self.progress()
+
+    @record_disposal_decision.validator
+    def _validate_disposal(self, decision: RecordDisposalDecisionInput) -> None:
+        if self._disposal is not None:
+            raise ApplicationError(
+                f"case {self._case_number}: a disposal decision is already recorded "
+                f"({self._disposal.reference})",
+                type="WrongState",
+            )
+        if "archive" not in self._waiting:
+            raise ApplicationError(
+                f"case {self._case_number}: no archived rows are kept waiting for a disposal "
+                "decision",
+                type="WrongState",
+            )
+
+    @workflow.query
+    def progress(self) -> FollowUpStatus:
+        return FollowUpStatus(
+            case_number=self._case_number,
+            runs=self._runs,
+            next_due=self._next_due,
+            waiting=self._waiting,
+            erased=self._erased,
+            disposal_reference=self._disposal.reference if self._disposal else None,
+        )
+
+    async def _wait(self, due: date | None, followed: bool) -> None:
+        """Until `due` (02:00 local server time), or forever if None; a disposal decision to act
+        on ends the wait early."""
+        if not followed:
+            assert due is not None
+            wake = datetime.combine(due, time(2, 0), workflow.now().tzinfo)
+            if wake > workflow.now():
+                await workflow.sleep(wake - workflow.now())
+            return
+        timeout = None
+        if due is not None:
+            wake = datetime.combine(due, time(2, 0), workflow.now().tzinfo)
+            if wake <= workflow.now():
+                return
+            timeout = wake - workflow.now()
+        try:
+            await workflow.wait_condition(
+                lambda: self._disposal is not None and not self._disposed, timeout=timeout
+            )
+        except TimeoutError:
+            pass
+
+    async def _ask_dpo(self) -> None:
+        await workflow.execute_activity_method(
+            NotifyActivities.notify_staff,
+            NotifyStaffInput(
+                case_number=self._case_number,
+                kind=Kind.ERASURE,
+                role="dpo",
+                event="disposal_decision_needed",
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
 
     async def _erase_due(
-        self, follow_up: RetentionFollowUpInput, run: int, erased: dict[str, int]
-    ) -> date | None:
+        self, follow_up: RetentionFollowUpInput, run: int, dispose: bool
+    ) -> list[EraseDueResult]:
         today = workflow.now().date()
         plan = await workflow.execute_activity_method(
             SourceActivities.plan_collection,
@@ -264,6 +457,7 @@ class RetentionFollowUpWorkflow:
                         subject_id=follow_up.subject_id,
                         today=today,
                         plan_ref=follow_up.plan_ref,
+                        dispose_archived=dispose,
                     ),
                     start_to_close_timeout=WRITE_TIMEOUT,
                     retry_policy=PERSISTENT,
@@ -273,7 +467,12 @@ class RetentionFollowUpWorkflow:
         )
         this_run = {f"{r.system}.{t}": n for r in results for t, n in r.erased.items() if n}
         for key, rows in this_run.items():
-            erased[key] = erased.get(key, 0) + rows
+            self._erased[key] = self._erased.get(key, 0) + rows
+        detail = ", ".join(f"{k}: {v}" for k, v in sorted(this_run.items())) or "-"
+        if dispose and self._disposal is not None:
+            detail = (
+                f"disposal decision {self._disposal.reference} ({self._disposal.handler}); {detail}"
+            )
         await workflow.execute_activity_method(
             RegisterActivities.record_event,
             RecordEventInput(
@@ -281,22 +480,21 @@ class RetentionFollowUpWorkflow:
                 key=FOLLOW_UP_TRAIL_KEY + run,
                 actor=ENGINE,
                 action="retention_run",
-                detail=", ".join(f"{k}: {v}" for k, v in sorted(this_run.items())) or "-",
+                detail=detail,
             ),
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
         )
-        dates = [r.next_due for r in results if r.next_due is not None]
-        if not dates:
-            return None
-        return max(min(dates), today + FOLLOW_UP_BATCH)
+        return list(results)
 
 
 def answer_facts(items: list[ErasureSummary]) -> dict[str, str]:
     """The answer per category with dates, in Swedish, for the notice to the subject."""
     erased, kept = [], []
     for item in items:
-        if item.action != "keep":
+        if item.action == "suppress":
+            kept.append(f"{item.label}: {ACTIONS_SV[item.action]}. {item.reason}")
+        elif item.action != "keep":
             erased.append(f"{item.label} ({ACTIONS_SV[item.action]}, {item.rows} st.)")
         elif item.keep_until is None:
             kept.append(f"{item.label}: sparas tills vidare. {item.reason}")

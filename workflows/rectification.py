@@ -5,6 +5,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 from dsr.models import (
+    FIELDS_SV,
     ActionResult,
     CaseInput,
     CaseResult,
@@ -19,15 +20,6 @@ from workflows.restriction import RestrictionSteps
 
 with workflow.unsafe.imports_passed_through():
     from activities.writes import WriteActivities
-
-FIELDS_SV = {
-    "name": "namn",
-    "street": "gatuadress",
-    "postal_code": "postnummer",
-    "city": "ort",
-    "email": "e-postadress",
-    "phone": "telefonnummer",
-}
 
 
 @workflow.defn
@@ -75,8 +67,15 @@ class RectificationWorkflow(RestrictionSteps):
                 WriteActivities.apply_rectification, "rectification", changes=accepted
             )
             await self._enter(CaseState.NOTIFYING_RECIPIENTS, actor=ENGINE, action="rectified")
-            recipients = [name for result in results for name in result.recipients]
-            await self._notify_recipients(recipients, "rectification", sorted(accepted))
+            # Each recipient hears of the fields it received; results recorded before that was
+            # reported (no recipient_fields) name every accepted field, as those cases did.
+            told: dict[str, set[str]] = {}
+            for result in results:
+                for name in result.recipients:
+                    told.setdefault(name, set()).update(result.recipient_fields.get(name, accepted))
+            await self._notify_recipients(
+                {name: sorted(fields) for name, fields in told.items()}, "rectification", accepted
+            )
             actor, action = ENGINE, "recipients_notified"
         else:
             actor, action = ruling.handler, f"decide:{ruling.decision}"

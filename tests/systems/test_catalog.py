@@ -285,6 +285,104 @@ def test_bad_rights_declarations_fail_with_the_field(
 
 
 @pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda d: d["tables"]["invoices"].update(recipient_categories_column="amount"),
+            "tables.invoices.recipient_categories_column: only with recipient_column",
+        ),
+        (
+            lambda d: d["tables"]["contracts"].update(disclosed_categories=["contract"]),
+            "tables.contracts.disclosed_categories: the table declares no recipients",
+        ),
+        (
+            lambda d: d["tables"]["invoices"].update(disclosed_categories=["salary"]),
+            "tables.invoices.disclosed_categories.0",
+        ),
+        (
+            # A field is the same kind of data everywhere, or a disclosure of "contact" data
+            # could not be matched to a corrected e-mail address.
+            lambda d: d["tables"]["customers"]["columns"]["email"].update(category="marketing"),
+            "tables.customers.columns.email.category: field 'email' is 'contact' data",
+        ),
+    ],
+)
+def test_what_recipients_received_is_declared_consistently(
+    tmp_path: Path, change: Any, expected: str
+) -> None:
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(_declarations_with(tmp_path, change))
+    assert expected in str(caught.value)
+
+
+def _suppression_record(data: Any) -> Any:
+    return data["tables"]["contacts"]["erasure"]["suppression_record"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda d: _suppression_record(d)["anonymise"].update(shoe_size=None),
+            "tables.contacts.erasure.suppression_record.anonymise.shoe_size: 'shoe_size' is not "
+            "a declared column of table 'contacts'",
+        ),
+        (
+            lambda d: _suppression_record(d).update(when="opted_out"),
+            "tables.contacts.erasure.suppression_record.when: 'opted_out' is not a declared column",
+        ),
+        (
+            lambda d: _suppression_record(d)["anonymise"].update(marketing_objection=None),
+            "tables.contacts.erasure.suppression_record: anonymise.marketing_objection: the "
+            "objection column cannot be anonymised",
+        ),
+        (
+            lambda d: _suppression_record(d)["anonymise"].update(personal_number=None),
+            "suppression_record.anonymise.personal_number: the identity number "
+            "(link.subject_column) cannot be anonymised",
+        ),
+        (
+            lambda d: _suppression_record(d)["anonymise"].update(contact_id=None),
+            "suppression_record.anonymise.contact_id: the primary key cannot be anonymised",
+        ),
+        (
+            lambda d: _suppression_record(d)["anonymise"].pop("email"),
+            "tables.contacts.erasure.suppression_record.anonymise: must also replace email",
+        ),
+        (
+            lambda d: _suppression_record(d).update(anonymise={}),
+            "tables.contacts.erasure.suppression_record.anonymise: Dictionary should have at "
+            "least 1 item",
+        ),
+        (
+            lambda d: d["tables"]["consents"]["erasure"].update(
+                suppression_record={"when": "withdrawn_at", "anonymise": {"channel": None}}
+            ),
+            "tables.consents.erasure.suppression_record: only for a table linked by subject_column",
+        ),
+        (
+            lambda d: d["tables"]["contacts"].update(
+                columns={
+                    **d["tables"]["contacts"]["columns"],
+                    "first_campaign": {"category": "marketing", "label": "Första kampanj"},
+                },
+                references={"first_campaign": "campaigns.campaign_id"},
+            ),
+            "tables.contacts.erasure.suppression_record.anonymise: must also set first_campaign "
+            "to null (it refers to campaigns",
+        ),
+    ],
+)
+def test_bad_suppression_records_fail_with_the_field(
+    tmp_path: Path, change: Any, expected: str
+) -> None:
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(_declarations_with(tmp_path, change, "marketing.yaml"))
+    assert str(caught.value).startswith("marketing.yaml: ")
+    assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
         ("name", "  Tolvan   Tolvansson ", "Tolvan Tolvansson"),

@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable
-from datetime import date
+from contextlib import closing
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from systems.catalog import Catalog
+import sqlalchemy as sa
+import yaml
+
+from systems.catalog import Catalog, SystemDecl
 from systems.connector import (
     ErasurePlanItem,
     collect_subject,
     erase_rows,
     erasure_order,
     plan_erasure,
+    suppress_marketing,
 )
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, REFERENCE_DAY
+from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, REFERENCE_DAY, select_campaign_audience
 
 from .conftest import WritableSystems
 
 TOLVAN = DEMO_SUBJECTS["tolvan"]
 AKESSON = FILLER_SUBJECTS["akesson"]  # electricity contract ended 2025-12-31
+SYSTEMS_DIR = Path(__file__).resolve().parents[2] / "systems"
 
 
 def _day(value: object) -> date:
@@ -302,3 +309,172 @@ async def test_erase_rows_refuses_another_action_than_declared(
     else:
         raise AssertionError("deleting a customer row must be refused")
     assert 1 in writable.rows("billing", "customers")
+
+
+# --- An objection outlives the erasure (Art. 21(3)) ------------------------------------------
+
+MARKETING_ONLY = DEMO_SUBJECTS["marketing_only"]
+OBJECTED = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
+CHILDREN = ("consents", "campaign_recipients", "shared_with_providers")
+
+
+def _marketing_rows(writable: WritableSystems) -> dict[str, dict[int, dict[str, object]]]:
+    return {
+        table: writable.rows("marketing", table) for table in ("contacts", "campaigns", *CHILDREN)
+    }
+
+
+def _foreign_key_violations(writable: WritableSystems) -> list[tuple[object, ...]]:
+    database = sa.make_url(writable.urls["marketing"]).database
+    assert database is not None
+    with closing(sqlite3.connect(database)) as conn:
+        return list(conn.execute("PRAGMA foreign_key_check").fetchall())
+
+
+async def test_an_objection_outlives_erasure_as_a_suppression_record(
+    writable: WritableSystems, catalog: Catalog, tmp_path: Path
+) -> None:
+    marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
+    owned = writable.manifest.rows_of(TOLVAN, "marketing")
+    (contact,) = owned["contacts"]
+    audience_before = await select_campaign_audience(engine)
+    assert str(contact) in audience_before
+    await suppress_marketing(engine, marketing, TOLVAN, now=OBJECTED)
+    before = _marketing_rows(writable)
+
+    plan = await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY)
+
+    (suppressed,) = _items(plan, "contacts")
+    assert (suppressed.action, suppressed.then, suppressed.keys) == (
+        "suppress",
+        "suppress",
+        (contact,),
+    )
+    assert suppressed.keep_until is None
+    assert "art. 21.3" in suppressed.reason and "spärr mot marknadsföring" in suppressed.reason
+    assert "Person- eller samordningsnummer" in suppressed.reason
+    assert "E-postadress" not in suppressed.reason and TOLVAN not in suppressed.reason
+    for table in CHILDREN:
+        (item,) = _items(plan, table)
+        assert item.action == "delete" and set(item.keys) == owned[table], table
+    # Executed as the plan says, the way the erasure activity does: children before the contact.
+    assert await _execute(writable, catalog, {"marketing": plan}) == {
+        "marketing.consents": 2,
+        "marketing.campaign_recipients": 2,
+        "marketing.shared_with_providers": 1,
+        "marketing.contacts": 1,
+    }
+
+    after = _marketing_rows(writable)
+    assert after["contacts"][contact] == {
+        **before["contacts"][contact],
+        "name": None,
+        "email": None,
+        "phone": None,
+    }
+    assert after["contacts"][contact]["personal_number"] == TOLVAN
+    assert after["contacts"][contact]["marketing_objection"] == 1
+    for table in CHILDREN:
+        assert not owned[table] & after[table].keys(), table
+        assert contact not in {row["contact_id"] for row in after[table].values()}, table
+    for table, rows in before.items():
+        others = rows.keys() - owned[table]
+        assert {k: after[table][k] for k in others} == {k: rows[k] for k in others}, table
+    assert _foreign_key_violations(writable) == []
+    audience = await select_campaign_audience(engine)
+    assert audience == [c for c in audience_before if c != str(contact)]
+    # Re-imported with a fresh consent: the flag alone still keeps the subject out.
+    writable.execute(
+        "marketing",
+        "INSERT INTO consents (consent_id, contact_id, channel, purpose, given_at) "
+        "VALUES (9001, ?, 'email', 'Nyheter', '2026-11-01 10:00:00.000000')",
+        contact,
+    )
+    assert await select_campaign_audience(engine) == audience
+    writable.execute("marketing", "DELETE FROM consents WHERE consent_id = 9001")
+
+    # Running it again changes nothing more; planned again, the record is all there is.
+    for item in plan:
+        if item.action != "keep":
+            assert await erase_rows(engine, marketing, item.table, item.keys, item.then) == 0
+    assert _marketing_rows(writable) == after
+    again = await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY)
+    assert [(i.table, i.action, i.keys) for i in again] == [("contacts", "suppress", (contact,))]
+    summary = await collect_subject(engine, marketing, TOLVAN, tmp_path / "m.json")
+    assert summary.tables["contacts"] == 1 and sum(summary.tables.values()) == 1
+
+
+async def test_without_an_objection_the_contact_is_deleted(
+    writable: WritableSystems, catalog: Catalog
+) -> None:
+    marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
+    (contact,) = writable.manifest.rows_of(MARKETING_ONLY, "marketing")["contacts"]
+
+    plan = await plan_erasure(engine, marketing, MARKETING_ONLY, REFERENCE_DAY)
+    (item,) = _items(plan, "contacts")
+    assert (item.action, item.then) == ("delete", "delete")
+    assert "21.3" not in item.reason
+    await _execute(writable, catalog, {"marketing": plan})
+
+    assert contact not in writable.rows("marketing", "contacts")
+    assert _foreign_key_violations(writable) == []
+
+
+async def test_an_objection_made_after_the_plan_still_outlives_the_erasure(
+    writable: WritableSystems, catalog: Catalog
+) -> None:
+    marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
+    (contact,) = writable.manifest.rows_of(MARKETING_ONLY, "marketing")["contacts"]
+    plan = await plan_erasure(engine, marketing, MARKETING_ONLY, REFERENCE_DAY)
+    assert _items(plan, "contacts")[0].then == "delete"
+
+    # The subject objects while the plan waits for approval: the approved delete minimises.
+    await suppress_marketing(engine, marketing, MARKETING_ONLY, now=OBJECTED)
+    await _execute(writable, catalog, {"marketing": plan})
+
+    row = writable.rows("marketing", "contacts")[contact]
+    assert row["personal_number"] == MARKETING_ONLY and row["marketing_objection"] == 1
+    assert [row[c] for c in ("name", "email", "phone")] == [None] * 3
+    assert await erase_rows(engine, marketing, "contacts", [contact], "delete") == 0
+    assert _foreign_key_violations(writable) == []
+
+
+async def test_a_retention_rule_still_wins_over_the_suppression_record(
+    writable: WritableSystems, catalog: Catalog
+) -> None:
+    # A variant where consents are kept six years from when they were given (say, as proof):
+    # the contact they hang on must stay whole as long, and only then becomes the record.
+    data = yaml.safe_load((SYSTEMS_DIR / "marketing.yaml").read_text(encoding="utf-8"))
+    data["tables"]["consents"]["erasure"]["retention"] = {
+        "rule": "meter_values",
+        "date_column": "given_at",
+    }
+    marketing, engine = SystemDecl.model_validate(data), writable.engines["marketing"]
+    (contact,) = writable.manifest.rows_of(TOLVAN, "marketing")["contacts"]
+    await suppress_marketing(engine, marketing, TOLVAN, now=OBJECTED)
+
+    (kept,) = _items(await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY), "contacts")
+    assert (kept.action, kept.then, kept.keep_until) == ("keep", "suppress", date(2029, 2, 14))
+    later = await plan_erasure(engine, marketing, TOLVAN, date(2029, 2, 15))
+    assert [(i.table, i.action) for i in later if i.table in ("contacts", "consents")] == [
+        ("consents", "delete"),
+        ("contacts", "suppress"),
+    ]
+
+
+async def test_erase_rows_accepts_suppress_only_where_a_record_is_declared(
+    writable: WritableSystems, catalog: Catalog
+) -> None:
+    marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
+    try:
+        await erase_rows(engine, marketing, "consents", [1], "suppress")
+    except ValueError as error:
+        assert "declared to delete, not suppress" in str(error)
+    else:
+        raise AssertionError("suppressing a consent must be refused")
+    try:
+        await erase_rows(engine, marketing, "contacts", [1], "anonymise")
+    except ValueError as error:
+        assert "declared to delete or suppress, not anonymise" in str(error)
+    else:
+        raise AssertionError("anonymising a contact must be refused")

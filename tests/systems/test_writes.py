@@ -12,6 +12,7 @@ from systems.connector import (
     WriteSummary,
     fields_held,
     is_restricted,
+    recipients_of_rows,
     rectify_subject,
     set_restriction,
     subject_recipients,
@@ -228,14 +229,50 @@ async def test_an_objection_suppresses_marketing_and_withdraws_consents(
 
 
 async def test_recipients_of_the_subjects_data(writable: WritableSystems, catalog: Catalog) -> None:
-    async def recipients(name: str, subject_id: str = TOLVAN) -> list[str]:
+    async def received(name: str, subject_id: str = TOLVAN) -> dict[str, frozenset[str]]:
         return await subject_recipients(writable.engines[name], catalog.systems[name], subject_id)
 
-    assert await recipients("disclosure") == [
-        "Elnätsentreprenad AB",
-        "Länsförsäkringar",
-        "Polismyndigheten",
+    async def recipients(name: str, subject_id: str = TOLVAN) -> list[str]:
+        return list(await received(name, subject_id))
+
+    # The disclosure log says what each recipient was given, row by row.
+    assert await received("disclosure") == {
+        "Elnätsentreprenad AB": {"identifier", "contact", "address", "connection"},
+        "Länsförsäkringar": {"identifier", "address", "connection"},
+        "Polismyndigheten": {"identifier", "address", "metering"},
+    }
+    billing = await received("billing")
+    # Declared per table: the invoice printer gets name and address, the bank payment data.
+    assert billing["Tryckeri och distributör av fakturor (personuppgiftsbiträde)"] == {
+        "identifier",
+        "address",
+        "billing",
+    }
+    assert billing["Banker och betaltjänstleverantörer"] == {"payment", "billing"}
+    # Only from the tables asked about (an erasure of some tables).
+    assert await subject_recipients(
+        writable.engines["billing"], catalog.systems["billing"], TOLVAN, tables={"payments"}
+    ) == {"Banker och betaltjänstleverantörer": {"payment", "billing"}}
+    # Who received given rows: the names on them, or the table's declared recipients.
+    disclosures = writable.manifest.rows_of(TOLVAN, "disclosure")["disclosures"]
+    police = [
+        key
+        for key in disclosures
+        if writable.rows("disclosure", "disclosures")[key]["recipient"] == "Polismyndigheten"
     ]
+    assert await recipients_of_rows(
+        writable.engines["disclosure"], catalog.systems["disclosure"], "disclosures", police
+    ) == ["Polismyndigheten"]
+    invoices = writable.manifest.rows_of(TOLVAN, "billing")["invoices"]
+    assert await recipients_of_rows(
+        writable.engines["billing"], catalog.systems["billing"], "invoices", invoices
+    ) == sorted(catalog.systems["billing"].tables["invoices"].recipients)
+    assert (
+        await recipients_of_rows(
+            writable.engines["billing"], catalog.systems["billing"], "invoices", []
+        )
+        == []
+    )
     subscriptions = writable.rows("network", "fibre_service_subscriptions")
     providers = {
         subscriptions[key]["service_provider"]

@@ -8,13 +8,19 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from sqlalchemy import text
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from dsr import search
@@ -25,14 +31,18 @@ from dsr.models import (
     ApproveErasurePlanInput,
     CaseResult,
     CaseState,
+    ErasurePlanResult,
     ExecuteErasureInput,
     Kind,
+    OpenCaseResult,
     Outcome,
     PlanErasureInput,
     PrepareErasurePlanInput,
+    RecordDisposalDecisionInput,
     RegisterCaseInput,
     RejectErasurePlanInput,
     RetentionFollowUpInput,
+    RetentionFollowUpResult,
     SubmitRequestInput,
 )
 from dsr.worker_setup import build_activities, create_worker
@@ -125,10 +135,15 @@ async def test_erasure_erases_what_it_may_and_keeps_the_rest_restricted_with_dat
     assert "till och med" in body and str(invoices.keep_until.year) in body
 
     await record_history(handle, "erasure_partly_kept")
-    erasure_notices = list(
-        (writable.outbox_dir / "recipients" / submitted.case_number).glob("erasure-*")
-    )
-    assert erasure_notices, "recipients of erased data are told (Art. 19)"
+    told = {
+        json.loads(path.read_text())["recipient"]
+        for path in (writable.outbox_dir / "recipients" / submitted.case_number).glob("erasure-*")
+    }
+    # Art. 19, per table: the marketing partner's share is erased, so it is told to erase its
+    # copy; the disclosure log (archived) and the invoices (accounting) are kept, so the police
+    # and the collection agency are not told of an erasure that has not happened.
+    assert "Nordnät Bredband AB" in told
+    assert not told & {"Polismyndigheten", "Inkassoföretag vid obetald faktura"}
     follow_up = client.get_workflow_handle(f"{submitted.case_number}-retention")
     described = await follow_up.describe()
     assert described.status is WorkflowExecutionStatus.RUNNING, "the follow-up waits for dates"
@@ -162,19 +177,11 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         await env.shutdown()
 
 
-async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_acting(
-    skipping_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
-) -> None:
-    """The follow-up an approved erasure leaves behind, years compressed into seconds.
-
-    The approval and execution run here as the case runs them (the same activities); the
-    follow-up is started by this client so the test server skips the time between its runs.
-    """
-    akesson = FILLER_SUBJECTS["akesson"]  # contract ended 2025-12-31
-    urls = default_urls(tmp_path / "own")
-    await seed_demo_systems(urls)
-    custom = settings.model_copy(update={"system_urls": urls, "task_queue": f"skip-{uuid.uuid4()}"})
-    client = skipping_env.client
+async def erased_as_approved(
+    custom: Settings, subject: str
+) -> tuple[OpenCaseResult, ErasurePlanResult]:
+    """Register an erasure case and execute its plan as the case does once it is approved
+    (the same activities), leaving the follow-up to the test."""
     async with build_activities(custom) as activities:
         by_name = {getattr(a, "__name__", ""): a for a in activities}
         run = ActivityEnvironment().run
@@ -182,7 +189,7 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
             by_name["register_case"],
             RegisterCaseInput(
                 request=SubmitRequestInput(
-                    kind=Kind.ERASURE, subject_id=akesson, received_at=datetime.now(UTC)
+                    kind=Kind.ERASURE, subject_id=subject, received_at=datetime.now(UTC)
                 ),
                 intake_id="test",
             ),
@@ -190,7 +197,7 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
         plan = await run(
             by_name["plan_erasure"],
             PlanErasureInput(
-                case_number=opened.case_number, subject_id=akesson, today=date.today()
+                case_number=opened.case_number, subject_id=subject, today=date.today()
             ),
         )
         for system in {item.system for item in plan.items}:
@@ -199,44 +206,101 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
                 ExecuteErasureInput(
                     case_number=opened.case_number,
                     system=system,
-                    subject_id=akesson,
+                    subject_id=subject,
                     plan_ref=plan.ref,
                 ),
             )
-        dated = [i.keep_from for i in plan.items if i.action == "keep" and i.keep_from]
-        assert dated, "akesson's invoices and readings must be kept for years"
-        kept = await remaining_plan(custom, akesson, date.today())
-        assert all(action.startswith("keep") for _, action in kept)
-        # Data that arrives after the approval was never approved for erasure: it must stay.
-        billing = create_engine(custom.system_url("billing"), own_database=False)
-        async with billing.begin() as conn:
-            await conn.execute(
-                text(
-                    "INSERT INTO credit_checks (credit_check_id, customer_id, checked_at, agency,"
-                    " risk_class, decision) SELECT 9001, customer_id, '2026-11-20 10:00:00',"
-                    " 'UC AB', 2, 'approved' FROM customers WHERE personal_number = :id"
-                ),
-                {"id": akesson},
-            )
+    return opened, plan
 
-        async with create_worker(client, custom, activities):
-            done = await client.execute_workflow(
-                RetentionFollowUpWorkflow.run,
-                RetentionFollowUpInput(
-                    case_number=opened.case_number,
-                    subject_id=akesson,
-                    plan_ref=plan.ref,
-                    next_due=min(dated) + timedelta(days=1),
-                ),
-                id=f"{opened.case_number}-retention",
-                task_queue=custom.task_queue,
-            )
 
-    assert done.runs >= 2, "readings and accounting records go at different times"
-    assert any(key.startswith("network.meter_readings") for key in done.erased)
-    assert any(key.startswith("billing.invoices") for key in done.erased)
+async def start_follow_up(
+    client: Client,
+    custom: Settings,
+    case: OpenCaseResult,
+    subject: str,
+    plan: ErasurePlanResult,
+    first: date,
+) -> WorkflowHandle[Any, RetentionFollowUpResult]:
+    """The follow-up as the approved case starts it, but by this client, so the test server
+    skips the time between its runs."""
+    return await client.start_workflow(
+        RetentionFollowUpWorkflow.run,
+        RetentionFollowUpInput(
+            case_number=case.case_number,
+            subject_id=subject,
+            plan_ref=plan.ref,
+            next_due=first,
+        ),
+        id=f"{case.case_number}-retention",
+        task_queue=custom.task_queue,
+    )
+
+
+async def own_systems(settings: Settings, tmp_path: Path) -> Settings:
+    urls = default_urls(tmp_path / "own")
+    await seed_demo_systems(urls)
+    return settings.model_copy(update={"system_urls": urls, "task_queue": f"skip-{uuid.uuid4()}"})
+
+
+async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_acting(
+    skipping_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
+) -> None:
+    """The follow-up an approved erasure leaves behind, years compressed into seconds; the
+    archived disclosure log waits for the DPO's disposal decision.
+
+    The follow-up is started by this client so the test server skips the time between its runs.
+    """
+    akesson = FILLER_SUBJECTS["akesson"]  # contract ended 2025-12-31
+    custom = await own_systems(settings, tmp_path)
+    client = skipping_env.client
+    opened, plan = await erased_as_approved(custom, akesson)
+    dated = [i.keep_from for i in plan.items if i.action == "keep" and i.keep_from]
+    assert dated, "akesson's invoices and readings must be kept for years"
+    kept = await remaining_plan(custom, akesson, date.today())
+    assert all(action.startswith("keep") for _, action in kept)
+    assert ("disclosure.disclosures", "keep:None") in kept, "the archived log"
+    # Data that arrives after the approval was never approved for erasure: it must stay.
+    billing = create_engine(custom.system_url("billing"), own_database=False)
+    async with billing.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO credit_checks (credit_check_id, customer_id, checked_at, agency,"
+                " risk_class, decision) SELECT 9001, customer_id, '2026-11-20 10:00:00',"
+                " 'UC AB', 2, 'approved' FROM customers WHERE personal_number = :id"
+            ),
+            {"id": akesson},
+        )
+
+    async with build_activities(custom) as activities, create_worker(client, custom, activities):
+        handle = await start_follow_up(
+            client, custom, opened, akesson, plan, min(dated) + timedelta(days=1)
+        )
+        # Past every date (the customer record, kept for the last invoice, goes on 1 January
+        # 2034); the test server ends a workflow after ten virtual years by default.
+        await skipping_env.sleep(timedelta(days=365 * 8))
+        waiting = await handle.query(RetentionFollowUpWorkflow.progress)
+        assert waiting.waiting == ["archive"] and waiting.next_due is None, waiting
+        assert waiting.runs >= 2, "readings and accounting records go at different times"
+        assert any(key.startswith("network.meter_readings") for key in waiting.erased)
+        assert any(key.startswith("billing.invoices") for key in waiting.erased)
+        # The DPO is asked, once, for the archive's disposal decision.
+        asked = custom.outbox_dir / "staff" / f"{opened.case_number}-dpo-disposal_decision_needed"
+        assert asked.with_suffix(".json").exists()
+        still = await remaining_plan(custom, akesson, date(2040, 1, 1))
+        assert ("disclosure.disclosures", "keep:None") in still
+
+        decided = await handle.execute_update(
+            RetentionFollowUpWorkflow.record_disposal_decision,
+            RecordDisposalDecisionInput(handler="dpo", reference="Gallringsbeslut dnr 2038/12"),
+        )
+        assert decided.erased.get("disclosure.disclosures") and decided.waiting == []
+        done = await handle.result()
+        await record_history(handle, "retention_follow_up_disposal")
+    assert done.erased.get("disclosure.disclosures")
+    assert done.disposal_reference == "Gallringsbeslut dnr 2038/12"
     after = await remaining_plan(custom, akesson, date(2040, 1, 1))
     assert all(action == "keep:None" for _, action in after), after
+    assert not any(table == "disclosure.disclosures" for table, _ in after)
     async with billing.connect() as conn:
         assert (
             await conn.execute(
@@ -244,3 +308,155 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
             )
         ).scalar_one() == 1
     await billing.dispose()
+
+
+async def test_parts_kept_while_a_contract_runs_go_once_it_has_ended(
+    skipping_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
+) -> None:
+    tolvan = DEMO_SUBJECTS["tolvan"]  # contracts without an end date
+    custom = await own_systems(settings, tmp_path)
+    client = skipping_env.client
+    opened, plan = await erased_as_approved(custom, tolvan)
+    subscriptions = [
+        i for i in plan.items if i.table == "fibre_service_subscriptions" and i.action == "keep"
+    ]
+    assert subscriptions and subscriptions[0].rule == "running_contract"
+
+    async with build_activities(custom) as activities, create_worker(client, custom, activities):
+        handle = await start_follow_up(
+            client, custom, opened, tolvan, plan, date.today() + timedelta(days=1)
+        )
+        # Before its first run nothing is known to wait for a disposal decision: refused.
+        with pytest.raises(WorkflowUpdateFailedError) as early:
+            await handle.execute_update(
+                RetentionFollowUpWorkflow.record_disposal_decision,
+                RecordDisposalDecisionInput(handler="dpo", reference="Gallringsbeslut 1"),
+            )
+        assert "no archived rows are kept waiting" in str(early.value.cause)
+        await skipping_env.sleep(timedelta(days=45))
+        running = await handle.query(RetentionFollowUpWorkflow.progress)
+        assert running.disposal_reference is None
+        assert "running_contract" in running.waiting
+        assert running.next_due is not None, "it looks again while the contract runs"
+        assert "network.fibre_service_subscriptions" not in running.erased
+
+        # The customer moves out: every contract ends in a month.
+        today = (await skipping_env.get_current_time()).date()
+        end = today + timedelta(days=30)
+        await sql(
+            custom,
+            "billing",
+            "UPDATE contracts SET end_date = :end WHERE contract_id IN (SELECT contract_id "
+            "FROM contract_holders JOIN customers USING (customer_id) "
+            "WHERE personal_number = :id)",
+            end=end,
+            id=tolvan,
+        )
+        mine = "SELECT network_customer_id FROM network_customers WHERE personal_number = :id"
+        await sql(
+            custom,
+            "network",
+            f"UPDATE metering_points SET supply_ended_on = :end WHERE network_customer_id IN "
+            f"({mine})",
+            f"UPDATE fibre_connections SET disconnected_on = :end WHERE network_customer_id IN "
+            f"({mine})",
+            "UPDATE fibre_service_subscriptions SET ended_at = :end WHERE connection_id IN "
+            f"(SELECT connection_id FROM fibre_connections WHERE network_customer_id IN ({mine}))",
+            end=end,
+            id=tolvan,
+        )
+        await skipping_env.sleep(timedelta(days=120))
+        ended = await handle.query(RetentionFollowUpWorkflow.progress)
+        assert "running_contract" not in ended.waiting, ended
+        assert ended.erased.get("network.fibre_service_subscriptions")
+        assert ended.next_due is not None, "the accounting years keep the invoices"
+        await handle.terminate("test over")
+
+
+# --- between preparation and execution: the systems move on ---------------------------------
+
+
+async def sql(settings: Settings, system: str, *statements: str, **params: object) -> None:
+    engine = create_engine(settings.system_url(system), own_database=False)
+    try:
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.execute(text(statement), params)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_plan_outdated_by_approval_time_is_made_again(
+    client: Client, writable: Settings
+) -> None:
+    tolvan = DEMO_SUBJECTS["tolvan"]
+    submitted = await submit(client, writable, tolvan, Kind.ERASURE, bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    await handle.execute_update("prepare_erasure_plan", PrepareErasurePlanInput(handler="anna"))
+    await wait_for_state(handle, CaseState.AWAITING_APPROVAL)
+    # The subject gives a new consent after the plan was made: the approved plan would leave
+    # it behind, so approving sends the case back to planning instead of executing.
+    await sql(
+        writable,
+        "marketing",
+        "INSERT INTO consents (consent_id, contact_id, channel, purpose, given_at) "
+        "SELECT 9001, contact_id, 'sms', 'Nyheter', '2026-11-26 09:00:00' FROM contacts "
+        "WHERE personal_number = :id",
+        id=tolvan,
+    )
+    await handle.execute_update("approve_erasure_plan", ApproveErasurePlanInput(handler="bo"))
+    again = await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    outdated = [s for s in again.steps if s.state is CaseState.PLANNING][-1]
+    assert outdated.actor == "bo"
+    assert "marketing.consents: 1 more row(s) may now be erased" in (outdated.detail or "")
+    assert "erasure:marketing" not in again.applied, "nothing was erased on the outdated plan"
+
+    await handle.execute_update("prepare_erasure_plan", PrepareErasurePlanInput(handler="anna"))
+    await wait_for_state(handle, CaseState.AWAITING_APPROVAL)
+    await handle.execute_update("approve_erasure_plan", ApproveErasurePlanInput(handler="bo"))
+    assert (await handle.result()).outcome is Outcome.PARTLY_COMPLETED
+    await record_history(handle, "erasure_plan_outdated")
+    left = await remaining_plan(writable, tolvan, date.today())
+    assert not any(table == "marketing.consents" for table, _ in left), "the new consent too"
+
+
+async def test_an_erasure_stopped_by_an_unknown_reference_goes_back_to_a_handler(
+    client: Client, writable: Settings
+) -> None:
+    tolvan = DEMO_SUBJECTS["tolvan"]
+    # A table the declarations do not know refers to the subject's credit checks, so deleting
+    # them breaks a foreign key: no retry can help.
+    await sql(
+        writable,
+        "billing",
+        "CREATE TABLE credit_notes (note_id INTEGER PRIMARY KEY, credit_check_id INTEGER "
+        "NOT NULL REFERENCES credit_checks (credit_check_id))",
+        "INSERT INTO credit_notes (note_id, credit_check_id) SELECT 1, credit_check_id "
+        "FROM credit_checks JOIN customers USING (customer_id) WHERE personal_number = :id "
+        "LIMIT 1",
+        id=tolvan,
+    )
+    submitted = await submit(client, writable, tolvan, Kind.ERASURE, bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await prepare_and_approve(client, submitted.case_number)
+    stopped = await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    blocked = [s for s in stopped.steps if s.action == "erasure_blocked"]
+    assert blocked and "billing.credit_checks: another row still refers" in (
+        blocked[0].detail or ""
+    )
+    assert "erasure:marketing" in stopped.applied, "the other systems' erasure stands"
+    staff = writable.outbox_dir / "staff"
+    assert any(staff.rglob(f"{submitted.case_number}-assignee-erasure_blocked*"))
+
+    await sql(writable, "billing", "DELETE FROM credit_notes")  # the handler sorts it out
+    await handle.execute_update("prepare_erasure_plan", PrepareErasurePlanInput(handler="anna"))
+    await wait_for_state(handle, CaseState.AWAITING_APPROVAL)
+    await handle.execute_update("approve_erasure_plan", ApproveErasurePlanInput(handler="bo"))
+    assert (await handle.result()).outcome is Outcome.PARTLY_COMPLETED
+    await record_history(handle, "erasure_blocked")
+    left = await remaining_plan(writable, tolvan, date.today())
+    assert not [item for item in left if not item[1].startswith("keep")], "all erasable gone"
+    message = writable.outbox_dir / "digital-mailbox" / f"{submitted.case_number}-erasure_answer"
+    body = json.loads((message / "message.json").read_text())["body"]
+    assert "Kontaktuppgifter för marknadsföring" in body, "the first round's erasure is answered"
