@@ -42,4 +42,5 @@ clean:
 # keep both, so that cases started before the change are still proven to replay.
 histories: venv
 	DSR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflow/test_access.py tests/workflow/test_rights.py \
+		tests/workflow/test_clock.py \
 		tests/workflow/test_erasure.py tests/workflow/test_portability.py

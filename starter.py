@@ -19,7 +19,7 @@ from functools import wraps
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
 from rich.table import Table
 from temporalio.client import (
@@ -47,12 +47,16 @@ from dsr.models import (
     Channel,
     CloseUnverifiedInput,
     DecideRectificationInput,
+    Escalation,
+    ExtendInput,
     FieldChange,
     FollowUpStatus,
+    HandlerId,
     IdentityMethod,
     Kind,
     LiftRestrictionInput,
     PrepareErasurePlanInput,
+    ReassignInput,
     RecordDisposalDecisionInput,
     RecordManualDeliveryInput,
     RectifiableField,
@@ -801,19 +805,86 @@ async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
     emit(as_json, payload, human)
 
 
+_PERIOD = re.compile(r"([1-9][0-9]{0,2})([dw])")
+
+
+def parse_period(text: str) -> timedelta:
+    """7d, 2w: a period for --due-within."""
+    match = _PERIOD.fullmatch(text.strip())
+    if match is None:
+        fail("--due-within: write a number of days or weeks, e.g. 7d or 2w")
+    count, unit = int(match.group(1)), match.group(2)
+    return timedelta(days=count * (7 if unit == "w" else 1))
+
+
+def parse_handler(text: str) -> str:
+    try:
+        return TypeAdapter(HandlerId).validate_python(text)
+    except ValidationError as error:
+        fail(f"handler: {error.errors()[0]['msg']}")
+
+
+@app.command("extend")
+@command
+async def extend(
+    case: CaseArgument,
+    handler: HandlerOption,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why more time is needed (the subject is told).")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Extend the deadline by two months (Art. 12(3)): once, before the original deadline; the
+    subject is told the reason and the new deadline as part of it."""
+    result = await act(
+        parse_case_number(case), "extend", ExtendInput(handler=handler, reason=reason)
+    )
+    print_action(result, as_json, "deadline extended by two months")
+
+
+@app.command("reassign")
+@command
+async def reassign(
+    case: CaseArgument,
+    handler: HandlerOption,
+    to: Annotated[str, typer.Option("--to", help="The handler who takes over the case.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Give the case to another handler; reminders go to them from now on."""
+    result = await act(parse_case_number(case), "reassign", ReassignInput(handler=handler, to=to))
+    print_action(result, as_json, f"assigned to {to}")
+
+
 @app.command("list")
 @command
 async def list_cases(
     open_only: Annotated[bool, typer.Option("--open", help="Only cases still open.")] = False,
     kind: Annotated[Kind | None, typer.Option("--kind")] = None,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only open cases past their deadline.")
+    ] = False,
+    due_within: Annotated[
+        str | None,
+        typer.Option("--due-within", help="Only open cases due within this time, e.g. 7d or 2w."),
+    ] = None,
+    assignee: Annotated[
+        str | None, typer.Option("--assignee", help="Only this handler's cases.")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Cases from the Temporal visibility store (what supervisors see in the Web UI)."""
     settings = get_settings()
-    client = await client_for(settings)
     clauses = [f'DsrKind = "{kind.value}"' if kind else "DsrKind IS NOT NULL"]
-    if open_only:
+    if open_only or overdue or due_within:
         clauses.append('ExecutionStatus = "Running"')
+    if overdue:
+        clauses.append(f'DsrEscalation = "{Escalation.OVERDUE.value}"')
+    if due_within is not None:
+        until = datetime.now(UTC) + parse_period(due_within)
+        clauses.append(f'DsrDeadline <= "{until.isoformat(timespec="seconds")}"')
+    if assignee is not None:
+        clauses.append(f'DsrAssignee = "{parse_handler(assignee)}"')
+    client = await client_for(settings)
     rows = []
     async for execution in client.list_workflows(" AND ".join(clauses)):
         attributes = execution.typed_search_attributes

@@ -65,6 +65,11 @@ NOTICES_SV = {
         "bara för det ändamål som kräver det: {kept} Det som sparas raderas automatiskt när "
         "tiden gått ut. " + REMEDIES_SV,
     ),
+    "extension": (
+        "Vi behöver mer tid för att besvara din begäran",
+        "Vi förlänger tiden för att besvara din begäran med två månader, till och med "
+        "{deadline} (artikel 12.3 dataskyddsförordningen). Skäl: {reason} " + REMEDIES_SV,
+    ),
     "rectification_answer": (
         "Svar på din begäran om rättelse",
         "Rättade uppgifter: {changed}. Uppgifter som inte rättats: {rejected}. {reason_text}"

@@ -43,6 +43,12 @@ RECIPIENT_NOTICES_SV = {
 }
 
 STAFF_EVENTS_SV = {
+    "reminder": "Påminnelse: tidsfristen närmar sig och ärendet är inte avslutat",
+    "escalated": (
+        "Eskalerat: tidsfristen är nära och ärendet är inte avslutat; teamledaren ansvarar nu "
+        "för att det blir klart i tid"
+    ),
+    "overdue": "Försenat: tidsfristen har passerats utan att ärendet avslutats",
     "refused": "Begäran har vägrats som uppenbart ogrundad eller orimlig (artikel 12.5)",
     "disposal_decision_needed": (
         "Arkiverade uppgifter om en registrerad som begärt radering sparas tills ett "
@@ -101,6 +107,7 @@ class NotifyActivities:
             StaffMessage(
                 message_id=f"{request.case_number}-{request.role}-{request.event}",
                 role=request.role,
+                assignee=request.assignee,
                 subject=f"{request.case_number}: {what}",
                 body=(
                     f"Ärende {request.case_number} ({request.kind.value})"

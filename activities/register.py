@@ -15,6 +15,7 @@ from dsr.db import Case, CaseCounter, CaseEvent, RestrictionHold
 from dsr.models import (
     CaseState,
     OpenCaseResult,
+    RecordDeadlineInput,
     RecordEventInput,
     RecordTransitionInput,
     RegisterCaseInput,
@@ -126,6 +127,34 @@ class RegisterActivities:
                         from_state=state,
                         to_state=state,
                         detail={"note": event.detail} if event.detail else None,
+                    )
+                )
+        except IntegrityError as error:
+            if not _is_duplicate_step(error):
+                raise
+
+    @activity.defn
+    async def record_deadline(self, change: RecordDeadlineInput) -> None:
+        """The case's deadline moved (an extension, a pause) or a ladder step fell due: the
+        register gets the current deadline and a trail row, once per key."""
+        try:
+            async with self._sessions.begin() as session:
+                case = await session.get(Case, change.case_number)
+                if case is None:
+                    raise RuntimeError(f"case {change.case_number} is not in the register")
+                case.deadline = change.deadline
+                if change.assignee is not None:
+                    case.assignee = change.assignee
+                session.add(
+                    CaseEvent(
+                        case_number=change.case_number,
+                        step=change.key,
+                        at=datetime.now(UTC),
+                        actor=change.actor,
+                        action=change.action,
+                        from_state=case.state,
+                        to_state=case.state,
+                        detail={"note": change.detail} if change.detail else None,
                     )
                 )
         except IntegrityError as error:

@@ -8,10 +8,13 @@ recipient's identity number) and write to files under var/ instead of the networ
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+import smtplib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol
 
@@ -183,10 +186,54 @@ class StaffMessage:
     role: str
     subject: str
     body: str
+    assignee: str | None = None  # handler id, when the role is "assignee"
 
 
 class StaffChannel(Protocol):
     async def send(self, message: StaffMessage) -> str: ...
+
+
+class SmtpStaff:
+    """Staff messages as e-mail over SMTP, to the address configured for each role.
+
+    The assignee's address is `assignee_email` with the handler id filled in; a case without an
+    assignee goes to the team lead. Sent at least once: a retry after a lost answer from the
+    server may send a message twice (the Message-ID lets a mail client see it is the same).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        sender: str,
+        assignee_email: str,
+        team_lead_email: str,
+        dpo_email: str,
+    ) -> None:
+        self._host, self._port, self._sender = host, port, sender
+        self._assignee_email = assignee_email
+        self._addresses = {"team_lead": team_lead_email, "dpo": dpo_email}
+
+    def address(self, message: StaffMessage) -> str:
+        if message.role == "assignee":
+            if message.assignee:
+                return self._assignee_email.format(handler=message.assignee)
+            return self._addresses["team_lead"]
+        return self._addresses[message.role]
+
+    async def send(self, message: StaffMessage) -> str:
+        mail = EmailMessage()
+        to = self.address(message)
+        mail["From"], mail["To"], mail["Subject"] = self._sender, to, message.subject
+        mail["Message-ID"] = f"<{message.message_id}@dsr-engine>"
+        mail.set_content(message.body)
+        await asyncio.to_thread(self._deliver, mail)
+        return f"smtp:{to}"
+
+    def _deliver(self, mail: EmailMessage) -> None:
+        with smtplib.SMTP(self._host, self._port, timeout=20) as server:
+            server.send_message(mail)
 
 
 class OutboxStaff:

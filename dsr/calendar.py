@@ -1,8 +1,13 @@
-"""The GDPR answer deadline (Art. 12(3)) on the Swedish calendar.
+"""Legal deadlines on the Swedish calendar: the GDPR month and the periods of Swedish law.
 
-Art. 12(3) GDPR with Reg. 1182/71 and EDPB guidelines 01/2022. Pure functions: the holiday
-table comes from the pinned `holidays` package, so compute dates in activities, not workflows,
-lest a package upgrade change a running case's replay.
+Two calendars. GDPR periods (Art. 12(3)) follow Reg. 1182/71 and EDPB guidelines 01/2022: a
+period ending on a Saturday, Sunday or public holidays (Lag 1989:253) ends on the next working
+day; the eves are working days. Periods in Swedish law (an appeal's three weeks, "within one
+working day") follow Lag 1930:173, where Midsummer Eve, Christmas Eve and New Year's Eve count
+as holidays too.
+
+Pure functions: the holiday table comes from the pinned `holidays` package, so compute dates in
+activities, not workflows, lest a package upgrade change a running case's replay.
 """
 
 from __future__ import annotations
@@ -17,14 +22,20 @@ import holidays
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
-def gdpr_deadline(received: date | datetime, *, extended: bool = False) -> date:
+def gdpr_deadline(
+    received: date | datetime, *, extended: bool = False, paused_days: int = 0
+) -> date:
     """Last day to answer a request received at `received` (one month, three if extended).
 
     A `datetime` must be aware and is turned into the Stockholm date; a `date` is taken as the
-    Stockholm date already.
+    Stockholm date already. `paused_days` are the days the clock stood still while the company
+    waited for identity proof or a clarification: the period ends that many days later, and is
+    then moved to a working day like any other.
     """
+    if paused_days < 0:
+        raise ValueError("paused_days: cannot be negative")
     start = _stockholm_date(received)
-    end = _add_months(start, 3 if extended else 1)
+    end = _add_months(start, 3 if extended else 1) + timedelta(days=paused_days)
     while not is_gdpr_working_day(end):
         end += timedelta(days=1)
     return end
@@ -33,6 +44,41 @@ def gdpr_deadline(received: date | datetime, *, extended: bool = False) -> date:
 def is_gdpr_working_day(d: date) -> bool:
     """Monday to Friday and not a Swedish public holiday (the eves are working days)."""
     return d.weekday() < 5 and d not in _public_holidays(d.year)
+
+
+def gdpr_working_days_after(start: date, end: date) -> int:
+    """GDPR working days after `start` up to and including `end` (0 if `end` <= `start`):
+    "asked within three working days of receipt" is `gdpr_working_days_after(received, asked)
+    <= 3`."""
+    return sum(
+        1
+        for offset in range(1, (end - start).days + 1)
+        if is_gdpr_working_day(start + timedelta(days=offset))
+    )
+
+
+def is_swedish_working_day(d: date) -> bool:
+    """A working day under Lag 1930:173: not a weekend, public holiday, Midsummer Eve,
+    Christmas Eve or New Year's Eve."""
+    return d.weekday() < 5 and d not in _statutory_holidays(d.year)
+
+
+def swedish_period_end(d: date) -> date:
+    """A period in Swedish law ending on `d` ends on the next working day if `d` is not one
+    (Lag 1930:173), e.g. an appeal's three weeks from the day a decision was received."""
+    while not is_swedish_working_day(d):
+        d += timedelta(days=1)
+    return d
+
+
+def add_swedish_working_days(d: date, days: int) -> date:
+    """The day `days` working days (Lag 1930:173) after `d`: "within one working day"."""
+    if days < 0:
+        raise ValueError("days: cannot be negative")
+    while days:
+        d += timedelta(days=1)
+        days -= is_swedish_working_day(d)
+    return d
 
 
 def deadline_end(d: date) -> datetime:
@@ -61,3 +107,14 @@ def _public_holidays(year: int) -> frozenset[date]:
     # Default PUBLIC category = Lag (1989:253). Midsummer, Christmas and New Year's Eve are only
     # in the DE_FACTO category, so they stay working days (tests pin this).
     return frozenset(holidays.country_holidays("SE", years=year))
+
+
+@functools.lru_cache(maxsize=64)
+def _statutory_holidays(year: int) -> frozenset[date]:
+    # Lag 1930:173 adds the eves, which the package files under DE_FACTO. Only those three:
+    # a category the package might add later must not silently move a statutory period.
+    eves = holidays.country_holidays(
+        "SE", years=year, categories=(holidays.DE_FACTO,), language="en_US"
+    )
+    named = {"Midsummer Eve", "Christmas Eve", "New Year's Eve"}
+    return _public_holidays(year) | frozenset(day for day, name in eves.items() if name in named)

@@ -48,6 +48,28 @@ class Settings(BaseSettings):
     # The outbox mailbox's people without a digital mailbox (identity numbers, 12 digits).
     outbox_without_mailbox: frozenset[str] = frozenset()
 
+    # The escalation ladder (DOMAIN.md defaults): a reminder to the assignee this many days
+    # before the deadline, escalation to the team lead (and the DPO told) this many days
+    # before; at the deadline the case is overdue. Per kind, e.g.
+    # DSR_ESCALATION_DAYS='{"erasure": [15, 5]}'; kinds not named use `default`.
+    escalation_days: dict[str, tuple[int, int]] = Field(
+        default_factory=lambda: {"default": (10, 3)}
+    )
+    # The clock stops while the company waits for identity proof it asked for, if it asked
+    # within this many working days of receipt (Art. 12(6), EDPB 01/2022); None: never stops.
+    pause_if_asked_within_working_days: int | None = 3
+
+    # Notices to staff (reminders, escalations, refusals): "outbox" writes files under
+    # var/outbox/staff; "smtp" sends e-mail. An assignee's address is `assignee_email` with
+    # {handler} filled in; team lead and DPO have their own addresses.
+    staff_channel: Literal["outbox", "smtp"] = "outbox"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_sender: str = "dsr-engine@exempelstad-energi.example"
+    assignee_email: str = "{handler}@exempelstad-energi.example"
+    team_lead_email: str = "teamledare-kundservice@exempelstad-energi.example"
+    dpo_email: str = "dataskyddsombud@exempelstad.example"
+
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.subject_reference_secret == DEVELOPMENT_SECRET:
@@ -55,6 +77,10 @@ class Settings(BaseSettings):
                 "DSR_SUBJECT_REFERENCE_SECRET must be set in production (the default is public)"
             )
         return self
+
+    def ladder(self, kind: str) -> tuple[int, int]:
+        """(reminder, escalation) days before the deadline for a kind of case."""
+        return self.escalation_days.get(kind) or self.escalation_days.get("default") or (10, 3)
 
     @property
     def extract_dir(self) -> Path:

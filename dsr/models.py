@@ -152,6 +152,70 @@ class Escalation(StrEnum):
     OVERDUE = "overdue"
 
 
+class PauseRecord(Model):
+    """The clock stood still while the company waited for something it asked for."""
+
+    reason: str  # "identity"
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+
+
+class EscalationStep(Model):
+    step: Escalation
+    at: AwareDatetime
+
+
+class EscalationRecord(Model):
+    step: Escalation
+    at: AwareDatetime
+    deadline: date
+
+
+class DeadlineInput(Model):
+    case_number: CaseNumber
+    kind: Kind
+    received_at: AwareDatetime
+    extended: bool = False
+    pauses: list[PauseRecord] = Field(default_factory=list)
+
+
+class DeadlinePlan(Model):
+    """The deadline as it stands and when each step of the ladder falls due, in order.
+
+    Computed in an activity, so the holiday table and the configured ladder a case uses are in
+    its history: an upgrade of either cannot change a running case's replay.
+    """
+
+    deadline: date
+    deadline_at: AwareDatetime
+    steps: list[EscalationStep]
+    paused_days: int = 0
+    # Whether the last pause (if still open) stops the clock: only if asked for in time.
+    paused: bool = False
+
+
+class ExtendInput(Model):
+    """Art. 12(3): two more months, with the reasons told to the subject before the deadline."""
+
+    handler: HandlerId
+    reason: Reason
+
+
+class ReassignInput(Model):
+    handler: HandlerId  # who reassigns
+    to: HandlerId
+
+
+class RecordDeadlineInput(Model):
+    case_number: CaseNumber
+    key: int  # unique per case: a retry writes once
+    actor: str
+    action: str
+    deadline: date
+    assignee: str | None = None
+    detail: str | None = None
+
+
 # --- intake -------------------------------------------------------------------------------
 
 
@@ -301,6 +365,13 @@ class CaseStatus(Model):
     restriction_ground: RestrictionGround | None = None
     requested_fields: list[RectifiableField] = Field(default_factory=list)
     erasure_plan: list[ErasureSummary] = Field(default_factory=list)
+    # The clock: the deadline above is the current one (after an extension or a pause).
+    deadline_at: AwareDatetime | None = None
+    original_deadline: date | None = None
+    extension_reason: str | None = None
+    pauses: list[PauseRecord] = Field(default_factory=list)
+    escalations: list[EscalationRecord] = Field(default_factory=list)
+    next_escalation: EscalationStep | None = None
 
 
 class CaseResult(Model):
@@ -582,6 +653,7 @@ class NotifyStaffInput(Model):
     role: str  # "dpo", "team_lead", "assignee"
     event: str
     deadline: date | None = None  # none for the retention follow-up: the case is answered
+    assignee: str | None = None  # the handler id, for the assignee's address
 
 
 class NoticeReceipt(Model):

@@ -10,6 +10,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.deadlines import DeadlineActivities
 from activities.delivery import DeliveryActivities
 from activities.erasure import ErasureActivities
 from activities.extract import Controller, ExtractActivities
@@ -25,6 +26,8 @@ from dsr.adapters import (
     OutboxRecipients,
     OutboxStaff,
     PrintFolderLetters,
+    SmtpStaff,
+    StaffChannel,
 )
 from dsr.config import Settings
 from dsr.db import create_engine, create_schema, sessionmaker
@@ -70,9 +73,9 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
     writes = WriteActivities(catalog, system_engines)
     erasure = ErasureActivities(catalog, system_engines, store)
     notify = NotifyActivities(
-        OutboxRecipients(settings.outbox_dir / "recipients"),
-        OutboxStaff(settings.outbox_dir / "staff"),
+        OutboxRecipients(settings.outbox_dir / "recipients"), staff_channel(settings)
     )
+    deadlines = DeadlineActivities(settings)
     try:
         yield [
             register.register_case,
@@ -95,11 +98,26 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             erasure.check_erasure_plan,
             erasure.execute_erasure,
             erasure.erase_due,
+            deadlines.plan_deadline,
+            register.record_deadline,
         ]
     finally:
         await register_engine.dispose()
         for engine in system_engines.values():
             await engine.dispose()
+
+
+def staff_channel(settings: Settings) -> StaffChannel:
+    if settings.staff_channel == "smtp":
+        return SmtpStaff(
+            settings.smtp_host,
+            settings.smtp_port,
+            sender=settings.smtp_sender,
+            assignee_email=settings.assignee_email,
+            team_lead_email=settings.team_lead_email,
+            dpo_email=settings.dpo_email,
+        )
+    return OutboxStaff(settings.outbox_dir / "staff")
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -95,3 +97,28 @@ async def writable(client: Client, settings: Settings, tmp_path: Path) -> AsyncI
     async with build_activities(custom) as activities:
         async with create_worker(client, custom, activities):
             yield custom
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server, one per module: its clock only moves forward, so each
+    module starts at today."""
+    binary = Path(sys.executable).parent / "temporal-test-server"
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(binary), data_converter=DATA_CONVERTER
+    )
+    # The time-skipping server learns custom search attributes only through the operator API.
+    kinds = {
+        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    }
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: kinds[key.indexed_value_type.name] for key in search.ALL},
+        )
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()

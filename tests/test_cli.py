@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,16 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
             "more than two years ago",
         ),
         (("status", "DSR-2026-999999"), "unknown case DSR-2026-999999"),
+        (("list", "--due-within", "7x"), "--due-within: write a number of days or weeks"),
+        (("list", "--assignee", "a b"), "handler"),
+        (
+            ("reassign", "DSR-2026-999996", "--to", "191212121212", "--handler", "anna"),
+            "no run of six digits",
+        ),
+        (
+            ("extend", "DSR-2026-999995", "--reason", " ", "--handler", "anna"),
+            "must not be blank",
+        ),
         (("status", "191212121212"), "not a case number"),
         (("approve", "DSR-2026-999998", "--handler", "anna"), "unknown case DSR-2026-999998"),
         (
@@ -203,3 +214,43 @@ async def test_an_erasure_from_the_cli_leaves_a_follow_up_a_handler_can_read(
     )
     assert code == 1 and "reference" in err and "blank" in err
     await client.get_workflow_handle(f"{case}-retention").terminate("test over")
+
+
+async def test_a_supervisor_finds_the_late_case_and_hands_it_to_someone_else(
+    client: Client, worker: Settings
+) -> None:
+    cli = Cli(client, worker)
+    received = (datetime.now(UTC) - timedelta(days=40)).date().isoformat()
+    submitted = await cli.json(
+        "submit",
+        "access",
+        "--subject",
+        "191212121212",
+        "--verified-by",
+        "bankid",
+        "--received",
+        received,
+        "--handler",
+        "anna",
+    )
+    case = submitted["case_number"]
+    await cli.wait_for(case, "awaiting_review")
+
+    async def listed(*options: str) -> list[str]:
+        for _ in range(100):
+            cases = [row["case_number"] for row in (await cli.json("list", *options))["cases"]]
+            if case in cases:
+                return cases
+            await asyncio.sleep(0.2)
+        return cases
+
+    assert case in await listed("--overdue")
+    assert case in await listed("--due-within", "7d")
+    code, _, err = await cli.run("extend", case, "--reason", "Mer tid.", "--handler", "anna")
+    assert code == 1 and "the original deadline" in err and "has passed" in err
+    moved = await cli.json("reassign", case, "--to", "bo", "--handler", "anna")
+    assert moved["state"] == "awaiting_review"
+    assert case in await listed("--assignee", "bo")
+    assert (await cli.json("status", case))["assignee"] == "bo"
+    code, _, err = await cli.run("reassign", case, "--to", "bo", "--handler", "anna")
+    assert code == 1 and "already assigned to bo" in err

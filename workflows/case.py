@@ -24,16 +24,24 @@ from dsr.models import (
     CaseStatus,
     CloseUnverifiedInput,
     ConfirmEidInput,
+    DeadlineInput,
+    DeadlinePlan,
     DeliveryReceipt,
     ErasureSummary,
     Escalation,
+    EscalationRecord,
+    EscalationStep,
+    ExtendInput,
     ExtractResult,
     IdentityMethod,
     IdentityRecord,
     NotifyRecipientInput,
     NotifyStaffInput,
     Outcome,
+    PauseRecord,
     PlanCollectionInput,
+    ReassignInput,
+    RecordDeadlineInput,
     RecordManualDeliveryInput,
     RecordTransitionInput,
     RefuseInput,
@@ -46,6 +54,7 @@ from dsr.models import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from activities.deadlines import DeadlineActivities
     from activities.delivery import DeliveryActivities
     from activities.identity import IdentityActivities
     from activities.notify import NotifyActivities
@@ -63,6 +72,22 @@ ENGINE = "engine"
 # Patch ids (workflow.patched) of changes made to workflows that may already be running.
 RESTRICTION_HOLDS_PATCH = "restriction-holds"
 ART19_RESTRICTION_ERASURE_PATCH = "art19-restriction-erasure"
+ESCALATION_LADDER_PATCH = "escalation-ladder"
+
+# Trail rows of the clock (ladder steps, extension, pauses) are numbered from here, clear of
+# the case's own steps and of an erasure's follow-up runs.
+CLOCK_TRAIL_KEY = 20_000
+LADDER = (Escalation.NONE, Escalation.REMINDED, Escalation.ESCALATED, Escalation.OVERDUE)
+# The request is answered once the case reaches one of these: the clock stops (a restriction
+# stays open for months after the subject was told it applies).
+ANSWERED = frozenset({CaseState.RESTRICTED, CaseState.CLOSED})
+# Who is told at each step of the ladder (DOMAIN.md): the assignee is reminded; the team lead
+# gets the escalation and the DPO is told; when overdue, the DPO is told.
+LADDER_NOTICES = {
+    Escalation.REMINDED: (("assignee", "reminder"),),
+    Escalation.ESCALATED: (("team_lead", "escalated"), ("dpo", "escalated")),
+    Escalation.OVERDUE: (("dpo", "overdue"),),
+}
 
 # Where a handler's decision is pending, a request may be refused (Art. 12(5)).
 REFUSABLE = frozenset(
@@ -91,7 +116,17 @@ class CaseWorkflow:
       complain to IMY and to go to court, and the DPO is told. Closes as refused.
     - `record_manual_delivery` (awaiting_manual_delivery): how a handler handed over what could
       not be sent (protected identity, no digital mailbox).
+    - `extend` (any open state, before the original deadline, once): two more months (Art.
+      12(3)); the reason is required and the notice to the subject is delivered as part of it.
+    - `reassign` (any open state): another handler takes the case.
     Query: `status` -> CaseStatus, in every state.
+
+    The clock (cases started since ESCALATION_LADDER_PATCH): the deadline and the ladder's
+    steps come from an activity; a background task waits on durable timers for each step
+    (reminder, escalation, overdue), fires each once and in order (at once if it is already
+    due: a worker that was down, a case registered late), and follows the deadline when an
+    extension or the end of a pause moves it. While the engine waits for identity proof it
+    asked for in time, the clock stands still and each pause is recorded.
     """
 
     @workflow.init
@@ -114,6 +149,20 @@ class CaseWorkflow:
         self._recipients_notified: list[str] = []
         self._decision: str | None = None
         self._erasure_plan: list[ErasureSummary] = []
+        # The clock.
+        self._clock_started = False
+        self._clock_task: asyncio.Task[None] | None = None
+        self._clock_version = 0
+        self._clock_events = 0
+        self._clock_plan: DeadlinePlan | None = None
+        self._deadline = case.deadline
+        self._deadline_at = case.deadline_at
+        self._escalation = Escalation.NONE
+        self._escalations: list[EscalationRecord] = []
+        self._extension: ExtendInput | None = None
+        self._extending = False
+        self._pauses: list[PauseRecord] = []
+        self._answered = False
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -125,10 +174,10 @@ class CaseWorkflow:
             kind=self._case.kind,
             state=self._state,
             received_at=self._case.received_at,
-            deadline=self._case.deadline,
+            deadline=self._deadline,
             channel=self._case.channel,
             assignee=self._assignee,
-            escalation=Escalation.NONE,
+            escalation=self._escalation,
             identity=self._identity,
             steps=list(self._steps),
             extract=self._extract,
@@ -142,6 +191,12 @@ class CaseWorkflow:
             restriction_ground=details.restriction_ground,
             requested_fields=[change.field for change in details.changes],
             erasure_plan=list(self._erasure_plan),
+            deadline_at=self._deadline_at,
+            original_deadline=self._case.deadline,
+            extension_reason=self._extension.reason if self._extension else None,
+            pauses=list(self._pauses),
+            escalations=list(self._escalations),
+            next_escalation=self._next_step(),
         )
 
     # --- updates shared by every kind --------------------------------------------------------
@@ -197,6 +252,61 @@ class CaseWorkflow:
     def _validate_record_manual_delivery(self, action: RecordManualDeliveryInput) -> None:
         self._require_open(CaseState.AWAITING_MANUAL_DELIVERY, "record a manual delivery")
 
+    @workflow.update
+    async def extend(self, action: ExtendInput) -> ActionResult:
+        self._extending = True
+        try:
+            new = await self._plan_deadline(extended=True)
+            told = await self._send_notice(
+                "extension",
+                reason=action.reason,
+                facts={"deadline": new.deadline.isoformat()},
+            )
+            if not told:
+                raise WrongState(
+                    f"case {self._case.case_number}: the subject has no digital mailbox, so the "
+                    "extension cannot be told in time by the engine; tell them by letter, "
+                    "then record it on the case"
+                )
+            self._extension = action
+            await self._move_deadline(
+                new, actor=action.handler, action="extend", detail=action.reason
+            )
+        finally:
+            self._extending = False
+        return ActionResult(case_number=self._case.case_number, state=self._state)
+
+    @extend.validator
+    def _validate_extend(self, action: ExtendInput) -> None:
+        number = self._case.case_number
+        if self._answered:
+            raise WrongState(f"case {number} is {self._state.value}: the request is answered")
+        if self._clock_plan is None:
+            raise WrongState(f"case {number} has no running clock to extend")
+        if self._extension is not None or self._extending:
+            raise WrongState(f"case {number} is already extended (a case is extended once)")
+        if workflow.now() > self._case.deadline_at:
+            raise WrongState(
+                f"case {number}: the original deadline {self._case.deadline} has passed; an "
+                "extension is possible only before it (Art. 12(3))"
+            )
+
+    @workflow.update
+    async def reassign(self, action: ReassignInput) -> ActionResult:
+        self._assignee = action.to
+        workflow.upsert_search_attributes([search.ASSIGNEE.value_set(action.to)])
+        await self._record_clock_event(
+            actor=action.handler, action="reassign", detail=f"to {action.to}"
+        )
+        return ActionResult(case_number=self._case.case_number, state=self._state)
+
+    @reassign.validator
+    def _validate_reassign(self, action: ReassignInput) -> None:
+        if self._state is CaseState.CLOSED:
+            raise WrongState(f"case {self._case.case_number} is closed")
+        if action.to == self._assignee:
+            raise WrongState(f"case {self._case.case_number} is already assigned to {action.to}")
+
     def _refusal_blocked(self) -> str | None:
         """Why this kind can never be refused, if it cannot (a hook for subclasses)."""
         return None
@@ -206,6 +316,7 @@ class CaseWorkflow:
     async def _establish_identity(self) -> bool:
         """True once identity is proven; False if the case was closed unverified or refused."""
         case = self._case
+        await self._start_clock()
         if case.verified_by is IdentityMethod.BANKID and case.eid_order_ref:
             confirmation = await workflow.execute_activity_method(
                 IdentityActivities.confirm_eid,
@@ -224,10 +335,12 @@ class CaseWorkflow:
                     verified_at=confirmation.verified_at,
                 )
                 return True
+        await self._pause("identity")
         await self._enter(CaseState.AWAITING_IDENTITY, actor=ENGINE, action="await_identity")
         await self._wait_for_handler(
             lambda: self._identity is not None or self._unverified is not None
         )
+        await self._resume()
         return self._identity is not None
 
     async def _verified(self) -> tuple[str, str] | None:
@@ -261,7 +374,8 @@ class CaseWorkflow:
                 kind=self._case.kind,
                 role=role,
                 event=event,
-                deadline=self._case.deadline,
+                deadline=self._deadline,
+                assignee=self._assignee,
             ),
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
@@ -452,9 +566,13 @@ class CaseWorkflow:
         detail: str | None = None,
         outcome: Outcome | None = None,
     ) -> None:
+        await self._start_clock()
         previous = self._state
         self._state = state
         self._decision_taken = False
+        if state in ANSWERED:
+            self._answered = True
+            self._clock_version += 1
         self._step += 1
         self._steps.append(
             StepRecord(state=state, action=action, actor=actor, at=workflow.now(), detail=detail)
@@ -487,10 +605,137 @@ class CaseWorkflow:
         await self._enter(
             CaseState.CLOSED, actor=actor, action=action, detail=detail, outcome=outcome
         )
+        # The clock has stopped (a step it was taking finishes first); an overdue mark stays.
+        if self._clock_task is not None:
+            await self._clock_task
         # Handlers still returning their result must finish before the workflow completes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseResult(
             case_number=self._case.case_number, outcome=outcome, delivery=self._delivery
+        )
+
+    # --- the clock: deadline, pauses, escalation ladder -------------------------------------
+
+    async def _start_clock(self) -> None:
+        """Plan the deadline and start the ladder, once, before the case's first step."""
+        if self._clock_started:
+            return
+        self._clock_started = True
+        if not workflow.patched(ESCALATION_LADDER_PATCH):
+            return  # cases started before the ladder existed keep their course
+        self._clock_plan = await self._plan_deadline(extended=False)
+        self._clock_task = asyncio.create_task(self._run_clock())
+
+    async def _plan_deadline(self, *, extended: bool) -> DeadlinePlan:
+        return await workflow.execute_activity_method(
+            DeadlineActivities.plan_deadline,
+            DeadlineInput(
+                case_number=self._case.case_number,
+                kind=self._case.kind,
+                received_at=self._case.received_at,
+                extended=extended,
+                pauses=self._pauses,
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+
+    async def _move_deadline(
+        self, plan: DeadlinePlan, *, actor: str, action: str, detail: str | None = None
+    ) -> None:
+        """The clock follows `plan`; a new deadline reaches the UI and the register."""
+        self._clock_plan = plan
+        self._clock_version += 1
+        if plan.deadline == self._deadline:
+            return
+        self._deadline, self._deadline_at = plan.deadline, plan.deadline_at
+        workflow.upsert_search_attributes([search.DEADLINE.value_set(plan.deadline_at)])
+        await self._record_clock_event(actor=actor, action=action, detail=detail)
+
+    async def _record_clock_event(
+        self, *, actor: str, action: str, detail: str | None = None
+    ) -> None:
+        self._clock_events += 1
+        await workflow.execute_activity_method(
+            RegisterActivities.record_deadline,
+            RecordDeadlineInput(
+                case_number=self._case.case_number,
+                key=CLOCK_TRAIL_KEY + self._clock_events,
+                actor=actor,
+                action=action,
+                deadline=self._deadline,
+                assignee=self._assignee,
+                detail=detail,
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+
+    async def _pause(self, reason: str) -> None:
+        """The engine asks the subject for something: the clock may stand still meanwhile."""
+        if self._clock_plan is None:
+            return
+        self._pauses.append(PauseRecord(reason=reason, started_at=workflow.now()))
+        plan = await self._plan_deadline(extended=self._extension is not None)
+        if not plan.paused:  # asked too late, or pauses switched off: the clock runs on
+            self._pauses.pop()
+            return
+        self._clock_plan = plan
+        self._clock_version += 1
+
+    async def _resume(self) -> None:
+        if self._clock_plan is None or not self._pauses or self._pauses[-1].ended_at is not None:
+            return
+        pause = self._pauses[-1]
+        self._pauses[-1] = pause.model_copy(update={"ended_at": workflow.now()})
+        plan = await self._plan_deadline(extended=self._extension is not None)
+        await self._move_deadline(
+            plan,
+            actor=ENGINE,
+            action="pause_ended",
+            detail=f"{pause.reason}: {plan.paused_days} days",
+        )
+
+    def _next_step(self) -> EscalationStep | None:
+        """The ladder's next step not yet taken, unless the clock stands still."""
+        if self._clock_plan is None or self._clock_plan.paused or self._answered:
+            return None
+        done = LADDER.index(self._escalation)
+        pending = [s for s in self._clock_plan.steps if LADDER.index(s.step) > done]
+        return pending[0] if pending else None
+
+    async def _run_clock(self) -> None:
+        """Take each step of the ladder once, when due; wake early when the plan changes."""
+        while not self._answered:
+            version = self._clock_version
+            step = self._next_step()
+
+            def changed(version: int = version) -> bool:
+                return self._answered or self._clock_version != version
+
+            if step is None:
+                await workflow.wait_condition(changed)
+                continue
+            delay = step.at - workflow.now()
+            if delay > timedelta(0):
+                try:
+                    await workflow.wait_condition(changed, timeout=delay)
+                    continue  # moved, paused or closed: look again
+                except TimeoutError:
+                    pass
+            await self._escalate(step.step)
+
+    async def _escalate(self, step: Escalation) -> None:
+        self._escalation = step
+        self._escalations.append(
+            EscalationRecord(step=step, at=workflow.now(), deadline=self._deadline)
+        )
+        workflow.upsert_search_attributes([search.ESCALATION.value_set(step.value)])
+        await asyncio.gather(
+            *(self._tell_staff(role, event) for role, event in LADDER_NOTICES[step])
+        )
+        await self._record_clock_event(
+            actor=ENGINE, action=f"escalation:{step.value}", detail=f"deadline {self._deadline}"
         )
 
     # --- helpers for update handlers ---------------------------------------------------------

@@ -3,7 +3,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline, is_gdpr_working_day
+from dsr.calendar import (
+    STOCKHOLM,
+    add_swedish_working_days,
+    deadline_end,
+    gdpr_deadline,
+    gdpr_working_days_after,
+    is_gdpr_working_day,
+    is_swedish_working_day,
+    swedish_period_end,
+)
 
 
 def test_acceptance_example_over_easter() -> None:
@@ -114,3 +123,58 @@ def test_deadline_end(day: date, offset_hours: int, utc: datetime) -> None:
     assert (end.date(), end.hour, end.minute, end.second) == (day, 23, 59, 59)
     assert end.utcoffset() == timedelta(hours=offset_hours)
     assert end == utc
+
+
+# --- the pause, and the calendar of Swedish law (Lag 1930:173) -------------------------------
+
+
+def test_a_pause_moves_the_deadline_by_its_days_then_to_a_working_day() -> None:
+    assert gdpr_deadline(date(2026, 2, 10), paused_days=0) == date(2026, 3, 10)
+    assert gdpr_deadline(date(2026, 2, 10), paused_days=3) == date(2026, 3, 13)  # Friday
+    assert gdpr_deadline(date(2026, 2, 10), paused_days=4) == date(2026, 3, 16)  # Sat -> Mon
+    # 4 Mar + 1 month = Sat 4 Apr; one day paused: Easter Sunday, Easter Monday, so Tue 7 Apr.
+    assert gdpr_deadline(date(2026, 3, 4), paused_days=1) == date(2026, 4, 7)
+    assert gdpr_deadline(date(2026, 2, 10), extended=True, paused_days=2) == date(2026, 5, 12)
+    with pytest.raises(ValueError, match="paused_days"):
+        gdpr_deadline(date(2026, 2, 10), paused_days=-1)
+
+
+@pytest.mark.parametrize(
+    ("received", "asked", "working_days"),
+    [
+        (date(2026, 3, 5), date(2026, 3, 5), 0),  # asked the same day
+        (date(2026, 3, 5), date(2026, 3, 10), 3),  # Fri, Mon, Tue
+        (date(2026, 4, 2), date(2026, 4, 8), 2),  # Good Friday and Easter Monday do not count
+        (date(2026, 12, 23), date(2026, 12, 28), 2),  # Christmas Eve counts in GDPR periods
+    ],
+)
+def test_working_days_after_receipt(received: date, asked: date, working_days: int) -> None:
+    assert gdpr_working_days_after(received, asked) == working_days
+
+
+def test_the_statutory_calendar_also_closes_on_the_eves() -> None:
+    for eve in (date(2026, 6, 19), date(2026, 12, 24), date(2026, 12, 31)):
+        assert is_gdpr_working_day(eve) and not is_swedish_working_day(eve), eve
+    assert not is_swedish_working_day(date(2026, 4, 3))  # Good Friday
+    assert not is_swedish_working_day(date(2026, 11, 28))  # Saturday
+    assert is_swedish_working_day(date(2026, 12, 23))
+
+
+@pytest.mark.parametrize(
+    ("last_day", "ends"),
+    [
+        (date(2026, 12, 24), date(2026, 12, 28)),  # Christmas Eve to Monday 28 Dec
+        (date(2026, 12, 31), date(2027, 1, 4)),  # New Year's Eve, Day, the weekend
+        (date(2027, 6, 25), date(2027, 6, 28)),  # Midsummer Eve (Friday) to Monday
+        (date(2026, 12, 22), date(2026, 12, 22)),  # a Tuesday stays
+    ],
+)
+def test_a_period_in_swedish_law_ends_on_a_working_day(last_day: date, ends: date) -> None:
+    assert swedish_period_end(last_day) == ends
+
+
+def test_working_days_in_swedish_law() -> None:
+    assert add_swedish_working_days(date(2026, 12, 23), 1) == date(2026, 12, 28)
+    assert add_swedish_working_days(date(2026, 12, 23), 3) == date(2026, 12, 30)
+    assert add_swedish_working_days(date(2026, 6, 18), 1) == date(2026, 6, 22)  # past midsummer
+    assert add_swedish_working_days(date(2026, 6, 18), 0) == date(2026, 6, 18)

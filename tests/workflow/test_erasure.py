@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
 from sqlalchemy import text
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -24,7 +19,6 @@ from temporalio.client import (
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from dsr import search
-from dsr.client import DATA_CONVERTER
 from dsr.config import Settings
 from dsr.db import create_engine
 from dsr.models import (
@@ -152,29 +146,6 @@ async def test_erasure_erases_what_it_may_and_keeps_the_rest_restricted_with_dat
 
 
 # --- months and years later: the time-skipping server ----------------------------------------
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    binary = Path(sys.executable).parent / "temporal-test-server"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary), data_converter=DATA_CONVERTER
-    )
-    # The time-skipping server learns custom search attributes only through the operator API.
-    kinds = {
-        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-    }
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={key.name: kinds[key.indexed_value_type.name] for key in search.ALL},
-        )
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 async def erased_as_approved(

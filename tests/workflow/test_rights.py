@@ -134,6 +134,8 @@ async def test_restriction_holds_until_lifted_and_the_subject_is_told_first(
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
     restricted = await wait_for_state(handle, CaseState.RESTRICTED)
     assert restricted.restriction_ground is RestrictionGround.NEEDED_FOR_LEGAL_CLAIMS
+    # Answered: the subject was told it applies. It may stay open for months, never overdue.
+    assert restricted.next_escalation is None
     for system in ("billing", "network", "marketing"):
         assert await in_system(writable, system, is_restricted, TOLVAN), system
     assert len(await audience(writable)) < len(before), "restricted: out of the campaign audience"
