@@ -43,6 +43,7 @@ from dsr.models import (
     ActionResult,
     ApproveErasurePlanInput,
     ApproveReleaseInput,
+    CaseState,
     CaseStatus,
     Channel,
     CloseUnverifiedInput,
@@ -651,10 +652,18 @@ async def prepare_erasure_plan(
 async def approve_erasure_plan(
     case: CaseArgument, handler: HandlerOption, as_json: JsonOption = False
 ) -> None:
-    """Approve a prepared erasure plan (not the one who prepared it); it is executed at once."""
+    """Approve a prepared erasure plan (not the one who prepared it); it is checked against the
+    systems and executed at once, or made again if it is outdated."""
     action = ApproveErasurePlanInput(handler=handler)
     result = await act(parse_case_number(case), "approve_erasure_plan", action)
-    print_action(result, as_json, "erasure plan approved")
+    outdated = result.state in (CaseState.PLANNING, CaseState.AWAITING_DECISION)
+    print_action(
+        result,
+        as_json,
+        "the plan was outdated and is made again (see status); prepare and approve it again"
+        if outdated
+        else "erasure plan approved and being executed",
+    )
 
 
 @app.command("reject-erasure-plan")

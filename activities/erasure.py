@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.store import ExtractStore
 from dsr.models import (
@@ -48,8 +47,9 @@ class ErasureActivities:
     async def plan_erasure(self, request: PlanErasureInput) -> ErasurePlanResult:
         """The plan for every system: the row keys go to the store, a summary to history.
 
-        Each item erased now also names who received exactly those rows (Art. 19), read now,
-        while the rows that say so still exist: a retry of the execution finds them gone.
+        Each item also names who received exactly those rows (Art. 19), read now, while the
+        rows that say so still exist: they are told when the rows go, now or years later, and
+        a retry after the rows went still names them.
         """
         stored: list[dict[str, Any]] = []
         items: list[ErasurePlanItem] = []
@@ -57,11 +57,7 @@ class ErasureActivities:
             engine, system = self._engines[name], self._catalog.systems[name]
             for item in await plan_erasure(engine, system, request.subject_id, request.today):
                 items.append(item)
-                told = (
-                    []
-                    if item.action == "keep"
-                    else await recipients_of_rows(engine, system, item.table, item.keys)
-                )
+                told = await recipients_of_rows(engine, system, item.table, item.keys)
                 stored.append({**_item_json(item), "recipients": told})
         ref = self._store.ref(request.case_number, 1, "erasure-plan.json")
         self._store.write(ref, json.dumps(stored, ensure_ascii=False))
@@ -82,14 +78,17 @@ class ErasureActivities:
         # retry after the rows went names them too. Plans stored before it did: everyone who
         # received data from this system, read before it goes, if anything goes.
         recorded = all("recipients" in item for item in mine)
-        recipients: set[str] = {name for item in mine for name in item.get("recipients", ())}
+        recipients: set[str] = {
+            name for item in mine if item["action"] != "keep" for name in item.get("recipients", ())
+        }
         if not recorded:
             recipients.update(await subject_recipients(engine, system, request.subject_id))
         erased: dict[str, int] = {}
-        keeps = False
+        keeps = any(item["action"] == "keep" for item in mine)
+        done: list[str] = []
+        blocked: str | None = None
         for item in mine:
             if item["action"] == "keep":
-                keeps = True
                 continue
             try:
                 changed = await erase_rows(
@@ -98,14 +97,22 @@ class ErasureActivities:
             except IntegrityError:
                 # A row the plan did not know of refers to one it erases (a reference the
                 # declarations miss): retrying cannot help, a handler must look and plan again.
-                # The database's message stays out: it may quote values.
-                raise ApplicationError(
+                # What went before it stands and is reported; the database's message stays
+                # out: it may quote values.
+                blocked = (
                     f"{request.system}.{item['table']}: another row still refers to rows the "
-                    "plan erases; nothing of that table was erased",
-                    type="ErasureBlocked",
-                    non_retryable=True,
-                ) from None
+                    "plan erases; nothing of that table was erased"
+                )
+                break
             erased[item["table"]] = erased.get(item["table"], 0) + changed
+            done.append(item["table"])
+        if blocked is not None:
+            recipients = {
+                name
+                for item in mine
+                if item["action"] != "keep" and item["table"] in done
+                for name in item.get("recipients", ())
+            }
         if keeps:
             # Art. 17(3) + 18: what must be kept is only stored, nothing else, until it goes.
             restricted = await set_restriction(engine, system, request.subject_id, True)
@@ -120,6 +127,8 @@ class ErasureActivities:
             system=request.system,
             tables=erased,
             recipients=sorted(recipients) if erased_now else [],
+            blocked=blocked,
+            done_tables=done,
         )
 
     @activity.defn
@@ -179,24 +188,43 @@ class ErasureActivities:
                 approved.setdefault(item["table"], set()).update(item["keys"])
         if not approved:
             return EraseDueResult(system=request.system, erased={}, next_due=None)
+        # Who received the approved kept rows, as the plan recorded it (Art. 19 when they go).
+        received: dict[tuple[str, int], list[str]] = {}
+        for item in stored:
+            if item["system"] == request.system and item["action"] == "keep":
+                for key in item["keys"]:
+                    received[(item["table"], key)] = item.get("recipients", [])
         erased: dict[str, int] = {}
+        told: set[str] = set()
         dated: list[date] = []
         waiting: set[str] = set()
-        for item in await plan_erasure(engine, system, request.subject_id, request.today):
+        # A disposal decision lifts the archive's hold; any other rule still applies.
+        plan = await plan_erasure(
+            engine,
+            system,
+            request.subject_id,
+            request.today,
+            disposed=request.dispose_archived,
+        )
+        for item in plan:
             keys = [key for key in item.keys if key in approved.get(item.table, ())]
             if not keys:
                 continue
-            disposed = item.rule == "archive" and request.dispose_archived
-            if item.action != "keep" or disposed:
+            if item.action != "keep":
                 changed = await erase_rows(engine, system, item.table, keys, item.then)
                 erased[item.table] = erased.get(item.table, 0) + changed
+                told.update(name for key in keys for name in received.get((item.table, key), ()))
             elif item.keep_until is not None:
                 dated.append(item.keep_until)
             elif item.rule in FOLLOWED_UNDATED:
                 waiting.add(item.rule)
         next_due = min(dated) + timedelta(days=1) if dated else None
         return EraseDueResult(
-            system=request.system, erased=erased, next_due=next_due, waiting=sorted(waiting)
+            system=request.system,
+            erased=erased,
+            next_due=next_due,
+            waiting=sorted(waiting),
+            recipients=sorted(told),
         )
 
 

@@ -52,7 +52,12 @@ STAFF_EVENTS_SV = {
     "refused": "Begäran har vägrats som uppenbart ogrundad eller orimlig (artikel 12.5)",
     "disposal_decision_needed": (
         "Arkiverade uppgifter om en registrerad som begärt radering sparas tills ett "
-        "gallringsbeslut fattas; registrera beslutet med record-disposal-decision"
+        "gallringsbeslut fattas; när beslutet finns, registrera det med "
+        "record-disposal-decision"
+    ),
+    "archived_kept": (
+        "För kännedom: arkiverade uppgifter om en registrerad som begärt radering sparas i "
+        "väntan på arkivets gallringsbeslut"
     ),
     "erasure_blocked": (
         "Raderingen stoppades i ett system: planera om, förbered och godkänn planen på nytt"
@@ -89,7 +94,9 @@ class NotifyActivities:
         location = await self._recipients.send(
             RecipientNotice(
                 notice_id=(
-                    f"{request.case_number}/{request.notice}-{recipient_key(request.recipient)}"
+                    f"{request.case_number}/{request.notice}"
+                    + (f"-{request.notice_key}" if request.notice_key else "")
+                    + f"-{recipient_key(request.recipient)}"
                 ),
                 recipient=request.recipient,
                 subject_id=request.subject_id,

@@ -17,6 +17,7 @@ from dsr.models import SystemWriteInput, SystemWriteResult
 from systems.catalog import FIELD_CATEGORIES, Catalog
 from systems.connector import (
     WriteSummary,
+    has_protected_identity,
     is_restricted,
     rectify_subject,
     set_restriction,
@@ -91,6 +92,8 @@ class WriteActivities:
             tables=summary.tables,
             recipients=list(told),
             recipient_fields=told,
+            values_withheld=list(told) if system.disclosure_log else [],
+            protected_identity=await has_protected_identity(engine, system, request.subject_id),
         )
 
     @staticmethod

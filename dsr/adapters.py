@@ -210,10 +210,15 @@ class SmtpStaff:
         assignee_email: str,
         team_lead_email: str,
         dpo_email: str,
+        archivist_email: str,
     ) -> None:
         self._host, self._port, self._sender = host, port, sender
         self._assignee_email = assignee_email
-        self._addresses = {"team_lead": team_lead_email, "dpo": dpo_email}
+        self._addresses = {
+            "team_lead": team_lead_email,
+            "dpo": dpo_email,
+            "archivist": archivist_email,
+        }
 
     def address(self, message: StaffMessage) -> str:
         if message.role == "assignee":

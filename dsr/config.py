@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     assignee_email: str = "{handler}@exempelstad-energi.example"
     team_lead_email: str = "teamledare-kundservice@exempelstad-energi.example"
     dpo_email: str = "dataskyddsombud@exempelstad.example"
+    # The archive function, which takes disposal decisions (gallringsbeslut).
+    archivist_email: str = "arkivet@exempelstad-energi.example"
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:

@@ -525,6 +525,15 @@ class SystemWriteResult(Model):
     # Rectification: the corrected fields each recipient received (Art. 19), so each is told
     # only what it holds. Empty in results recorded before this existed: then every field.
     recipient_fields: dict[str, list[str]] = Field(default_factory=dict)
+    # Recipients told which fields were corrected but not the new values: those of a one-off
+    # disclosure (a new value would be a new disclosure), and everyone when the subject has
+    # protected personal data (an address never goes into a recipient notice).
+    values_withheld: list[str] = Field(default_factory=list)
+    protected_identity: bool = False
+    # Erasure: why the system stopped part-way (a foreign key the declarations miss), and the
+    # tables erased before it did.
+    blocked: str | None = None
+    done_tables: list[str] = Field(default_factory=list)
 
 
 class PlanErasureInput(Model):
@@ -578,6 +587,8 @@ class EraseDueResult(Model):
     next_due: date | None  # the first day something kept may go, if any has a date
     # Undated reasons approved rows are still kept for: running_contract, archive.
     waiting: list[str] = Field(default_factory=list)
+    # Who received the rows erased in this run (Art. 19), as the approved plan recorded it.
+    recipients: list[str] = Field(default_factory=list)
 
 
 class RetentionFollowUpInput(Model):
@@ -592,6 +603,8 @@ class RetentionFollowUpInput(Model):
     # run, and whether the DPO has been asked for a disposal decision on archived rows.
     waiting: list[str] = Field(default_factory=list)
     dpo_told: bool = False
+    erased: dict[str, int] = Field(default_factory=dict)
+    disposal_reference: str | None = None
 
 
 class RetentionFollowUpResult(Model):
@@ -645,6 +658,8 @@ class NotifyRecipientInput(Model):
     fields: list[str] = Field(default_factory=list)
     # Rectification: the corrected values of `fields`, so the recipient can correct its copy.
     changes: dict[str, str] = Field(default_factory=dict)
+    # Tells apart notices of one kind in one case (an erasure follow-up's runs).
+    notice_key: str = ""
 
 
 class NotifyStaffInput(Model):

@@ -116,6 +116,7 @@ def staff_channel(settings: Settings) -> StaffChannel:
             assignee_email=settings.assignee_email,
             team_lead_email=settings.team_lead_email,
             dpo_email=settings.dpo_email,
+            archivist_email=settings.archivist_email,
         )
     return OutboxStaff(settings.outbox_dir / "staff")
 

@@ -460,6 +460,24 @@ async def _named_recipients(
     ]
 
 
+async def has_protected_identity(engine: AsyncEngine, system: SystemDecl, subject_id: str) -> bool:
+    """Whether the system records the subject as having protected personal data (skyddade
+    personuppgifter); False where the system declares no such flag."""
+    _require_canonical(subject_id, "has_protected_identity")
+    flag = system.protected_identity
+    if flag is None:
+        return False
+    async with engine.connect() as conn:
+        tables = await _reflect(conn, system)
+        query = sa.select(
+            sa.exists().where(
+                _belongs_to_subject(system, tables, flag.table, subject_id),
+                tables[flag.table].c[flag.column].is_(True),
+            )
+        )
+        return bool((await conn.execute(query)).scalar())
+
+
 async def _set_flag(
     conn: AsyncConnection,
     system: SystemDecl,
@@ -578,7 +596,12 @@ def erasure_order(system: SystemDecl) -> list[str]:
 
 
 async def plan_erasure(
-    engine: AsyncEngine, system: SystemDecl, subject_id: str, today: date
+    engine: AsyncEngine,
+    system: SystemDecl,
+    subject_id: str,
+    today: date,
+    *,
+    disposed: bool = False,
 ) -> list[ErasurePlanItem]:
     """What erasure of the subject means in `system` today: per table, erase now or keep.
 
@@ -586,7 +609,9 @@ async def plan_erasure(
     least as long as the rows that refer to it or are found through it, so erasing never breaks
     a foreign key or leaves a kept row that can no longer be traced to the subject. A row that
     also belongs to someone else is kept for them. Items come in `erasure_order`; within a table,
-    the rows erased now first, then the kept ones by date.
+    the rows erased now first, then the kept ones by date. With `disposed` the archive's
+    disposal decision has been taken: the archive rule keeps nothing, every other rule still
+    does.
     """
     _require_canonical(subject_id, "plan_erasure")
     references = system.row_references()
@@ -602,7 +627,7 @@ async def plan_erasure(
         name: {
             key: _Hold(_RANKS["shared"], rule="shared")
             if key in shared[name]
-            else _row_hold(system.tables[name], row, rows, today)
+            else _row_hold(system.tables[name], row, rows, today, disposed)
             for key, row in rows[name].items()
         }
         for name in system.tables
@@ -730,9 +755,11 @@ def _row_hold(
     row: Mapping[str, Any],
     rows: Mapping[str, Mapping[int, Mapping[str, Any]]],
     today: date,
+    disposed: bool,
 ) -> _Hold:
     holds = [
-        _rule_hold(retention, table.name, row, rows, today) for retention in table.erasure.retention
+        _rule_hold(retention, table.name, row, rows, today, disposed)
+        for retention in table.erasure.retention
     ]
     return max(holds, key=lambda hold: hold.order)
 
@@ -743,12 +770,13 @@ def _rule_hold(
     row: Mapping[str, Any],
     rows: Mapping[str, Mapping[int, Mapping[str, Any]]],
     today: date,
+    disposed: bool,
 ) -> _Hold:
     rule = retention.rule
     if rule == "none":
         return _ERASE_NOW
     if rule == "archive":
-        return _Hold(_RANKS["archive"], rule=rule)
+        return _ERASE_NOW if disposed else _Hold(_RANKS["archive"], rule=rule)
     assert retention.date_column is not None
     owner, _, column = retention.date_column.rpartition(".")
     if owner and owner != own_table:

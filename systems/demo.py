@@ -360,12 +360,17 @@ async def select_campaign_audience(engine: AsyncEngine) -> list[str]:
     audience too, and a campaign tool has no need for anyone's number. A contact is picked when
     it has a consent that is not withdrawn, has not objected to direct marketing (Art. 21(2)),
     and its processing is not restricted (Art. 18): this is the demo's processing that a
-    restriction or an objection must stop.
+    restriction or an objection must stop. An objection outlives the contact it was made on: a
+    contact re-imported later with the same identity number is left out too (the suppression
+    record an erasure keeps is there for this).
     """
     tables = SYSTEM_TABLES["marketing"].tables
     contacts, consents = tables["contacts"], tables["consents"]
     open_consent = (
         sa.select(consents.c.contact_id).where(consents.c.withdrawn_at.is_(None)).scalar_subquery()
+    )
+    objected = sa.select(contacts.c.personal_number).where(
+        contacts.c.marketing_objection.is_(True), contacts.c.personal_number.is_not(None)
     )
     query = (
         sa.select(contacts.c.contact_id)
@@ -373,6 +378,10 @@ async def select_campaign_audience(engine: AsyncEngine) -> list[str]:
             contacts.c.contact_id.in_(open_consent),
             contacts.c.marketing_objection.is_(False),
             contacts.c.processing_restricted.is_(False),
+            sa.or_(
+                contacts.c.personal_number.is_(None),
+                contacts.c.personal_number.not_in(objected.scalar_subquery()),
+            ),
         )
         .order_by(contacts.c.contact_id)
     )

@@ -7,7 +7,7 @@ the `status` query, the search attributes and the case register's trail in step.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -521,11 +521,13 @@ class CaseWorkflow:
         recipients: Sequence[str] | Mapping[str, Sequence[str]],
         notice: str,
         changes: Mapping[str, str] | None = None,
+        withhold: Collection[str] = (),
     ) -> None:
         """One notice per recipient (Art. 19 / 21(3)), all at once.
 
         For a rectification, `recipients` maps each recipient to the corrected fields it
-        received, and the notice carries just those fields' new values from `changes`.
+        received, and the notice carries just those fields' new values from `changes`, except
+        to those in `withhold`, who learn which fields were corrected.
         """
         fields_of = (
             {name: sorted(set(fields)) for name, fields in recipients.items()}
@@ -544,7 +546,9 @@ class CaseWorkflow:
                         recipient=name,
                         notice=notice,
                         fields=fields_of[name],
-                        changes={f: values[f] for f in fields_of[name] if f in values},
+                        changes={}
+                        if name in withhold
+                        else {f: values[f] for f in fields_of[name] if f in values},
                     ),
                     start_to_close_timeout=SHORT_TIMEOUT,
                     retry_policy=PERSISTENT,

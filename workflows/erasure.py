@@ -25,6 +25,7 @@ from dsr.models import (
     ExecuteErasureInput,
     FollowUpStatus,
     Kind,
+    NotifyRecipientInput,
     NotifyStaffInput,
     Outcome,
     PlanCollectionInput,
@@ -165,7 +166,7 @@ class ErasureWorkflow(CaseWorkflow):
             Outcome.PARTLY_COMPLETED if partly else Outcome.COMPLETED,
             actor=ENGINE,
             action="erased",
-            facts=answer_facts(self._erased_before + self._plan.items),
+            facts=answer_facts(_merged(self._erased_before, self._plan.items)),
         )
 
     # --- updates ---------------------------------------------------------------------------
@@ -235,7 +236,8 @@ class ErasureWorkflow(CaseWorkflow):
         """Execute the plan in every system at once; tell the recipients of what went.
 
         Returns None, or why a system stopped (a row the plan did not know of refers to one it
-        erases): then what the other systems erased stands, and the case is planned again.
+        erases): then what was erased before, in that system and the others, stands and is
+        answered, and the case is planned again.
         """
         systems = sorted({item.system for item in plan.items})
         outcomes = await asyncio.gather(
@@ -260,8 +262,14 @@ class ErasureWorkflow(CaseWorkflow):
         for outcome in outcomes:
             if isinstance(outcome, SystemWriteResult):
                 results.append(outcome)
-            elif isinstance(outcome, ActivityError) and isinstance(outcome.cause, ApplicationError):
-                stopped.append(outcome.cause.message)
+                if outcome.blocked:
+                    stopped.append(outcome.blocked)
+            elif (
+                isinstance(outcome, ActivityError)
+                and isinstance(outcome.cause, ApplicationError)
+                and outcome.cause.type == "ErasureBlocked"
+            ):
+                stopped.append(outcome.cause.message)  # as workers before partial results
             else:
                 raise outcome
         for result in results:
@@ -273,9 +281,19 @@ class ErasureWorkflow(CaseWorkflow):
             )
         if not stopped:
             return None
-        done = {result.system for result in results}
+        done = {
+            (result.system, table)
+            for result in results
+            for table in (
+                result.done_tables
+                if result.blocked
+                else [i.table for i in plan.items if i.system == result.system]
+            )
+        }
         self._erased_before += [
-            item for item in plan.items if item.system in done and item.action != "keep"
+            item
+            for item in plan.items
+            if (item.system, item.table) in done and item.action != "keep"
         ]
         return "Erasure stopped: " + "; ".join(stopped)
 
@@ -308,10 +326,12 @@ class RetentionFollowUpWorkflow:
 
     Kept without a date: while a contract runs, it looks again every FOLLOW_UP_BATCH (the
     contract may end any day, and then the accounting years or nothing keep the rows); archived
-    official documents wait for the archive's disposal decision: the DPO is told once, and the
-    `record_disposal_decision` update (the decision's reference) lets them go. Rows kept because
-    they are someone else's too are not followed. Follow-ups started before undated holds were
-    followed keep their old course (patch FOLLOW_UP_UNDATED_PATCH).
+    official documents wait for the archive's disposal decision (gallringsbeslut): the archive
+    function is asked once and the DPO told, and the `record_disposal_decision` update (the
+    decision's reference) lifts the archive's hold; any other rule still applies. Rows kept
+    because they are someone else's too are not followed. Whoever received rows that go is told
+    (Art. 19), per run. Follow-ups started before this (patch FOLLOW_UP_UNDATED_PATCH) keep
+    their old course until they continue as new, when the new course applies.
     """
 
     @workflow.init
@@ -320,19 +340,24 @@ class RetentionFollowUpWorkflow:
         self._runs = follow_up.runs
         self._next_due: date | None = follow_up.next_due
         self._waiting = list(follow_up.waiting)
-        self._erased: dict[str, int] = {}
+        self._erased: dict[str, int] = dict(follow_up.erased)
         self._disposal: RecordDisposalDecisionInput | None = None
-        self._disposed = False
+        self._disposed = follow_up.disposal_reference is not None
+        self._disposal_reference = follow_up.disposal_reference
 
     @workflow.run
     async def run(self, follow_up: RetentionFollowUpInput) -> RetentionFollowUpResult:
         followed = workflow.patched(FOLLOW_UP_UNDATED_PATCH)
         dpo_told = follow_up.dpo_told
-        while self._next_due is not None or (followed and self._waiting):
+        while (
+            self._next_due is not None or (followed and self._waiting) or self._disposal_pending()
+        ):
             await self._wait(self._next_due, followed)
             self._runs += 1
-            dispose = self._disposal is not None and not self._disposed
+            dispose = self._disposal_pending()
             results = await self._erase_due(follow_up, self._runs, dispose)
+            if followed:
+                await self._tell_recipients(follow_up, results)
             self._disposed = self._disposed or dispose
             today = workflow.now().date()
             dates = [r.next_due for r in results if r.next_due is not None]
@@ -345,9 +370,13 @@ class RetentionFollowUpWorkflow:
                     again = today + FOLLOW_UP_BATCH
                     self._next_due = min(self._next_due or again, again)
                 if "archive" in self._waiting and not dpo_told:
-                    await self._ask_dpo()
+                    await self._ask_for_disposal_decision()
                     dpo_told = True
-            if self._next_due is not None and workflow.info().is_continue_as_new_suggested():
+            if (
+                self._next_due is not None
+                and not self._disposal_pending()
+                and workflow.info().is_continue_as_new_suggested()
+            ):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     follow_up.model_copy(
@@ -356,6 +385,8 @@ class RetentionFollowUpWorkflow:
                             "runs": self._runs,
                             "waiting": self._waiting,
                             "dpo_told": dpo_told,
+                            "erased": self._erased,
+                            "disposal_reference": self._reference(),
                         }
                     )
                 )
@@ -364,8 +395,15 @@ class RetentionFollowUpWorkflow:
             case_number=follow_up.case_number,
             runs=self._runs,
             erased=self._erased,
-            disposal_reference=self._disposal.reference if self._disposal else None,
+            disposal_reference=self._reference(),
         )
+
+    def _disposal_pending(self) -> bool:
+        """A disposal decision was accepted and no run has acted on it yet."""
+        return self._disposal is not None and not self._disposed
+
+    def _reference(self) -> str | None:
+        return self._disposal.reference if self._disposal else self._disposal_reference
 
     @workflow.update
     async def record_disposal_decision(
@@ -378,10 +416,10 @@ class RetentionFollowUpWorkflow:
 
     @record_disposal_decision.validator
     def _validate_disposal(self, decision: RecordDisposalDecisionInput) -> None:
-        if self._disposal is not None:
+        if self._disposal is not None or self._disposal_reference is not None:
             raise ApplicationError(
                 f"case {self._case_number}: a disposal decision is already recorded "
-                f"({self._disposal.reference})",
+                f"({self._reference()})",
                 type="WrongState",
             )
         if "archive" not in self._waiting:
@@ -399,7 +437,7 @@ class RetentionFollowUpWorkflow:
             next_due=self._next_due,
             waiting=self._waiting,
             erased=self._erased,
-            disposal_reference=self._disposal.reference if self._disposal else None,
+            disposal_reference=self._reference(),
         )
 
     async def _wait(self, due: date | None, followed: bool) -> None:
@@ -424,17 +462,46 @@ class RetentionFollowUpWorkflow:
         except TimeoutError:
             pass
 
-    async def _ask_dpo(self) -> None:
-        await workflow.execute_activity_method(
-            NotifyActivities.notify_staff,
-            NotifyStaffInput(
-                case_number=self._case_number,
-                kind=Kind.ERASURE,
-                role="dpo",
-                event="disposal_decision_needed",
-            ),
-            start_to_close_timeout=SHORT_TIMEOUT,
-            retry_policy=PERSISTENT,
+    async def _ask_for_disposal_decision(self) -> None:
+        """The archive function decides on disposal; the DPO advises and is told."""
+        await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    NotifyActivities.notify_staff,
+                    NotifyStaffInput(
+                        case_number=self._case_number, kind=Kind.ERASURE, role=role, event=event
+                    ),
+                    start_to_close_timeout=SHORT_TIMEOUT,
+                    retry_policy=PERSISTENT,
+                )
+                for role, event in (
+                    ("archivist", "disposal_decision_needed"),
+                    ("dpo", "archived_kept"),
+                )
+            )
+        )
+
+    async def _tell_recipients(
+        self, follow_up: RetentionFollowUpInput, results: list[EraseDueResult]
+    ) -> None:
+        """Art. 19: whoever received the rows erased in this run is told, once per run."""
+        names = sorted({name for result in results for name in result.recipients})
+        await asyncio.gather(
+            *(
+                workflow.execute_activity_method(
+                    NotifyActivities.notify_recipient,
+                    NotifyRecipientInput(
+                        case_number=follow_up.case_number,
+                        subject_id=follow_up.subject_id,
+                        recipient=name,
+                        notice="erasure",
+                        notice_key=f"run{self._runs}",
+                    ),
+                    start_to_close_timeout=SHORT_TIMEOUT,
+                    retry_policy=PERSISTENT,
+                )
+                for name in names
+            )
         )
 
     async def _erase_due(
@@ -486,6 +553,13 @@ class RetentionFollowUpWorkflow:
             retry_policy=PERSISTENT,
         )
         return list(results)
+
+
+def _merged(before: list[ErasureSummary], now: list[ErasureSummary]) -> list[ErasureSummary]:
+    """What an earlier, stopped round erased, then the final plan; a line the final plan also
+    has (a marketing block, minimised again and unchanged) is answered once."""
+    seen = {(item.system, item.table, item.action) for item in now}
+    return [i for i in before if (i.system, i.table, i.action) not in seen] + now
 
 
 def answer_facts(items: list[ErasureSummary]) -> dict[str, str]:

@@ -73,8 +73,13 @@ class RectificationWorkflow(RestrictionSteps):
             for result in results:
                 for name in result.recipients:
                     told.setdefault(name, set()).update(result.recipient_fields.get(name, accepted))
+            protected = any(result.protected_identity for result in results)
+            withheld = {name for result in results for name in result.values_withheld}
             await self._notify_recipients(
-                {name: sorted(fields) for name, fields in told.items()}, "rectification", accepted
+                {name: sorted(fields) for name, fields in told.items()},
+                "rectification",
+                accepted,
+                withhold=set(told) if protected else withheld,
             )
             actor, action = ENGINE, "recipients_notified"
         else:

@@ -383,15 +383,23 @@ async def test_an_objection_outlives_erasure_as_a_suppression_record(
     assert _foreign_key_violations(writable) == []
     audience = await select_campaign_audience(engine)
     assert audience == [c for c in audience_before if c != str(contact)]
-    # Re-imported with a fresh consent: the flag alone still keeps the subject out.
+    # Re-imported later as a new contact with a fresh consent: the suppression record's
+    # identity number still keeps the subject out.
+    writable.execute(
+        "marketing",
+        "INSERT INTO contacts (contact_id, personal_number, name, email, created_at, "
+        "processing_restricted, marketing_objection) VALUES (9001, ?, 'Tolvan Tolvansson', "
+        "'tolvan@example.se', '2026-11-01 10:00:00.000000', 0, 0)",
+        TOLVAN,
+    )
     writable.execute(
         "marketing",
         "INSERT INTO consents (consent_id, contact_id, channel, purpose, given_at) "
-        "VALUES (9001, ?, 'email', 'Nyheter', '2026-11-01 10:00:00.000000')",
-        contact,
+        "VALUES (9001, 9001, 'email', 'Nyheter', '2026-11-01 10:00:00.000000')",
     )
     assert await select_campaign_audience(engine) == audience
     writable.execute("marketing", "DELETE FROM consents WHERE consent_id = 9001")
+    writable.execute("marketing", "DELETE FROM contacts WHERE contact_id = 9001")
 
     # Running it again changes nothing more; planned again, the record is all there is.
     for item in plan:

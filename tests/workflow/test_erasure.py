@@ -148,6 +148,23 @@ async def test_erasure_erases_what_it_may_and_keeps_the_rest_restricted_with_dat
 # --- months and years later: the time-skipping server ----------------------------------------
 
 
+async def staff_notices_sent(handle: WorkflowHandle[Any, Any]) -> int:
+    """How many staff notices the workflow's history scheduled (files would be overwritten)."""
+    history = await handle.fetch_history()
+    return sum(
+        1
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+        and event.activity_task_scheduled_event_attributes.activity_type.name == "notify_staff"
+    )
+
+
+def erasure_notices(settings: Settings, case_number: str) -> set[str]:
+    """The recipients told of an erasure in this case (Art. 19), now or in a later run."""
+    folder = settings.outbox_dir / "recipients" / case_number
+    return {json.loads(p.read_text())["recipient"] for p in folder.glob("erasure-*")}
+
+
 async def erased_as_approved(
     custom: Settings, subject: str
 ) -> tuple[OpenCaseResult, ErasurePlanResult]:
@@ -254,19 +271,34 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
         assert waiting.runs >= 2, "readings and accounting records go at different times"
         assert any(key.startswith("network.meter_readings") for key in waiting.erased)
         assert any(key.startswith("billing.invoices") for key in waiting.erased)
-        # The DPO is asked, once, for the archive's disposal decision.
-        asked = custom.outbox_dir / "staff" / f"{opened.case_number}-dpo-disposal_decision_needed"
-        assert asked.with_suffix(".json").exists()
+        # The archive function is asked for its disposal decision and the DPO told, once,
+        # however many runs found the archived rows waiting.
+        staff = sorted(
+            p.stem for p in (custom.outbox_dir / "staff").glob(f"{opened.case_number}-*")
+        )
+        assert staff == [
+            f"{opened.case_number}-archivist-disposal_decision_needed",
+            f"{opened.case_number}-dpo-archived_kept",
+        ]
+        assert await staff_notices_sent(handle) == 2
         still = await remaining_plan(custom, akesson, date(2040, 1, 1))
         assert ("disclosure.disclosures", "keep:None") in still
+        # Art. 19 as the kept rows went: the collection agency of the invoices, the supplier of
+        # the readings; not yet the insurer the disclosure log names.
+        told = erasure_notices(custom, opened.case_number)
+        assert {"Inkassoföretag vid obetald faktura", "Din elhandlare"} <= told
+        assert "Länsförsäkringar" not in told
 
         decided = await handle.execute_update(
             RetentionFollowUpWorkflow.record_disposal_decision,
-            RecordDisposalDecisionInput(handler="dpo", reference="Gallringsbeslut dnr 2038/12"),
+            RecordDisposalDecisionInput(
+                handler="arkiv.eva", reference="Gallringsbeslut dnr 2038/12"
+            ),
         )
         assert decided.erased.get("disclosure.disclosures") and decided.waiting == []
         done = await handle.result()
         await record_history(handle, "retention_follow_up_disposal")
+        assert "Länsförsäkringar" in erasure_notices(custom, opened.case_number)
     assert done.erased.get("disclosure.disclosures")
     assert done.disposal_reference == "Gallringsbeslut dnr 2038/12"
     after = await remaining_plan(custom, akesson, date(2040, 1, 1))
@@ -301,7 +333,7 @@ async def test_parts_kept_while_a_contract_runs_go_once_it_has_ended(
         with pytest.raises(WorkflowUpdateFailedError) as early:
             await handle.execute_update(
                 RetentionFollowUpWorkflow.record_disposal_decision,
-                RecordDisposalDecisionInput(handler="dpo", reference="Gallringsbeslut 1"),
+                RecordDisposalDecisionInput(handler="arkiv.eva", reference="Gallringsbeslut 1"),
             )
         assert "no archived rows are kept waiting" in str(early.value.cause)
         await skipping_env.sleep(timedelta(days=45))
@@ -366,22 +398,28 @@ async def test_a_plan_outdated_by_approval_time_is_made_again(
     await wait_for_state(handle, CaseState.AWAITING_DECISION)
     await handle.execute_update("prepare_erasure_plan", PrepareErasurePlanInput(handler="anna"))
     await wait_for_state(handle, CaseState.AWAITING_APPROVAL)
-    # The subject gives a new consent after the plan was made: the approved plan would leave
-    # it behind, so approving sends the case back to planning instead of executing.
+    # After the plan was made the subject gives a new consent (the approved plan would leave it
+    # behind) and objects to direct marketing (the approved plan would delete the contact and
+    # the objection with it): approving sends the case back to planning instead.
     await sql(
         writable,
         "marketing",
         "INSERT INTO consents (consent_id, contact_id, channel, purpose, given_at) "
         "SELECT 9001, contact_id, 'sms', 'Nyheter', '2026-11-26 09:00:00' FROM contacts "
         "WHERE personal_number = :id",
+        "UPDATE contacts SET marketing_objection = 1 WHERE personal_number = :id",
         id=tolvan,
     )
     await handle.execute_update("approve_erasure_plan", ApproveErasurePlanInput(handler="bo"))
     again = await wait_for_state(handle, CaseState.AWAITING_DECISION)
     outdated = [s for s in again.steps if s.state is CaseState.PLANNING][-1]
     assert outdated.actor == "bo"
-    assert "marketing.consents: 1 more row(s) may now be erased" in (outdated.detail or "")
+    why = outdated.detail or ""
+    assert "marketing.consents: 1 more row(s) may now be erased" in why
+    assert "marketing.contacts: 1 row(s) approved for erasure must now be treated otherwise" in why
     assert "erasure:marketing" not in again.applied, "nothing was erased on the outdated plan"
+    contacts = [i for i in again.erasure_plan if i.table == "contacts"]
+    assert [i.action for i in contacts] == ["suppress"], "the new plan keeps the objection"
 
     await handle.execute_update("prepare_erasure_plan", PrepareErasurePlanInput(handler="anna"))
     await wait_for_state(handle, CaseState.AWAITING_APPROVAL)

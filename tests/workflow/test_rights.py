@@ -265,13 +265,48 @@ async def test_rectification_corrects_every_system_and_tells_every_recipient(
     for provider in fibre_providers(writable, TOLVAN):
         expected[provider] = both
     assert {name: n["fields"] for name, n in notices.items()} == expected
-    police = notices["Polismyndigheten"]["body"]
-    assert "gatuadress: Nygatan 5" in police and "tolvan.ny@example.se" not in police
+    # Ongoing recipients get the new values; the police got one release years ago and learn
+    # which field was corrected, not the new address (that would be a new disclosure).
     assert "e-postadress: tolvan.ny@example.se" in notices["Nordnät Bredband AB"]["body"]
+    assert "gatuadress: Nygatan 5" in notices["Din elhandlare"]["body"]
+    police = notices["Polismyndigheten"]["body"]
+    assert "gatuadress" in police and "Nygatan 5" not in police
     await record_history(handle, "rectification_restricted_accepted")
     assert "Rättade uppgifter: e-postadress, gatuadress" in mailbox_body(
         writable, f"{submitted.case_number}-rectification_answer"
     )
+
+
+async def test_a_protected_persons_new_address_never_reaches_a_recipient(
+    client: Client, writable: Settings
+) -> None:
+    protected = DEMO_SUBJECTS["protected"]
+    submitted = await submit(
+        client,
+        writable,
+        protected,
+        Kind.RECTIFICATION,
+        bankid=True,
+        details=RequestDetails(
+            changes=[FieldChange(field=RectifiableField.STREET, new_value="Hemliga vägen 1")]
+        ),
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    await handle.execute_update(
+        "decide_rectification",
+        DecideRectificationInput(handler="anna", decision=RectificationDecision.ACCEPT),
+    )
+    assert (await handle.result()).outcome is Outcome.COMPLETED
+    assert (await in_system(writable, "billing", fields_held, protected))["street"] == [
+        "Hemliga vägen 1"
+    ]
+    notices = list(outbox(writable, "recipients", submitted.case_number).glob("rectification-*"))
+    assert notices, "the recipients are told that the address was corrected"
+    for path in notices:
+        notice = json.loads(path.read_text())
+        assert notice["fields"] == ["street"]
+        assert "Hemliga" not in notice["body"], notice["recipient"]
 
 
 async def test_a_rejected_rectification_changes_nothing_and_gives_reasons(
