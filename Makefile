@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo run test lint typecheck check clean histories
+.PHONY: venv demo run test browser lint typecheck check clean histories
 
 venv: $(STAMP)
 
@@ -22,8 +22,11 @@ demo: venv
 run: venv
 	$(PY) scripts/stack.py run
 
-test: venv
+test: venv browser
 	$(PY) -m pytest -q
+
+browser:
+	bash scripts/install-browser.sh
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     assignee_email: str = "{handler}@exempelstad-energi.example"
     team_lead_email: str = "teamledare-kundservice@exempelstad-energi.example"
     dpo_email: str = "dataskyddsombud@exempelstad.example"
+    # The worker serves Prometheus metrics at http://<this>/metrics; empty: no metrics.
+    metrics_address: str = "127.0.0.1:9464"
+    metrics_interval_seconds: float = 30.0
+
     # The archive function, which takes disposal decisions (gallringsbeslut).
     archivist_email: str = "arkivet@exempelstad-energi.example"
 

@@ -73,6 +73,7 @@ ENGINE = "engine"
 RESTRICTION_HOLDS_PATCH = "restriction-holds"
 ART19_RESTRICTION_ERASURE_PATCH = "art19-restriction-erasure"
 ESCALATION_LADDER_PATCH = "escalation-ladder"
+ESCALATIONS_METRIC = "dsr_escalations"
 
 # Trail rows of the clock (ladder steps, extension, pauses) are numbered from here, clear of
 # the case's own steps and of an erasure's follow-up runs.
@@ -730,6 +731,10 @@ class CaseWorkflow:
             await self._escalate(step.step)
 
     async def _escalate(self, step: Escalation) -> None:
+        # Counted once: the SDK's workflow meter does nothing while a history replays.
+        workflow.metric_meter().create_counter(
+            ESCALATIONS_METRIC, "Escalation ladder steps taken"
+        ).add(1, {"step": step.value, "kind": self._case.kind.value})
         self._escalation = step
         self._escalations.append(
             EscalationRecord(step=step, at=workflow.now(), deadline=self._deadline)
