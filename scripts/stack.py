@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +124,20 @@ def seed_if_missing(settings: Settings) -> None:
     asyncio.run(seed_demo_systems(settings.all_system_urls()))
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(version + "\n")
+
+
+def quiet_cli(*args: str) -> dict[str, Any]:
+    """A CLI command whose answer the demo reads but does not show."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "starter.py"), *args, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.exit(f"command failed: {done.stderr.strip()}")
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
 
 
 def cli(*args: str) -> dict[str, Any]:
@@ -233,6 +248,20 @@ DEMO_CASES = [
         ("erasure", "--subject", FILLER_SUBJECTS["akesson"], "--verified-by", "bankid"),
         "anna",
     ),
+    (
+        "An access request that reached us 40 days ago and is registered only now: reminder, "
+        "escalation and overdue fire at once, in order",
+        (
+            "access",
+            "--subject",
+            FILLER_SUBJECTS["holm"],
+            "--verified-by",
+            "bankid",
+            "--received",
+            (date.today() - timedelta(days=40)).isoformat(),
+        ),
+        "bo",
+    ),
 ]
 
 
@@ -257,6 +286,14 @@ def demo(settings: Settings) -> None:
             print(f"\n{number}. {title}:")
             case = cli("submit", *args, "--handler", handler)
             submitted.append((case["case_number"], handler))
+        print('\nA supervisor looks for overdue cases (the Web UI\'s DsrEscalation="overdue"):')
+        overdue: list[str] = []
+        for _ in range(60):
+            overdue = [row["case_number"] for row in quiet_cli("list", "--overdue")["cases"]]
+            if overdue:
+                break
+            time.sleep(0.5)
+        cli("list", "--overdue")
         print("\nThe handlers drive every case to its end:")
         results = [drive_to_end(case_number, handler) for case_number, handler in submitted]
         print("\nDone:")
@@ -275,6 +312,8 @@ def demo(settings: Settings) -> None:
                     f", {len(result['erasure_plan']) - len(kept)} tables erased, {len(kept)} "
                     f"kept; a follow-up ({result['case_number']}-retention) erases them later"
                 )
+            if result.get("escalation") not in (None, "none"):
+                where += f"; escalation: {result['escalation']} (staff notices in the outbox)"
             print(f"  {result['case_number']} ({result['kind']}): {result['outcome']}{where}")
         print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
         print(
