@@ -43,6 +43,7 @@ from dsr.models import (
     ActionResult,
     ApproveErasurePlanInput,
     ApproveReleaseInput,
+    AskClarificationInput,
     CaseState,
     CaseStatus,
     Channel,
@@ -58,6 +59,7 @@ from dsr.models import (
     LiftRestrictionInput,
     PrepareErasurePlanInput,
     ReassignInput,
+    RecordClarificationInput,
     RecordDisposalDecisionInput,
     RecordManualDeliveryInput,
     RectifiableField,
@@ -849,6 +851,34 @@ async def extend(
         parse_case_number(case), "extend", ExtendInput(handler=handler, reason=reason)
     )
     print_action(result, as_json, "deadline extended by two months")
+
+
+@app.command("ask-clarification")
+@command
+async def ask_clarification(
+    case: CaseArgument,
+    handler: HandlerOption,
+    question: Annotated[
+        str, typer.Option("--question", help="What the subject needs to clarify (sent to them).")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Ask the subject to clarify the request; the clock stands still until the answer is
+    recorded, if asked within 3 working days of receipt."""
+    action = AskClarificationInput(handler=handler, question=question)
+    result = await act(parse_case_number(case), "ask_clarification", action)
+    print_action(result, as_json, "question sent to the subject")
+
+
+@app.command("record-clarification")
+@command
+async def record_clarification(
+    case: CaseArgument, handler: HandlerOption, as_json: JsonOption = False
+) -> None:
+    """The subject has clarified: the clock runs again, the deadline later by the days paused."""
+    action = RecordClarificationInput(handler=handler)
+    result = await act(parse_case_number(case), "record_clarification", action)
+    print_action(result, as_json, "clarification recorded")
 
 
 @app.command("reassign")

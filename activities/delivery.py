@@ -70,6 +70,12 @@ NOTICES_SV = {
         "Vi förlänger tiden för att besvara din begäran med två månader, till och med "
         "{deadline} (artikel 12.3 dataskyddsförordningen). Skäl: {reason} " + REMEDIES_SV,
     ),
+    "clarification_requested": (
+        "Vi behöver veta mer för att kunna besvara din begäran",
+        "För att kunna besvara din begäran behöver vi ett förtydligande: {reason} Svara genom "
+        "att kontakta oss och ange ärendenumret. Tiden för vårt svar räknas inte medan vi "
+        "väntar på ditt förtydligande (artikel 12 dataskyddsförordningen).",
+    ),
     "rectification_answer": (
         "Svar på din begäran om rättelse",
         "Rättade uppgifter: {changed}. Uppgifter som inte rättats: {rejected}. {reason_text}"
@@ -145,7 +151,8 @@ class DeliveryActivities:
         await self._require_mailbox(request.subject_id)
         location = await self._mailbox.send(
             MailboxMessage(
-                message_id=f"{request.case_number}-{request.notice}",
+                message_id=f"{request.case_number}-{request.notice}"
+                + (f"-{request.notice_key}" if request.notice_key else ""),
                 recipient=request.subject_id,
                 subject=f"{title}, ärende {request.case_number}",
                 body=html.escape(template.format(reason=request.reason, **request.facts)),

@@ -201,6 +201,17 @@ class ExtendInput(Model):
     reason: Reason
 
 
+class AskClarificationInput(Model):
+    """The handler needs the subject to clarify the request; the question goes to them."""
+
+    handler: HandlerId
+    question: Reason
+
+
+class RecordClarificationInput(Model):
+    handler: HandlerId
+
+
 class ReassignInput(Model):
     handler: HandlerId  # who reassigns
     to: HandlerId
@@ -372,6 +383,7 @@ class CaseStatus(Model):
     pauses: list[PauseRecord] = Field(default_factory=list)
     escalations: list[EscalationRecord] = Field(default_factory=list)
     next_escalation: EscalationStep | None = None
+    awaiting_clarification: bool = False
 
 
 class CaseResult(Model):
@@ -508,6 +520,8 @@ class SendNoticeInput(Model):
     reason: str = ""
     # Values for the template (field names, counts, dates); never identity numbers.
     facts: dict[str, str] = Field(default_factory=dict)
+    # Tells apart notices of one kind in one case (a second question for clarification).
+    notice_key: str = ""
 
 
 class SystemWriteInput(Model):

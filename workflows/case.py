@@ -18,6 +18,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from dsr import search
 from dsr.models import (
     ActionResult,
+    AskClarificationInput,
     CaseInput,
     CaseResult,
     CaseState,
@@ -41,6 +42,7 @@ from dsr.models import (
     PauseRecord,
     PlanCollectionInput,
     ReassignInput,
+    RecordClarificationInput,
     RecordDeadlineInput,
     RecordManualDeliveryInput,
     RecordTransitionInput,
@@ -120,6 +122,9 @@ class CaseWorkflow:
     - `extend` (any open state, before the original deadline, once): two more months (Art.
       12(3)); the reason is required and the notice to the subject is delivered as part of it.
     - `reassign` (any open state): another handler takes the case.
+    - `ask_clarification` (until answered, one question at a time): the question goes to the
+      subject and the clock stands still, if asked within the configured working days of
+      receipt; `record_clarification` ends the wait and the deadline moves by the days paused.
     Query: `status` -> CaseStatus, in every state.
 
     The clock (cases started since ESCALATION_LADDER_PATCH): the deadline and the ladder's
@@ -163,6 +168,9 @@ class CaseWorkflow:
         self._extension: ExtendInput | None = None
         self._extending = False
         self._pauses: list[PauseRecord] = []
+        self._clarification: AskClarificationInput | None = None
+        self._clarifying = False
+        self._clarifications = 0
         self._answered = False
 
     # --- queries ---------------------------------------------------------------------------
@@ -198,6 +206,7 @@ class CaseWorkflow:
             pauses=list(self._pauses),
             escalations=list(self._escalations),
             next_escalation=self._next_step(),
+            awaiting_clarification=self._clarification is not None,
         )
 
     # --- updates shared by every kind --------------------------------------------------------
@@ -291,6 +300,49 @@ class CaseWorkflow:
                 f"case {number}: the original deadline {self._case.deadline} has passed; an "
                 "extension is possible only before it (Art. 12(3))"
             )
+
+    @workflow.update
+    async def ask_clarification(self, action: AskClarificationInput) -> ActionResult:
+        self._clarifying = True
+        try:
+            key = str(self._clarifications + 1)
+            if not await self._send_notice(
+                "clarification_requested", reason=action.question, key=key
+            ):
+                raise WrongState(
+                    f"case {self._case.case_number}: the subject has no digital mailbox; ask "
+                    "them by letter or phone instead"
+                )
+            self._clarifications += 1
+            self._clarification = action
+            await self._pause("clarification")
+            await self._record_clock_event(actor=action.handler, action="ask_clarification")
+        finally:
+            self._clarifying = False
+        return ActionResult(case_number=self._case.case_number, state=self._state)
+
+    @ask_clarification.validator
+    def _validate_ask_clarification(self, action: AskClarificationInput) -> None:
+        number = self._case.case_number
+        if self._answered:
+            raise WrongState(f"case {number} is {self._state.value}: the request is answered")
+        if self._clock_plan is None:
+            raise WrongState(f"case {number} has no running clock")
+        if self._clarification is not None or self._clarifying:
+            raise WrongState(f"case {number} already waits for a clarification")
+
+    @workflow.update
+    async def record_clarification(self, action: RecordClarificationInput) -> ActionResult:
+        self._clarification = None
+        if self._pauses and self._pauses[-1].reason == "clarification":
+            await self._resume()
+        await self._record_clock_event(actor=action.handler, action="clarification_received")
+        return ActionResult(case_number=self._case.case_number, state=self._state)
+
+    @record_clarification.validator
+    def _validate_record_clarification(self, action: RecordClarificationInput) -> None:
+        if self._clarification is None:
+            raise WrongState(f"case {self._case.case_number} waits for no clarification")
 
     @workflow.update
     async def reassign(self, action: ReassignInput) -> ActionResult:
@@ -427,7 +479,12 @@ class CaseWorkflow:
         return (await self._hand_over_manually("no_digital_mailbox")).handler
 
     async def _send_notice(
-        self, notice: str, *, reason: str = "", facts: dict[str, str] | None = None
+        self,
+        notice: str,
+        *,
+        reason: str = "",
+        facts: dict[str, str] | None = None,
+        key: str = "",
     ) -> bool:
         """Send a notice to the subject; False if they have no digital mailbox."""
         try:
@@ -439,6 +496,7 @@ class CaseWorkflow:
                     notice=notice,
                     reason=reason,
                     facts=facts or {},
+                    notice_key=key,
                 ),
                 start_to_close_timeout=SHORT_TIMEOUT,
                 retry_policy=PERSISTENT,

@@ -22,10 +22,12 @@ from aiosmtpd.smtp import Envelope, Session
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from dsr.adapters import FakeEidProvider
 from dsr.calendar import gdpr_deadline
 from dsr.config import Settings
 from dsr.models import (
     ApproveReleaseInput,
+    AskClarificationInput,
     CaseInput,
     CaseResult,
     CaseState,
@@ -34,6 +36,7 @@ from dsr.models import (
     ExtendInput,
     IdentityMethod,
     Kind,
+    RecordClarificationInput,
     RegisterCaseInput,
     SubmitRequestInput,
     VerifyIdentityInput,
@@ -245,3 +248,67 @@ async def test_a_case_received_40_days_ago_is_overdue_at_once_each_step_once_by_
         assert "access" in body and current.deadline.isoformat() in body
         for personal in (TOLVAN, TOLVAN[2:], "Tolvan"):
             assert personal not in subject + body
+
+
+async def test_a_clarification_asked_in_time_stops_the_clock_and_one_asked_late_does_not(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = skipping_env.client
+    received = await skipping_env.get_current_time()
+    case = await registered(settings, received)
+    signed = FakeEidProvider(settings.eid_dir).sign(TOLVAN)  # BankID at intake: no pause
+    case = case.model_copy(update={"verified_by": IdentityMethod.BANKID, "eid_order_ref": signed})
+    async with (
+        build_activities(settings) as activities,
+        create_worker(client, settings, activities),
+    ):
+        handle = await client.start_workflow(
+            AccessRequestWorkflow.run, case, id=case.case_number, task_queue=settings.task_queue
+        )
+        await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+        await skipping_env.sleep(timedelta(days=1))
+        question = "Gäller din begäran även det avslutade fiberavtalet?"
+        await handle.execute_update(
+            "ask_clarification", AskClarificationInput(handler="anna", question=question)
+        )
+        asked = await status_of(handle)
+        assert asked.awaiting_clarification and asked.next_escalation is None
+        mailbox = settings.outbox_dir / "digital-mailbox"
+        body = json.loads(
+            (mailbox / f"{case.case_number}-clarification_requested-1" / "message.json").read_text()
+        )["body"]
+        assert question in body
+        with pytest.raises(WorkflowUpdateFailedError) as twice:
+            await handle.execute_update(
+                "ask_clarification", AskClarificationInput(handler="anna", question="Och?")
+            )
+        assert "already waits for a clarification" in str(twice.value.cause)
+
+        await skipping_env.sleep(timedelta(days=6))
+        await handle.execute_update(
+            "record_clarification", RecordClarificationInput(handler="anna")
+        )
+        answered = await status_of(handle)
+        assert not answered.awaiting_clarification
+        assert answered.deadline == gdpr_deadline(received, paused_days=6)
+        assert [p.reason for p in answered.pauses] == ["clarification"]
+
+        # Asked again two weeks after receipt: too late to stop the clock (DOMAIN: 3 days).
+        await handle.execute_update(
+            "ask_clarification", AskClarificationInput(handler="anna", question="En sak till?")
+        )
+        late = await status_of(handle)
+        assert late.awaiting_clarification and late.next_escalation is not None
+        assert len(late.pauses) == 1
+        await handle.execute_update(
+            "record_clarification", RecordClarificationInput(handler="anna")
+        )
+        assert (await status_of(handle)).deadline == answered.deadline
+        with pytest.raises(WorkflowUpdateFailedError) as nothing:
+            await handle.execute_update(
+                "record_clarification", RecordClarificationInput(handler="anna")
+            )
+        assert "waits for no clarification" in str(nothing.value.cause)
+        await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+        await handle.result()
+        await record_history(handle, "access_clarifications")
