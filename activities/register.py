@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
@@ -110,51 +111,55 @@ class RegisterActivities:
     @activity.defn
     async def record_event(self, event: RecordEventInput) -> None:
         """Append a trail row that leaves the case's state as it is; written once per key."""
-        try:
-            async with self._sessions.begin() as session:
-                state = await session.scalar(
-                    select(Case.state).where(Case.case_number == event.case_number)
-                )
-                if state is None:
-                    raise RuntimeError(f"case {event.case_number} is not in the register")
-                session.add(
-                    CaseEvent(
-                        case_number=event.case_number,
-                        step=event.key,
-                        at=datetime.now(UTC),
-                        actor=event.actor,
-                        action=event.action,
-                        from_state=state,
-                        to_state=state,
-                        detail={"note": event.detail} if event.detail else None,
-                    )
-                )
-        except IntegrityError as error:
-            if not _is_duplicate_step(error):
-                raise
+        await self._append(event.case_number, event.key, event.actor, event.action, event.detail)
 
     @activity.defn
     async def record_deadline(self, change: RecordDeadlineInput) -> None:
         """The case's deadline moved (an extension, a pause) or a ladder step fell due: the
-        register gets the current deadline and a trail row, once per key."""
+        register gets the current deadline (and assignee) and a trail row, once per key."""
+
+        def bring_up_to_date(case: Case) -> None:
+            case.deadline = change.deadline
+            if change.assignee is not None:
+                case.assignee = change.assignee
+
+        await self._append(
+            change.case_number,
+            change.key,
+            change.actor,
+            change.action,
+            change.detail,
+            bring_up_to_date,
+        )
+
+    async def _append(
+        self,
+        case_number: str,
+        key: int,
+        actor: str,
+        action: str,
+        detail: str | None,
+        change: Callable[[Case], None] | None = None,
+    ) -> None:
+        """A trail row that leaves the state as it is (and `change` applied to the case row),
+        in one transaction; a retry of a key already written changes nothing."""
         try:
             async with self._sessions.begin() as session:
-                case = await session.get(Case, change.case_number)
+                case = await session.get(Case, case_number)
                 if case is None:
-                    raise RuntimeError(f"case {change.case_number} is not in the register")
-                case.deadline = change.deadline
-                if change.assignee is not None:
-                    case.assignee = change.assignee
+                    raise RuntimeError(f"case {case_number} is not in the register")
+                if change is not None:
+                    change(case)
                 session.add(
                     CaseEvent(
-                        case_number=change.case_number,
-                        step=change.key,
+                        case_number=case_number,
+                        step=key,
                         at=datetime.now(UTC),
-                        actor=change.actor,
-                        action=change.action,
+                        actor=actor,
+                        action=action,
                         from_state=case.state,
                         to_state=case.state,
-                        detail={"note": change.detail} if change.detail else None,
+                        detail={"note": detail} if detail else None,
                     )
                 )
         except IntegrityError as error:

@@ -127,7 +127,8 @@ def seed_if_missing(settings: Settings) -> None:
 
 
 def quiet_cli(*args: str) -> dict[str, Any]:
-    """A CLI command whose answer the demo reads but does not show."""
+    """A CLI command, run as a handler runs it (in this process's environment), whose JSON
+    answer is returned and not shown."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "starter.py"), *args, "--json"],
         capture_output=True,
@@ -143,15 +144,7 @@ def quiet_cli(*args: str) -> dict[str, Any]:
 def cli(*args: str) -> dict[str, Any]:
     """Run one CLI command as a handler would, show it, and return its JSON answer."""
     print(f"$ python starter.py {' '.join(args)}", flush=True)
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), *args, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.exit(f"command failed: {done.stderr.strip()}")
-    answer: dict[str, Any] = json.loads(done.stdout)
+    answer = quiet_cli(*args)
     print(f"  {json.dumps(answer, ensure_ascii=False)[:300]}", flush=True)
     return answer
 

@@ -8,17 +8,12 @@ var/test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
-import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 from urllib.request import urlopen
 
@@ -29,6 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from dsr.config import Settings
 from dsr.metrics import OPEN_CASES, OVERDUE_CASES
+from scripts.stack import quiet_cli as cli
 from scripts.stack import running_stack
 from workflows.case import ESCALATIONS_METRIC
 
@@ -41,19 +37,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def cli(*args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), *args, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=os.environ.copy(),
-    )
-    assert done.returncode == 0, done.stderr
-    answer: dict[str, Any] = json.loads(done.stdout)
-    return answer
 
 
 @dataclass(frozen=True)
