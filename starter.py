@@ -843,13 +843,19 @@ async def extend(
     reason: Annotated[
         str, typer.Option("--reason", help="Why more time is needed (the subject is told).")
     ],
+    told_outside: Annotated[
+        bool,
+        typer.Option(
+            "--told-outside",
+            help="You told the subject the reasons and the new deadline by letter or phone.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Extend the deadline by two months (Art. 12(3)): once, before the original deadline; the
     subject is told the reason and the new deadline as part of it."""
-    result = await act(
-        parse_case_number(case), "extend", ExtendInput(handler=handler, reason=reason)
-    )
+    action = ExtendInput(handler=handler, reason=reason, told_outside=told_outside)
+    result = await act(parse_case_number(case), "extend", action)
     print_action(result, as_json, "deadline extended by two months")
 
 
@@ -921,6 +927,8 @@ async def list_cases(
     if due_within is not None:
         until = datetime.now(UTC) + parse_period(due_within)
         clauses.append(f'DsrDeadline <= "{until.isoformat(timespec="seconds")}"')
+        # A restriction in force is answered; it stays open for months but is due for nothing.
+        clauses.append(f'DsrState != "{CaseState.RESTRICTED.value}"')
     if assignee is not None:
         clauses.append(f'DsrAssignee = "{parse_handler(assignee)}"')
     client = await client_for(settings)

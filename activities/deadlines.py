@@ -4,6 +4,7 @@ recorded in its history and replay never depends on a package or a setting."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from temporalio import activity
@@ -26,14 +27,14 @@ class DeadlineActivities:
 
         A pause counts only if the question went out within the configured working days of
         receipt (none: pauses never count); an open pause that counts stops the clock
-        (`paused`), and its days are added when it ends.
+        (`paused`), and its days are added when it ends, days covered by two pauses once.
         """
         received = request.received_at.astimezone(STOCKHOLM).date()
-        counted = [pause for pause in request.pauses if self._counts(received, pause)]
-        paused_days = sum(
-            (_day(pause.ended_at) - _day(pause.started_at)).days
-            for pause in counted
-            if pause.ended_at is not None
+        counted = [i for i, pause in enumerate(request.pauses) if self._counts(received, pause)]
+        paused_days = _days_covered(
+            (_day(request.pauses[i].started_at), _day(ended))
+            for i in counted
+            if (ended := request.pauses[i].ended_at) is not None
         )
         deadline = gdpr_deadline(
             request.received_at, extended=request.extended, paused_days=paused_days
@@ -49,7 +50,8 @@ class DeadlineActivities:
             deadline_at=deadline_end(deadline),
             steps=steps,
             paused_days=paused_days,
-            paused=any(pause.ended_at is None for pause in counted),
+            paused=any(request.pauses[i].ended_at is None for i in counted),
+            counted=counted,
         )
 
     def _counts(self, received: date, pause: PauseRecord) -> bool:
@@ -57,6 +59,15 @@ class DeadlineActivities:
         if within is None:
             return False
         return gdpr_working_days_after(received, _day(pause.started_at)) <= within
+
+
+def _days_covered(spans: Iterable[tuple[date, date]]) -> int:
+    """Days inside any of the spans (start day counted, end day not), overlaps counted once:
+    a clarification asked while identity proof is awaited adds nothing twice."""
+    days: set[date] = set()
+    for start, end in spans:
+        days.update(start + timedelta(days=n) for n in range((end - start).days))
+    return len(days)
 
 
 def _day(moment: datetime) -> date:

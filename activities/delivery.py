@@ -73,8 +73,15 @@ NOTICES_SV = {
     "clarification_requested": (
         "Vi behöver veta mer för att kunna besvara din begäran",
         "För att kunna besvara din begäran behöver vi ett förtydligande: {reason} Svara genom "
-        "att kontakta oss och ange ärendenumret. Tiden för vårt svar räknas inte medan vi "
-        "väntar på ditt förtydligande (artikel 12 dataskyddsförordningen).",
+        "att kontakta oss och ange ärendenumret. {clock}",
+    ),
+    "identity_requested": (
+        "Styrk din identitet så att vi kan besvara din begäran",
+        "Vi har fått en begäran om dina personuppgifter. Innan vi lämnar ut eller ändrar något "
+        "behöver vi veta att begäran kommer från dig (artikel 12.6 dataskyddsförordningen): "
+        "logga in i vår e-tjänst med BankID, eller besök vår kundtjänst med giltig "
+        "legitimation, och ange ärendenumret. Har du inte gjort någon begäran, kontakta oss. "
+        "{clock}",
     ),
     "rectification_answer": (
         "Svar på din begäran om rättelse",

@@ -7,8 +7,15 @@ import re
 from datetime import UTC, datetime
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from dsr.adapters import RecipientChannel, RecipientNotice, StaffChannel, StaffMessage
+from dsr.adapters import (
+    PermanentDeliveryError,
+    RecipientChannel,
+    RecipientNotice,
+    StaffChannel,
+    StaffMessage,
+)
 from dsr.models import FIELDS_SV, NoticeReceipt, NotifyRecipientInput, NotifyStaffInput
 
 RECIPIENT_NOTICES_SV = {
@@ -110,9 +117,17 @@ class NotifyActivities:
     @activity.defn
     async def notify_staff(self, request: NotifyStaffInput) -> NoticeReceipt:
         what = STAFF_EVENTS_SV.get(request.event, request.event)
-        location = await self._staff.send(
+        try:
+            location = await self._send_staff(request, what)
+        except PermanentDeliveryError as error:
+            raise ApplicationError(str(error), type="Undeliverable", non_retryable=True) from None
+        return NoticeReceipt(location=location, sent_at=datetime.now(UTC))
+
+    async def _send_staff(self, request: NotifyStaffInput, what: str) -> str:
+        return await self._staff.send(
             StaffMessage(
-                message_id=f"{request.case_number}-{request.role}-{request.event}",
+                message_id=f"{request.case_number}-{request.role}-{request.event}"
+                + (f"-{request.notice_key}" if request.notice_key else ""),
                 role=request.role,
                 assignee=request.assignee,
                 subject=f"{request.case_number}: {what}",
@@ -123,4 +138,3 @@ class NotifyActivities:
                 ),
             )
         )
-        return NoticeReceipt(location=location, sent_at=datetime.now(UTC))

@@ -189,6 +189,10 @@ class StaffMessage:
     assignee: str | None = None  # handler id, when the role is "assignee"
 
 
+class PermanentDeliveryError(RuntimeError):
+    """The channel refused for good (an unknown address): retrying cannot help."""
+
+
 class StaffChannel(Protocol):
     async def send(self, message: StaffMessage) -> str: ...
 
@@ -199,6 +203,7 @@ class SmtpStaff:
     The assignee's address is `assignee_email` with the handler id filled in; a case without an
     assignee goes to the team lead. Sent at least once: a retry after a lost answer from the
     server may send a message twice (the Message-ID lets a mail client see it is the same).
+    A permanent refusal (5xx, e.g. an unknown address) is not retried: the caller records it.
     """
 
     def __init__(
@@ -211,8 +216,12 @@ class SmtpStaff:
         team_lead_email: str,
         dpo_email: str,
         archivist_email: str,
+        starttls: bool = False,
+        username: str = "",
+        password: str = "",
     ) -> None:
         self._host, self._port, self._sender = host, port, sender
+        self._starttls, self._username, self._password = starttls, username, password
         self._assignee_email = assignee_email
         self._addresses = {
             "team_lead": team_lead_email,
@@ -237,8 +246,24 @@ class SmtpStaff:
         return f"smtp:{to}"
 
     def _deliver(self, mail: EmailMessage) -> None:
-        with smtplib.SMTP(self._host, self._port, timeout=20) as server:
-            server.send_message(mail)
+        try:
+            with smtplib.SMTP(self._host, self._port, timeout=10) as server:
+                if self._starttls:
+                    server.starttls()
+                if self._username:
+                    server.login(self._username, self._password)
+                server.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as refused:
+            codes = [code for code, _ in refused.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise PermanentDeliveryError(f"the mail server refused {mail['To']}") from None
+            raise
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code >= 500:
+                raise PermanentDeliveryError(
+                    f"the mail server refused the message ({error.smtp_code})"
+                ) from None
+            raise
 
 
 class OutboxStaff:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_sender: str = "dsr-engine@exempelstad-energi.example"
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
     assignee_email: str = "{handler}@exempelstad-energi.example"
     team_lead_email: str = "teamledare-kundservice@exempelstad-energi.example"
     dpo_email: str = "dataskyddsombud@exempelstad.example"

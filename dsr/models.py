@@ -155,9 +155,11 @@ class Escalation(StrEnum):
 class PauseRecord(Model):
     """The clock stood still while the company waited for something it asked for."""
 
-    reason: str  # "identity"
+    reason: str  # "identity", "clarification"
     started_at: AwareDatetime
     ended_at: AwareDatetime | None = None
+    # Whether it stops the clock: only if asked within the configured working days of receipt.
+    counts: bool = True
 
 
 class EscalationStep(Model):
@@ -190,8 +192,10 @@ class DeadlinePlan(Model):
     deadline_at: AwareDatetime
     steps: list[EscalationStep]
     paused_days: int = 0
-    # Whether the last pause (if still open) stops the clock: only if asked for in time.
+    # Whether a pause that counts is still open: then the clock stands still.
     paused: bool = False
+    # Which of the request's pauses count (indices), asked in time.
+    counted: list[int] = Field(default_factory=list)
 
 
 class ExtendInput(Model):
@@ -199,6 +203,9 @@ class ExtendInput(Model):
 
     handler: HandlerId
     reason: Reason
+    # The handler has told the subject the reasons and the new deadline by letter or phone
+    # (no digital mailbox); otherwise the engine tells them as part of the extension.
+    told_outside: bool = False
 
 
 class AskClarificationInput(Model):
@@ -683,6 +690,7 @@ class NotifyStaffInput(Model):
     event: str
     deadline: date | None = None  # none for the retention follow-up: the case is answered
     assignee: str | None = None  # the handler id, for the assignee's address
+    notice_key: str = ""  # tells apart the same event for a new deadline (after an extension)
 
 
 class NoticeReceipt(Model):

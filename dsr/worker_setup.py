@@ -117,6 +117,9 @@ def staff_channel(settings: Settings) -> StaffChannel:
             team_lead_email=settings.team_lead_email,
             dpo_email=settings.dpo_email,
             archivist_email=settings.archivist_email,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
         )
     return OutboxStaff(settings.outbox_dir / "staff")
 

@@ -7,6 +7,7 @@ the `status` query, the search attributes and the case register's trail in step.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
@@ -80,6 +81,11 @@ ESCALATIONS_METRIC = "dsr_escalations"
 # Trail rows of the clock (ladder steps, extension, pauses) are numbered from here, clear of
 # the case's own steps and of an erasure's follow-up runs.
 CLOCK_TRAIL_KEY = 20_000
+# What a question to the subject says about the clock, when the pause counts.
+CLOCK_STOPS_SV = (
+    "Tiden för vårt svar räknas inte medan vi väntar på ditt svar (artikel 12 "
+    "dataskyddsförordningen)."
+)
 LADDER = (Escalation.NONE, Escalation.REMINDED, Escalation.ESCALATED, Escalation.OVERDUE)
 # The request is answered once the case reaches one of these: the clock stops (a restriction
 # stays open for months after the subject was told it applies).
@@ -168,6 +174,9 @@ class CaseWorkflow:
         self._extension: ExtendInput | None = None
         self._extending = False
         self._pauses: list[PauseRecord] = []
+        self._clock_lock = asyncio.Lock()
+        self._generation = 0  # the ladder starts again after an extension
+        self._notices: list[asyncio.Task[None]] = []
         self._clarification: AskClarificationInput | None = None
         self._clarifying = False
         self._clarifications = 0
@@ -266,25 +275,51 @@ class CaseWorkflow:
     async def extend(self, action: ExtendInput) -> ActionResult:
         self._extending = True
         try:
-            new = await self._plan_deadline(extended=True)
+            async with self._clock_lock:
+                new = await self._plan_deadline(extended=True)
+                if not action.told_outside:
+                    await self._tell_extension(action, new)
+                if workflow.now() > self._deadline_at:
+                    raise WrongState(
+                        f"case {self._case.case_number}: the deadline passed before the "
+                        "extension was in place; it was not extended"
+                    )
+                self._extension = action
+                # The ladder starts again for the new deadline: a reminder before it, and so on
+                # (set before the clock is woken by the new plan).
+                self._generation += 1
+                if self._escalation is not Escalation.NONE:
+                    self._escalation = Escalation.NONE
+                    workflow.upsert_search_attributes(
+                        [search.ESCALATION.value_set(Escalation.NONE.value)]
+                    )
+                await self._move_deadline(
+                    new, actor=action.handler, action="extend", detail=action.reason
+                )
+        finally:
+            self._extending = False
+        return ActionResult(case_number=self._case.case_number, state=self._state)
+
+    async def _tell_extension(self, action: ExtendInput, new: DeadlinePlan) -> None:
+        """The subject learns the reasons and the new deadline before the old one passes."""
+        left = self._deadline_at - workflow.now()
+        try:
             told = await self._send_notice(
                 "extension",
                 reason=action.reason,
                 facts={"deadline": new.deadline.isoformat()},
+                within=max(left, timedelta(seconds=1)),
             )
-            if not told:
-                raise WrongState(
-                    f"case {self._case.case_number}: the subject has no digital mailbox, so the "
-                    "extension cannot be told in time by the engine; tell them by letter, "
-                    "then record it on the case"
-                )
-            self._extension = action
-            await self._move_deadline(
-                new, actor=action.handler, action="extend", detail=action.reason
+        except ActivityError as error:
+            raise WrongState(
+                f"case {self._case.case_number}: the subject could not be told before the "
+                "deadline; it was not extended"
+            ) from error
+        if not told:
+            raise WrongState(
+                f"case {self._case.case_number}: the subject has no digital mailbox; tell them "
+                "the reasons by letter or phone, then extend with --told-outside"
             )
-        finally:
-            self._extending = False
-        return ActionResult(case_number=self._case.case_number, state=self._state)
 
     @extend.validator
     def _validate_extend(self, action: ExtendInput) -> None:
@@ -295,9 +330,9 @@ class CaseWorkflow:
             raise WrongState(f"case {number} has no running clock to extend")
         if self._extension is not None or self._extending:
             raise WrongState(f"case {number} is already extended (a case is extended once)")
-        if workflow.now() > self._case.deadline_at:
+        if workflow.now() > self._deadline_at:
             raise WrongState(
-                f"case {number}: the original deadline {self._case.deadline} has passed; an "
+                f"case {number}: the original deadline {self._deadline} has passed; an "
                 "extension is possible only before it (Art. 12(3))"
             )
 
@@ -306,17 +341,21 @@ class CaseWorkflow:
         self._clarifying = True
         try:
             key = str(self._clarifications + 1)
-            if not await self._send_notice(
-                "clarification_requested", reason=action.question, key=key
-            ):
+            counts = await self._ask_subject(
+                "clarification", "clarification_requested", question=action.question, key=key
+            )
+            if counts is None:
                 raise WrongState(
                     f"case {self._case.case_number}: the subject has no digital mailbox; ask "
                     "them by letter or phone instead"
                 )
             self._clarifications += 1
             self._clarification = action
-            await self._pause("clarification")
-            await self._record_clock_event(actor=action.handler, action="ask_clarification")
+            await self._record_clock_event(
+                actor=action.handler,
+                action="ask_clarification",
+                detail="the clock stands still" if counts else "asked late: the clock runs on",
+            )
         finally:
             self._clarifying = False
         return ActionResult(case_number=self._case.case_number, state=self._state)
@@ -334,8 +373,7 @@ class CaseWorkflow:
     @workflow.update
     async def record_clarification(self, action: RecordClarificationInput) -> ActionResult:
         self._clarification = None
-        if self._pauses and self._pauses[-1].reason == "clarification":
-            await self._resume()
+        await self._resume("clarification")
         await self._record_clock_event(actor=action.handler, action="clarification_received")
         return ActionResult(case_number=self._case.case_number, state=self._state)
 
@@ -388,12 +426,15 @@ class CaseWorkflow:
                     verified_at=confirmation.verified_at,
                 )
                 return True
-        await self._pause("identity")
+        if self._clock_plan is not None:
+            # The subject is asked for proof in their digital mailbox; the clock may stand
+            # still meanwhile. Without a mailbox the handler asks, and the clock runs on.
+            await self._ask_subject("identity", "identity_requested")
         await self._enter(CaseState.AWAITING_IDENTITY, actor=ENGINE, action="await_identity")
         await self._wait_for_handler(
             lambda: self._identity is not None or self._unverified is not None
         )
-        await self._resume()
+        await self._resume("identity")
         return self._identity is not None
 
     async def _verified(self) -> tuple[str, str] | None:
@@ -418,7 +459,7 @@ class CaseWorkflow:
             reason=decision.reason,
         )
 
-    async def _tell_staff(self, role: str, event: str) -> None:
+    async def _tell_staff(self, role: str, event: str, *, key: str = "") -> None:
         """A message to the DPO, the team lead or the assignee: the case and what happened."""
         await workflow.execute_activity_method(
             NotifyActivities.notify_staff,
@@ -429,6 +470,7 @@ class CaseWorkflow:
                 event=event,
                 deadline=self._deadline,
                 assignee=self._assignee,
+                notice_key=key,
             ),
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
@@ -485,6 +527,7 @@ class CaseWorkflow:
         reason: str = "",
         facts: dict[str, str] | None = None,
         key: str = "",
+        within: timedelta | None = None,
     ) -> bool:
         """Send a notice to the subject; False if they have no digital mailbox."""
         try:
@@ -499,6 +542,7 @@ class CaseWorkflow:
                     notice_key=key,
                 ),
                 start_to_close_timeout=SHORT_TIMEOUT,
+                schedule_to_close_timeout=within,
                 retry_policy=PERSISTENT,
             )
         except ActivityError as error:
@@ -668,9 +712,8 @@ class CaseWorkflow:
         await self._enter(
             CaseState.CLOSED, actor=actor, action=action, detail=detail, outcome=outcome
         )
-        # The clock has stopped (a step it was taking finishes first); an overdue mark stays.
-        if self._clock_task is not None:
-            await self._clock_task
+        # The clock stops; an overdue mark stays. Staff notices still on their way may finish.
+        await self._stop_clock()
         # Handlers still returning their result must finish before the workflow completes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseResult(
@@ -686,17 +729,18 @@ class CaseWorkflow:
         self._clock_started = True
         if not workflow.patched(ESCALATION_LADDER_PATCH):
             return  # cases started before the ladder existed keep their course
-        self._clock_plan = await self._plan_deadline(extended=False)
+        self._clock_plan = await self._plan_deadline()
         self._clock_task = asyncio.create_task(self._run_clock())
 
-    async def _plan_deadline(self, *, extended: bool) -> DeadlinePlan:
+    async def _plan_deadline(self, *, extended: bool | None = None) -> DeadlinePlan:
+        """The deadline as the pauses so far and the extension (or `extended`) make it."""
         return await workflow.execute_activity_method(
             DeadlineActivities.plan_deadline,
             DeadlineInput(
                 case_number=self._case.case_number,
                 kind=self._case.kind,
                 received_at=self._case.received_at,
-                extended=extended,
+                extended=self._extension is not None if extended is None else extended,
                 pauses=self._pauses,
             ),
             start_to_close_timeout=SHORT_TIMEOUT,
@@ -734,30 +778,44 @@ class CaseWorkflow:
             retry_policy=PERSISTENT,
         )
 
-    async def _pause(self, reason: str) -> None:
-        """The engine asks the subject for something: the clock may stand still meanwhile."""
-        if self._clock_plan is None:
-            return
-        self._pauses.append(PauseRecord(reason=reason, started_at=workflow.now()))
-        plan = await self._plan_deadline(extended=self._extension is not None)
-        if not plan.paused:  # asked too late, or pauses switched off: the clock runs on
-            self._pauses.pop()
-            return
-        self._clock_plan = plan
-        self._clock_version += 1
+    async def _ask_subject(
+        self, reason: str, notice: str, *, question: str = "", key: str = ""
+    ) -> bool | None:
+        """Ask the subject for something (identity proof, a clarification) and start a pause.
 
-    async def _resume(self) -> None:
-        if self._clock_plan is None or not self._pauses or self._pauses[-1].ended_at is not None:
-            return
-        pause = self._pauses[-1]
-        self._pauses[-1] = pause.model_copy(update={"ended_at": workflow.now()})
-        plan = await self._plan_deadline(extended=self._extension is not None)
-        await self._move_deadline(
-            plan,
-            actor=ENGINE,
-            action="pause_ended",
-            detail=f"{pause.reason}: {plan.paused_days} days",
-        )
+        The pause counts (the clock stands still) only if asked in time: the plan says so, and
+        the notice's wording follows it, so nobody is promised a pause that does not count.
+        Returns whether it counts, or None if the subject could not be asked digitally (then
+        nothing changed).
+        """
+        async with self._clock_lock:
+            self._pauses.append(PauseRecord(reason=reason, started_at=workflow.now()))
+            index = len(self._pauses) - 1
+            plan = await self._plan_deadline()
+            counts = index in plan.counted
+            facts = {"clock": CLOCK_STOPS_SV if counts else ""}
+            if not await self._send_notice(notice, reason=question, facts=facts, key=key):
+                self._pauses.pop(index)
+                return None
+            self._pauses[index] = self._pauses[index].model_copy(update={"counts": counts})
+            await self._move_deadline(plan, actor=ENGINE, action=f"pause_started:{reason}")
+            return counts
+
+    async def _resume(self, reason: str) -> None:
+        """The answer came: the pause ends, and the deadline moves by the days paused."""
+        async with self._clock_lock:
+            open_ = [i for i, p in enumerate(self._pauses) if p.reason == reason and not p.ended_at]
+            if self._clock_plan is None or not open_:
+                return
+            pause = self._pauses[open_[-1]]
+            self._pauses[open_[-1]] = pause.model_copy(update={"ended_at": workflow.now()})
+            plan = await self._plan_deadline()
+            await self._move_deadline(
+                plan,
+                actor=ENGINE,
+                action="pause_ended",
+                detail=f"{reason}: {plan.paused_days} days paused in all",
+            )
 
     def _next_step(self) -> EscalationStep | None:
         """The ladder's next step not yet taken, unless the clock stands still."""
@@ -783,12 +841,15 @@ class CaseWorkflow:
             if delay > timedelta(0):
                 try:
                     await workflow.wait_condition(changed, timeout=delay)
-                    continue  # moved, paused or closed: look again
                 except TimeoutError:
                     pass
+                if changed():  # moved, paused or answered meanwhile: look again
+                    continue
             await self._escalate(step.step)
 
     async def _escalate(self, step: Escalation) -> None:
+        """Take a step: the mark and the trail at once; the notices on their own, so a mail
+        server that is down delays no later step and never keeps the case from closing."""
         # Counted once: the SDK's workflow meter does nothing while a history replays.
         workflow.metric_meter().create_counter(
             ESCALATIONS_METRIC, "Escalation ladder steps taken"
@@ -798,12 +859,30 @@ class CaseWorkflow:
             EscalationRecord(step=step, at=workflow.now(), deadline=self._deadline)
         )
         workflow.upsert_search_attributes([search.ESCALATION.value_set(step.value)])
-        await asyncio.gather(
-            *(self._tell_staff(role, event) for role, event in LADDER_NOTICES[step])
-        )
+        key = f"g{self._generation}" if self._generation else ""
+        for role, event in LADDER_NOTICES[step]:
+            self._notices.append(asyncio.create_task(self._ladder_notice(role, event, key)))
         await self._record_clock_event(
             actor=ENGINE, action=f"escalation:{step.value}", detail=f"deadline {self._deadline}"
         )
+
+    async def _ladder_notice(self, role: str, event: str, key: str) -> None:
+        try:
+            await self._tell_staff(role, event, key=key)
+        except ActivityError as error:
+            # An address the mail server refuses: say so in the trail instead of retrying.
+            cause = error.cause
+            why = cause.message if isinstance(cause, ApplicationError) else type(cause).__name__
+            await self._record_clock_event(
+                actor=ENGINE, action=f"staff_notice_failed:{role}:{event}", detail=why
+            )
+
+    async def _stop_clock(self) -> None:
+        """The case is closed: the clock stops at once, whatever it was doing."""
+        if self._clock_task is not None and not self._clock_task.done():
+            self._clock_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock_task
 
     # --- helpers for update handlers ---------------------------------------------------------
 

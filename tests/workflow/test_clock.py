@@ -82,6 +82,29 @@ async def skip_to(env: WorkflowEnvironment, moment: datetime) -> None:
         await env.sleep(moment - now)
 
 
+def mailbox_body(settings: Settings, message_id: str) -> str:
+    message = settings.outbox_dir / "digital-mailbox" / message_id / "message.json"
+    return str(json.loads(message.read_text())["body"])
+
+
+def register_trail(settings: Settings, case_number: str, like: str) -> list[str]:
+    """The actions of the case's trail rows matching `like`, in order."""
+    engine = sa.create_engine(settings.register_database_url.replace("+aiosqlite", ""))
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    sa.text(
+                        "SELECT action FROM case_events WHERE case_number = :case "
+                        "AND action LIKE :like ORDER BY step"
+                    ),
+                    {"case": case_number, "like": like},
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
 def staff_messages(settings: Settings, case_number: str) -> list[str]:
     return sorted(path.stem for path in (settings.outbox_dir / "staff").glob(f"{case_number}-*"))
 
@@ -101,6 +124,8 @@ async def test_the_ladder_follows_pauses_and_an_extension_and_fires_each_step_on
         )
         waiting = await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
         assert waiting.next_escalation is None, "the clock stands still while identity is asked"
+        asked = mailbox_body(settings, f"{case.case_number}-identity_requested")
+        assert "BankID" in asked and "räknas inte" in asked, "the subject is asked, and told why"
 
         # Five days until the subject proves who they are: the deadline moves five days on.
         await skipping_env.sleep(timedelta(days=5))
@@ -117,15 +142,20 @@ async def test_the_ladder_follows_pauses_and_an_extension_and_fires_each_step_on
         await skip_to(skipping_env, step.at + timedelta(hours=1))
         reminded = await status_of(handle)
         assert [e.step for e in reminded.escalations] == [Escalation.REMINDED]
+        assert reminded.escalation is Escalation.REMINDED
 
         await handle.execute_update(
             "extend", ExtendInput(handler="anna", reason="Uppgifterna finns i många system.")
         )
         extended = await status_of(handle)
         assert extended.deadline == gdpr_deadline(received, extended=True, paused_days=5)
-        notice = settings.outbox_dir / "digital-mailbox" / f"{case.case_number}-extension"
-        body = json.loads((notice / "message.json").read_text())["body"]
+        body = mailbox_body(settings, f"{case.case_number}-extension")
         assert extended.deadline.isoformat() in body and "många system" in body
+        # The ladder starts again for the new deadline.
+        assert extended.escalation is Escalation.NONE
+        assert extended.next_escalation is not None
+        assert extended.next_escalation.step is Escalation.REMINDED
+        assert extended.next_escalation.at.date() > review.deadline
 
         # Past the old deadline nothing more happens: the timers follow the new one.
         await skip_to(skipping_env, review.deadline_at + timedelta(days=2))  # type: ignore[operator]
@@ -137,13 +167,17 @@ async def test_the_ladder_follows_pauses_and_an_extension_and_fires_each_step_on
         assert extended.deadline_at is not None
         await skip_to(skipping_env, extended.deadline_at + timedelta(days=1))
         overdue = await status_of(handle)
-        assert [e.step for e in overdue.escalations] == LADDER, "each step once, in order"
+        # Once for the old deadline, the reminder; then each step once for the new one, in order.
+        assert [e.step for e in overdue.escalations] == [Escalation.REMINDED, *LADDER]
+        assert [e.deadline for e in overdue.escalations][1:] == [extended.deadline] * 3
         assert overdue.escalation is Escalation.OVERDUE
-        assert staff_messages(settings, case.case_number) == [
-            f"{case.case_number}-assignee-reminder",
-            f"{case.case_number}-dpo-escalated",
-            f"{case.case_number}-dpo-overdue",
-            f"{case.case_number}-team_lead-escalated",
+        number = case.case_number
+        assert staff_messages(settings, number) == [
+            f"{number}-assignee-reminder",
+            f"{number}-assignee-reminder-g1",
+            f"{number}-dpo-escalated-g1",
+            f"{number}-dpo-overdue-g1",
+            f"{number}-team_lead-escalated-g1",
         ]
         await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
         await handle.result()
@@ -151,17 +185,31 @@ async def test_the_ladder_follows_pauses_and_an_extension_and_fires_each_step_on
         closed = await status_of(handle)
     assert closed.state is CaseState.CLOSED
     assert closed.escalation is Escalation.OVERDUE, "it was late; that stays on the case"
-    assert [e.step for e in closed.escalations] == LADDER
 
 
 # --- a case registered late, on the dev server, with the notices by e-mail -------------------
 
 
 class Mailbox:
-    """A real SMTP server on a free local port that keeps what it receives."""
+    """A real SMTP server on a free local port that keeps what it receives, and refuses mail
+    to the addresses in `unknown` as a real server refuses an unknown user (550)."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.unknown: set[str] = set()
+
+    async def handle_RCPT(
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.unknown:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         assert isinstance(envelope.content, bytes)
@@ -203,18 +251,7 @@ async def test_a_case_received_40_days_ago_is_overdue_at_once_each_step_once_by_
         assert [e.step for e in current.escalations] == LADDER
         assert current.deadline < datetime.now(UTC).date()
         # The register's trail: each step once, in order.
-        engine = sa.create_engine(smtp.register_database_url.replace("+aiosqlite", ""))
-        with engine.connect() as conn:
-            trail = list(
-                conn.execute(
-                    sa.text(
-                        "SELECT action FROM case_events WHERE case_number = :case "
-                        "AND action LIKE 'escalation:%' ORDER BY step"
-                    ),
-                    {"case": submitted.case_number},
-                ).scalars()
-            )
-        engine.dispose()
+        trail = register_trail(smtp, submitted.case_number, "escalation:%")
         assert trail == [f"escalation:{step.value}" for step in LADDER]
 
         # Supervisors find it with the UI's query (the CLI's `list --overdue` uses the same).
@@ -231,6 +268,7 @@ async def test_a_case_received_40_days_ago_is_overdue_at_once_each_step_once_by_
             )
         assert "the original deadline" in str(late.value.cause)
 
+    assert len(box.messages) == 4, "each notice sent once"
     mails = {(m["To"], m["Subject"]): m for m in box.messages}
     addresses = [to for to, _ in mails]
     assert sorted(addresses) == sorted(
@@ -273,11 +311,8 @@ async def test_a_clarification_asked_in_time_stops_the_clock_and_one_asked_late_
         )
         asked = await status_of(handle)
         assert asked.awaiting_clarification and asked.next_escalation is None
-        mailbox = settings.outbox_dir / "digital-mailbox"
-        body = json.loads(
-            (mailbox / f"{case.case_number}-clarification_requested-1" / "message.json").read_text()
-        )["body"]
-        assert question in body
+        body = mailbox_body(settings, f"{case.case_number}-clarification_requested-1")
+        assert question in body and "räknas inte" in body
         with pytest.raises(WorkflowUpdateFailedError) as twice:
             await handle.execute_update(
                 "ask_clarification", AskClarificationInput(handler="anna", question="Och?")
@@ -299,7 +334,9 @@ async def test_a_clarification_asked_in_time_stops_the_clock_and_one_asked_late_
         )
         late = await status_of(handle)
         assert late.awaiting_clarification and late.next_escalation is not None
-        assert len(late.pauses) == 1
+        assert [p.counts for p in late.pauses] == [True, False]
+        late_body = mailbox_body(settings, f"{case.case_number}-clarification_requested-2")
+        assert "räknas inte" not in late_body, "no pause is promised that does not count"
         await handle.execute_update(
             "record_clarification", RecordClarificationInput(handler="anna")
         )
@@ -312,3 +349,72 @@ async def test_a_clarification_asked_in_time_stops_the_clock_and_one_asked_late_
         await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
         await handle.result()
         await record_history(handle, "access_clarifications")
+
+
+async def test_a_clarification_asked_while_identity_is_awaited_pauses_the_days_once(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    client = skipping_env.client
+    received = await skipping_env.get_current_time()
+    case = await registered(settings, received)
+    async with (
+        build_activities(settings) as activities,
+        create_worker(client, settings, activities),
+    ):
+        handle = await client.start_workflow(
+            AccessRequestWorkflow.run, case, id=case.case_number, task_queue=settings.task_queue
+        )
+        await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+        await skipping_env.sleep(timedelta(days=1))
+        await handle.execute_update(
+            "ask_clarification", AskClarificationInput(handler="anna", question="Vilket avtal?")
+        )
+        await skipping_env.sleep(timedelta(days=2))
+        await handle.execute_update(
+            "record_clarification", RecordClarificationInput(handler="anna")
+        )
+        assert (await status_of(handle)).next_escalation is None, "identity is still awaited"
+        await skipping_env.sleep(timedelta(days=2))
+        await handle.execute_update(
+            "verify_identity", VerifyIdentityInput(method=IdentityMethod.ID_CHECKED, handler="anna")
+        )
+        review = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+        # Identity was awaited for five days, the clarification for two of them: five in all.
+        assert review.deadline == gdpr_deadline(received, paused_days=5)
+        assert all(p.ended_at is not None for p in review.pauses)
+        step = review.next_escalation
+        assert step is not None and step.step is Escalation.REMINDED, "the clock runs again"
+        await skip_to(skipping_env, step.at + timedelta(hours=1))
+        assert [e.step for e in (await status_of(handle)).escalations] == [Escalation.REMINDED]
+        await handle.terminate("test over")
+
+
+async def test_a_refused_staff_address_is_recorded_and_never_keeps_a_case_open(
+    client: Client, settings: Settings, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    smtp = settings.model_copy(update={"staff_channel": "smtp", "smtp_port": port})
+    box.unknown.add(smtp.dpo_email)  # a mistyped DPO address
+    received = datetime.now(UTC) - timedelta(days=40)
+    async with build_activities(smtp) as activities, create_worker(client, smtp, activities):
+        submitted = await submit(
+            client, smtp, TOLVAN, Kind.ACCESS, bankid=True, received_at=received
+        )
+        handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+        await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+        for _ in range(100):
+            trail = register_trail(smtp, submitted.case_number, "staff_notice_failed:%")
+            if len(trail) == 2:
+                break
+            await asyncio.sleep(0.1)
+        assert sorted(trail) == [
+            "staff_notice_failed:dpo:escalated",
+            "staff_notice_failed:dpo:overdue",
+        ]
+        assert (await status_of(handle)).escalation is Escalation.OVERDUE
+        await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+        result = await asyncio.wait_for(handle.result(), 30)
+    assert result.case_number == submitted.case_number
+    assert sorted(m["To"] for m in box.messages) == sorted(
+        ["anna@exempelstad-energi.example", smtp.team_lead_email]
+    )
