@@ -899,8 +899,8 @@ class CaseWorkflow:
             )
 
     def _claim(self, handler: str) -> None:
-        """Take the pending decision. Updates delivered in one workflow task all pass their
-        validators before any handler runs; handlers run one at a time, so the first wins."""
+        """Take the pending decision. Should two updates both pass their validators before
+        either handler runs, the first handler to run wins and the other is refused here."""
         if self._decision_taken:
             raise WrongState(
                 f"case {self._case.case_number}: another handler has already decided this step"
