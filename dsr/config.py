@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     register_url: str = ""
     # Per connected system, e.g. DSR_SYSTEM_URLS='{"billing": "postgresql+asyncpg://..."}'.
     system_urls: dict[str, str] = Field(default_factory=dict)
+    # The document archive for public-access requests; default SQLite under var/systems/.
+    document_archive_url: str = ""
 
     # The case register keeps only HMAC(secret, identity number), never the number itself.
     subject_reference_secret: str = DEVELOPMENT_SECRET
@@ -110,6 +112,13 @@ class Settings(BaseSettings):
     def system_url(self, name: str) -> str:
         return self.system_urls.get(name) or (
             f"sqlite+aiosqlite:///{self.var_dir / 'systems' / f'{name}.db'}"
+        )
+
+    @property
+    def archive_url(self) -> str:
+        """The document archive (official documents, offentlighetsprincipen)."""
+        return self.document_archive_url or (
+            f"sqlite+aiosqlite:///{self.var_dir / 'systems' / 'archive.db'}"
         )
 
     def all_system_urls(self) -> dict[str, str]:

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from dsr import search  # noqa: E402
 from dsr.config import Settings, get_settings  # noqa: E402
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems  # noqa: E402
+from systems.document_archive import seed_archive  # noqa: E402
 
 
 def temporal_binary() -> str:
@@ -117,11 +118,17 @@ def running_stack(settings: Settings) -> Iterator[None]:
 def seed_if_missing(settings: Settings) -> None:
     """Seed the demo systems once, and again whenever the demo schema or data changed."""
     marker = settings.var_dir / "systems" / ".seeded"
-    version = hashlib.sha256((ROOT / "systems" / "demo.py").read_bytes()).hexdigest()
+    sources = [ROOT / "systems" / name for name in ("demo.py", "document_archive.py")]
+    version = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
     if marker.exists() and marker.read_text().strip() == version:
         return
-    print("Seeding the demo systems (billing, network, marketing, disclosure log) ...", flush=True)
+    print(
+        "Seeding the demo systems (billing, network, marketing, disclosure log, document "
+        "archive) ...",
+        flush=True,
+    )
     asyncio.run(seed_demo_systems(settings.all_system_urls()))
+    asyncio.run(seed_archive(settings.archive_url))
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(version + "\n")
 

@@ -1,0 +1,281 @@
+"""The document archive: official documents anyone may ask for (offentlighetsprincipen).
+
+Declared in ``systems/archive/documents.yaml`` (which columns hold the type, date, parties,
+text and page count); this module loads the declaration, searches it, and seeds the demo
+archive. A search locates candidates only: every document is then reviewed for secrecy
+(sekretessprövning) before anything is released.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dsr.db import create_engine
+
+DECLARATION = Path(__file__).resolve().parent / "archive" / "documents.yaml"
+_Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+# A search returns at most this many candidates; a handler narrows a wider one.
+MAX_HITS = 200
+
+
+class ArchiveColumns(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    type: _Name
+    date: _Name
+    title: _Name
+    parties: _Name
+    text: _Name
+    pages: _Name
+
+
+class ArchiveDecl(BaseModel):
+    """The declaration of a document archive: one table and what each column holds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: _Name
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+    table: _Name
+    primary_key: _Name
+    columns: ArchiveColumns
+    document_types: dict[_Name, str] = Field(min_length=1)
+
+
+class ArchiveError(ValueError):
+    """The declaration is missing or invalid; the message names the file and field."""
+
+
+def load_archive(path: Path = DECLARATION) -> ArchiveDecl:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ArchiveError(f"{path.name}: cannot be read ({type(error).__name__})") from None
+    try:
+        return ArchiveDecl.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ArchiveError(f"{path.name}: {where}: {first['msg']}") from None
+
+
+@dataclass(frozen=True)
+class DocumentRef:
+    """A candidate document: enough for a handler to confirm the list, not its text."""
+
+    document_id: int
+    type: str
+    date: date
+    title: str
+    pages: int
+
+
+@dataclass(frozen=True)
+class DocumentSearch:
+    """What a requester asks for; every part optional, all parts must match."""
+
+    types: Collection[str] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    party: str | None = None
+    text: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("search: the date range ends before it starts")
+        for name, value in (("party", self.party), ("text", self.text)):
+            if value is not None and not 2 <= len(value.strip()) <= 200:
+                raise ValueError(f"search: {name} must be 2-200 characters")
+
+
+def _table(decl: ArchiveDecl) -> sa.Table:
+    c = decl.columns
+    return sa.Table(
+        decl.table,
+        sa.MetaData(),
+        sa.Column(decl.primary_key, sa.Integer, primary_key=True),
+        sa.Column(c.type, sa.String(32), nullable=False, index=True),
+        sa.Column(c.date, sa.Date, nullable=False, index=True),
+        sa.Column(c.title, sa.String(200), nullable=False),
+        sa.Column(c.parties, sa.String(500), nullable=False),
+        sa.Column(c.text, sa.Text, nullable=False),
+        sa.Column(c.pages, sa.Integer, nullable=False),
+    )
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern that matches `text` literally: %, _ and the escape character ! are
+    escaped, so a search for "10%" finds "10%", not everything."""
+    escaped = text.strip().replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"%{escaped}%"
+
+
+async def search_documents(
+    engine: AsyncEngine, decl: ArchiveDecl, search: DocumentSearch
+) -> list[DocumentRef]:
+    """Candidates for a request, oldest first, at most MAX_HITS; values are bound, never
+    spliced into SQL, and free text matches literally, case-insensitively."""
+    unknown = sorted(set(search.types) - set(decl.document_types))
+    if unknown:
+        raise ValueError(f"search: unknown document type {', '.join(unknown)}")
+    table, c = _table(decl), decl.columns
+    where: list[sa.ColumnElement[bool]] = []
+    if search.types:
+        where.append(table.c[c.type].in_(sorted(search.types)))
+    if search.date_from:
+        where.append(table.c[c.date] >= search.date_from)
+    if search.date_to:
+        where.append(table.c[c.date] <= search.date_to)
+    if search.party:
+        where.append(table.c[c.parties].ilike(_like(search.party), escape="!"))
+    if search.text:
+        pattern = _like(search.text)
+        where.append(
+            sa.or_(
+                table.c[c.title].ilike(pattern, escape="!"),
+                table.c[c.text].ilike(pattern, escape="!"),
+            )
+        )
+    query = (
+        sa.select(
+            table.c[decl.primary_key],
+            table.c[c.type],
+            table.c[c.date],
+            table.c[c.title],
+            table.c[c.pages],
+        )
+        .where(*where)
+        .order_by(table.c[c.date], table.c[decl.primary_key])
+        .limit(MAX_HITS)
+    )
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [DocumentRef(int(r[0]), str(r[1]), r[2], str(r[3]), int(r[4])) for r in rows]
+
+
+async def document_text(engine: AsyncEngine, decl: ArchiveDecl, document_id: int) -> str:
+    """The full text of one document, for the handler's secrecy review."""
+    table = _table(decl)
+    query = sa.select(table.c[decl.columns.text]).where(table.c[decl.primary_key] == document_id)
+    async with engine.connect() as conn:
+        text = (await conn.execute(query)).scalar()
+    if text is None:
+        raise LookupError(f"document {document_id} is not in the archive")
+    return str(text)
+
+
+# --- the demo archive -------------------------------------------------------------------------
+
+_SEED = 20261127
+# Kinds of secret a reviewer must find: a protected address (OSL 21:3), a business's prices
+# and terms (OSL 31:16), a private person's details in correspondence (OSL 21:7 misuse risk).
+PROTECTED_ADDRESS = "Gläntans väg 6, 753 20 Uppsala"
+CONTRACTORS = ("Elnätsentreprenad AB", "Mälarfiber AB", "Nordnät Bredband AB", "Kabelbolaget AB")
+
+
+async def seed_archive(url: str, *, documents: int = 300) -> dict[str, list[int]]:
+    """Drop, recreate and fill the demo archive; return document ids by kind of content:
+    ``plain``, ``personal`` (a private person named), ``protected_address``, ``trade``."""
+    decl = load_archive()
+    table = _table(decl)
+    rng = random.Random(_SEED)
+    rows: list[dict[str, Any]] = []
+    kinds: dict[str, list[int]] = {
+        "plain": [],
+        "personal": [],
+        "protected_address": [],
+        "trade": [],
+    }
+    start = date(2019, 1, 1)
+    c = decl.columns
+    for document_id in range(1, documents + 1):
+        doc_type = rng.choice(sorted(decl.document_types))
+        when = start + timedelta(days=rng.randint(0, 2850))
+        title, parties, body, kind = _document(rng, doc_type, document_id, when)
+        rows.append(
+            {
+                decl.primary_key: document_id,
+                c.type: doc_type,
+                c.date: when,
+                c.title: title,
+                c.parties: parties,
+                c.text: body,
+                c.pages: 1 + len(body) // 1800 + rng.randint(0, 12),
+            }
+        )
+        kinds[kind].append(document_id)
+    engine = create_engine(url, own_database=False)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(table.metadata.drop_all)
+            await conn.run_sync(table.metadata.create_all)
+            await conn.execute(sa.insert(table), rows)
+    finally:
+        await engine.dispose()
+    return kinds
+
+
+def _document(
+    rng: random.Random, doc_type: str, number: int, when: date
+) -> tuple[str, str, str, str]:
+    """(title, parties, text, kind of content) of one plausible document."""
+    company = "Stadsnät och Elnät i Exempelstad AB"
+    contractor = rng.choice(CONTRACTORS)
+    if doc_type == "board_minutes":
+        return (
+            f"Protokoll styrelsemöte {when:%Y-%m-%d}",
+            company,
+            f"Styrelsen beslutade om investeringsplan för elnätet {when.year + 1} och om "
+            "utbyggnad av stadsnätet i nya bostadsområden. Budgeten fastställdes.",
+            "plain",
+        )
+    if doc_type == "contractor_agreement":
+        price = rng.randint(180, 950) * 1000
+        return (
+            f"Entreprenadavtal {number}: {contractor}",
+            f"{company}; {contractor}",
+            f"Avtal om schaktning och kabelförläggning. Ersättning {price} kr. "
+            f"Timpris {rng.randint(650, 1100)} kr och rabattsats {rng.randint(5, 18)} % enligt "
+            "bilaga, som innehåller leverantörens kalkyl.",
+            "trade",
+        )
+    if doc_type == "outage_report":
+        return (
+            f"Avbrottsrapport {when:%Y-%m-%d}",
+            company,
+            f"Avbrott i nätstation VST-{rng.randint(100, 999)} i {rng.randint(1, 6)} timmar "
+            f"efter kabelfel. Berörda kunder: {rng.randint(40, 900)}. Orsak: grävskada.",
+            "plain",
+        )
+    if doc_type == "correspondence" and number % 7 == 0:
+        return (
+            f"Skrivelse från kund om flytt av elmätare ({number})",
+            f"{company}; Sanna Ek",
+            f"Sanna Ek, {PROTECTED_ADDRESS}, begär att elmätaren flyttas. Kunden har "
+            "skyddade personuppgifter.",
+            "protected_address",
+        )
+    if doc_type in ("correspondence", "invoice", "contract"):
+        person = rng.choice(("Tolvan Tolvansson", "Per Holm", "Lena Sjöberg", "Ali Hassan"))
+        what = {
+            "correspondence": "Klagomål på faktura och fråga om nätavgiften",
+            "invoice": "Faktura nätavgift",
+            "contract": "Avtal om elnätsanslutning",
+        }[doc_type]
+        return (
+            f"{what} ({number})",
+            f"{company}; {person}",
+            f"{what} för {person}, Storgatan {rng.randint(1, 80)}, Västerås. "
+            f"Belopp {rng.randint(300, 9000)} kr.",
+            "personal",
+        )
+    return (f"Handling {number}", company, "Internt underlag.", "plain")
