@@ -99,10 +99,10 @@ async def writable(client: Client, settings: Settings, tmp_path: Path) -> AsyncI
             yield custom
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
+@pytest_asyncio.fixture(loop_scope="session")
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server, one per module: its clock only moves forward, so each
-    module starts at today."""
+    """A time-skipping test server per test: its clock only moves forward, so each test starts
+    at today, whatever the tests before it skipped."""
     binary = Path(sys.executable).parent / "temporal-test-server"
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(binary), data_converter=DATA_CONVERTER
