@@ -777,6 +777,20 @@ async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
         table.add_row("state", f"[bold]{current.state}[/]")
         table.add_row("received", current.received_at.astimezone(STOCKHOLM).isoformat())
         table.add_row("deadline", f"{current.deadline} ({payload['days_left']} days left)")
+        if current.original_deadline and current.original_deadline != current.deadline:
+            why = "extended" if current.extension_reason else "moved by pauses"
+            table.add_row("", f"originally {current.original_deadline}; {why}")
+        table.add_row("escalation", current.escalation)
+        if current.next_escalation:
+            at = current.next_escalation.at.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+            table.add_row("next step", f"{current.next_escalation.step} at {at}")
+        for pause in current.pauses:
+            start = pause.started_at.astimezone(STOCKHOLM).date()
+            end = pause.ended_at.astimezone(STOCKHOLM).date() if pause.ended_at else "open"
+            counts = "" if pause.counts else " (asked late: the clock ran on)"
+            table.add_row("paused", f"{pause.reason}: {start} to {end}{counts}")
+        if current.awaiting_clarification:
+            table.add_row("waiting for", "the subject's clarification")
         table.add_row("assignee", current.assignee or "-")
         if current.identity:
             table.add_row(

@@ -246,6 +246,8 @@ async def test_a_supervisor_finds_the_late_case_and_hands_it_to_someone_else(
 
     assert case in await listed("--overdue")
     assert case in await listed("--due-within", "7d")
+    code, out, _ = await cli.run("status", case)
+    assert code == 0 and "escalation" in out and "overdue" in out
     code, _, err = await cli.run("extend", case, "--reason", "Mer tid.", "--handler", "anna")
     assert code == 1 and "the original deadline" in err and "has passed" in err
     moved = await cli.json("reassign", case, "--to", "bo", "--handler", "anna")
