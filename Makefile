@@ -40,9 +40,10 @@ check: lint typecheck test
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
 
-# Re-record the histories the replay test checks (after a deliberate, patched workflow change).
-# It overwrites the files of the same name: first copy the old ones aside under a new name and
-# keep both, so that cases started before the change are still proven to replay.
+# Record the histories the replay test checks (after a deliberate, patched workflow change) into
+# tests/histories/new/; move the ones that show the change next to the old ones under a new name
+# (..._with_<change>.json). Committed histories are never overwritten: cases started before the
+# change must still be proven to replay.
 histories: venv
 	DSR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflow/test_access.py tests/workflow/test_rights.py \
 		tests/workflow/test_clock.py \

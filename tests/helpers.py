@@ -102,11 +102,13 @@ HISTORIES = Path(__file__).resolve().parent / "histories"
 async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     """With DSR_RECORD_HISTORIES=1, save the finished case's history for the replay test.
 
-    Run `make histories` after a deliberate workflow change (with `workflow.patched`), and
-    commit the new files next to the old ones: old histories must keep replaying.
+    Recordings go to `tests/histories/new/`, never over a committed history: after a deliberate
+    workflow change (with `workflow.patched`), move the ones that show it next to the old ones
+    under a new name (`..._with_<change>.json`); old histories must keep replaying.
     """
     if os.environ.get("DSR_RECORD_HISTORIES") != "1":
         return
     history = await handle.fetch_history()
-    HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / f"{name}.json").write_text(history.to_json())
+    staged = HISTORIES / "new"
+    staged.mkdir(parents=True, exist_ok=True)
+    (staged / f"{name}.json").write_text(history.to_json())
