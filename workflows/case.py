@@ -176,6 +176,7 @@ class CaseWorkflow:
         self._pauses: list[PauseRecord] = []
         self._clock_lock = asyncio.Lock()
         self._generation = 0  # the ladder starts again after an extension
+        # Ladder notices run as tasks of their own; held here so none is collected mid-way.
         self._notices: list[asyncio.Task[None]] = []
         self._clarification: AskClarificationInput | None = None
         self._clarifying = False

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from pydantic import ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from dsr.config import Settings
 from dsr.db import create_engine
@@ -30,6 +30,7 @@ from dsr.models import (
     RefuseInput,
     RequestDetails,
     RestrictionGround,
+    SubmitRequestResult,
 )
 from systems.catalog import load_catalog
 from systems.connector import fields_held, is_restricted, subject_recipients
@@ -281,18 +282,9 @@ async def test_a_protected_persons_new_address_never_reaches_a_recipient(
     client: Client, writable: Settings
 ) -> None:
     protected = DEMO_SUBJECTS["protected"]
-    submitted = await submit(
-        client,
-        writable,
-        protected,
-        Kind.RECTIFICATION,
-        bankid=True,
-        details=RequestDetails(
-            changes=[FieldChange(field=RectifiableField.STREET, new_value="Hemliga vägen 1")]
-        ),
+    submitted, handle = await rectification_awaiting_decision(
+        client, writable, protected, RectifiableField.STREET, "Hemliga vägen 1"
     )
-    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
-    await wait_for_state(handle, CaseState.AWAITING_DECISION)
     await handle.execute_update(
         "decide_rectification",
         DecideRectificationInput(handler="anna", decision=RectificationDecision.ACCEPT),
@@ -313,18 +305,9 @@ async def test_a_rejected_rectification_changes_nothing_and_gives_reasons(
     client: Client, writable: Settings
 ) -> None:
     before = await in_system(writable, "billing", fields_held, TOLVAN)
-    submitted = await submit(
-        client,
-        writable,
-        TOLVAN,
-        Kind.RECTIFICATION,
-        bankid=True,
-        details=RequestDetails(
-            changes=[FieldChange(field=RectifiableField.NAME, new_value="Tolvan Elva")]
-        ),
+    submitted, handle = await rectification_awaiting_decision(
+        client, writable, TOLVAN, RectifiableField.NAME, "Tolvan Elva"
     )
-    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
-    await wait_for_state(handle, CaseState.AWAITING_DECISION)
     await handle.execute_update(
         "decide_rectification",
         DecideRectificationInput(
@@ -338,6 +321,31 @@ async def test_a_rejected_rectification_changes_nothing_and_gives_reasons(
     assert not outcome_dir_has_files(outbox(writable, "recipients", submitted.case_number))
     body = mailbox_body(writable, f"{submitted.case_number}-rectification_answer")
     assert "folkbokföringen" in body and "Integritetsskyddsmyndigheten" in body
+
+
+async def rectification_awaiting_decision(
+    client: Client,
+    settings: Settings,
+    subject: str,
+    field: RectifiableField,
+    value: str,
+    *,
+    restrict: bool = False,
+) -> tuple[SubmitRequestResult, WorkflowHandle[Any, CaseResult]]:
+    """A BankID-signed rectification of one field, waiting for the handler's decision."""
+    submitted = await submit(
+        client,
+        settings,
+        subject,
+        Kind.RECTIFICATION,
+        bankid=True,
+        details=RequestDetails(
+            changes=[FieldChange(field=field, new_value=value)], restrict_while_checking=restrict
+        ),
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    return submitted, handle
 
 
 def outcome_dir_has_files(path: Path) -> bool:
@@ -381,19 +389,9 @@ async def test_lifting_one_case_leaves_another_cases_restriction_in_force(
     )
     dispute = client.get_workflow_handle(disputed.case_number, result_type=CaseResult)
     await wait_for_state(dispute, CaseState.RESTRICTED)
-    checked = await submit(
-        client,
-        writable,
-        TOLVAN,
-        Kind.RECTIFICATION,
-        bankid=True,
-        details=RequestDetails(
-            changes=[FieldChange(field=RectifiableField.CITY, new_value="Sala")],
-            restrict_while_checking=True,
-        ),
+    checked, check = await rectification_awaiting_decision(
+        client, writable, TOLVAN, RectifiableField.CITY, "Sala", restrict=True
     )
-    check = client.get_workflow_handle(checked.case_number, result_type=CaseResult)
-    await wait_for_state(check, CaseState.AWAITING_DECISION)
     await check.execute_update(
         "decide_rectification",
         DecideRectificationInput(
