@@ -1,5 +1,10 @@
 """The case handler's CLI (also installed as `dsr`). Talks to Temporal only through the client.
 
+Data-subject requests (GDPR) are registered with `submit KIND`; requests for official documents
+(offentlighetsprincipen) with `request-documents`, then `documents`, `show-document`,
+`confirm-documents`, `review-document` and, when something was refused, the formal decision
+and its appeal. `link` ties two cases handled together.
+
 Every command takes --json for scripts. Bad input prints one line on stderr, exits non-zero and
 changes nothing: input is checked here first, and the workflows' update validators reject an
 action in the wrong state before anything is written.
@@ -8,6 +13,7 @@ action in the wrong state before anything is written.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import re
@@ -16,14 +22,20 @@ import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time, timedelta
 from functools import wraps
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
@@ -38,6 +50,7 @@ from dsr.adapters import FakeEidProvider
 from dsr.calendar import STOCKHOLM
 from dsr.client import connect
 from dsr.config import Settings, get_settings
+from dsr.db import create_engine
 from dsr.models import (
     CASE_NUMBER_PATTERN,
     ActionResult,
@@ -48,16 +61,24 @@ from dsr.models import (
     CaseStatus,
     Channel,
     CloseUnverifiedInput,
+    ConfirmDocumentsInput,
+    Contact,
     DecideRectificationInput,
+    DocumentQuery,
     Escalation,
     ExtendInput,
     FieldChange,
     FollowUpStatus,
+    FormalDecisionInput,
     HandlerId,
     IdentityMethod,
     Kind,
     LiftRestrictionInput,
+    LinkCaseInput,
+    Mask,
     PrepareErasurePlanInput,
+    PublicAccessStatus,
+    PublicRequest,
     ReassignInput,
     RecordClarificationInput,
     RecordDisposalDecisionInput,
@@ -65,23 +86,34 @@ from dsr.models import (
     RectifiableField,
     RectificationDecision,
     RefuseInput,
+    RegisterAppealInput,
     RejectErasurePlanInput,
     RequestChangesInput,
     RequestDetails,
+    RequestFormalDecisionInput,
     RestrictionGround,
+    ReviewDecision,
+    ReviewDocumentInput,
+    SearchAgainInput,
+    SecrecyGround,
     SubmitRequestInput,
     VerifyIdentityInput,
 )
 from dsr.subject import parse_subject_id
 from systems.catalog import validate_rectification
+from systems.document_archive import ArchiveError, document_text, load_archive
 from workflows.intake import IntakeWorkflow
 
 app = typer.Typer(
-    help="Handle data-subject requests: submit, verify identity, approve, follow up.",
+    help="Handle data-subject requests (GDPR) and requests for official documents "
+    "(offentlighetsprincipen): register, verify, review, decide, follow up.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-submit_app = typer.Typer(help="Register a new request.", no_args_is_help=True)
+submit_app = typer.Typer(
+    help="Register a data-subject request (GDPR); for official documents see request-documents.",
+    no_args_is_help=True,
+)
 app.add_typer(submit_app, name="submit")
 
 console = Console()
@@ -133,7 +165,16 @@ def command(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
             errors.print(f"error: Temporal: {error.message}", markup=False, highlight=False)
             raise typer.Exit(1) from None
 
+    wrapper.__doc__ = reflowed(func.__doc__)
     return wrapper
+
+
+def reflowed(doc: str | None) -> str | None:
+    """Help text without the docstring's line breaks, so --help wraps it to the terminal: the
+    command list shows the first paragraph, a command's --help all of them."""
+    if doc is None:
+        return None
+    return "\n\n".join(" ".join(part.split()) for part in inspect.cleandoc(doc).split("\n\n"))
 
 
 # --- input parsing -------------------------------------------------------------------------
@@ -236,6 +277,9 @@ async def run_update(
         )
     except WorkflowUpdateFailedError as error:
         cause = error.cause
+        if isinstance(cause, ApplicationError) and "expected but not found" in cause.message:
+            # The SDK's answer when this kind of case has no such update.
+            fail(f"case {case_number} does not accept {update.replace('_', '-')}")
         fail(cause.message if isinstance(cause, ApplicationError) else str(cause or error))
     except WorkflowUpdateRPCTimeoutOrCancelledError:
         fail(
@@ -310,6 +354,7 @@ KIND_TITLES = {
     Kind.OBJECTION: "Objection to direct marketing",
     Kind.ERASURE: "Erasure request",
     Kind.PORTABILITY: "Portability request",
+    Kind.PUBLIC_ACCESS: "Public-access request",
 }
 
 
@@ -350,6 +395,13 @@ async def submit_request(
         # Only now, once the input is valid and Temporal reachable, so a refusal leaves nothing.
         signed = FakeEidProvider(settings.eid_dir).sign(subject_id)
         request = request.model_copy(update={"eid_order_ref": signed})
+    await register_request(client, settings, request, as_json)
+
+
+async def register_request(
+    client: Client, settings: Settings, request: SubmitRequestInput, as_json: bool
+) -> None:
+    """Start intake for a checked request, wait for its case number and print it."""
     intake = await client.start_workflow(
         IntakeWorkflow.run, request, id=f"intake-{uuid.uuid4()}", task_queue=settings.task_queue
     )
@@ -371,8 +423,11 @@ async def submit_request(
 
     def human() -> None:
         verb = "already open as" if result.existing else "registered as"
+        # A public-access request is decided without delay (skyndsamt), not within a month.
+        due = "decide by" if request.kind is Kind.PUBLIC_ACCESS else "deadline"
         console.print(
-            f"{KIND_TITLES[kind]} {verb} [bold]{result.case_number}[/], deadline {result.deadline}"
+            f"{KIND_TITLES[request.kind]} {verb} [bold]{result.case_number}[/], "
+            f"{due} {result.deadline}"
         )
 
     emit(as_json, payload, human)
@@ -592,7 +647,9 @@ async def record_manual_delivery(
     note: Annotated[str, typer.Option("--note", help="How it was handed over.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Record that a protected-identity answer was handed over manually."""
+    """Record that an answer was handed over manually.
+
+    A protected identity's answer, or a public-access request's without a contact."""
     result = await act(
         parse_case_number(case),
         "record_manual_delivery",
@@ -758,7 +815,10 @@ async def record_disposal_decision(
 @app.command("status")
 @command
 async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
-    """State, deadline, days left, steps done and where the extract is."""
+    """State, deadline, days left, steps done, where the extract is, and linked cases.
+
+    For a public-access request also what was asked, the documents, the fee, the formal
+    decision and any appeal."""
     settings = get_settings()
     case_number = parse_case_number(case)
     client = await client_for(settings)
@@ -807,6 +867,10 @@ async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
                 table.add_row("applied", f"{what}: {tables}")
         if current.recipients_notified:
             table.add_row("recipients told", ", ".join(current.recipients_notified))
+        if current.public:
+            add_public_rows(table, current.public)
+        if current.linked:
+            table.add_row("linked", ", ".join(current.linked))
         console.print(table)
         if current.erasure_plan:
             plan = Table("system", "table", "action", "rows", "kept until", "reason")
@@ -828,6 +892,32 @@ async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
         console.print(steps)
 
     emit(as_json, payload, human)
+
+
+def add_public_rows(table: Table, public: PublicAccessStatus) -> None:
+    """What a public-access case adds to `status`: the request, the documents, the decision."""
+    table.add_row("sender", escape(public.sender))
+    table.add_row("description", escape(public.description))
+    table.add_row("contact", "given: copies are sent" if public.contact else "none: hand over")
+    more = " (more matched)" if public.truncated else ""
+    table.add_row(
+        "documents",
+        f"{len(public.candidates)} found{more}, {len(public.confirmed)} confirmed, "
+        f"{len(public.reviews)} reviewed (see `documents`)",
+    )
+    if public.pages is not None:
+        table.add_row("copies", f"{public.pages} pages, fee {public.fee_sek} kr")
+    if public.formal_decision_by:
+        received = public.decision_received_on or "-"
+        table.add_row("formal decision", f"by {public.formal_decision_by}, received {received}")
+    if public.appeal_window_end:
+        table.add_row("appeal period", f"ends {public.appeal_window_end}")
+    if public.appeal:
+        appeal = public.appeal
+        fate = "in time: forwarded to the court" if appeal.timely else "too late: dismissed"
+        table.add_row(
+            "appeal", f"received {appeal.received_on}, {fate} (by {appeal.registered_by})"
+        )
 
 
 _PERIOD = re.compile(r"([1-9][0-9]{0,2})([dw])")
@@ -977,6 +1067,519 @@ async def list_cases(
         console.print(table)
 
     emit(as_json, {"cases": rows}, human)
+
+
+# --- public access (offentlighetsprincipen) --------------------------------------------------
+
+
+def _type_help() -> str:
+    try:
+        types = ", ".join(load_archive().document_types)
+    except ArchiveError:
+        types = "see systems/archive/documents.yaml"
+    return f"A document type, repeatable: {types}."
+
+
+TypeOption = Annotated[list[str] | None, typer.Option("--type", help=_type_help())]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="Documents dated on or after this day (YYYY-MM-DD).")
+]
+ToOption = Annotated[
+    str | None, typer.Option("--to", help="Documents dated on or before this day (YYYY-MM-DD).")
+]
+PartyOption = Annotated[
+    str | None, typer.Option("--party", help="A party to the documents, e.g. a contractor.")
+]
+TextOption = Annotated[
+    str | None, typer.Option("--text", help="Words in the title or the text, matched as written.")
+]
+DocumentArgument = Annotated[str, typer.Argument(help="Document id, as `documents` lists it.")]
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_GROUND = re.compile(r"(?:OSL\s*)?(\d{1,2}\s*:\s*\d{1,3})", re.IGNORECASE)
+_TYPE_NAME = re.compile(r"[a-z_]{1,40}")
+
+
+def parse_day(text: str, option: str) -> date:
+    """A calendar day, YYYY-MM-DD. The input is not echoed (an identity number typed into the
+    wrong option must not be repeated)."""
+    try:
+        if not _DAY.fullmatch(text.strip()):
+            raise ValueError(text)
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"{option}: not a date; write YYYY-MM-DD, e.g. 2024-03-31")
+
+
+def parse_types(texts: list[str]) -> list[str]:
+    try:
+        known = load_archive().document_types
+    except ArchiveError as error:
+        fail(f"the document archive's declaration cannot be read: {error}")
+    chosen: list[str] = []
+    for text in texts:
+        name = text.strip()
+        if name not in known:
+            what = f" {name!r}" if _TYPE_NAME.fullmatch(name) else ""
+            fail(f"--type: unknown document type{what}; use one of {', '.join(known)}")
+        if name not in chosen:
+            chosen.append(name)
+    return chosen
+
+
+def build_query(
+    types: list[str] | None,
+    date_from: str | None,
+    date_to: str | None,
+    party: str | None,
+    text: str | None,
+) -> DocumentQuery:
+    """The search options as the query the archive is searched with."""
+    chosen = parse_types(types or [])
+    start = parse_day(date_from, "--from") if date_from is not None else None
+    end = parse_day(date_to, "--to") if date_to is not None else None
+    if start and end and start > end:
+        fail("--from is after --to: the date range ends before it starts")
+    if not (chosen or start or end or party is not None or text is not None):
+        fail("say what is asked for: --type, --from/--to, --party or --text")
+    return DocumentQuery(types=chosen, date_from=start, date_to=end, party=party, text=text)
+
+
+def build_contact(email: str | None, address: list[str], name: str | None) -> Contact | None:
+    """Where copies are sent: only if the requester gave an address (never required)."""
+    if email is None and not address:
+        if name is not None:
+            fail("--contact-name: give --email or --address too; a name alone is no contact")
+        return None
+    return Contact(name=name, email=email, postal_address=address)
+
+
+def parse_document_id(text: str, option: str = "document") -> int:
+    if not re.fullmatch(r"[1-9][0-9]{0,8}", text.strip()):
+        fail(f"{option}: a document id is a number, as `documents` lists it")
+    return int(text.strip())
+
+
+def parse_ground(text: str, option: str) -> SecrecyGround:
+    """A ground in OSL: `OSL 21:3` or just `21:3`."""
+    match = _GROUND.fullmatch(text.strip())
+    value = "OSL " + re.sub(r"\s", "", match.group(1)) if match else ""
+    try:
+        return SecrecyGround(value)
+    except ValueError:
+        fail(f"{option}: unknown ground; use one of {', '.join(g.value for g in SecrecyGround)}")
+
+
+def parse_mask(text: str) -> Mask:
+    """TEXT=GROUND, split on the last `=` (the part to mask may contain one itself). The part
+    is never echoed: it is the secret."""
+    part, separator, ground = text.rpartition("=")
+    if not separator or not part.strip():
+        fail("--mask: write TEXT=GROUND, e.g. 'Storgatan 1, Västerås=OSL 21:3'")
+    return Mask(text=part.strip(), ground=parse_ground(ground, "--mask"))
+
+
+async def public_case(client: Client, case_number: str, what: str) -> CaseStatus:
+    """The status of a public-access case; any other kind is refused with a clear line."""
+    current = await fetch_status(client, case_number)
+    if current.public is None:
+        fail(
+            f"case {case_number} is not a public-access request ({current.kind.value}); "
+            f"only those {what}"
+        )
+    return current
+
+
+async def act_public(
+    case_number: str, update: str, action: BaseModel, what: str
+) -> tuple[CaseStatus, ActionResult]:
+    """An update on a public-access case, with its status just before it."""
+    client = await client_for(get_settings())
+    current = await public_case(client, case_number, what)
+    handle = client.get_workflow_handle(case_number)
+    return current, await run_update(handle, case_number, update, action, ActionResult)
+
+
+@app.command("request-documents")
+@command
+async def request_documents(
+    description: Annotated[
+        str,
+        typer.Option(
+            "--description",
+            help="What is asked for, in a few words. Public (the register's entry): no names, "
+            "e-mail addresses, phone or identity numbers.",
+        ),
+    ],
+    sender: Annotated[
+        str | None,
+        typer.Option("--sender", help="The name the requester gave, if any; default anonymous."),
+    ] = None,
+    types: TypeOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    party: PartyOption = None,
+    text: TextOption = None,
+    email: Annotated[
+        str | None, typer.Option("--email", help="Send the copies and decisions here.")
+    ] = None,
+    address: Annotated[
+        list[str] | None,
+        typer.Option("--address", help="Or send them by post: an address line, repeatable."),
+    ] = None,
+    contact_name: Annotated[
+        str | None,
+        typer.Option(
+            "--contact-name", help="The name to address them to (with --email/--address)."
+        ),
+    ] = None,
+    received: ReceivedOption = None,
+    channel: ChannelOption = Channel.E_SERVICE,
+    handler: AssignOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Register a request for official documents (offentlighetsprincipen, TF 2 kap.).
+
+    Anyone may ask, anonymously, and need not say why: no identity number is taken. Without
+    --email or --address the answer is handed over manually. The archive is searched at once
+    with the search options (at least one): see `documents`."""
+    settings = get_settings()
+    query = build_query(types, date_from, date_to, party, text)
+    contact = build_contact(email, address or [], contact_name)
+    public = PublicRequest(sender=sender, description=description, query=query, contact=contact)
+    request = SubmitRequestInput(
+        kind=Kind.PUBLIC_ACCESS,
+        received_at=parse_received(received, now=datetime.now(UTC)),
+        channel=channel,
+        assignee=handler,
+        public=public,
+    )
+    await register_request(await client_for(settings), settings, request, as_json)
+
+
+@app.command("documents")
+@command
+async def documents(case: CaseArgument, as_json: JsonOption = False) -> None:
+    """The documents found for a public-access request, confirmed and reviewed.
+
+    Each document's id, type, date, title and pages, whether it is confirmed, and its review
+    decision and grounds; pages and fee once the copies are made."""
+    case_number = parse_case_number(case)
+    current = await public_case(
+        await client_for(get_settings()), case_number, "have documents to list"
+    )
+    public = current.public
+    assert public is not None
+
+    def human() -> None:
+        console.print(
+            f"[bold]{current.case_number}[/] {current.state}: {escape(public.description)}"
+        )
+        if not public.candidates:
+            console.print(
+                "searching the archive; look again in a moment"
+                if current.state in (CaseState.REGISTERED, CaseState.LOCATING)
+                else "no documents found; search with other terms (`search-again`)"
+            )
+            return
+        confirmed = set(public.confirmed)
+        reviews = {review.document_id: review for review in public.reviews}
+        # Narrow enough for 80 columns: the title wraps, with the type under it.
+        table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold")
+        table.add_column("id", justify="right", no_wrap=True)
+        table.add_column("date", no_wrap=True)
+        table.add_column("pages", justify="right", no_wrap=True)
+        table.add_column("confirmed", no_wrap=True)
+        table.add_column("review", max_width=24)
+        table.add_column("document", ratio=1)
+        for document in public.candidates:
+            review = reviews.get(document.document_id)
+            if review is not None:
+                grounds = ", ".join(g.value for g in review.grounds)
+                decision = f"{review.decision.value}: {grounds}" if grounds else "release"
+            else:
+                decision = "to review" if document.document_id in confirmed else ""
+            title = Text(document.title)
+            title.append(f"\n{document.type}", style="dim")
+            table.add_row(
+                str(document.document_id),
+                document.date.isoformat(),
+                str(document.pages),
+                "yes" if document.document_id in confirmed else "",
+                decision,
+                title,
+            )
+        console.print(table)
+        more = " (more matched: narrow the search)" if public.truncated else ""
+        console.print(
+            f"{len(public.candidates)} found{more}, {len(public.confirmed)} confirmed, "
+            f"{len(public.reviews)} reviewed"
+        )
+        if public.pages is not None:
+            console.print(f"copies: {public.pages} pages, fee {public.fee_sek} kr")
+
+    emit(as_json, public.model_dump(mode="json"), human)
+
+
+@app.command("show-document")
+@command
+async def show_document(document: DocumentArgument, as_json: JsonOption = False) -> None:
+    """A document's full text from the archive, to review it for secrecy."""
+    document_id = parse_document_id(document)
+    settings = get_settings()
+    try:
+        decl = load_archive()
+    except ArchiveError as error:
+        fail(f"the document archive's declaration cannot be read: {error}")
+    url = make_url(settings.archive_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).is_file():
+        # Opening a missing SQLite file would create an empty one.
+        fail("the document archive is not there (DSR_DOCUMENT_ARCHIVE_URL); is it seeded?")
+    engine = create_engine(settings.archive_url, own_database=False)
+    try:
+        text = await document_text(engine, decl, document_id)
+    except LookupError:
+        fail(f"document {document_id} is not in the archive")
+    except SQLAlchemyError as error:
+        fail(f"the document archive cannot be read ({type(error).__name__})")
+    finally:
+        await engine.dispose()
+    emit(
+        as_json,
+        {"document_id": document_id, "text": text},
+        lambda: console.print(text, markup=False, highlight=False),
+    )
+
+
+@app.command("search-again")
+@command
+async def search_again(
+    case: CaseArgument,
+    handler: HandlerOption,
+    types: TypeOption = None,
+    date_from: FromOption = None,
+    date_to: ToOption = None,
+    party: PartyOption = None,
+    text: TextOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the archive again with other terms, before the documents are confirmed.
+
+    The new search replaces the list of documents found (see `documents`)."""
+    action = SearchAgainInput(
+        handler=handler, query=build_query(types, date_from, date_to, party, text)
+    )
+    _, result = await act_public(
+        parse_case_number(case), "search_again", action, "search the archive"
+    )
+    print_action(result, as_json, "searching again; see `documents`")
+
+
+@app.command("confirm-documents")
+@command
+async def confirm_documents(
+    case: CaseArgument,
+    handler: HandlerOption,
+    document: Annotated[
+        list[str] | None,
+        typer.Option("--document", help="A document the request covers (repeatable)."),
+    ] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every document the search found.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Confirm which of the documents found the request covers.
+
+    Each confirmed document is then reviewed for secrecy (`review-document`)."""
+    if every == bool(document):
+        fail("give either --document (repeatable) or --all")
+    ids = list(dict.fromkeys(parse_document_id(text, "--document") for text in document or []))
+    case_number = parse_case_number(case)
+    client = await client_for(get_settings())
+    current = await public_case(client, case_number, "have documents to confirm")
+    if every:
+        # Every document the search found, as listed now.
+        assert current.public is not None
+        if current.state is not CaseState.AWAITING_CONFIRMATION:
+            fail(
+                f"case {case_number} is {current.state.value}; you can confirm the documents "
+                "only while it is awaiting_confirmation"
+            )
+        ids = [c.document_id for c in current.public.candidates]
+        if not ids:
+            fail(f"case {case_number}: no documents were found; search again (`search-again`)")
+    action = ConfirmDocumentsInput(handler=handler, document_ids=ids)
+    handle = client.get_workflow_handle(case_number)
+    result = await run_update(handle, case_number, "confirm_documents", action, ActionResult)
+    print_action(result, as_json, f"{len(ids)} documents confirmed for review")
+
+
+@app.command("review-document")
+@command
+async def review_document(
+    case: CaseArgument,
+    document: DocumentArgument,
+    handler: HandlerOption,
+    release: Annotated[
+        bool, typer.Option("--release", help="Release the document as it stands.")
+    ] = False,
+    mask: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mask",
+            help="TEXT=GROUND, repeatable: release with TEXT (as it stands in the document) "
+            "masked, on GROUND, e.g. 'Storgatan 1=OSL 21:3'.",
+        ),
+    ] = None,
+    withhold: Annotated[
+        str | None,
+        typer.Option("--withhold", help="Withhold the whole document on GROUND, e.g. 31:16."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Review one confirmed document for secrecy: release, mask parts or withhold it.
+
+    Give exactly one of --release, --mask (repeatable) and --withhold. Grounds: OSL 21:3,
+    OSL 21:7, OSL 31:16, OSL 19:1, OSL 18:13 ('OSL' may be left out). A decision can be changed
+    until the last document is reviewed; then the copies go out with the fee."""
+    if sum((release, bool(mask), withhold is not None)) != 1:
+        fail("give exactly one of --release, --mask (repeatable) and --withhold")
+    document_id = parse_document_id(document)
+    if mask:
+        decision, masks, ground = ReviewDecision.MASK, [parse_mask(m) for m in mask], None
+    elif withhold is not None:
+        decision, masks, ground = (
+            ReviewDecision.WITHHOLD,
+            [],
+            parse_ground(withhold, "--withhold"),
+        )
+    else:
+        decision, masks, ground = ReviewDecision.RELEASE, [], None
+    action = ReviewDocumentInput(
+        handler=handler, document_id=document_id, decision=decision, masks=masks, ground=ground
+    )
+    _, result = await act_public(
+        parse_case_number(case), "review_document", action, "have documents to review"
+    )
+    print_action(result, as_json, f"document {document_id} reviewed ({decision.value})")
+
+
+@app.command("request-formal-decision")
+@command
+async def request_formal_decision(
+    case: CaseArgument, handler: HandlerOption, as_json: JsonOption = False
+) -> None:
+    """Record that the requester asks for a formal, appealable decision on what was refused.
+
+    Someone with delegated authority must then make it (`decide`)."""
+    _, result = await act_public(
+        parse_case_number(case),
+        "request_formal_decision",
+        RequestFormalDecisionInput(handler=handler),
+        "take formal decisions",
+    )
+    print_action(result, as_json, "formal decision requested")
+
+
+@app.command("decide")
+@command
+async def decide(case: CaseArgument, handler: HandlerOption, as_json: JsonOption = False) -> None:
+    """Make the formal decision on a public-access request (delegated authority only).
+
+    Only a handler named in the delegation register may decide. The decision is sent with how
+    to appeal, and the appeal period starts."""
+    _, result = await act_public(
+        parse_case_number(case),
+        "make_formal_decision",
+        FormalDecisionInput(handler=handler),
+        "take formal decisions",
+    )
+    print_action(result, as_json, "formal decision made and sent")
+
+
+@app.command("register-appeal")
+@command
+async def register_appeal(
+    case: CaseArgument,
+    handler: HandlerOption,
+    received: Annotated[
+        str,
+        typer.Option(
+            "--received",
+            help="The day the appeal reached the company (YYYY-MM-DD); it decides whether it "
+            "is in time.",
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Register an appeal against a formal decision on official documents.
+
+    In time (by the day it reached the company), it is forwarded to the court; too late, it
+    is dismissed and the requester told."""
+    received_on = parse_day(received, "--received")
+    if received_on > datetime.now(STOCKHOLM).date():
+        fail("--received: the appeal cannot reach the company in the future")
+    action = RegisterAppealInput(handler=handler, received_on=received_on)
+    current, result = await act_public(
+        parse_case_number(case), "register_appeal", action, "can be appealed"
+    )
+    assert current.public is not None
+    end = current.public.appeal_window_end
+    if end is None:
+        what = "appeal registered"
+    elif received_on <= end:
+        what = f"appeal in time (period ended {end}): forwarded to the court"
+    else:
+        what = f"appeal too late (period ended {end}): dismissed"
+    print_action(result, as_json, what)
+
+
+@app.command("link")
+@command
+async def link(
+    case: CaseArgument,
+    other: Annotated[str, typer.Argument(help="The case to link it with.")],
+    handler: HandlerOption,
+    as_json: JsonOption = False,
+) -> None:
+    """Link two open cases handled together; each then names the other in `status`.
+
+    E.g. a person's access request and their request for official documents."""
+    first, second = parse_case_number(case), parse_case_number(other)
+    if first == second:
+        fail("a case cannot be linked with itself")
+    actions = {
+        first: LinkCaseInput(handler=handler, other=second),
+        second: LinkCaseInput(handler=handler, other=first),
+    }
+    client = await client_for(get_settings())
+    handles = {number: await open_case(client, number) for number in actions}
+    results = {
+        number: await run_update(handles[number], number, "link", action, ActionResult)
+        for number, action in actions.items()
+    }
+    emit(
+        as_json,
+        {
+            "linked": [first, second],
+            "states": {number: result.state.value for number, result in results.items()},
+        },
+        lambda: console.print(f"{first} and {second} are linked"),
+    )
+
+
+async def open_case(client: Client, case_number: str) -> WorkflowHandle[Any, Any]:
+    """The handle of a case still open (running and not closed), or one line why not."""
+    handle = client.get_workflow_handle(case_number)
+    try:
+        description = await handle.describe()
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            fail(f"unknown case {case_number}")
+        raise
+    if description.status is not WorkflowExecutionStatus.RUNNING:
+        fail(f"case {case_number} is closed")
+    if (await fetch_status(client, case_number)).state is CaseState.CLOSED:
+        fail(f"case {case_number} is closed")
+    return handle
 
 
 def main() -> None:

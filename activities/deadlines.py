@@ -9,9 +9,25 @@ from datetime import date, datetime, time, timedelta
 
 from temporalio import activity
 
-from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline, gdpr_working_days_after
+from dsr.calendar import (
+    STOCKHOLM,
+    add_swedish_working_days,
+    deadline_end,
+    gdpr_deadline,
+    gdpr_working_days_after,
+    swedish_period_end,
+)
 from dsr.config import Settings
-from dsr.models import DeadlineInput, DeadlinePlan, Escalation, EscalationStep, PauseRecord
+from dsr.models import (
+    AppealWindow,
+    AppealWindowInput,
+    DeadlineInput,
+    DeadlinePlan,
+    Escalation,
+    EscalationStep,
+    Kind,
+    PauseRecord,
+)
 
 # Reminders and escalations go out at the start of a working day, Stockholm time.
 MORNING = time(8, 0)
@@ -30,6 +46,8 @@ class DeadlineActivities:
         (`paused`), and its days are added when it ends, days covered by two pauses once.
         """
         received = request.received_at.astimezone(STOCKHOLM).date()
+        if request.kind is Kind.PUBLIC_ACCESS:
+            return self._skyndsamt(received)
         counted = [i for i, pause in enumerate(request.pauses) if self._counts(received, pause)]
         paused_days = _days_covered(
             (_day(request.pauses[i].started_at), _day(ended))
@@ -54,6 +72,39 @@ class DeadlineActivities:
             counted=counted,
         )
 
+    @activity.defn
+    async def appeal_window(self, request: AppealWindowInput) -> AppealWindow:
+        """Weeks from the day the decision was received; a last day that is not a working day
+        under Lag 1930:173 (a weekend, a holiday, Midsummer, Christmas or New Year's Eve)
+        moves to the next working day."""
+        last_day = swedish_period_end(request.decision_received_on + timedelta(weeks=request.weeks))
+        ends_at = deadline_end(last_day)
+        return AppealWindow(
+            last_day=last_day,
+            ends_at=ends_at,
+            closes_at=ends_at + timedelta(days=request.late_days),
+        )
+
+    def _skyndsamt(self, received: date) -> DeadlinePlan:
+        """Public access, "skyndsamt" (TF 2:15): decided within the first number of working
+        days (Lag 1930:173) after receipt. The assignee is reminded the morning of that day,
+        the case is escalated the next working morning if still undecided, and overdue the
+        working morning after the second number. No pauses, no extension."""
+        first, second = self._settings.public_access_escalation_working_days
+        deadline = public_access_deadline(received, first)
+        steps = [
+            EscalationStep(step=Escalation.REMINDED, at=_at_morning(deadline)),
+            EscalationStep(
+                step=Escalation.ESCALATED,
+                at=_at_morning(add_swedish_working_days(received, first + 1)),
+            ),
+            EscalationStep(
+                step=Escalation.OVERDUE,
+                at=_at_morning(add_swedish_working_days(received, second + 1)),
+            ),
+        ]
+        return DeadlinePlan(deadline=deadline, deadline_at=deadline_end(deadline), steps=steps)
+
     def _counts(self, received: date, pause: PauseRecord) -> bool:
         within = self._settings.pause_if_asked_within_working_days
         if within is None:
@@ -75,4 +126,15 @@ def _day(moment: datetime) -> date:
 
 
 def _morning(deadline: date, days_before: int) -> datetime:
-    return datetime.combine(deadline - timedelta(days=days_before), MORNING, tzinfo=STOCKHOLM)
+    return _at_morning(deadline - timedelta(days=days_before))
+
+
+def _at_morning(day: date) -> datetime:
+    return datetime.combine(day, MORNING, tzinfo=STOCKHOLM)
+
+
+def public_access_deadline(received: date, working_days: int) -> date:
+    """The day a public-access request should be decided by: `working_days` working days
+    after the day of receipt, at least the next working day (a request is never due the day
+    it comes in, however configured)."""
+    return add_swedish_working_days(received, max(working_days, 1))

@@ -66,6 +66,16 @@ STAFF_EVENTS_SV = {
         "För kännedom: arkiverade uppgifter om en registrerad som begärt radering sparas i "
         "väntan på arkivets gallringsbeslut"
     ),
+    "public_reminder": (
+        "Påminnelse: en begäran om allmänna handlingar ska avgöras i dag (skyndsamt)"
+    ),
+    "public_escalated": (
+        "Eskalerat: en begäran om allmänna handlingar har inte avgjorts inom en arbetsdag; "
+        "teamledaren ansvarar nu för att den avgörs utan dröjsmål"
+    ),
+    "public_overdue": (
+        "Försenat: en begäran om allmänna handlingar har inte avgjorts på tre arbetsdagar"
+    ),
     "erasure_blocked": (
         "Raderingen stoppades i ett system: planera om, förbered och godkänn planen på nytt"
     ),

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.deadlines import public_access_deadline
 from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline
-from dsr.db import Case, CaseCounter, CaseEvent, RestrictionHold
+from dsr.db import Case, CaseCounter, CaseEvent, PublicEntry, RestrictionHold
 from dsr.models import (
     CaseState,
+    Kind,
     OpenCaseResult,
     RecordDeadlineInput,
     RecordEventInput,
@@ -29,10 +31,20 @@ from dsr.subject import subject_reference
 _ALLOCATION_ATTEMPTS = 5
 
 
+ANONYMOUS = "anonymous"
+
+
 class RegisterActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, secret: str) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        secret: str,
+        public_access_working_days: int = 1,
+    ) -> None:
         self._sessions = sessions
         self._secret = secret
+        self._public_days = public_access_working_days
 
     @activity.defn
     async def register_case(self, registration: RegisterCaseInput) -> OpenCaseResult:
@@ -42,17 +54,23 @@ class RegisterActivities:
         intake id matches, still reports it as new.
         """
         request = registration.request
-        open_key = f"{request.kind}:{subject_reference(request.subject_id, self._secret)}"
         try:
-            gdpr_deadline(request.received_at)
+            self._deadline(request)
         except (ValueError, OverflowError) as error:
             raise ApplicationError(
                 "the date of receipt gives no valid deadline",
                 type="InvalidReceipt",
                 non_retryable=True,
             ) from error
+        if request.subject_id is None:
+            # Anyone may ask for documents as often as they like: no "one open case" rule;
+            # a retry of this intake finds the case it registered.
+            open_key, find = None, (Case.intake_id == registration.intake_id)
+        else:
+            open_key = f"{request.kind}:{subject_reference(request.subject_id, self._secret)}"
+            find = Case.open_key == open_key
         for _ in range(_ALLOCATION_ATTEMPTS):
-            existing = await self._find_open(open_key, registration.intake_id)
+            existing = await self._find_open(find, registration.intake_id)
             if existing is not None:
                 return existing
             try:
@@ -199,13 +217,17 @@ class RegisterActivities:
             )
         return RestrictionHoldResult(holds_remaining=remaining or 0)
 
-    async def _find_open(self, open_key: str, intake_id: str) -> OpenCaseResult | None:
+    def _deadline(self, request: SubmitRequestInput) -> date:
+        if request.kind is Kind.PUBLIC_ACCESS:
+            received = request.received_at.astimezone(STOCKHOLM).date()
+            return public_access_deadline(received, self._public_days)
+        return gdpr_deadline(request.received_at)
+
+    async def _find_open(self, find: ColumnElement[bool], intake_id: str) -> OpenCaseResult | None:
         async with self._sessions() as session:
             row = (
                 await session.execute(
-                    select(Case.case_number, Case.deadline, Case.intake_id).where(
-                        Case.open_key == open_key
-                    )
+                    select(Case.case_number, Case.deadline, Case.intake_id).where(find)
                 )
             ).first()
         if row is None:
@@ -218,11 +240,11 @@ class RegisterActivities:
         )
 
     async def _insert(
-        self, request: SubmitRequestInput, open_key: str, intake_id: str
+        self, request: SubmitRequestInput, open_key: str | None, intake_id: str
     ) -> OpenCaseResult:
         now = datetime.now(UTC)
         year = now.astimezone(STOCKHOLM).year
-        deadline = gdpr_deadline(request.received_at)
+        deadline = self._deadline(request)
         async with self._sessions.begin() as session:
             # The counter is written first so that the transaction holds the write lock from
             # its first statement (SQLite) or the row lock (PostgreSQL) until it commits.
@@ -246,13 +268,26 @@ class RegisterActivities:
                     deadline=deadline,
                     state=CaseState.REGISTERED.value,
                     assignee=request.assignee,
-                    subject_ref=subject_reference(request.subject_id, self._secret),
+                    # No subject in a public-access case: nothing to find it by.
+                    subject_ref=(
+                        subject_reference(request.subject_id, self._secret)
+                        if request.subject_id
+                        else ""
+                    ),
                     open_key=open_key,
                     intake_id=intake_id,
                     created_at=now,
                 )
             )
             await session.flush()
+            if request.public is not None:
+                session.add(
+                    PublicEntry(
+                        case_number=case_number,
+                        sender=request.public.sender or ANONYMOUS,
+                        description=request.public.description,
+                    )
+                )
             session.add(
                 CaseEvent(
                     case_number=case_number,

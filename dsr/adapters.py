@@ -197,6 +197,42 @@ class StaffChannel(Protocol):
     async def send(self, message: StaffMessage) -> str: ...
 
 
+@dataclass(frozen=True)
+class SmtpServer:
+    """The company's mail server: at least once; a 5xx refusal is permanent, not retried."""
+
+    host: str
+    port: int
+    sender: str
+    starttls: bool = False
+    username: str = ""
+    password: str = ""
+
+    async def send(self, mail: EmailMessage) -> None:
+        mail["From"] = self.sender
+        await asyncio.to_thread(self._deliver, mail)
+
+    def _deliver(self, mail: EmailMessage) -> None:
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=10) as server:
+                if self.starttls:
+                    server.starttls()
+                if self.username:
+                    server.login(self.username, self.password)
+                server.send_message(mail)
+        except smtplib.SMTPRecipientsRefused as refused:
+            codes = [code for code, _ in refused.recipients.values()]
+            if all(code >= 500 for code in codes):
+                raise PermanentDeliveryError(f"the mail server refused {mail['To']}") from None
+            raise
+        except smtplib.SMTPResponseException as error:
+            if error.smtp_code >= 500:
+                raise PermanentDeliveryError(
+                    f"the mail server refused the message ({error.smtp_code})"
+                ) from None
+            raise
+
+
 class SmtpStaff:
     """Staff messages as e-mail over SMTP, to the address configured for each role.
 
@@ -208,20 +244,14 @@ class SmtpStaff:
 
     def __init__(
         self,
-        host: str,
-        port: int,
+        server: SmtpServer,
         *,
-        sender: str,
         assignee_email: str,
         team_lead_email: str,
         dpo_email: str,
         archivist_email: str,
-        starttls: bool = False,
-        username: str = "",
-        password: str = "",
     ) -> None:
-        self._host, self._port, self._sender = host, port, sender
-        self._starttls, self._username, self._password = starttls, username, password
+        self._server = server
         self._assignee_email = assignee_email
         self._addresses = {
             "team_lead": team_lead_email,
@@ -239,31 +269,11 @@ class SmtpStaff:
     async def send(self, message: StaffMessage) -> str:
         mail = EmailMessage()
         to = self.address(message)
-        mail["From"], mail["To"], mail["Subject"] = self._sender, to, message.subject
+        mail["To"], mail["Subject"] = to, message.subject
         mail["Message-ID"] = f"<{message.message_id}@dsr-engine>"
         mail.set_content(message.body)
-        await asyncio.to_thread(self._deliver, mail)
+        await self._server.send(mail)
         return f"smtp:{to}"
-
-    def _deliver(self, mail: EmailMessage) -> None:
-        try:
-            with smtplib.SMTP(self._host, self._port, timeout=10) as server:
-                if self._starttls:
-                    server.starttls()
-                if self._username:
-                    server.login(self._username, self._password)
-                server.send_message(mail)
-        except smtplib.SMTPRecipientsRefused as refused:
-            codes = [code for code, _ in refused.recipients.values()]
-            if all(code >= 500 for code in codes):
-                raise PermanentDeliveryError(f"the mail server refused {mail['To']}") from None
-            raise
-        except smtplib.SMTPResponseException as error:
-            if error.smtp_code >= 500:
-                raise PermanentDeliveryError(
-                    f"the mail server refused the message ({error.smtp_code})"
-                ) from None
-            raise
 
 
 class OutboxStaff:
@@ -277,4 +287,62 @@ class OutboxStaff:
         target = self._directory / f"{message.message_id}.json"
         record = {"role": message.role, "subject": message.subject, "body": message.body}
         write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
+        return str(target)
+
+
+@dataclass(frozen=True)
+class Email:
+    """E-mail to a requester of official documents: released copies, a decision. Never an
+    extract of personal data (those go by digital mailbox or letter)."""
+
+    message_id: str  # idempotency key: a retry sends nothing twice
+    to: str
+    subject: str
+    body: str
+    attachments: tuple[Path, ...] = ()
+
+
+class EmailChannel(Protocol):
+    async def send(self, email: Email) -> str: ...
+
+
+class SmtpEmail:
+    """E-mail to requesters over the company's mail server, the files attached."""
+
+    def __init__(self, server: SmtpServer) -> None:
+        self._server = server
+
+    async def send(self, email: Email) -> str:
+        mail = EmailMessage()
+        mail["To"], mail["Subject"] = email.to, email.subject
+        mail["Message-ID"] = f"<{email.message_id}@dsr-engine>"
+        mail.set_content(email.body)
+        for path in email.attachments:
+            kind = "html" if path.suffix == ".html" else "plain"
+            mail.add_attachment(path.read_text(encoding="utf-8"), subtype=kind, filename=path.name)
+        await self._server.send(mail)
+        return f"smtp:{email.message_id}"
+
+
+class OutboxEmail:
+    """E-mail lands in var/outbox/email/<message id>/ (message.json and the attachments)."""
+
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+
+    async def send(self, email: Email) -> str:
+        target = self._directory / email.message_id
+        target.mkdir(parents=True, exist_ok=True)
+        for attachment in email.attachments:
+            write_atomically(target / attachment.name, attachment.read_bytes())
+        envelope = {
+            "message_id": email.message_id,
+            "to": email.to,
+            "subject": email.subject,
+            "body": email.body,
+            "attachments": [a.name for a in email.attachments],
+        }
+        write_atomically(
+            target / "message.json", json.dumps(envelope, ensure_ascii=False, indent=2).encode()
+        )
         return str(target)

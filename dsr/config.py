@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str = ""
     smtp_password: str = ""
+    # Copies and decisions to requesters of official documents who gave an e-mail address:
+    # "smtp" over the same mail server, "outbox" under var/outbox/email.
+    requester_email_channel: Literal["outbox", "smtp"] = "outbox"
     assignee_email: str = "{handler}@exempelstad-energi.example"
     team_lead_email: str = "teamledare-kundservice@exempelstad-energi.example"
     dpo_email: str = "dataskyddsombud@exempelstad.example"
@@ -80,6 +83,26 @@ class Settings(BaseSettings):
 
     # The archive function, which takes disposal decisions (gallringsbeslut).
     archivist_email: str = "arkivet@exempelstad-energi.example"
+
+    # Public access (offentlighetsprincipen). "Skyndsamt": the ladder runs in working days of
+    # Lag 1930:173 from receipt: escalated when no decision is made within the first number,
+    # overdue (escalated again) after the second.
+    public_access_escalation_working_days: tuple[int, int] = (1, 3)
+    # Copies: the first pages are free; then a fee for the first paid page that covers it and
+    # the free ones before, plus a fee per further page (Avgiftsförordningen 16 § as a model).
+    copy_fee_free_pages: int = Field(default=9, ge=0)
+    copy_fee_first_paid_page_sek: int = Field(default=50, ge=0)
+    copy_fee_per_further_page_sek: int = Field(default=2, ge=0)
+    # After a refusal, the requester may ask for a formal, appealable decision within this
+    # many days; then the case closes.
+    formal_decision_request_days: int = Field(default=30, ge=1)
+    # The appeal period from the day the decision was received, and how long the case stays
+    # open after it for appeals registered late (a late one is dismissed).
+    appeal_weeks: int = Field(default=3, ge=1)
+    late_appeal_days: int = Field(default=14, ge=0)
+    court_of_appeal: str = "Kammarrätten i Stockholm"
+    # Who may take a formal decision (delegationsordning): a YAML file, handler id -> point.
+    delegation_register: Path = PROJECT_ROOT / "config" / "delegations.yaml"
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:

@@ -111,6 +111,18 @@ class CaseEvent(Base):
     case: Mapped[Case] = relationship(back_populates="events", lazy="raise")
 
 
+class PublicEntry(Base):
+    """The public part of a public-access case's register entry (diarium): who asked, as they
+    chose to be named ("anonymous" if not), and a short description with nothing secret or
+    personal. Its own table, so registers made before public access need no change."""
+
+    __tablename__ = "public_entries"
+
+    case_number: Mapped[str] = mapped_column(ForeignKey("cases.case_number"), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(100), nullable=False)
+    description: Mapped[str] = mapped_column(String(200), nullable=False)
+
+
 class RestrictionHold(Base):
     """One case's reason to keep a subject's processing restricted (Art. 18, or the kept parts
     of an erasure). The flags in the systems come off only when the last hold is released, so

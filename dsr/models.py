@@ -11,7 +11,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 CASE_NUMBER_PATTERN = r"^DSR-\d{4}-\d{6}$"
 
@@ -56,6 +64,12 @@ class Kind(StrEnum):
     OBJECTION = "objection"
     ERASURE = "erasure"
     PORTABILITY = "portability"
+    # Official documents under offentlighetsprincipen (TF 2 kap.): anyone may ask, no subject.
+    PUBLIC_ACCESS = "public_access"
+
+
+# The GDPR kinds: each concerns one data subject, identified by their identity number.
+GDPR_KINDS = frozenset(k for k in Kind if k is not Kind.PUBLIC_ACCESS)
 
 
 class RectifiableField(StrEnum):
@@ -125,6 +139,13 @@ class CaseState(StrEnum):
     LIFTING_RESTRICTION = "lifting_restriction"
     SENDING_NOTICE = "sending_notice"
     AWAITING_MANUAL_DELIVERY = "awaiting_manual_delivery"
+    # Public access: locate, confirm the list, review each document for secrecy, decide.
+    LOCATING = "locating"
+    AWAITING_CONFIRMATION = "awaiting_confirmation"
+    SECRECY_REVIEW = "secrecy_review"
+    AWAITING_DECISION_REQUEST = "awaiting_decision_request"
+    AWAITING_FORMAL_DECISION = "awaiting_formal_decision"
+    AWAITING_APPEAL = "awaiting_appeal"
     CLOSED = "closed"
 
 
@@ -137,12 +158,22 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
     LIFTED = "lifted"
     REFUSED = "refused"
+    # Public access.
+    RELEASED = "released"  # every document released, some perhaps with masked parts
+    PARTLY_RELEASED = "partly_released"  # some documents withheld; no formal decision asked
+    WITHHELD = "withheld"  # every document withheld; no formal decision asked
+    DECISION_FINAL = "decision_final"  # a formal decision, not appealed in time
+    APPEAL_FORWARDED = "appeal_forwarded"  # a timely appeal, sent on to the court
+    APPEAL_DISMISSED = "appeal_dismissed"  # an appeal that came in too late (FL 45 §)
+    NO_DOCUMENTS = "no_documents"  # the company holds no document that matches
 
 
 class DeliveryMethod(StrEnum):
     DIGITAL_MAILBOX = "digital_mailbox"
     LETTER = "letter"
     MANUAL = "manual"
+    # Released official documents only, never personal data about the requester.
+    EMAIL = "email"
 
 
 class Escalation(StrEnum):
@@ -234,6 +265,102 @@ class RecordDeadlineInput(Model):
     detail: str | None = None
 
 
+# --- public access: the request -----------------------------------------------------------
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Identity numbers (ÅÅMMDD-NNNN, ÅÅÅÅMMDDNNNN) and Swedish phone numbers; dates are fine.
+_PHONE_OR_NUMBER = re.compile(
+    r"\b\d{6}(\d{2})?[-+]?\d{4}\b|(\+46|\b0)\d{1,3}[- ]?\d{2,3}[- ]?\d{2}[- ]?\d{2}\b"
+)
+
+
+def _public_description(text: str) -> str:
+    """The register's public entry (diarium): a short description, nothing personal."""
+    text = _non_blank(text)
+    if _EMAIL.search(text) or _PHONE_OR_NUMBER.search(text):
+        raise ValueError(
+            "the description is public: write what is asked for (e.g. 'Entreprenadavtal om "
+            "schaktning 2024') without e-mail addresses, phone or identity numbers"
+        )
+    return text
+
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
+PublicDescription = Annotated[
+    str, StringConstraints(max_length=200), AfterValidator(_public_description)
+]
+
+
+def _email(text: str) -> str:
+    if not _EMAIL.fullmatch(text):
+        raise ValueError("not an e-mail address")
+    return text
+
+
+class Contact(Model):
+    """Where copies and decisions go, only if the requester wants them sent (never required).
+
+    Personal data of the requester: kept in the case, never in the register or in logs."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    email: (
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(_email)
+        ]
+        | None
+    ) = None
+    postal_address: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    ] = Field(default_factory=list, max_length=5)
+
+    @model_validator(mode="after")
+    def _somewhere(self) -> Contact:
+        if not self.email and not self.postal_address:
+            raise ValueError("a contact needs an e-mail address or a postal address")
+        return self
+
+
+class DocumentQuery(Model):
+    """What a requester asks for: by type, date range, party and free text (all must match)."""
+
+    types: list[Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")]] = Field(
+        default_factory=list, max_length=10
+    )
+    date_from: date | None = None
+    date_to: date | None = None
+    party: ShortText | None = None
+    text: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DocumentQuery:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValueError("the date range ends before it starts")
+        if not (self.types or self.date_from or self.date_to or self.party or self.text):
+            raise ValueError("say what is asked for: a type, dates, a party or words in the text")
+        return self
+
+
+class PublicRequest(Model):
+    """A request for official documents: who asks is optional, why is never asked."""
+
+    # The name the requester gave, shown in the register; None: "anonymous".
+    sender: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+        | None
+    ) = None
+    description: PublicDescription
+    query: DocumentQuery
+    contact: Contact | None = None
+
+    @model_validator(mode="after")
+    def _description_names_nobody(self) -> PublicRequest:
+        told = [self.sender, *((self.contact.name, self.contact.email) if self.contact else ())]
+        text = self.description.casefold()
+        if any(part and part.casefold() in text for part in told):
+            raise ValueError("the description is public: leave the requester's name out of it")
+        return self
+
+
 # --- intake -------------------------------------------------------------------------------
 
 
@@ -255,13 +382,31 @@ class RequestDetails(Model):
 
 class SubmitRequestInput(Model):
     kind: Kind
-    subject_id: SubjectId
+    # Every GDPR kind has a subject; a public-access request has none (anyone may ask).
+    subject_id: SubjectId | None = None
     received_at: AwareDatetime
     channel: Channel = Channel.E_SERVICE
     verified_by: IdentityMethod | None = None
     eid_order_ref: str | None = Field(default=None, max_length=128)
     assignee: HandlerId | None = None
     details: RequestDetails = Field(default_factory=RequestDetails)
+    public: PublicRequest | None = None
+
+    @model_validator(mode="after")
+    def _subject_or_public(self) -> SubmitRequestInput:
+        if self.kind is Kind.PUBLIC_ACCESS:
+            if self.subject_id is not None or self.verified_by is not None:
+                raise ValueError(
+                    "a public-access request takes no identity number: anyone may ask, and "
+                    "needs not say who they are"
+                )
+            if self.public is None:
+                raise ValueError("a public-access request needs its description and search")
+        elif self.subject_id is None:
+            raise ValueError(f"a {self.kind.value} request needs the subject's identity number")
+        elif self.public is not None:
+            raise ValueError(f"a {self.kind.value} request is about a person, not documents")
+        return self
 
 
 class SubmitRequestResult(Model):
@@ -292,7 +437,7 @@ class CaseInput(Model):
 
     case_number: CaseNumber
     kind: Kind
-    subject_id: SubjectId
+    subject_id: SubjectId | None = None  # None only for public access
     received_at: AwareDatetime
     deadline: date
     deadline_at: AwareDatetime
@@ -301,6 +446,7 @@ class CaseInput(Model):
     eid_order_ref: str | None = None
     assignee: HandlerId | None = None
     details: RequestDetails = Field(default_factory=RequestDetails)
+    public: PublicRequest | None = None  # public access only
 
 
 class StepRecord(Model):
@@ -391,6 +537,9 @@ class CaseStatus(Model):
     escalations: list[EscalationRecord] = Field(default_factory=list)
     next_escalation: EscalationStep | None = None
     awaiting_clarification: bool = False
+    # Cases handled together, e.g. a GDPR access case and a public-access case of one person.
+    linked: list[str] = Field(default_factory=list)
+    public: PublicAccessStatus | None = None
 
 
 class CaseResult(Model):
@@ -696,3 +845,272 @@ class NotifyStaffInput(Model):
 class NoticeReceipt(Model):
     location: str
     sent_at: datetime
+
+
+# --- public access: locating, the secrecy review, the decision, the appeal ---------------------
+
+
+class SecrecyGround(StrEnum):
+    """Grounds in offentlighets- och sekretesslagen (OSL) a reviewer may give for a mask or a
+    withheld document. No blanket secrecy for grid customers: each document is decided."""
+
+    PROTECTED_IDENTITY = "OSL 21:3"  # skyddade personuppgifter: a protected address
+    PERSONAL_INTEGRITY = "OSL 21:7"  # a release would be unlawful processing under the GDPR
+    BUSINESS_RELATIONS = "OSL 31:16"  # a party's business or operating conditions
+    OWN_BUSINESS = "OSL 19:1"  # the company's own business in competition
+    SECURITY = "OSL 18:13"  # security of the grid and the network
+
+
+SECRECY_GROUNDS_SV: dict[SecrecyGround, str] = {
+    SecrecyGround.PROTECTED_IDENTITY: (
+        "uppgift om en enskilds adress eller andra kontaktuppgifter när det av särskild "
+        "anledning kan antas att den enskilde kan lida men om uppgiften röjs (skyddade "
+        "personuppgifter)"
+    ),
+    SecrecyGround.PERSONAL_INTEGRITY: (
+        "personuppgift där det kan antas att den efter ett utlämnande kommer att behandlas i "
+        "strid med dataskyddsförordningen"
+    ),
+    SecrecyGround.BUSINESS_RELATIONS: (
+        "uppgift om en enskilds affärs- eller driftförhållanden hos den som ingått "
+        "affärsförbindelse med bolaget, där den enskilde kan lida skada om uppgiften röjs"
+    ),
+    SecrecyGround.OWN_BUSINESS: (
+        "uppgift om bolagets egna affärsförhållanden, där bolaget bedriver verksamhet i "
+        "konkurrens och kan lida skada om uppgiften röjs"
+    ),
+    SecrecyGround.SECURITY: (
+        "uppgift om säkerhetsåtgärder för el- och kommunikationsnätet, där ett röjande kan "
+        "skada säkerheten"
+    ),
+}
+
+
+class ReviewDecision(StrEnum):
+    RELEASE = "release"
+    MASK = "mask"  # release with the named parts masked
+    WITHHOLD = "withhold"
+
+
+class CandidateDocument(Model):
+    """A document a search found: enough to confirm the list, not its text."""
+
+    document_id: int
+    type: str
+    date: date
+    title: str
+    pages: int
+
+
+class LocateDocumentsInput(Model):
+    case_number: CaseNumber
+    query: DocumentQuery
+
+
+class LocateDocumentsResult(Model):
+    documents: list[CandidateDocument]
+    truncated: bool = False  # more matched than a search returns: narrow it
+
+
+class SearchAgainInput(Model):
+    handler: HandlerId
+    query: DocumentQuery
+
+
+class ConfirmDocumentsInput(Model):
+    handler: HandlerId
+    # The documents the request covers, from the search's candidates; none: nothing the
+    # company holds matches, and the requester is told so.
+    document_ids: list[int] = Field(default_factory=list, max_length=200)
+
+
+class Mask(Model):
+    """A part of a document's text not to be released, and the ground for it."""
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    ground: SecrecyGround
+
+
+class ReviewDocumentInput(Model):
+    handler: HandlerId
+    document_id: int
+    decision: ReviewDecision
+    masks: list[Mask] = Field(default_factory=list, max_length=50)
+    ground: SecrecyGround | None = None  # withhold: why the whole document is secret
+
+    @model_validator(mode="after")
+    def _grounds_fit(self) -> ReviewDocumentInput:
+        if self.decision is ReviewDecision.MASK and not self.masks:
+            raise ValueError("mask: name each part to mask, with its ground")
+        if self.decision is not ReviewDecision.MASK and self.masks:
+            raise ValueError(f"{self.decision.value}: masks belong to a mask decision")
+        if self.decision is ReviewDecision.WITHHOLD and self.ground is None:
+            raise ValueError("withhold: give the legal ground (e.g. OSL 31:16)")
+        if self.decision is not ReviewDecision.WITHHOLD and self.ground is not None:
+            raise ValueError(f"{self.decision.value}: a ground belongs to a withheld document")
+        return self
+
+    @property
+    def grounds(self) -> list[SecrecyGround]:
+        found = [mask.ground for mask in self.masks] + ([self.ground] if self.ground else [])
+        return sorted(set(found), key=found.index)
+
+
+class CheckMasksInput(Model):
+    case_number: CaseNumber
+    document_id: int
+    masks: list[Mask]
+
+
+class CheckMasksResult(Model):
+    # Each mask's text, in order, found this many times in the document.
+    found: list[int]
+
+
+class DocumentReview(Model):
+    """The secrecy review of one document, as status shows it: the grounds, never the masked
+    text itself (that is the secret)."""
+
+    document_id: int
+    title: str
+    decision: ReviewDecision
+    grounds: list[SecrecyGround] = Field(default_factory=list)
+    masked_parts: int = 0
+    reviewed_by: str
+    reviewed_at: AwareDatetime
+
+
+class PrepareCopiesInput(Model):
+    case_number: CaseNumber
+    documents: list[CandidateDocument]
+    reviews: list[ReviewDocumentInput]
+    sender: str | None = None
+
+
+class CopiesResult(Model):
+    """Copies of the released documents with masks applied, and the cover letter, in the
+    extract store; the fee follows the fee schedule."""
+
+    letter_ref: str
+    copy_refs: list[str]
+    pages: int
+    fee_sek: int
+    released: list[int]
+    withheld: list[int]
+
+
+class DeliverPublicInput(Model):
+    case_number: CaseNumber
+    contact: Contact | None
+    what: str  # "copies", "decision", "appeal_dismissed"
+    refs: list[str]
+
+
+class PublicAccessTerms(Model):
+    """The settings a public-access case runs by, read once (so they are in its history)."""
+
+    decision_request_days: int  # how long a requester may ask for a formal decision
+    appeal_weeks: int  # the appeal period, from the day the decision was received
+    late_appeal_days: int  # how long after it the case stays open for appeals still coming in
+    court: str
+
+
+class PublicAccessTermsInput(Model):
+    case_number: CaseNumber
+
+
+class RequestFormalDecisionInput(Model):
+    handler: HandlerId  # who took the requester's request for a formal decision
+
+
+class DelegationInput(Model):
+    case_number: CaseNumber
+    on: date
+
+
+class DelegationResult(Model):
+    # Handler id -> the point of the delegation order that gives them the authority.
+    delegates: dict[str, str]
+
+
+class FormalDecisionInput(Model):
+    handler: HandlerId  # the decision maker: must hold delegated authority
+
+
+class IssueDecisionInput(Model):
+    case_number: CaseNumber
+    decided_by: str
+    delegation: str
+    documents: list[CandidateDocument]
+    reviews: list[ReviewDocumentInput]
+    court: str
+    appeal_weeks: int
+    sender: str | None = None
+
+
+class IssuedDecision(Model):
+    ref: str
+
+
+class AppealWindowInput(Model):
+    case_number: CaseNumber
+    decision_received_on: date
+    weeks: int
+    late_days: int
+
+
+class AppealWindow(Model):
+    """The appeal period: its last day (Lag 1930:173), the end of that day, and when the case
+    stops waiting for appeals registered late."""
+
+    last_day: date
+    ends_at: AwareDatetime
+    closes_at: AwareDatetime
+
+
+class RegisterAppealInput(Model):
+    handler: HandlerId
+    received_on: date  # the day the appeal reached the company: decides whether it is in time
+
+
+class AppealInput(Model):
+    case_number: CaseNumber
+    received_on: date
+    window_end: date
+    timely: bool
+    court: str
+    decision_ref: str
+
+
+class AppealResult(Model):
+    ref: str  # the forwarding letter to the court, or the dismissal decision
+
+
+class AppealRecord(Model):
+    received_on: date
+    registered_by: str
+    timely: bool
+    ref: str
+
+
+class PublicAccessStatus(Model):
+    """A public-access case as status shows it: what was asked, found, decided, appealed."""
+
+    sender: str  # the name given, or "anonymous"
+    description: str
+    contact: bool  # whether copies can be sent (the contact itself is not shown)
+    candidates: list[CandidateDocument]
+    truncated: bool = False
+    confirmed: list[int] = Field(default_factory=list)
+    reviews: list[DocumentReview] = Field(default_factory=list)
+    pages: int | None = None
+    fee_sek: int | None = None
+    formal_decision_by: str | None = None
+    decision_received_on: date | None = None
+    appeal_window_end: date | None = None
+    appeal: AppealRecord | None = None
+
+
+class LinkCaseInput(Model):
+    handler: HandlerId
+    other: CaseNumber

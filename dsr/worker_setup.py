@@ -16,22 +16,28 @@ from activities.erasure import ErasureActivities
 from activities.extract import Controller, ExtractActivities
 from activities.identity import IdentityActivities
 from activities.notify import NotifyActivities
+from activities.public_access import PublicAccessActivities
 from activities.register import RegisterActivities
 from activities.sources import SourceActivities
 from activities.store import ExtractStore
 from activities.writes import WriteActivities
 from dsr.adapters import (
+    EmailChannel,
     FakeEidProvider,
+    OutboxEmail,
     OutboxMailbox,
     OutboxRecipients,
     OutboxStaff,
     PrintFolderLetters,
+    SmtpEmail,
+    SmtpServer,
     SmtpStaff,
     StaffChannel,
 )
 from dsr.config import Settings
 from dsr.db import create_engine, create_schema, sessionmaker
 from systems.catalog import load_catalog
+from systems.document_archive import load_archive
 from workflows.intake import CASE_WORKFLOWS, SUPPORT_WORKFLOWS, IntakeWorkflow
 
 WORKFLOWS: Sequence[type] = (IntakeWorkflow, *CASE_WORKFLOWS.values(), *SUPPORT_WORKFLOWS)
@@ -48,8 +54,11 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         for name in catalog.names()
     }
     store = ExtractStore(settings.extract_dir)
+    archive_engine = create_engine(settings.archive_url, own_database=False)
     register = RegisterActivities(
-        sessionmaker(register_engine), secret=settings.subject_reference_secret
+        sessionmaker(register_engine),
+        secret=settings.subject_reference_secret,
+        public_access_working_days=settings.public_access_escalation_working_days[0],
     )
     sources = SourceActivities(catalog, system_engines, store)
     extract = ExtractActivities(
@@ -76,6 +85,14 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         OutboxRecipients(settings.outbox_dir / "recipients"), staff_channel(settings)
     )
     deadlines = DeadlineActivities(settings)
+    public_access = PublicAccessActivities(
+        archive_engine,
+        load_archive(),
+        store,
+        requester_email(settings),
+        PrintFolderLetters(settings.outbox_dir / "letters"),
+        settings,
+    )
     try:
         yield [
             register.register_case,
@@ -100,28 +117,50 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             erasure.erase_due,
             deadlines.plan_deadline,
             register.record_deadline,
+            deadlines.appeal_window,
+            public_access.public_access_terms,
+            public_access.locate_documents,
+            public_access.check_masks,
+            public_access.prepare_copies,
+            public_access.deliver_public,
+            public_access.delegations,
+            public_access.issue_decision,
+            public_access.handle_appeal,
         ]
     finally:
         await register_engine.dispose()
+        await archive_engine.dispose()
         for engine in system_engines.values():
             await engine.dispose()
+
+
+def smtp_server(settings: Settings) -> SmtpServer:
+    return SmtpServer(
+        settings.smtp_host,
+        settings.smtp_port,
+        settings.smtp_sender,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+    )
 
 
 def staff_channel(settings: Settings) -> StaffChannel:
     if settings.staff_channel == "smtp":
         return SmtpStaff(
-            settings.smtp_host,
-            settings.smtp_port,
-            sender=settings.smtp_sender,
+            smtp_server(settings),
             assignee_email=settings.assignee_email,
             team_lead_email=settings.team_lead_email,
             dpo_email=settings.dpo_email,
             archivist_email=settings.archivist_email,
-            starttls=settings.smtp_starttls,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
         )
     return OutboxStaff(settings.outbox_dir / "staff")
+
+
+def requester_email(settings: Settings) -> EmailChannel:
+    if settings.requester_email_channel == "smtp":
+        return SmtpEmail(smtp_server(settings))
+    return OutboxEmail(settings.outbox_dir / "email")
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

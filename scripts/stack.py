@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -28,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from dsr import search  # noqa: E402
 from dsr.config import Settings, get_settings  # noqa: E402
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems  # noqa: E402
-from systems.document_archive import seed_archive  # noqa: E402
+from systems.document_archive import PROTECTED_ADDRESS, seed_archive  # noqa: E402
 
 
 def temporal_binary() -> str:
@@ -150,7 +151,7 @@ def quiet_cli(*args: str) -> dict[str, Any]:
 
 def cli(*args: str) -> dict[str, Any]:
     """Run one CLI command as a handler would, show it, and return its JSON answer."""
-    print(f"$ python starter.py {' '.join(args)}", flush=True)
+    print(f"$ python starter.py {shlex.join(args)}", flush=True)
     answer = quiet_cli(*args)
     print(f"  {json.dumps(answer, ensure_ascii=False)[:300]}", flush=True)
     return answer
@@ -279,6 +280,59 @@ def drive_to_end(case_number: str, handler: str) -> dict[str, Any]:
         cli(command, case_number, *options)
 
 
+def public_access_demo(settings: Settings, handler: str) -> str:
+    """An anonymous request for official documents, reviewed for secrecy and released with a
+    protected address masked; returns a line for the summary."""
+    print(
+        "\n9. An anonymous request for official documents (offentlighetsprincipen): letters "
+        "about moving an electricity meter, copies by e-mail:"
+    )
+    case = cli(
+        "request-documents",
+        "--description",
+        "Skrivelser om flytt av elmätare",
+        "--type",
+        "correspondence",
+        "--text",
+        "elmätare",
+        "--email",
+        "begaran@example.org",
+        "--handler",
+        handler,
+    )
+    number = case["case_number"]
+    wait_for(number, {"awaiting_confirmation"})
+    found = cli("documents", number)
+    first = found["candidates"][0]
+    cli("confirm-documents", number, "--document", str(first["document_id"]), "--handler", handler)
+    wait_for(number, {"secrecy_review"})
+    print(f"The reviewer reads document {first['document_id']} (show-document) and masks the")
+    print("name and the protected address (OSL 21:3); the rest of the letter is released:")
+    cli(
+        "review-document",
+        number,
+        str(first["document_id"]),
+        "--mask",
+        f"{PROTECTED_ADDRESS}=OSL 21:3",
+        "--mask",
+        "Sanna Ek=OSL 21:3",
+        "--handler",
+        handler,
+    )
+    answered = wait_for(number, {"awaiting_decision_request", "closed"})
+    copies = settings.outbox_dir / "email" / f"{number}-copies"
+    released = next(copies.glob("handling-*.txt"))
+    print(f"  The copy sent: {released}")
+    for line in released.read_text().splitlines():
+        print(f"    {line}")
+    public = answered["public"]
+    return (
+        f"  {number} (public_access): released with masks, {public['pages']} pages, fee "
+        f"{public['fee_sek']} kr; now {answered['state']} (the requester may ask for a formal, "
+        "appealable decision)"
+    )
+
+
 def demo(settings: Settings) -> None:
     with running_stack(settings):
         submitted = []
@@ -296,6 +350,7 @@ def demo(settings: Settings) -> None:
         cli("list", "--overdue")
         print("\nThe handlers drive every case to its end:")
         results = [drive_to_end(case_number, handler) for case_number, handler in submitted]
+        public_line = public_access_demo(settings, "anna")
         print("\nDone:")
         for result in results:
             where = ""
@@ -315,6 +370,7 @@ def demo(settings: Settings) -> None:
             if result.get("escalation") not in (None, "none"):
                 where += f"; escalation: {result['escalation']} (staff notices in the outbox)"
             print(f"  {result['case_number']} ({result['kind']}): {result['outcome']}{where}")
+        print(public_line)
         print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
         print(
             f"\nWeb UI: {settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows"

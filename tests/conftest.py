@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from aiosmtpd.controller import Controller
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
@@ -20,6 +22,8 @@ from dsr.client import DATA_CONVERTER
 from dsr.config import Settings
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import SeedManifest, default_urls, seed_demo_systems
+from systems.document_archive import seed_archive
+from tests.helpers import Mailbox
 
 
 def _binary(name: str) -> str:
@@ -60,6 +64,14 @@ async def seeded(systems_dir: Path) -> SeedManifest:
     return await seed_demo_systems(default_urls(systems_dir))
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def archive(systems_dir: Path) -> tuple[str, dict[str, list[int]]]:
+    """The demo document archive, seeded once (read only): its URL and document ids by kind
+    of content (plain, personal, protected_address, trade)."""
+    url = f"sqlite+aiosqlite:///{systems_dir / 'archive.db'}"
+    return url, await seed_archive(url)
+
+
 @pytest.fixture(scope="session")
 def register_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One case register for the session, as in production: case numbers never repeat."""
@@ -68,13 +80,18 @@ def register_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def settings(
-    tmp_path: Path, systems_dir: Path, seeded: SeedManifest, register_url: str
+    tmp_path: Path,
+    systems_dir: Path,
+    seeded: SeedManifest,
+    archive: tuple[str, dict[str, list[int]]],
+    register_url: str,
 ) -> Settings:
     return Settings(
         var_dir=tmp_path,
         task_queue=f"test-{uuid.uuid4()}",
         register_url=register_url,
         system_urls=default_urls(systems_dir),
+        document_archive_url=archive[0],
         # A secret per test keeps "one open case per subject" within the test that opened it.
         subject_reference_secret=f"test-secret-{uuid.uuid4()}",
     )
@@ -122,3 +139,17 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[Mailbox, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()

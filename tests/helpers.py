@@ -6,9 +6,13 @@ import asyncio
 import os
 import uuid
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+from aiosmtpd.smtp import SMTP as SMTPServer
+from aiosmtpd.smtp import Envelope, Session
 from temporalio.client import Client, WorkflowHandle
 
 from dsr.adapters import FakeEidProvider
@@ -112,3 +116,32 @@ async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     staged = HISTORIES / "new"
     staged.mkdir(parents=True, exist_ok=True)
     (staged / f"{name}.json").write_text(history.to_json())
+
+
+class Mailbox:
+    """A real SMTP server on a free local port that keeps what it receives, and refuses mail
+    to the addresses in `unknown` as a real server refuses an unknown user (550)."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.unknown: set[str] = set()
+
+    async def handle_RCPT(
+        self,
+        server: SMTPServer,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.unknown:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
+        assert isinstance(envelope.content, bytes)
+        self.messages.append(
+            cast(EmailMessage, message_from_bytes(envelope.content, policy=policy.default))
+        )
+        return "250 OK"

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
+from dsr.calendar import STOCKHOLM
 from dsr.config import Settings
+from systems.document_archive import PROTECTED_ADDRESS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 STARTER = Path(__file__).resolve().parent.parent / "starter.py"
@@ -26,6 +28,7 @@ class Cli:
             "DSR_TEMPORAL_ADDRESS": client.service_client.config.target_host,
             "DSR_TASK_QUEUE": settings.task_queue,
             "DSR_VAR_DIR": str(settings.var_dir),
+            "DSR_DOCUMENT_ARCHIVE_URL": settings.document_archive_url,
         }
 
     async def run(self, *args: str) -> tuple[int, str, str]:
@@ -157,6 +160,104 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
             ("close-unverified", "DSR-2026-999997", "--handler", "anna", "--reason", "x" * 2001),
             "at most 2000 characters",
         ),
+        (
+            (
+                "request-documents",
+                "--description",
+                "Avtal, svar till x@example.org",
+                "--text",
+                "avtal",
+            ),
+            "description is public",
+        ),
+        (
+            ("request-documents", "--description", "Avtal", "--type", "minutes"),
+            "unknown document type 'minutes'; use one of invoice, contract",
+        ),
+        (
+            ("request-documents", "--description", "Avtal", "--from", "2024-13-01"),
+            "--from: not a date",
+        ),
+        (
+            (
+                "request-documents",
+                "--description",
+                "Avtal",
+                "--from",
+                "2025-01-01",
+                "--to",
+                "2024-01-01",
+            ),
+            "the date range ends before it starts",
+        ),
+        (("request-documents", "--description", "Avtal"), "say what is asked for"),
+        (
+            (
+                "request-documents",
+                "--description",
+                "Avtal",
+                "--text",
+                "avtal",
+                "--contact-name",
+                "Bo",
+            ),
+            "a name alone is no contact",
+        ),
+        (
+            ("request-documents", "--description", "Avtal", "--text", "avtal", "--email", "bo@"),
+            "not an e-mail address",
+        ),
+        (
+            (
+                "review-document",
+                "DSR-2026-999994",
+                "7",
+                "--handler",
+                "anna",
+                "--withhold",
+                "OSL 99:9",
+            ),
+            "unknown ground; use one of OSL 21:3, OSL 21:7",
+        ),
+        (
+            ("review-document", "DSR-2026-999994", "7", "--handler", "anna", "--mask", "Sanna Ek"),
+            "--mask: write TEXT=GROUND",
+        ),
+        (
+            (
+                "review-document",
+                "DSR-2026-999994",
+                "7",
+                "--handler",
+                "anna",
+                "--release",
+                "--withhold",
+                "21:7",
+            ),
+            "exactly one of --release, --mask",
+        ),
+        (
+            (
+                "confirm-documents",
+                "DSR-2026-999994",
+                "--handler",
+                "anna",
+                "--all",
+                "--document",
+                "7",
+            ),
+            "either --document (repeatable) or --all",
+        ),
+        (("show-document", "99999"), "document 99999 is not in the archive"),
+        (("show-document", "sju"), "a document id is a number"),
+        (
+            ("link", "DSR-2026-999993", "DSR-2026-999992", "--handler", "anna"),
+            "unknown case DSR-2026-999993",
+        ),
+        (
+            ("link", "DSR-2026-999993", "dsr-2026-999993", "--handler", "anna"),
+            "cannot be linked with itself",
+        ),
     ],
 )
 async def test_bad_input_is_one_line_a_failure_and_changes_nothing(
@@ -256,3 +357,114 @@ async def test_a_supervisor_finds_the_late_case_and_hands_it_to_someone_else(
     assert (await cli.json("status", case))["assignee"] == "bo"
     code, _, err = await cli.run("reassign", case, "--to", "bo", "--handler", "anna")
     assert code == 1 and "already assigned to bo" in err
+
+
+async def test_an_anonymous_request_for_documents_from_request_to_appeal(
+    client: Client, worker: Settings
+) -> None:
+    cli = Cli(client, worker)
+    submitted = await cli.json(
+        "request-documents",
+        "--description",
+        "Skrivelser om flytt av elmätare",
+        "--type",
+        "correspondence",
+        "--text",
+        "elmätare",
+        "--email",
+        "x@example.org",
+        "--handler",
+        "anna",
+    )
+    case = submitted["case_number"]
+    assert submitted["kind"] == "public_access" and not submitted["existing"]
+    located = await cli.wait_for(case, "awaiting_confirmation")
+    assert located["public"]["sender"] == "anonymous" and located["public"]["contact"] is True
+    candidates = located["public"]["candidates"]
+    assert len(candidates) >= 2 and located["public"]["confirmed"] == []
+    first, second = (str(c["document_id"]) for c in candidates[:2])
+
+    # Commands that only read run side by side: the file stays fast.
+    found, (code, out, _), shown = await asyncio.gather(
+        cli.json("documents", case),
+        cli.run("documents", case),
+        cli.json("show-document", first),
+    )
+    assert found == located["public"]
+    assert code == 0 and "correspondence" in out and f"{len(candidates)} found" in out
+    assert PROTECTED_ADDRESS in shown["text"]  # what the reviewer must find
+
+    confirmed = await cli.json(
+        "confirm-documents", case, "--handler", "anna", "--document", first, "--document", second
+    )
+    assert confirmed["state"] == "secrecy_review"
+    mask = f"{PROTECTED_ADDRESS}=OSL 21:3"
+    await cli.json("review-document", case, first, "--handler", "anna", "--mask", mask)
+    await cli.json("review-document", case, second, "--handler", "anna", "--withhold", "21:7")
+    answered = (await cli.wait_for(case, "awaiting_decision_request"))["public"]
+    decisions = {r["document_id"]: (r["decision"], r["grounds"]) for r in answered["reviews"]}
+    assert decisions == {
+        int(first): ("mask", ["OSL 21:3"]),
+        int(second): ("withhold", ["OSL 21:7"]),
+    }
+    assert answered["pages"] is not None and answered["fee_sek"] is not None
+    assert PROTECTED_ADDRESS not in json.dumps(answered)  # the grounds, never the secret
+
+    (code, out, _), asked = await asyncio.gather(
+        cli.run("documents", case),
+        cli.json("request-formal-decision", case, "--handler", "anna"),
+    )
+    assert code == 0 and "withhold: OSL 21:7" in out and "fee" in out
+    assert asked["state"] == "awaiting_formal_decision"
+    code, out, err = await cli.run("decide", case, "--handler", "anna")
+    assert code == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert "anna holds no delegated authority" in lines[0]
+    await cli.json("decide", case, "--handler", "chef.jurist")
+    decided = await cli.wait_for(case, "awaiting_appeal")
+    assert decided["public"]["formal_decision_by"] == "chef.jurist"
+    assert decided["public"]["appeal_window_end"] is not None
+
+    today = datetime.now(STOCKHOLM).date().isoformat()
+    appealed = await cli.json("register-appeal", case, "--handler", "anna", "--received", today)
+    assert appealed["state"] == "closed"
+    code, out, _ = await cli.run("status", case)
+    assert code == 0 and "appeal_forwarded" in out and "chef.jurist" in out
+    assert "in time: forwarded to the court" in out
+
+
+async def test_an_access_case_and_a_public_access_case_are_linked(
+    client: Client, worker: Settings
+) -> None:
+    cli = Cli(client, worker)
+    submitted, requested = await asyncio.gather(
+        cli.json("submit", "access", "--subject", "191212121212"),
+        cli.json(
+            "request-documents",
+            "--description",
+            "Fakturor om nätavgift",
+            "--sender",
+            "Tolvan",
+            "--type",
+            "invoice",
+            "--party",
+            "Tolvan Tolvansson",
+        ),
+    )
+    access, public = submitted["case_number"], requested["case_number"]
+    # Each kind's commands are refused, in one line, on the other kind.
+    (code, _, err), (code2, _, err2) = await asyncio.gather(
+        cli.run("documents", access), cli.run("approve", public, "--handler", "anna")
+    )
+    assert code == 1 and f"case {access} is not a public-access request" in err
+    assert code2 == 1 and err2 == f"error: case {public} does not accept approve-release\n"
+
+    linked = await cli.json("link", access, public, "--handler", "anna")
+    assert linked["linked"] == [access, public]
+    one, other, (code, out, _) = await asyncio.gather(
+        cli.json("status", access), cli.json("status", public), cli.run("status", public)
+    )
+    assert one["linked"] == [public] and other["linked"] == [access]
+    assert other["public"]["sender"] == "Tolvan"
+    assert code == 0 and access in out and "Tolvan" in out

@@ -126,7 +126,7 @@ class AccessRequestWorkflow(CaseWorkflow):
                         CollectInput(
                             case_number=self._case.case_number,
                             system=system,
-                            subject_id=self._case.subject_id,
+                            subject_id=self._subject,
                             version=version,
                         ),
                         start_to_close_timeout=timedelta(minutes=30),
@@ -189,7 +189,7 @@ class AccessRequestWorkflow(CaseWorkflow):
             DeliveryActivities.deliver_extract,
             DeliverInput(
                 case_number=self._case.case_number,
-                subject_id=self._case.subject_id,
+                subject_id=self._subject,
                 method=method,
                 extract=extract,
                 actor=approver,

@@ -37,11 +37,14 @@ from dsr.models import (
     ExtractResult,
     IdentityMethod,
     IdentityRecord,
+    Kind,
+    LinkCaseInput,
     NotifyRecipientInput,
     NotifyStaffInput,
     Outcome,
     PauseRecord,
     PlanCollectionInput,
+    PublicAccessStatus,
     ReassignInput,
     RecordClarificationInput,
     RecordDeadlineInput,
@@ -131,6 +134,8 @@ class CaseWorkflow:
     - `ask_clarification` (until answered, one question at a time): the question goes to the
       subject and the clock stands still, if asked within the configured working days of
       receipt; `record_clarification` ends the wait and the deadline moves by the days paused.
+    - `link` (until closed): show another case with this one (e.g. a GDPR access case and a
+      public-access case of one person); the CLI links both ways.
     Query: `status` -> CaseStatus, in every state.
 
     The clock (cases started since ESCALATION_LADDER_PATCH): the deadline and the ladder's
@@ -140,6 +145,11 @@ class CaseWorkflow:
     extension or the end of a pause moves it. While the engine waits for identity proof it
     asked for in time, the clock stands still and each pause is recorded.
     """
+
+    # The request is answered on entering one of these: the clock stops.
+    ANSWERED_STATES: frozenset[CaseState] = ANSWERED
+    # Who is told at each step of the ladder.
+    LADDER_NOTICES: Mapping[Escalation, tuple[tuple[str, str], ...]] = LADDER_NOTICES
 
     @workflow.init
     def __init__(self, case: CaseInput) -> None:
@@ -182,6 +192,9 @@ class CaseWorkflow:
         self._clarifying = False
         self._clarifications = 0
         self._answered = False
+        # The clock counts from receipt, or from a later request that starts it again.
+        self._clock_since = case.received_at
+        self._links: list[str] = []
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -217,7 +230,23 @@ class CaseWorkflow:
             escalations=list(self._escalations),
             next_escalation=self._next_step(),
             awaiting_clarification=self._clarification is not None,
+            linked=list(self._links),
+            public=self._public_status(),
         )
+
+    def _public_status(self) -> PublicAccessStatus | None:
+        """What a public-access case adds to its status (a hook for that kind)."""
+        return None
+
+    @property
+    def _subject(self) -> str:
+        """The data subject's identity number: every GDPR kind has one."""
+        subject = self._case.subject_id
+        if subject is None:
+            raise ApplicationError(
+                f"case {self._case.case_number} has no data subject", non_retryable=True
+            )
+        return subject
 
     # --- updates shared by every kind --------------------------------------------------------
 
@@ -325,6 +354,7 @@ class CaseWorkflow:
     @extend.validator
     def _validate_extend(self, action: ExtendInput) -> None:
         number = self._case.case_number
+        self._require_gdpr_clock("extended")
         if self._answered:
             raise WrongState(f"case {number} is {self._state.value}: the request is answered")
         if self._clock_plan is None:
@@ -364,6 +394,7 @@ class CaseWorkflow:
     @ask_clarification.validator
     def _validate_ask_clarification(self, action: AskClarificationInput) -> None:
         number = self._case.case_number
+        self._require_gdpr_clock("paused for a clarification")
         if self._answered:
             raise WrongState(f"case {number} is {self._state.value}: the request is answered")
         if self._clock_plan is None:
@@ -399,6 +430,29 @@ class CaseWorkflow:
         if action.to == self._assignee:
             raise WrongState(f"case {self._case.case_number} is already assigned to {action.to}")
 
+    @workflow.update
+    async def link(self, action: LinkCaseInput) -> ActionResult:
+        if action.other not in self._links:
+            self._links.append(action.other)
+            await self._record_clock_event(
+                actor=action.handler, action="link", detail=f"with {action.other}"
+            )
+        return ActionResult(case_number=self._case.case_number, state=self._state)
+
+    @link.validator
+    def _validate_link(self, action: LinkCaseInput) -> None:
+        if self._state is CaseState.CLOSED:
+            raise WrongState(f"case {self._case.case_number} is closed")
+        if action.other == self._case.case_number:
+            raise WrongState(f"case {self._case.case_number} cannot be linked with itself")
+
+    def _require_gdpr_clock(self, what: str) -> None:
+        if self._case.kind is Kind.PUBLIC_ACCESS:
+            raise WrongState(
+                f"case {self._case.case_number} is a public-access request: it is handled "
+                f"without delay (skyndsamt) and cannot be {what}"
+            )
+
     def _refusal_blocked(self) -> str | None:
         """Why this kind can never be refused, if it cannot (a hook for subclasses)."""
         return None
@@ -414,7 +468,7 @@ class CaseWorkflow:
                 IdentityActivities.confirm_eid,
                 ConfirmEidInput(
                     case_number=case.case_number,
-                    subject_id=case.subject_id,
+                    subject_id=self._subject,
                     order_ref=case.eid_order_ref,
                 ),
                 start_to_close_timeout=SHORT_TIMEOUT,
@@ -536,7 +590,7 @@ class CaseWorkflow:
                 DeliveryActivities.send_notice,
                 SendNoticeInput(
                     case_number=self._case.case_number,
-                    subject_id=self._case.subject_id,
+                    subject_id=self._subject,
                     notice=notice,
                     reason=reason,
                     facts=facts or {},
@@ -587,7 +641,7 @@ class CaseWorkflow:
                     SystemWriteInput(
                         case_number=self._case.case_number,
                         system=system,
-                        subject_id=self._case.subject_id,
+                        subject_id=self._subject,
                         changes=changes or {},
                         restricted=restricted,
                     ),
@@ -613,7 +667,7 @@ class CaseWorkflow:
         result = await workflow.execute_activity_method(
             RegisterActivities.set_restriction_hold,
             RestrictionHoldInput(
-                case_number=self._case.case_number, subject_id=self._case.subject_id, hold=hold
+                case_number=self._case.case_number, subject_id=self._subject, hold=hold
             ),
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
@@ -646,7 +700,7 @@ class CaseWorkflow:
                     NotifyActivities.notify_recipient,
                     NotifyRecipientInput(
                         case_number=self._case.case_number,
-                        subject_id=self._case.subject_id,
+                        subject_id=self._subject,
                         recipient=name,
                         notice=notice,
                         fields=fields_of[name],
@@ -678,7 +732,7 @@ class CaseWorkflow:
         previous = self._state
         self._state = state
         self._decision_taken = False
-        if state in ANSWERED:
+        if state in self.ANSWERED_STATES:
             self._answered = True
             self._clock_version += 1
         self._step += 1
@@ -740,7 +794,7 @@ class CaseWorkflow:
             DeadlineInput(
                 case_number=self._case.case_number,
                 kind=self._case.kind,
-                received_at=self._case.received_at,
+                received_at=self._clock_since,
                 extended=self._extension is not None if extended is None else extended,
                 pauses=self._pauses,
             ),
@@ -861,7 +915,7 @@ class CaseWorkflow:
         )
         workflow.upsert_search_attributes([search.ESCALATION.value_set(step.value)])
         key = f"g{self._generation}" if self._generation else ""
-        for role, event in LADDER_NOTICES[step]:
+        for role, event in self.LADDER_NOTICES[step]:
             self._notices.append(asyncio.create_task(self._ladder_notice(role, event, key)))
         await self._record_clock_event(
             actor=ENGINE, action=f"escalation:{step.value}", detail=f"deadline {self._deadline}"
@@ -877,6 +931,18 @@ class CaseWorkflow:
             await self._record_clock_event(
                 actor=ENGINE, action=f"staff_notice_failed:{role}:{event}", detail=why
             )
+
+    async def _restart_clock(self, *, actor: str, action: str) -> None:
+        """A new decision is due now (a formal decision was asked for): the deadline is
+        planned again from this moment and the ladder starts over, with notices of its own."""
+        await self._stop_clock()
+        self._clock_since = workflow.now()
+        self._answered = False
+        self._generation += 1
+        self._escalation = Escalation.NONE
+        workflow.upsert_search_attributes([search.ESCALATION.value_set(Escalation.NONE.value)])
+        await self._move_deadline(await self._plan_deadline(), actor=actor, action=action)
+        self._clock_task = asyncio.create_task(self._run_clock())
 
     async def _stop_clock(self) -> None:
         """The case is closed: the clock stops at once, whatever it was doing."""

@@ -107,7 +107,7 @@ class ErasureWorkflow(CaseWorkflow):
             self._plan = await workflow.execute_activity_method(
                 ErasureActivities.plan_erasure,
                 PlanErasureInput(
-                    case_number=case.case_number, subject_id=case.subject_id, today=self._today()
+                    case_number=case.case_number, subject_id=self._subject, today=self._today()
                 ),
                 start_to_close_timeout=WRITE_TIMEOUT,
                 retry_policy=PERSISTENT,
@@ -223,7 +223,7 @@ class ErasureWorkflow(CaseWorkflow):
             ErasureActivities.check_erasure_plan,
             CheckErasurePlanInput(
                 case_number=self._case.case_number,
-                subject_id=self._case.subject_id,
+                subject_id=self._subject,
                 today=self._today(),
                 plan_ref=plan.ref,
             ),
@@ -247,7 +247,7 @@ class ErasureWorkflow(CaseWorkflow):
                     ExecuteErasureInput(
                         case_number=self._case.case_number,
                         system=system,
-                        subject_id=self._case.subject_id,
+                        subject_id=self._subject,
                         plan_ref=plan.ref,
                     ),
                     start_to_close_timeout=WRITE_TIMEOUT,
@@ -302,7 +302,7 @@ class ErasureWorkflow(CaseWorkflow):
             RetentionFollowUpWorkflow.run,
             RetentionFollowUpInput(
                 case_number=self._case.case_number,
-                subject_id=self._case.subject_id,
+                subject_id=self._subject,
                 plan_ref=self._plan.ref if self._plan else "",
                 next_due=next_due,
             ),

@@ -24,6 +24,7 @@ from workflows.case import PERSISTENT, CaseWorkflow
 from workflows.erasure import ErasureWorkflow, RetentionFollowUpWorkflow
 from workflows.objection import ObjectionWorkflow
 from workflows.portability import PortabilityWorkflow
+from workflows.public_access import PublicAccessWorkflow
 from workflows.rectification import RectificationWorkflow
 from workflows.restriction import RestrictionWorkflow
 
@@ -37,6 +38,7 @@ CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = {
     Kind.OBJECTION: ObjectionWorkflow,
     Kind.ERASURE: ErasureWorkflow,
     Kind.PORTABILITY: PortabilityWorkflow,
+    Kind.PUBLIC_ACCESS: PublicAccessWorkflow,
 }
 # Workflows that run beside a case rather than as one.
 SUPPORT_WORKFLOWS: tuple[type, ...] = (RetentionFollowUpWorkflow,)
@@ -47,8 +49,9 @@ class IntakeWorkflow:
     """Registers a request and starts its case (workflow id = case number).
 
     Returns the existing case, and starts nothing, when the same subject already has an open
-    case of the same kind. The case is started as an abandoned child so it outlives intake;
-    the case number is allocated in the register first, so the workflow id is never personal data.
+    case of the same kind (a public-access request has no subject: each is a case of its own).
+    The case is started as an abandoned child so it outlives intake; the case number is
+    allocated in the register first, so the workflow id is never personal data.
     """
 
     @workflow.run
@@ -72,6 +75,7 @@ class IntakeWorkflow:
                 eid_order_ref=request.eid_order_ref,
                 assignee=request.assignee,
                 details=request.details,
+                public=request.public,
             )
             attributes: list[SearchAttributePair[Any]] = [
                 SearchAttributePair(search.KIND, request.kind.value),

@@ -8,19 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import Envelope, Session
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -45,7 +39,7 @@ from dsr.models import (
 )
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
-from tests.helpers import record_history, status_of, submit, wait_for_state
+from tests.helpers import Mailbox, record_history, status_of, submit, wait_for_state
 from workflows.access import AccessRequestWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -208,47 +202,6 @@ async def test_the_ladder_follows_pauses_and_an_extension_and_fires_each_step_on
 
 
 # --- a case registered late, on the dev server, with the notices by e-mail -------------------
-
-
-class Mailbox:
-    """A real SMTP server on a free local port that keeps what it receives, and refuses mail
-    to the addresses in `unknown` as a real server refuses an unknown user (550)."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.unknown: set[str] = set()
-
-    async def handle_RCPT(
-        self,
-        server: SMTPServer,
-        session: Session,
-        envelope: Envelope,
-        address: str,
-        rcpt_options: list[str],
-    ) -> str:
-        if address in self.unknown:
-            return "550 5.1.1 No such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
-        assert isinstance(envelope.content, bytes)
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield box, port
-    finally:
-        controller.stop()
 
 
 async def test_a_case_received_40_days_ago_is_overdue_at_once_each_step_once_by_email(

@@ -1,0 +1,401 @@
+"""Public access (offentlighetsprincipen): locate documents, check and apply the secrecy
+review's masks, write copies, decisions and appeal letters, send them to the requester."""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.store import ExtractStore
+from dsr.adapters import Email, EmailChannel, Letter, LetterService
+from dsr.config import Settings
+from dsr.delegation import DelegationError, load_delegations
+from dsr.models import (
+    SECRECY_GROUNDS_SV,
+    AppealInput,
+    AppealResult,
+    CandidateDocument,
+    CheckMasksInput,
+    CheckMasksResult,
+    CopiesResult,
+    DelegationInput,
+    DelegationResult,
+    DeliverPublicInput,
+    DeliveryMethod,
+    DeliveryReceipt,
+    IssuedDecision,
+    IssueDecisionInput,
+    LocateDocumentsInput,
+    LocateDocumentsResult,
+    Mask,
+    PrepareCopiesInput,
+    PublicAccessTerms,
+    PublicAccessTermsInput,
+    ReviewDecision,
+    ReviewDocumentInput,
+)
+from systems.document_archive import (
+    MAX_HITS,
+    ArchiveDecl,
+    DocumentSearch,
+    document_text,
+    search_documents,
+)
+
+# Released copies and decisions are written once per case; a retry rewrites the same files.
+VERSION = 1
+WEEKS_SV = {1: "en vecka", 2: "två veckor", 3: "tre veckor", 4: "fyra veckor"}
+DECISIONS_SV = {
+    ReviewDecision.RELEASE: "lämnas ut",
+    ReviewDecision.MASK: "lämnas ut med maskerade uppgifter",
+    ReviewDecision.WITHHOLD: "lämnas inte ut",
+}
+SUBJECTS_SV = {
+    "copies": "Begärda allmänna handlingar",
+    "decision": "Beslut om utlämnande av allmänna handlingar",
+    "appeal_dismissed": "Beslut: överklagandet har kommit in för sent",
+}
+
+
+def copy_fee(pages: int, settings: Settings) -> int:
+    """The fee for `pages` pages of copies: nothing up to the free pages; then the first paid
+    page's fee, covering the free ones too, and a fee per page after it."""
+    if pages <= settings.copy_fee_free_pages:
+        return 0
+    further = pages - settings.copy_fee_free_pages - 1
+    return settings.copy_fee_first_paid_page_sek + further * settings.copy_fee_per_further_page_sek
+
+
+def masked(text: str, masks: list[Mask]) -> str:
+    """The text with every occurrence of each mask's part removed, and its ground in its
+    place; the longest parts first, so a part inside another is not left half-masked."""
+    for mask in sorted(masks, key=lambda m: len(m.text), reverse=True):
+        text = text.replace(mask.text, f"[maskerat enligt {mask.ground.value}]")
+    return text
+
+
+class PublicAccessActivities:
+    def __init__(
+        self,
+        archive: AsyncEngine,
+        decl: ArchiveDecl,
+        store: ExtractStore,
+        email: EmailChannel,
+        letters: LetterService,
+        settings: Settings,
+    ) -> None:
+        self._archive = archive
+        self._decl = decl
+        self._store = store
+        self._email = email
+        self._letters = letters
+        self._settings = settings
+
+    @activity.defn
+    async def public_access_terms(self, request: PublicAccessTermsInput) -> PublicAccessTerms:
+        """The settings the case runs by, in its history: a changed setting cannot change a
+        running case's replay."""
+        s = self._settings
+        return PublicAccessTerms(
+            decision_request_days=s.formal_decision_request_days,
+            appeal_weeks=s.appeal_weeks,
+            late_appeal_days=s.late_appeal_days,
+            court=s.court_of_appeal,
+        )
+
+    @activity.defn
+    async def locate_documents(self, request: LocateDocumentsInput) -> LocateDocumentsResult:
+        query = request.query
+        try:
+            found = await search_documents(
+                self._archive,
+                self._decl,
+                DocumentSearch(
+                    types=query.types,
+                    date_from=query.date_from,
+                    date_to=query.date_to,
+                    party=query.party,
+                    text=query.text,
+                ),
+            )
+        except ValueError as error:  # an unknown type: the handler searches again
+            raise ApplicationError(str(error), type="BadSearch", non_retryable=True) from None
+        activity.logger.info(
+            "documents located", extra={"case_number": request.case_number, "found": len(found)}
+        )
+        return LocateDocumentsResult(
+            documents=[
+                CandidateDocument(
+                    document_id=d.document_id,
+                    type=d.type,
+                    date=d.date,
+                    title=d.title,
+                    pages=d.pages,
+                )
+                for d in found
+            ],
+            truncated=len(found) >= MAX_HITS,
+        )
+
+    @activity.defn
+    async def check_masks(self, request: CheckMasksInput) -> CheckMasksResult:
+        """How often each part to mask occurs in the document (a part not found is a typo)."""
+        text = await self._text(request.document_id)
+        return CheckMasksResult(found=[text.count(mask.text) for mask in request.masks])
+
+    @activity.defn
+    async def prepare_copies(self, request: PrepareCopiesInput) -> CopiesResult:
+        """Copies of the released documents with the masked parts removed from the text, and
+        the cover letter: what is released, what is not and why, the fee, the remedy."""
+        reviews = {r.document_id: r for r in request.reviews}
+        copy_refs: list[str] = []
+        released: list[CandidateDocument] = []
+        withheld: list[CandidateDocument] = []
+        for document in request.documents:
+            review = reviews[document.document_id]
+            if review.decision is ReviewDecision.WITHHOLD:
+                withheld.append(document)
+                continue
+            text = await self._text(document.document_id)
+            ref = self._ref(request.case_number, f"handling-{document.document_id}.txt")
+            self._store.write(
+                ref, f"{document.title}\n{document.date}\n\n{masked(text, review.masks)}\n"
+            )
+            copy_refs.append(ref)
+            released.append(document)
+        pages = sum(d.pages for d in released)
+        fee = copy_fee(pages, self._settings)
+        letter_ref = self._ref(request.case_number, "svar.html")
+        self._store.write(
+            letter_ref, self._cover_letter(request, released, withheld, reviews, pages, fee)
+        )
+        return CopiesResult(
+            letter_ref=letter_ref,
+            copy_refs=copy_refs,
+            pages=pages,
+            fee_sek=fee,
+            released=[d.document_id for d in released],
+            withheld=[d.document_id for d in withheld],
+        )
+
+    @activity.defn
+    async def deliver_public(self, request: DeliverPublicInput) -> DeliveryReceipt:
+        """Send to the requester's contact, e-mail first; no contact: a handler hands it over.
+        The case number and what is sent make the message id, so a retry sends once."""
+        contact = request.contact
+        paths = tuple(self._store.path(ref) for ref in request.refs)
+        message_id = f"{request.case_number}-{request.what}"
+        subject = f"{SUBJECTS_SV[request.what]}, ärende {request.case_number}"
+        if contact is not None and contact.email:
+            location = await self._email.send(
+                Email(
+                    message_id=message_id,
+                    to=contact.email,
+                    subject=subject,
+                    body="Se bifogade filer.",
+                    attachments=paths,
+                )
+            )
+            method = DeliveryMethod.EMAIL
+        elif contact is not None and contact.postal_address:
+            lines = ((contact.name,) if contact.name else ()) + tuple(contact.postal_address)
+            location = await self._letters.post(
+                Letter(
+                    letter_id=message_id,
+                    address_lines=lines,
+                    body_html=paths[0].read_text(encoding="utf-8"),
+                    enclosures=paths[1:],
+                )
+            )
+            method = DeliveryMethod.LETTER
+        else:
+            raise ApplicationError(
+                "the requester left no contact: a handler hands it over",
+                type="NoContact",
+                non_retryable=True,
+            )
+        activity.logger.info(
+            "sent to requester",
+            extra={"case_number": request.case_number, "what": request.what, "method": method},
+        )
+        return DeliveryReceipt(
+            method=method, location=location, delivered_at=datetime.now(UTC), delivered_by="engine"
+        )
+
+    @activity.defn
+    async def delegations(self, request: DelegationInput) -> DelegationResult:
+        """Who holds delegated authority to decide on `request.on`, from the register."""
+        try:
+            register = load_delegations(self._settings.delegation_register)
+        except DelegationError as error:
+            # A broken register is a fault to fix, not a "no": retry until it is readable.
+            raise RuntimeError(f"delegation register: {error}") from None
+        return DelegationResult(delegates=register.on(request.on))
+
+    @activity.defn
+    async def issue_decision(self, request: IssueDecisionInput) -> IssuedDecision:
+        """The formal decision: per document what is withheld and on which ground, who decided
+        with which delegation, and how to appeal."""
+        ref = self._ref(request.case_number, "beslut.html")
+        self._store.write(ref, _decision_html(request))
+        return IssuedDecision(ref=ref)
+
+    @activity.defn
+    async def handle_appeal(self, request: AppealInput) -> AppealResult:
+        """A timely appeal goes on to the court with the decision (FL 46 §); a late one is
+        dismissed (FL 45 §) by a decision to the requester."""
+        if request.timely:
+            ref = self._ref(request.case_number, "overlamnande.html")
+            self._store.write(ref, _forwarding_html(request))
+            await self._letters.post(
+                Letter(
+                    letter_id=f"{request.case_number}-appeal",
+                    address_lines=(request.court,),
+                    body_html=self._store.path(ref).read_text(encoding="utf-8"),
+                    enclosures=(self._store.path(request.decision_ref),),
+                )
+            )
+        else:
+            ref = self._ref(request.case_number, "avvisning.html")
+            self._store.write(ref, _dismissal_html(request))
+        return AppealResult(ref=ref)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    async def _text(self, document_id: int) -> str:
+        try:
+            return await document_text(self._archive, self._decl, document_id)
+        except LookupError as error:
+            raise ApplicationError(str(error), type="UnknownDocument", non_retryable=True) from None
+
+    def _ref(self, case_number: str, name: str) -> str:
+        return self._store.ref(case_number, VERSION, name)
+
+    def _cover_letter(
+        self,
+        request: PrepareCopiesInput,
+        released: list[CandidateDocument],
+        withheld: list[CandidateDocument],
+        reviews: dict[int, ReviewDocumentInput],
+        pages: int,
+        fee: int,
+    ) -> str:
+        e = html.escape
+        parts = [
+            _head(f"Svar på begäran om allmänna handlingar, ärende {request.case_number}"),
+            f"<p>Till: {e(request.sender or 'den som begärt handlingarna')}</p>",
+        ]
+        if not request.documents:
+            parts.append(
+                "<p>Bolaget har inte några allmänna handlingar som motsvarar din begäran.</p>"
+            )
+        if released:
+            parts.append("<h2>Handlingar som lämnas ut</h2><ul>")
+            for d in released:
+                review = reviews[d.document_id]
+                note = ""
+                if review.decision is ReviewDecision.MASK:
+                    note = (
+                        " (vissa uppgifter är maskerade enligt "
+                        + ", ".join(g.value for g in review.grounds)
+                        + ")"
+                    )
+                parts.append(f"<li>{e(d.title)}, {d.date}, {d.pages} sidor{e(note)}</li>")
+            parts.append("</ul>")
+        if withheld:
+            parts.append("<h2>Handlingar som inte lämnas ut</h2><ul>")
+            for d in withheld:
+                ground = reviews[d.document_id].ground
+                assert ground is not None
+                parts.append(
+                    f"<li>{e(d.title)}, {d.date}: sekretess enligt {ground.value}, "
+                    f"{e(SECRECY_GROUNDS_SV[ground])}</li>"
+                )
+            parts.append("</ul>")
+        if withheld or any(r.decision is ReviewDecision.MASK for r in reviews.values()):
+            parts.append(
+                "<p>Du kan begära att bolaget prövar frågan och fattar ett skriftligt beslut om "
+                "de uppgifter och handlingar som inte lämnas ut. Ett sådant beslut kan "
+                "överklagas till kammarrätten. Kontakta oss och ange ärendenumret.</p>"
+            )
+        s = self._settings
+        parts.append(
+            f"<h2>Avgift</h2><p>{pages} sidor. "
+            + (
+                f"Avgift {fee} kr: de första {s.copy_fee_free_pages} sidorna är avgiftsfria, "
+                f"sida {s.copy_fee_free_pages + 1} kostar {s.copy_fee_first_paid_page_sek} kr "
+                f"och varje sida därutöver {s.copy_fee_per_further_page_sek} kr. En faktura "
+                "skickas separat.</p>"
+                if fee
+                else "Ingen avgift.</p>"
+            )
+        )
+        parts.append("</body></html>")
+        return "".join(parts)
+
+
+def _head(title: str) -> str:
+    return (
+        "<!doctype html><html lang='sv'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+    )
+
+
+def _decision_html(request: IssueDecisionInput) -> str:
+    e = html.escape
+    reviews = {r.document_id: r for r in request.reviews}
+    parts = [
+        _head(f"Beslut om utlämnande av allmänna handlingar, ärende {request.case_number}"),
+        f"<p>Till: {e(request.sender or 'den som begärt handlingarna')}</p>",
+        "<h2>Beslut</h2><ul>",
+    ]
+    for d in request.documents:
+        review = reviews[d.document_id]
+        line = f"{e(d.title)}, {d.date}: {DECISIONS_SV[review.decision]}"
+        if review.grounds:
+            line += ". Skäl: " + "; ".join(
+                f"sekretess enligt {g.value}, {e(SECRECY_GROUNDS_SV[g])}" for g in review.grounds
+            )
+        parts.append(f"<li>{line}.</li>")
+    weeks = WEEKS_SV.get(request.appeal_weeks, f"{request.appeal_weeks} veckor")
+    parts += [
+        "</ul>",
+        f"<p>Beslutet har fattats av {e(request.decided_by)} med stöd av "
+        f"{e(request.delegation)}.</p>",
+        "<h2>Hur man överklagar</h2>",
+        f"<p>Du kan överklaga beslutet till {e(request.court)}. Skriv vilket beslut du "
+        "överklagar (ange ärendenumret) och hur du vill att beslutet ska ändras. Skicka eller "
+        f"lämna överklagandet till bolaget, inte till domstolen. Det måste ha kommit in till "
+        f"bolaget inom {weeks} från den dag du fick del av beslutet; räknat enligt lagen "
+        "(1930:173) om beräkning av lagstadgad tid, så att en sista dag som är en lördag, "
+        "söndag, helgdag, midsommarafton, julafton eller nyårsafton flyttas till nästa "
+        "vardag. Har överklagandet kommit in i tid skickar bolaget det vidare till "
+        "domstolen.</p></body></html>",
+    ]
+    return "".join(parts)
+
+
+def _forwarding_html(request: AppealInput) -> str:
+    e = html.escape
+    return (
+        _head(f"Överlämnande av överklagande, ärende {request.case_number}")
+        + f"<p>Till {e(request.court)}.</p><p>Bolaget överlämnar ett överklagande av "
+        f"beslutet i ärende {e(request.case_number)} om utlämnande av allmänna handlingar. "
+        f"Överklagandet kom in den {request.received_on}, i rätt tid (sista dag "
+        f"{request.window_end}). Bolaget har inte ändrat beslutet. Beslutet bifogas.</p>"
+        "</body></html>"
+    )
+
+
+def _dismissal_html(request: AppealInput) -> str:
+    return (
+        _head(f"Beslut om avvisning av överklagande, ärende {request.case_number}")
+        + f"<p>Överklagandet kom in till bolaget den {request.received_on}. Tiden för att "
+        f"överklaga gick ut den {request.window_end}. Överklagandet har kommit in för sent och "
+        "avvisas (45 § förvaltningslagen).</p><p>Detta beslut kan överklagas till "
+        f"{html.escape(request.court)} på samma sätt som det första beslutet.</p></body></html>"
+    )

@@ -1,0 +1,54 @@
+"""The delegation register (delegationsordning): who may take a formal decision to refuse
+official documents, from a YAML file named in the settings."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from dsr.models import HandlerId
+
+
+class Delegation(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    point: str = Field(min_length=1, max_length=200)
+    valid_from: date
+    valid_to: date | None = None
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Delegation:
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+    def valid_on(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+class DelegationRegister(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    delegates: dict[HandlerId, Delegation]
+
+    def on(self, day: date) -> dict[str, str]:
+        """Handler id -> delegation point, for those who hold it on `day`."""
+        return {who: d.point for who, d in self.delegates.items() if d.valid_on(day)}
+
+
+class DelegationError(ValueError):
+    """The register cannot be read; the message names the file and the field."""
+
+
+def load_delegations(path: Path) -> DelegationRegister:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise DelegationError(f"{path.name}: cannot be read ({type(error).__name__})") from None
+    try:
+        return DelegationRegister.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise DelegationError(f"{path.name}: {where}: {first['msg']}") from None

@@ -1,0 +1,543 @@
+"""A request for official documents (offentlighetsprincipen, TF 2 kap.): anyone may ask,
+anonymously; each document is reviewed for secrecy before anything is released."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+from dsr.calendar import STOCKHOLM
+from dsr.models import (
+    ActionResult,
+    AppealInput,
+    AppealRecord,
+    AppealWindow,
+    AppealWindowInput,
+    CandidateDocument,
+    CaseInput,
+    CaseResult,
+    CaseState,
+    CheckMasksInput,
+    ConfirmDocumentsInput,
+    CopiesResult,
+    DelegationInput,
+    DeliverPublicInput,
+    DeliveryMethod,
+    DeliveryReceipt,
+    DocumentQuery,
+    DocumentReview,
+    Escalation,
+    FormalDecisionInput,
+    IssueDecisionInput,
+    LocateDocumentsInput,
+    Outcome,
+    PrepareCopiesInput,
+    PublicAccessStatus,
+    PublicAccessTerms,
+    PublicAccessTermsInput,
+    PublicRequest,
+    RegisterAppealInput,
+    RequestFormalDecisionInput,
+    ReviewDecision,
+    ReviewDocumentInput,
+    SearchAgainInput,
+)
+from workflows.case import ENGINE, PERSISTENT, SHORT_TIMEOUT, CaseWorkflow, WrongState
+
+with workflow.unsafe.imports_passed_through():
+    from activities.deadlines import DeadlineActivities
+    from activities.public_access import PublicAccessActivities
+
+ANONYMOUS = "anonymous"
+# The decision is made once the review is done and the answer goes out: the clock stops
+# there, and starts again only if the requester asks for a formal decision.
+DECIDED = frozenset(
+    {
+        CaseState.DELIVERING,
+        CaseState.AWAITING_MANUAL_DELIVERY,
+        CaseState.AWAITING_DECISION_REQUEST,
+        CaseState.AWAITING_APPEAL,
+        CaseState.CLOSED,
+    }
+)
+# Skyndsamt: the handler is reminded the day a decision is due; the team lead is told when a
+# working day has passed without one, and told again (overdue) after three.
+PUBLIC_LADDER_NOTICES = {
+    Escalation.REMINDED: (("assignee", "public_reminder"),),
+    Escalation.ESCALATED: (("assignee", "public_escalated"), ("team_lead", "public_escalated")),
+    Escalation.OVERDUE: (("team_lead", "public_overdue"),),
+}
+
+
+@workflow.defn
+class PublicAccessWorkflow(CaseWorkflow):
+    """A request for official documents, from locating them to release, decision and appeal.
+
+    registered -> locating -> awaiting_confirmation -> secrecy_review -> delivering
+    (or awaiting_manual_delivery, without a contact) -> closed when all is released; else
+    awaiting_decision_request -> closed, or, when the requester asks for one,
+    awaiting_formal_decision -> delivering (the decision) -> awaiting_appeal -> closed.
+
+    Updates, beyond `reassign`, `link` and `record_manual_delivery` of every case:
+    - `search_again` (awaiting_confirmation): another search; the handler confirms again.
+    - `confirm_documents` (awaiting_confirmation): the documents the request covers; none if
+      the company holds nothing that matches (the requester is told so, outcome
+      no_documents).
+    - `review_document` (secrecy_review, per confirmed document, changeable until the last
+      is reviewed): release, mask (each part with its OSL ground; each part must occur in the
+      text) or withhold (with its ground). When every document is reviewed, copies with the
+      masked parts removed go out with the fee and, for anything refused, the right to ask
+      for a formal decision.
+    - `request_formal_decision` (awaiting_decision_request, for a configured number of days):
+      the clock starts again.
+    - `make_formal_decision` (awaiting_formal_decision): only someone holding delegated
+      authority (the delegation register); the decision states the grounds per document and
+      how to appeal, and the appeal period (Lag 1930:173) starts on the day it is received.
+    - `register_appeal` (awaiting_appeal, until the period and the late days have passed): in
+      time (by the day it came in) it is forwarded to the court; too late, it is dismissed.
+    Public-access requests are never extended, paused or refused as excessive.
+    Outcomes: released, partly_released, withheld, no_documents, decision_final,
+    appeal_forwarded, appeal_dismissed.
+    """
+
+    ANSWERED_STATES = DECIDED
+    LADDER_NOTICES = PUBLIC_LADDER_NOTICES
+
+    @workflow.init
+    def __init__(self, case: CaseInput) -> None:
+        super().__init__(case)
+        if case.public is None:
+            raise ApplicationError("a public-access case needs its request", non_retryable=True)
+        self._request: PublicRequest = case.public
+        self._terms: PublicAccessTerms | None = None
+        self._candidates: list[CandidateDocument] = []
+        self._truncated = False
+        self._choice: ConfirmDocumentsInput | SearchAgainInput | None = None
+        self._documents: list[CandidateDocument] = []
+        self._reviews: dict[int, ReviewDocumentInput] = {}
+        self._reviewed: dict[int, DocumentReview] = {}
+        self._checking: set[int] = set()
+        self._copies: CopiesResult | None = None
+        self._formal_request: RequestFormalDecisionInput | None = None
+        self._delegates: dict[str, str] = {}
+        self._formal: FormalDecisionInput | None = None
+        self._decided_by: str | None = None
+        self._decision_received_on: date | None = None
+        self._window: AppealWindow | None = None
+        self._appeal: RegisterAppealInput | None = None
+        self._appeal_record: AppealRecord | None = None
+
+    @workflow.run
+    async def run(self, case: CaseInput) -> CaseResult:
+        self._terms = await workflow.execute_activity_method(
+            PublicAccessActivities.public_access_terms,
+            PublicAccessTermsInput(case_number=case.case_number),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        confirmed = await self._locate_and_confirm()
+        await self._enter(
+            CaseState.SECRECY_REVIEW,
+            actor=confirmed.handler,
+            action="confirm_documents",
+            detail=f"{len(self._documents)} documents",
+        )
+        await workflow.wait_condition(
+            lambda: len(self._reviews) == len(self._documents) and not self._checking
+        )
+        last = max((r for r in self._reviewed.values()), key=lambda r: r.reviewed_at, default=None)
+        copies = self._copies = await workflow.execute_activity_method(
+            PublicAccessActivities.prepare_copies,
+            PrepareCopiesInput(
+                case_number=case.case_number,
+                documents=self._documents,
+                reviews=[self._reviews[d.document_id] for d in self._documents],
+                sender=self._request.sender,
+            ),
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=PERSISTENT,
+        )
+        refs = [copies.letter_ref, *copies.copy_refs]
+        actor = last.reviewed_by if last else confirmed.handler
+        await self._send_to_requester("copies", refs, actor=actor, action="secrecy_review_done")
+        if not self._documents:
+            return await self._close(Outcome.NO_DOCUMENTS, actor=ENGINE, action="answered")
+        if not self._refused():
+            return await self._close(Outcome.RELEASED, actor=ENGINE, action="released")
+        return await self._after_refusal(copies)
+
+    # --- updates ---------------------------------------------------------------------------
+
+    @workflow.update
+    async def search_again(self, action: SearchAgainInput) -> ActionResult:
+        self._claim(action.handler)
+        self._choice = action
+        return await self._after(CaseState.AWAITING_CONFIRMATION)
+
+    @search_again.validator
+    def _validate_search_again(self, action: SearchAgainInput) -> None:
+        self._require_open(CaseState.AWAITING_CONFIRMATION, "search again")
+
+    @workflow.update
+    async def confirm_documents(self, action: ConfirmDocumentsInput) -> ActionResult:
+        self._claim(action.handler)
+        self._choice = action
+        return await self._after(CaseState.AWAITING_CONFIRMATION)
+
+    @confirm_documents.validator
+    def _validate_confirm_documents(self, action: ConfirmDocumentsInput) -> None:
+        self._require_open(CaseState.AWAITING_CONFIRMATION, "confirm the documents")
+        found = {c.document_id for c in self._candidates}
+        missing = sorted(set(action.document_ids) - found)
+        if missing:
+            raise WrongState(
+                f"case {self._case.case_number}: document {', '.join(map(str, missing))} is not "
+                "among the documents found; search again to add it"
+            )
+
+    @workflow.update
+    async def review_document(self, action: ReviewDocumentInput) -> ActionResult:
+        if action.masks:
+            # Each part to mask must be in the text: a typo would otherwise release it.
+            self._checking.add(action.document_id)
+            try:
+                check = await workflow.execute_activity_method(
+                    PublicAccessActivities.check_masks,
+                    CheckMasksInput(
+                        case_number=self._case.case_number,
+                        document_id=action.document_id,
+                        masks=action.masks,
+                    ),
+                    start_to_close_timeout=SHORT_TIMEOUT,
+                    retry_policy=PERSISTENT,
+                )
+            finally:
+                self._checking.discard(action.document_id)
+            absent = [i + 1 for i, n in enumerate(check.found) if n == 0]
+            if absent:
+                raise WrongState(
+                    f"case {self._case.case_number}: document {action.document_id}: mask "
+                    f"{', '.join(map(str, absent))} does not occur in the text; copy the "
+                    "part exactly as it stands"
+                )
+        self._reviews[action.document_id] = action
+        self._reviewed[action.document_id] = DocumentReview(
+            document_id=action.document_id,
+            title=self._title(action.document_id),
+            decision=action.decision,
+            grounds=action.grounds,
+            masked_parts=len(action.masks),
+            reviewed_by=action.handler,
+            reviewed_at=workflow.now(),
+        )
+        if self._assignee is None:
+            self._assignee = action.handler
+        return ActionResult(case_number=self._case.case_number, state=self._state)
+
+    @review_document.validator
+    def _validate_review_document(self, action: ReviewDocumentInput) -> None:
+        number = self._case.case_number
+        if self._state is not CaseState.SECRECY_REVIEW:
+            raise WrongState(
+                f"case {number} is {self._state.value}; documents are reviewed only while it "
+                "is secrecy_review"
+            )
+        if len(self._reviews) == len(self._documents) and not self._checking:
+            raise WrongState(f"case {number}: every document is reviewed already")
+        if action.document_id not in {d.document_id for d in self._documents}:
+            raise WrongState(
+                f"case {number}: document {action.document_id} is not among the confirmed documents"
+            )
+        if action.document_id in self._checking:
+            raise WrongState(
+                f"case {number}: document {action.document_id} is being reviewed by someone "
+                "else right now"
+            )
+
+    @workflow.update
+    async def request_formal_decision(self, action: RequestFormalDecisionInput) -> ActionResult:
+        self._claim(action.handler)
+        self._formal_request = action
+        return await self._after(CaseState.AWAITING_DECISION_REQUEST)
+
+    @request_formal_decision.validator
+    def _validate_request_formal_decision(self, action: RequestFormalDecisionInput) -> None:
+        self._require_open(CaseState.AWAITING_DECISION_REQUEST, "ask for a formal decision")
+
+    @workflow.update
+    async def make_formal_decision(self, action: FormalDecisionInput) -> ActionResult:
+        self._claim(action.handler)
+        self._formal = action
+        return await self._after(CaseState.AWAITING_FORMAL_DECISION)
+
+    @make_formal_decision.validator
+    def _validate_make_formal_decision(self, action: FormalDecisionInput) -> None:
+        self._require_open(CaseState.AWAITING_FORMAL_DECISION, "make the formal decision")
+        if action.handler not in self._delegates:
+            raise WrongState(
+                f"case {self._case.case_number}: {action.handler} holds no delegated authority "
+                "to decide on official documents (see the delegation register)"
+            )
+
+    @workflow.update
+    async def register_appeal(self, action: RegisterAppealInput) -> ActionResult:
+        self._claim(action.handler)
+        self._appeal = action
+        return await self._after(CaseState.AWAITING_APPEAL)
+
+    @register_appeal.validator
+    def _validate_register_appeal(self, action: RegisterAppealInput) -> None:
+        self._require_open(CaseState.AWAITING_APPEAL, "register an appeal")
+        received = self._decision_received_on
+        if received is not None and action.received_on < received:
+            raise WrongState(
+                f"case {self._case.case_number}: an appeal cannot come in before the decision "
+                f"was received ({received})"
+            )
+        if action.received_on > self._today():
+            raise WrongState(
+                f"case {self._case.case_number}: {action.received_on} is in the future"
+            )
+
+    # --- steps -----------------------------------------------------------------------------
+
+    async def _locate_and_confirm(self) -> ConfirmDocumentsInput:
+        """Search, and search again, until the handler confirms the documents."""
+        query: DocumentQuery = self._request.query
+        actor, action = ENGINE, "locate"
+        while True:
+            await self._enter(CaseState.LOCATING, actor=actor, action=action)
+            note = await self._locate(query)
+            await self._enter(
+                CaseState.AWAITING_CONFIRMATION,
+                actor=ENGINE,
+                action="documents_located",
+                detail=note,
+            )
+            await workflow.wait_condition(lambda: self._choice is not None)
+            choice, self._choice = self._choice, None
+            if isinstance(choice, ConfirmDocumentsInput):
+                wanted = set(choice.document_ids)
+                self._documents = [c for c in self._candidates if c.document_id in wanted]
+                return choice
+            assert choice is not None
+            query, actor, action = choice.query, choice.handler, "search_again"
+
+    async def _locate(self, query: DocumentQuery) -> str:
+        try:
+            found = await workflow.execute_activity_method(
+                PublicAccessActivities.locate_documents,
+                LocateDocumentsInput(case_number=self._case.case_number, query=query),
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=PERSISTENT,
+            )
+        except ActivityError as error:
+            cause = error.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == "BadSearch"):
+                raise
+            self._candidates, self._truncated = [], False
+            return cause.message
+        self._candidates, self._truncated = found.documents, found.truncated
+        more = " (more matched: narrow the search)" if found.truncated else ""
+        return f"{len(found.documents)} documents found{more}"
+
+    async def _send_to_requester(
+        self, what: str, refs: list[str], *, actor: str, action: str
+    ) -> DeliveryReceipt:
+        """To the contact the requester gave; without one, a handler hands it over."""
+        if self._request.contact is None:
+            handed = await self._hand_over_manually("no_contact", actor=actor, action=action)
+            self._delivery = DeliveryReceipt(
+                method=DeliveryMethod.MANUAL,
+                location=handed.note,
+                delivered_at=workflow.now(),
+                delivered_by=handed.handler,
+            )
+            return self._delivery
+        await self._enter(CaseState.DELIVERING, actor=actor, action=action, detail=what)
+        self._delivery = await workflow.execute_activity_method(
+            PublicAccessActivities.deliver_public,
+            DeliverPublicInput(
+                case_number=self._case.case_number,
+                contact=self._request.contact,
+                what=what,
+                refs=refs,
+            ),
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=PERSISTENT,
+        )
+        return self._delivery
+
+    async def _after_refusal(self, copies: CopiesResult) -> CaseResult:
+        """Something was refused: the requester may ask for a formal, appealable decision."""
+        terms = self._terms
+        assert terms is not None
+        await self._enter(
+            CaseState.AWAITING_DECISION_REQUEST,
+            actor=ENGINE,
+            action=f"answered:{self._delivery.method.value if self._delivery else 'none'}",
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: self._formal_request is not None,
+                timeout=timedelta(days=terms.decision_request_days),
+            )
+        except TimeoutError:
+            outcome = Outcome.PARTLY_RELEASED if copies.released else Outcome.WITHHELD
+            return await self._close(outcome, actor=ENGINE, action="no_formal_decision_asked")
+        asked = self._formal_request
+        assert asked is not None
+        delegation = await workflow.execute_activity_method(
+            PublicAccessActivities.delegations,
+            DelegationInput(case_number=self._case.case_number, on=self._today()),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        self._delegates = delegation.delegates
+        await self._enter(
+            CaseState.AWAITING_FORMAL_DECISION,
+            actor=asked.handler,
+            action="request_formal_decision",
+        )
+        # A formal decision is due without delay too: the ladder starts again from now.
+        await self._restart_clock(actor=asked.handler, action="formal_decision_due")
+        await workflow.wait_condition(lambda: self._formal is not None)
+        return await self._decide(terms)
+
+    async def _decide(self, terms: PublicAccessTerms) -> CaseResult:
+        formal = self._formal
+        assert formal is not None
+        self._decided_by = formal.handler
+        issued = await workflow.execute_activity_method(
+            PublicAccessActivities.issue_decision,
+            IssueDecisionInput(
+                case_number=self._case.case_number,
+                decided_by=formal.handler,
+                delegation=self._delegates[formal.handler],
+                documents=self._documents,
+                reviews=[self._reviews[d.document_id] for d in self._documents],
+                court=terms.court,
+                appeal_weeks=terms.appeal_weeks,
+                sender=self._request.sender,
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        await self._send_to_requester(
+            "decision", [issued.ref], actor=formal.handler, action="make_formal_decision"
+        )
+        # The appeal period runs from the day the requester received the decision: the day it
+        # was sent or handed over (workflow time, so replay and the test server agree).
+        self._decision_received_on = self._today()
+        window = self._window = await workflow.execute_activity_method(
+            DeadlineActivities.appeal_window,
+            AppealWindowInput(
+                case_number=self._case.case_number,
+                decision_received_on=self._decision_received_on,
+                weeks=terms.appeal_weeks,
+                late_days=terms.late_appeal_days,
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        await self._enter(
+            CaseState.AWAITING_APPEAL,
+            actor=ENGINE,
+            action="decision_received",
+            detail=f"appeal period ends {window.last_day}",
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: self._appeal is not None, timeout=window.closes_at - workflow.now()
+            )
+        except TimeoutError:
+            return await self._close(
+                Outcome.DECISION_FINAL, actor=ENGINE, action="appeal_period_ended"
+            )
+        return await self._handle_appeal(issued.ref, window, terms)
+
+    async def _handle_appeal(
+        self, decision_ref: str, window: AppealWindow, terms: PublicAccessTerms
+    ) -> CaseResult:
+        appeal = self._appeal
+        assert appeal is not None
+        # In time is decided by the day it came in, by the calendar: not by when it was
+        # registered here.
+        timely = appeal.received_on <= window.last_day
+        handled = await workflow.execute_activity_method(
+            PublicAccessActivities.handle_appeal,
+            AppealInput(
+                case_number=self._case.case_number,
+                received_on=appeal.received_on,
+                window_end=window.last_day,
+                timely=timely,
+                court=terms.court,
+                decision_ref=decision_ref,
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        self._appeal_record = AppealRecord(
+            received_on=appeal.received_on,
+            registered_by=appeal.handler,
+            timely=timely,
+            ref=handled.ref,
+        )
+        if timely:
+            return await self._close(
+                Outcome.APPEAL_FORWARDED,
+                actor=appeal.handler,
+                action="appeal_forwarded",
+                detail=f"received {appeal.received_on}, period ended {window.last_day}",
+            )
+        await self._send_to_requester(
+            "appeal_dismissed", [handled.ref], actor=appeal.handler, action="appeal_late"
+        )
+        return await self._close(
+            Outcome.APPEAL_DISMISSED,
+            actor=appeal.handler,
+            action="appeal_dismissed",
+            detail=f"received {appeal.received_on}, period ended {window.last_day}",
+        )
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _refused(self) -> bool:
+        """Anything not released as it stands: a withheld document or a masked part."""
+        return any(r.decision is not ReviewDecision.RELEASE for r in self._reviews.values())
+
+    def _title(self, document_id: int) -> str:
+        return next(d.title for d in self._documents if d.document_id == document_id)
+
+    def _today(self) -> date:
+        return workflow.now().astimezone(STOCKHOLM).date()
+
+    def _refusal_blocked(self) -> str | None:
+        return (
+            "a public-access request is not refused as excessive: decide per document in the "
+            "secrecy review"
+        )
+
+    def _public_status(self) -> PublicAccessStatus:
+        copies = self._copies
+        return PublicAccessStatus(
+            sender=self._request.sender or ANONYMOUS,
+            description=self._request.description,
+            contact=self._request.contact is not None,
+            candidates=list(self._candidates),
+            truncated=self._truncated,
+            confirmed=[d.document_id for d in self._documents],
+            reviews=[
+                self._reviewed[d.document_id]
+                for d in self._documents
+                if d.document_id in self._reviewed
+            ],
+            pages=copies.pages if copies else None,
+            fee_sek=copies.fee_sek if copies else None,
+            formal_decision_by=self._decided_by,
+            decision_received_on=self._decision_received_on,
+            appeal_window_end=self._window.last_day if self._window else None,
+            appeal=self._appeal_record,
+        )
