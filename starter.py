@@ -1508,27 +1508,39 @@ async def register_appeal(
             "is in time.",
         ),
     ],
+    decision_received: Annotated[
+        str | None,
+        typer.Option(
+            "--decision-received",
+            help="The day the requester received the decision, if later than it was sent "
+            "(a decision sent by letter); the period runs from then.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register an appeal against a formal decision on official documents.
 
     In time (by the day it reached the company), it is forwarded to the court; too late, it
-    is dismissed and the requester told."""
+    is dismissed and the requester told: a decision that only a delegate may register."""
     received_on = parse_day(received, "--received")
     if received_on > datetime.now(STOCKHOLM).date():
         fail("--received: the appeal cannot reach the company in the future")
-    action = RegisterAppealInput(handler=handler, received_on=received_on)
-    current, result = await act_public(
-        parse_case_number(case), "register_appeal", action, "can be appealed"
+    decision_on = parse_day(decision_received, "--decision-received") if decision_received else None
+    if decision_on and decision_on > received_on:
+        fail("--decision-received: after the appeal came in")
+    action = RegisterAppealInput(
+        handler=handler, received_on=received_on, decision_received_on=decision_on
     )
-    assert current.public is not None
-    end = current.public.appeal_window_end
-    if end is None:
+    number = parse_case_number(case)
+    _, result = await act_public(number, "register_appeal", action, "can be appealed")
+    after = await fetch_status(await client_for(get_settings()), number)
+    appeal = after.public.appeal if after.public else None
+    if appeal is None:
         what = "appeal registered"
-    elif received_on <= end:
-        what = f"appeal in time (period ended {end}): forwarded to the court"
+    elif appeal.timely:
+        what = f"appeal in time (period ended {appeal.period_end}): forwarded to the court"
     else:
-        what = f"appeal too late (period ended {end}): dismissed"
+        what = f"appeal too late (period ended {appeal.period_end}): dismissed"
     print_action(result, as_json, what)
 
 

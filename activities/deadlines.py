@@ -77,9 +77,11 @@ class DeadlineActivities:
         """Weeks from the day the decision was received; a last day that is not a working day
         under Lag 1930:173 (a weekend, a holiday, Midsummer, Christmas or New Year's Eve)
         moves to the next working day."""
-        last_day = swedish_period_end(request.decision_received_on + timedelta(weeks=request.weeks))
+        received = request.received_on or _day(request.sent_at)
+        last_day = swedish_period_end(received + timedelta(weeks=request.weeks))
         ends_at = deadline_end(last_day)
         return AppealWindow(
+            received_on=received,
             last_day=last_day,
             ends_at=ends_at,
             closes_at=ends_at + timedelta(days=request.late_days),

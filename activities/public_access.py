@@ -11,7 +11,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.store import ExtractStore
-from dsr.adapters import Email, EmailChannel, Letter, LetterService
+from dsr.adapters import Email, EmailChannel, Letter, LetterService, PermanentDeliveryError
+from dsr.calendar import STOCKHOLM
 from dsr.config import Settings
 from dsr.delegation import DelegationError, load_delegations
 from dsr.models import (
@@ -143,8 +144,9 @@ class PublicAccessActivities:
 
     @activity.defn
     async def check_masks(self, request: CheckMasksInput) -> CheckMasksResult:
-        """How often each part to mask occurs in the document (a part not found is a typo)."""
-        text = await self._text(request.document_id)
+        """How often each part to mask occurs in the document's title and text (a part not
+        found is a typo)."""
+        text = f"{request.title}\n{await self._text(request.document_id)}"
         return CheckMasksResult(found=[text.count(mask.text) for mask in request.masks])
 
     @activity.defn
@@ -162,9 +164,8 @@ class PublicAccessActivities:
                 continue
             text = await self._text(document.document_id)
             ref = self._ref(request.case_number, f"handling-{document.document_id}.txt")
-            self._store.write(
-                ref, f"{document.title}\n{document.date}\n\n{masked(text, review.masks)}\n"
-            )
+            title = masked(document.title, review.masks)
+            self._store.write(ref, f"{title}\n{document.date}\n\n{masked(text, review.masks)}\n")
             copy_refs.append(ref)
             released.append(document)
         pages = sum(d.pages for d in released)
@@ -191,15 +192,23 @@ class PublicAccessActivities:
         message_id = f"{request.case_number}-{request.what}"
         subject = f"{SUBJECTS_SV[request.what]}, ärende {request.case_number}"
         if contact is not None and contact.email:
-            location = await self._email.send(
-                Email(
-                    message_id=message_id,
-                    to=contact.email,
-                    subject=subject,
-                    body="Se bifogade filer.",
-                    attachments=paths,
+            try:
+                location = await self._email.send(
+                    Email(
+                        message_id=message_id,
+                        to=contact.email,
+                        subject=subject,
+                        body="Se bifogade filer.",
+                        attachments=paths,
+                    )
                 )
-            )
+            except PermanentDeliveryError:
+                # A mistyped address: no retry can help, a handler reaches the requester.
+                raise ApplicationError(
+                    "the mail server refused the requester's address",
+                    type="Undeliverable",
+                    non_retryable=True,
+                ) from None
             method = DeliveryMethod.EMAIL
         elif contact is not None and contact.postal_address:
             lines = ((contact.name,) if contact.name else ()) + tuple(contact.postal_address)
@@ -234,7 +243,7 @@ class PublicAccessActivities:
         except DelegationError as error:
             # A broken register is a fault to fix, not a "no": retry until it is readable.
             raise RuntimeError(f"delegation register: {error}") from None
-        return DelegationResult(delegates=register.on(request.on))
+        return DelegationResult(delegates=register.on(request.at.astimezone(STOCKHOLM).date()))
 
     @activity.defn
     async def issue_decision(self, request: IssueDecisionInput) -> IssuedDecision:
@@ -304,7 +313,8 @@ class PublicAccessActivities:
                         + ", ".join(g.value for g in review.grounds)
                         + ")"
                     )
-                parts.append(f"<li>{e(d.title)}, {d.date}, {d.pages} sidor{e(note)}</li>")
+                title = masked(d.title, review.masks)
+                parts.append(f"<li>{e(title)}, {d.date}, {d.pages} sidor{e(note)}</li>")
             parts.append("</ul>")
         if withheld:
             parts.append("<h2>Handlingar som inte lämnas ut</h2><ul>")
@@ -320,7 +330,9 @@ class PublicAccessActivities:
             parts.append(
                 "<p>Du kan begära att bolaget prövar frågan och fattar ett skriftligt beslut om "
                 "de uppgifter och handlingar som inte lämnas ut. Ett sådant beslut kan "
-                "överklagas till kammarrätten. Kontakta oss och ange ärendenumret.</p>"
+                "överklagas till kammarrätten. Kontakta oss och ange ärendenumret inom "
+                f"{request.decision_request_days} dagar; därefter avslutas ärendet, och en "
+                "senare begäran om beslut handläggs som ett nytt ärende.</p>"
             )
         s = self._settings
         parts.append(
@@ -355,7 +367,7 @@ def _decision_html(request: IssueDecisionInput) -> str:
     ]
     for d in request.documents:
         review = reviews[d.document_id]
-        line = f"{e(d.title)}, {d.date}: {DECISIONS_SV[review.decision]}"
+        line = f"{e(masked(d.title, review.masks))}, {d.date}: {DECISIONS_SV[review.decision]}"
         if review.grounds:
             line += ". Skäl: " + "; ".join(
                 f"sekretess enligt {g.value}, {e(SECRECY_GROUNDS_SV[g])}" for g in review.grounds

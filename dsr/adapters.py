@@ -295,7 +295,9 @@ class Email:
     """E-mail to a requester of official documents: released copies, a decision. Never an
     extract of personal data (those go by digital mailbox or letter)."""
 
-    message_id: str  # idempotency key: a retry sends nothing twice
+    # Idempotency key: the outbox writes once; over SMTP it is the Message-ID (at least once:
+    # a retry after a lost answer from the server may send twice, recognisably the same).
+    message_id: str
     to: str
     subject: str
     body: str

@@ -105,6 +105,16 @@ class Settings(BaseSettings):
     delegation_register: Path = PROJECT_ROOT / "config" / "delegations.yaml"
 
     @model_validator(mode="after")
+    def _public_access_ladder_in_order(self) -> Settings:
+        first, second = self.public_access_escalation_working_days
+        if not 1 <= first < second:
+            raise ValueError(
+                "DSR_PUBLIC_ACCESS_ESCALATION_WORKING_DAYS: two working days, the first at "
+                "least 1 and before the second, e.g. [1, 3]"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:
         if self.environment == "production" and self.subject_reference_secret == DEVELOPMENT_SECRET:
             raise ValueError(

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from dsr.declarations import load_declaration
 from dsr.models import HandlerId
 
 
@@ -42,13 +42,4 @@ class DelegationError(ValueError):
 
 
 def load_delegations(path: Path) -> DelegationRegister:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise DelegationError(f"{path.name}: cannot be read ({type(error).__name__})") from None
-    try:
-        return DelegationRegister.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise DelegationError(f"{path.name}: {where}: {first['msg']}") from None
+    return load_declaration(path, DelegationRegister, DelegationError)

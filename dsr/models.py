@@ -159,8 +159,9 @@ class Outcome(StrEnum):
     LIFTED = "lifted"
     REFUSED = "refused"
     # Public access.
-    RELEASED = "released"  # every document released, some perhaps with masked parts
-    PARTLY_RELEASED = "partly_released"  # some documents withheld; no formal decision asked
+    RELEASED = "released"  # every document released as it stands
+    # Some documents or parts withheld (masked); no formal decision asked for.
+    PARTLY_RELEASED = "partly_released"
     WITHHELD = "withheld"  # every document withheld; no formal decision asked
     DECISION_FINAL = "decision_final"  # a formal decision, not appealed in time
     APPEAL_FORWARDED = "appeal_forwarded"  # a timely appeal, sent on to the court
@@ -285,6 +286,21 @@ def _public_description(text: str) -> str:
     return text
 
 
+# A party searched for that is a company or an authority, not a person.
+_COMPANY = re.compile(
+    r"\b(AB|HB|KB|aktiebolag|kommun|region|förening|stiftelse|myndighet|verket)\b", re.IGNORECASE
+)
+
+
+def _mentions(text: str, part: str | None) -> bool:
+    """`part` appears in `text` as whole words, also in the genitive, whatever the case ("Per
+    Holms" names Per Holm; "Bo" is not in "Bokföring")."""
+    if not part or not part.strip():
+        return False
+    pattern = rf"(?<!\w){re.escape(part.strip())}s?(?!\w)"
+    return re.search(pattern, text, re.IGNORECASE) is not None
+
+
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=200)]
 PublicDescription = Annotated[
     str, StringConstraints(max_length=200), AfterValidator(_public_description)
@@ -354,10 +370,18 @@ class PublicRequest(Model):
 
     @model_validator(mode="after")
     def _description_names_nobody(self) -> PublicRequest:
-        told = [self.sender, *((self.contact.name, self.contact.email) if self.contact else ())]
-        text = self.description.casefold()
-        if any(part and part.casefold() in text for part in told):
+        """Neither the requester (name, e-mail, address) nor a person searched for may appear
+        in the public description; a company searched for may (it is no personal data)."""
+        contact = self.contact
+        requester = [self.sender, *((contact.name, contact.email) if contact else ())]
+        requester += contact.postal_address if contact else []
+        if any(_mentions(self.description, part) for part in requester):
             raise ValueError("the description is public: leave the requester's name out of it")
+        party = self.query.party
+        if party and not _COMPANY.search(party) and _mentions(self.description, party):
+            raise ValueError(
+                "the description is public: leave out the person searched for (the search keeps it)"
+            )
         return self
 
 
@@ -959,6 +983,7 @@ class ReviewDocumentInput(Model):
 class CheckMasksInput(Model):
     case_number: CaseNumber
     document_id: int
+    title: str  # masks apply to the title as well as the text
     masks: list[Mask]
 
 
@@ -985,6 +1010,7 @@ class PrepareCopiesInput(Model):
     documents: list[CandidateDocument]
     reviews: list[ReviewDocumentInput]
     sender: str | None = None
+    decision_request_days: int = 30  # how long the requester may ask for a formal decision
 
 
 class CopiesResult(Model):
@@ -1025,7 +1051,7 @@ class RequestFormalDecisionInput(Model):
 
 class DelegationInput(Model):
     case_number: CaseNumber
-    on: date
+    at: AwareDatetime  # who holds delegated authority at this moment (its Stockholm day)
 
 
 class DelegationResult(Model):
@@ -1054,15 +1080,20 @@ class IssuedDecision(Model):
 
 class AppealWindowInput(Model):
     case_number: CaseNumber
-    decision_received_on: date
+    # When the decision went out (e-mail, or handed over): received that day, in Stockholm.
+    sent_at: AwareDatetime
+    # The day the requester received it, when known to be later (a letter takes days).
+    received_on: date | None = None
     weeks: int
     late_days: int
 
 
 class AppealWindow(Model):
-    """The appeal period: its last day (Lag 1930:173), the end of that day, and when the case
-    stops waiting for appeals registered late."""
+    """The appeal period: the day the decision was received, the period's last day (Lag
+    1930:173), the end of that day, and when the case stops waiting for appeals registered
+    late."""
 
+    received_on: date
     last_day: date
     ends_at: AwareDatetime
     closes_at: AwareDatetime
@@ -1071,6 +1102,15 @@ class AppealWindow(Model):
 class RegisterAppealInput(Model):
     handler: HandlerId
     received_on: date  # the day the appeal reached the company: decides whether it is in time
+    # The day the requester received the decision, if later than the day it was sent (a
+    # decision sent by letter): the appeal period runs from then.
+    decision_received_on: date | None = None
+
+    @model_validator(mode="after")
+    def _in_order(self) -> RegisterAppealInput:
+        if self.decision_received_on and self.decision_received_on > self.received_on:
+            raise ValueError("the appeal came in before the decision was received")
+        return self
 
 
 class AppealInput(Model):
@@ -1091,6 +1131,7 @@ class AppealRecord(Model):
     registered_by: str
     timely: bool
     ref: str
+    period_end: date | None = None  # the last day it could come in, by which it was judged
 
 
 class PublicAccessStatus(Model):

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dsr.db import create_engine
+from dsr.declarations import load_declaration
 
 DECLARATION = Path(__file__).resolve().parent / "archive" / "documents.yaml"
 _Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
@@ -56,16 +56,7 @@ class ArchiveError(ValueError):
 
 
 def load_archive(path: Path = DECLARATION) -> ArchiveDecl:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ArchiveError(f"{path.name}: cannot be read ({type(error).__name__})") from None
-    try:
-        return ArchiveDecl.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise ArchiveError(f"{path.name}: {where}: {first['msg']}") from None
+    return load_declaration(path, ArchiveDecl, ArchiveError)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,11 @@ anonymously; each document is reviewed for secrecy before anything is released."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from dsr.calendar import STOCKHOLM
 from dsr.models import (
     ActionResult,
     AppealInput,
@@ -127,6 +126,8 @@ class PublicAccessWorkflow(CaseWorkflow):
         self._decision_received_on: date | None = None
         self._window: AppealWindow | None = None
         self._appeal: RegisterAppealInput | None = None
+        self._appeal_window_used: AppealWindow | None = None
+        self._decision_sent_at: datetime | None = None
         self._appeal_record: AppealRecord | None = None
 
     @workflow.run
@@ -190,6 +191,11 @@ class PublicAccessWorkflow(CaseWorkflow):
     def _validate_confirm_documents(self, action: ConfirmDocumentsInput) -> None:
         self._require_open(CaseState.AWAITING_CONFIRMATION, "confirm the documents")
         found = {c.document_id for c in self._candidates}
+        if not action.document_ids and found:
+            raise WrongState(
+                f"case {self._case.case_number}: {len(found)} documents were found; confirm "
+                "those the request covers (withhold any in the review), or search again"
+            )
         missing = sorted(set(action.document_ids) - found)
         if missing:
             raise WrongState(
@@ -200,7 +206,11 @@ class PublicAccessWorkflow(CaseWorkflow):
     @workflow.update
     async def review_document(self, action: ReviewDocumentInput) -> ActionResult:
         if action.masks:
-            # Each part to mask must be in the text: a typo would otherwise release it.
+            # The new review replaces the old at once: should its check fail, the document
+            # waits for a review again rather than go out under the old decision.
+            self._reviews.pop(action.document_id, None)
+            self._reviewed.pop(action.document_id, None)
+            # Each part to mask must be in the title or text: a typo would release it.
             self._checking.add(action.document_id)
             try:
                 check = await workflow.execute_activity_method(
@@ -208,6 +218,7 @@ class PublicAccessWorkflow(CaseWorkflow):
                     CheckMasksInput(
                         case_number=self._case.case_number,
                         document_id=action.document_id,
+                        title=self._title(action.document_id),
                         masks=action.masks,
                     ),
                     start_to_close_timeout=SHORT_TIMEOUT,
@@ -220,7 +231,7 @@ class PublicAccessWorkflow(CaseWorkflow):
                 raise WrongState(
                     f"case {self._case.case_number}: document {action.document_id}: mask "
                     f"{', '.join(map(str, absent))} does not occur in the text; copy the "
-                    "part exactly as it stands"
+                    "part exactly as it stands (the document waits for its review)"
                 )
         self._reviews[action.document_id] = action
         self._reviewed[action.document_id] = DocumentReview(
@@ -269,6 +280,12 @@ class PublicAccessWorkflow(CaseWorkflow):
     @workflow.update
     async def make_formal_decision(self, action: FormalDecisionInput) -> ActionResult:
         self._claim(action.handler)
+        try:
+            # The register as it stands now: a delegation revoked since it was read is void.
+            await self._require_delegate(action.handler, "make the formal decision")
+        except BaseException:
+            self._decision_taken = False
+            raise
         self._formal = action
         return await self._after(CaseState.AWAITING_FORMAL_DECISION)
 
@@ -276,30 +293,45 @@ class PublicAccessWorkflow(CaseWorkflow):
     def _validate_make_formal_decision(self, action: FormalDecisionInput) -> None:
         self._require_open(CaseState.AWAITING_FORMAL_DECISION, "make the formal decision")
         if action.handler not in self._delegates:
-            raise WrongState(
-                f"case {self._case.case_number}: {action.handler} holds no delegated authority "
-                "to decide on official documents (see the delegation register)"
-            )
+            raise self._no_delegation(action.handler, "make the formal decision")
 
     @workflow.update
     async def register_appeal(self, action: RegisterAppealInput) -> ActionResult:
         self._claim(action.handler)
-        self._appeal = action
+        try:
+            window = self._window
+            assert window is not None
+            if action.decision_received_on not in (None, window.received_on):
+                window = await self._appeal_window(received_on=action.decision_received_on)
+            timely = action.received_on <= window.last_day
+            if not timely:
+                # Dismissing a late appeal is a decision of the company (FL 45 §).
+                await self._require_delegate(action.handler, "dismiss a late appeal")
+        except BaseException:
+            self._decision_taken = False
+            raise
+        self._appeal, self._appeal_window_used = action, window
         return await self._after(CaseState.AWAITING_APPEAL)
 
     @register_appeal.validator
     def _validate_register_appeal(self, action: RegisterAppealInput) -> None:
         self._require_open(CaseState.AWAITING_APPEAL, "register an appeal")
-        received = self._decision_received_on
-        if received is not None and action.received_on < received:
+        number, window = self._case.case_number, self._window
+        assert window is not None
+        decided = action.decision_received_on or window.received_on
+        if decided < window.received_on:
             raise WrongState(
-                f"case {self._case.case_number}: an appeal cannot come in before the decision "
-                f"was received ({received})"
+                f"case {number}: the decision went out on {window.received_on}; it cannot have "
+                "been received before"
             )
-        if action.received_on > self._today():
+        if action.received_on < decided:
             raise WrongState(
-                f"case {self._case.case_number}: {action.received_on} is in the future"
+                f"case {number}: an appeal cannot come in before the decision was received "
+                f"({decided})"
             )
+        # Stockholm is at most two hours ahead of UTC: no day later than this has begun there.
+        if action.received_on > (workflow.now() + timedelta(hours=2)).date():
+            raise WrongState(f"case {number}: {action.received_on} is in the future")
 
     # --- steps -----------------------------------------------------------------------------
 
@@ -348,25 +380,34 @@ class PublicAccessWorkflow(CaseWorkflow):
     ) -> DeliveryReceipt:
         """To the contact the requester gave; without one, a handler hands it over."""
         if self._request.contact is None:
-            handed = await self._hand_over_manually("no_contact", actor=actor, action=action)
-            self._delivery = DeliveryReceipt(
-                method=DeliveryMethod.MANUAL,
-                location=handed.note,
-                delivered_at=workflow.now(),
-                delivered_by=handed.handler,
-            )
-            return self._delivery
+            return await self._handed_over("no_contact", actor=actor, action=action)
         await self._enter(CaseState.DELIVERING, actor=actor, action=action, detail=what)
-        self._delivery = await workflow.execute_activity_method(
-            PublicAccessActivities.deliver_public,
-            DeliverPublicInput(
-                case_number=self._case.case_number,
-                contact=self._request.contact,
-                what=what,
-                refs=refs,
-            ),
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=PERSISTENT,
+        try:
+            self._delivery = await workflow.execute_activity_method(
+                PublicAccessActivities.deliver_public,
+                DeliverPublicInput(
+                    case_number=self._case.case_number,
+                    contact=self._request.contact,
+                    what=what,
+                    refs=refs,
+                ),
+                start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=PERSISTENT,
+            )
+        except ActivityError as error:
+            cause = error.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == "Undeliverable"):
+                raise
+            return await self._handed_over("undeliverable", actor=ENGINE, action="undeliverable")
+        return self._delivery
+
+    async def _handed_over(self, reason: str, *, actor: str, action: str) -> DeliveryReceipt:
+        handed = await self._hand_over_manually(reason, actor=actor, action=action)
+        self._delivery = DeliveryReceipt(
+            method=DeliveryMethod.MANUAL,
+            location=handed.note,
+            delivered_at=workflow.now(),
+            delivered_by=handed.handler,
         )
         return self._delivery
 
@@ -389,13 +430,7 @@ class PublicAccessWorkflow(CaseWorkflow):
             return await self._close(outcome, actor=ENGINE, action="no_formal_decision_asked")
         asked = self._formal_request
         assert asked is not None
-        delegation = await workflow.execute_activity_method(
-            PublicAccessActivities.delegations,
-            DelegationInput(case_number=self._case.case_number, on=self._today()),
-            start_to_close_timeout=SHORT_TIMEOUT,
-            retry_policy=PERSISTENT,
-        )
-        self._delegates = delegation.delegates
+        await self._load_delegates()
         await self._enter(
             CaseState.AWAITING_FORMAL_DECISION,
             actor=asked.handler,
@@ -403,7 +438,15 @@ class PublicAccessWorkflow(CaseWorkflow):
         )
         # A formal decision is due without delay too: the ladder starts again from now.
         await self._restart_clock(actor=asked.handler, action="formal_decision_due")
-        await workflow.wait_condition(lambda: self._formal is not None)
+        while self._formal is None:
+            # The validator checks against the register as read; read it again daily, so a
+            # delegation given meanwhile counts.
+            try:
+                await workflow.wait_condition(
+                    lambda: self._formal is not None, timeout=timedelta(days=1)
+                )
+            except TimeoutError:
+                await self._load_delegates()
         return await self._decide(terms)
 
     async def _decide(self, terms: PublicAccessTerms) -> CaseResult:
@@ -428,20 +471,12 @@ class PublicAccessWorkflow(CaseWorkflow):
         await self._send_to_requester(
             "decision", [issued.ref], actor=formal.handler, action="make_formal_decision"
         )
-        # The appeal period runs from the day the requester received the decision: the day it
-        # was sent or handed over (workflow time, so replay and the test server agree).
-        self._decision_received_on = self._today()
-        window = self._window = await workflow.execute_activity_method(
-            DeadlineActivities.appeal_window,
-            AppealWindowInput(
-                case_number=self._case.case_number,
-                decision_received_on=self._decision_received_on,
-                weeks=terms.appeal_weeks,
-                late_days=terms.late_appeal_days,
-            ),
-            start_to_close_timeout=SHORT_TIMEOUT,
-            retry_policy=PERSISTENT,
-        )
+        # The appeal period runs from the day the requester received the decision: by e-mail
+        # or by hand, the day it went out; by letter, at the earliest that day (an appeal can
+        # name a later day of receipt, and the case waits for appeals well beyond the period).
+        self._decision_sent_at = workflow.now()
+        window = self._window = await self._appeal_window()
+        self._decision_received_on = window.received_on
         await self._enter(
             CaseState.AWAITING_APPEAL,
             actor=ENGINE,
@@ -456,7 +491,8 @@ class PublicAccessWorkflow(CaseWorkflow):
             return await self._close(
                 Outcome.DECISION_FINAL, actor=ENGINE, action="appeal_period_ended"
             )
-        return await self._handle_appeal(issued.ref, window, terms)
+        assert self._appeal_window_used is not None
+        return await self._handle_appeal(issued.ref, self._appeal_window_used, terms)
 
     async def _handle_appeal(
         self, decision_ref: str, window: AppealWindow, terms: PublicAccessTerms
@@ -484,6 +520,7 @@ class PublicAccessWorkflow(CaseWorkflow):
             registered_by=appeal.handler,
             timely=timely,
             ref=handled.ref,
+            period_end=window.last_day,
         )
         if timely:
             return await self._close(
@@ -511,8 +548,43 @@ class PublicAccessWorkflow(CaseWorkflow):
     def _title(self, document_id: int) -> str:
         return next(d.title for d in self._documents if d.document_id == document_id)
 
-    def _today(self) -> date:
-        return workflow.now().astimezone(STOCKHOLM).date()
+    async def _appeal_window(self, *, received_on: date | None = None) -> AppealWindow:
+        """The appeal period from the decision sent now, or received on `received_on`."""
+        terms = self._terms
+        assert terms is not None
+        return await workflow.execute_activity_method(
+            DeadlineActivities.appeal_window,
+            AppealWindowInput(
+                case_number=self._case.case_number,
+                sent_at=self._decision_sent_at or workflow.now(),
+                received_on=received_on,
+                weeks=terms.appeal_weeks,
+                late_days=terms.late_appeal_days,
+            ),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+
+    async def _load_delegates(self) -> None:
+        """Who holds delegated authority now, from the delegation register."""
+        delegation = await workflow.execute_activity_method(
+            PublicAccessActivities.delegations,
+            DelegationInput(case_number=self._case.case_number, at=workflow.now()),
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
+        self._delegates = delegation.delegates
+
+    async def _require_delegate(self, handler: str, what: str) -> None:
+        await self._load_delegates()
+        if handler not in self._delegates:
+            raise self._no_delegation(handler, what)
+
+    def _no_delegation(self, handler: str, what: str) -> WrongState:
+        return WrongState(
+            f"case {self._case.case_number}: {handler} holds no delegated authority to {what} "
+            "(see the delegation register)"
+        )
 
     def _refusal_blocked(self) -> str | None:
         return (

@@ -202,9 +202,14 @@ async def test_the_appeal_period_is_three_weeks_by_lag_1930_173(
     window = await ActivityEnvironment().run(
         DeadlineActivities(Settings()).appeal_window,
         AppealWindowInput(
-            case_number="DSR-2026-000001", decision_received_on=received, weeks=3, late_days=14
+            case_number="DSR-2026-000001",
+            # Sent late in the evening: the Stockholm day counts, not the UTC one.
+            sent_at=datetime.combine(received, time(23, 30), tzinfo=STOCKHOLM),
+            weeks=3,
+            late_days=14,
         ),
     )
+    assert window.received_on == received
     assert window.last_day == last_day
     assert window.ends_at == datetime.combine(last_day, time(23, 59, 59), tzinfo=STOCKHOLM)
     assert (window.closes_at - window.ends_at).days == 14
@@ -222,3 +227,43 @@ def test_the_delegation_register_gives_who_holds_authority_on_a_day(tmp_path: Pa
     broken.write_text("delegates:\n  '191212121212':\n    point: x\n    valid_from: 2026-01-01\n")
     with pytest.raises(DelegationError, match="no run of six digits"):
         load_delegations(broken)
+
+
+def test_the_description_leaves_out_a_person_searched_for_but_may_name_a_company() -> None:
+    with pytest.raises(ValidationError, match="leave out the person searched for"):
+        PublicRequest(
+            description="Fakturor till Lena Sjöberg",
+            query=DocumentQuery(party="Lena Sjöberg"),
+        )
+    PublicRequest(
+        description="Entreprenadavtal med Mälarfiber AB",
+        query=DocumentQuery(party="Mälarfiber AB"),
+    )
+    # Whole words only: a sender called Bo does not make "Bokföring" personal.
+    PublicRequest(description="Bokföring 2024", sender="Bo", query=QUERY)
+    with pytest.raises(ValidationError, match="leave the requester's name out"):
+        PublicRequest(
+            description="Svar till Storgatan 1",
+            query=QUERY,
+            contact=Contact(postal_address=["Storgatan 1", "722 12 Västerås"]),
+        )
+
+
+@pytest.mark.parametrize("days", [(0, 3), (3, 3), (3, 1)])
+def test_the_skyndsamt_ladder_must_be_in_order(days: tuple[int, int]) -> None:
+    with pytest.raises(ValidationError, match="ESCALATION_WORKING_DAYS"):
+        Settings(public_access_escalation_working_days=days)
+
+
+async def test_a_decision_received_later_than_sent_moves_the_appeal_period() -> None:
+    window = await ActivityEnvironment().run(
+        DeadlineActivities(Settings()).appeal_window,
+        AppealWindowInput(
+            case_number="DSR-2026-000001",
+            sent_at=datetime(2026, 12, 3, 10, tzinfo=STOCKHOLM),
+            received_on=date(2026, 12, 7),  # the letter came on Monday
+            weeks=3,
+            late_days=14,
+        ),
+    )
+    assert (window.received_on, window.last_day) == (date(2026, 12, 7), date(2026, 12, 28))

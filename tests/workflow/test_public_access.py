@@ -237,6 +237,71 @@ async def test_copies_go_by_e_mail_through_the_company_mail_server(
     assert "Kim Journalist" in files["svar.html"]
 
 
+async def test_a_refused_address_goes_to_a_handler_and_a_failed_re_review_withdraws_the_old(
+    client: Client, settings: Settings, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, port = mailbox
+    box.unknown.add("fel@example.org")  # a mistyped address: the server says 550
+    smtp = settings.model_copy(update={"requester_email_channel": "smtp", "smtp_port": port})
+    public = PublicRequest(
+        description="Skrivelser om elmätare",
+        query=DocumentQuery(text="elmätare"),
+        contact=Contact(email="fel@example.org"),
+    )
+    async with build_activities(smtp) as activities, create_worker(client, smtp, activities):
+        opened = await request_documents(client, smtp, public)
+        handle = client.get_workflow_handle(opened.case_number, result_type=CaseResult)
+        located = await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
+        assert located.public is not None
+        first, second = (c.document_id for c in located.public.candidates[:2])
+        # Documents were found: "none of them" is not an answer; withhold them in the review.
+        with pytest.raises(WorkflowUpdateFailedError) as none:
+            await handle.execute_update(
+                "confirm_documents", ConfirmDocumentsInput(handler="anna", document_ids=[])
+            )
+        assert "documents were found" in str(none.value.cause)
+        await handle.execute_update(
+            "confirm_documents",
+            ConfirmDocumentsInput(handler="anna", document_ids=[first, second]),
+        )
+        await wait_for_state(handle, CaseState.SECRECY_REVIEW)
+        await review(handle, first, ReviewDecision.RELEASE)
+        # A second look finds the protected address, but the mask is mistyped: the first
+        # review is withdrawn, so the document cannot go out under it.
+        with pytest.raises(WorkflowUpdateFailedError):
+            await review(
+                handle,
+                first,
+                ReviewDecision.MASK,
+                masks=[Mask(text="Gläntans vag 6", ground=SecrecyGround.PROTECTED_IDENTITY)],
+            )
+        await review(
+            handle,
+            second,
+            ReviewDecision.WITHHOLD,
+            ground=SecrecyGround.PROTECTED_IDENTITY,
+        )
+        pending = await status_of(handle)
+        assert pending.state is CaseState.SECRECY_REVIEW
+        assert pending.public is not None
+        assert [r.document_id for r in pending.public.reviews] == [second]
+        await review(
+            handle,
+            first,
+            ReviewDecision.MASK,
+            masks=[Mask(text=PROTECTED_ADDRESS, ground=SecrecyGround.PROTECTED_IDENTITY)],
+        )
+        # The mail server refuses the address: no retrying for ever, a handler takes over.
+        manual = await wait_for_state(handle, CaseState.AWAITING_MANUAL_DELIVERY)
+        assert manual.manual_handling_reason == "undeliverable"
+        await handle.execute_update(
+            "record_manual_delivery",
+            RecordManualDeliveryInput(handler="anna", note="Sänt till rättad adress"),
+        )
+        await wait_for_state(handle, CaseState.AWAITING_DECISION_REQUEST)
+    assert box.messages == []
+
+
 async def test_the_register_entry_shows_anonymous_and_the_description_only(
     client: Client, worker: Settings
 ) -> None:

@@ -14,7 +14,7 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from dsr.calendar import STOCKHOLM, add_swedish_working_days, is_swedish_working_day
+from dsr.calendar import STOCKHOLM, add_swedish_working_days
 from dsr.config import Settings
 from dsr.models import (
     CaseInput,
@@ -50,11 +50,18 @@ CONTRACTS = PublicRequest(
 )
 
 
-async def registered(settings: Settings, received_at: datetime) -> CaseInput:
+BY_LETTER = CONTRACTS.model_copy(
+    update={"contact": Contact(name="Kim Ek", postal_address=["Box 12", "721 00 Västerås"])}
+)
+
+
+async def registered(
+    settings: Settings, received_at: datetime, public: PublicRequest = CONTRACTS
+) -> CaseInput:
     """A public-access case registered as intake registers it (started directly here: the
     time-skipping server does not skip time for a case started as intake's child)."""
     request = SubmitRequestInput(
-        kind=Kind.PUBLIC_ACCESS, received_at=received_at, assignee="anna", public=CONTRACTS
+        kind=Kind.PUBLIC_ACCESS, received_at=received_at, assignee="anna", public=public
     )
     async with build_activities(settings) as activities:
         by_name = {getattr(a, "__name__", ""): a for a in activities}
@@ -70,7 +77,7 @@ async def registered(settings: Settings, received_at: datetime) -> CaseInput:
         deadline_at=opened.deadline_at,
         channel=Channel.E_SERVICE,
         assignee="anna",
-        public=CONTRACTS,
+        public=public,
     )
 
 
@@ -84,9 +91,9 @@ async def running(env: WorkflowEnvironment, settings: Settings) -> AsyncIterator
 
 
 async def start(
-    env: WorkflowEnvironment, settings: Settings
+    env: WorkflowEnvironment, settings: Settings, public: PublicRequest = CONTRACTS
 ) -> tuple[WorkflowHandle[Any, CaseResult], CaseInput]:
-    case = await registered(settings, await env.get_current_time())
+    case = await registered(settings, await env.get_current_time(), public)
     handle = await env.client.start_workflow(
         PublicAccessWorkflow.run,
         case,
@@ -107,37 +114,49 @@ def stockholm(day: date, hour: int = 10) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=STOCKHOLM)
 
 
+def thursday_before_christmas(today: date) -> date:
+    """The next 23 December that is a Thursday (2027, 2032, ...), at least a day ahead."""
+    year = today.year
+    while date(year, 12, 23).weekday() != 3 or date(year, 12, 23) <= today:
+        year += 1
+    return date(year, 12, 23)
+
+
 async def test_an_undecided_request_escalates_after_one_and_after_three_working_days(
     skipping_env: WorkflowEnvironment, settings: Settings
 ) -> None:
+    # Received on a Thursday 23 December: Christmas Eve (Friday) is no working day under Lag
+    # 1930:173, nor the weekend of Christmas and Boxing Day; Monday 27 is the first.
+    today = (await skipping_env.get_current_time()).astimezone(STOCKHOLM).date()
+    received = thursday_before_christmas(today)
+    year = received.year
+    first, second, fourth = date(year, 12, 27), date(year, 12, 28), date(year, 12, 30)
+    await skip_to(skipping_env, stockholm(received, 14))
     async with running(skipping_env, settings):
         handle, case = await start(skipping_env, settings)
         await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
-        received = case.received_at.astimezone(STOCKHOLM).date()
-        one, two, four = (add_swedish_working_days(received, n) for n in (1, 2, 4))
-        assert case.deadline == one
+        assert case.deadline == first
 
         # Nothing before the first working day's morning; reminded on it, escalated the
-        # morning after it, overdue the morning after the third.
-        await skip_to(skipping_env, stockholm(one, 7))
+        # morning after it (one working day without a decision), overdue the morning after
+        # the third.
+        await skip_to(skipping_env, stockholm(first, 7))
         assert (await status_of(handle)).escalation is Escalation.NONE
-        await skip_to(skipping_env, stockholm(two, 7))
+        await skip_to(skipping_env, stockholm(second, 7))
         assert (await status_of(handle)).escalation is Escalation.REMINDED
-        await skip_to(skipping_env, stockholm(two, 9))
+        await skip_to(skipping_env, stockholm(second, 9))
         assert (await status_of(handle)).escalation is Escalation.ESCALATED
-        await skip_to(skipping_env, stockholm(four, 7))
+        await skip_to(skipping_env, stockholm(fourth, 7))
         assert (await status_of(handle)).escalation is Escalation.ESCALATED
-        await skip_to(skipping_env, stockholm(four, 9))
+        await skip_to(skipping_env, stockholm(fourth, 9))
         status = await status_of(handle)
         assert status.escalation is Escalation.OVERDUE
         taken = [(e.step, e.at.astimezone(STOCKHOLM)) for e in status.escalations]
         assert [(step, at.replace(second=0, microsecond=0)) for step, at in taken] == [
-            (Escalation.REMINDED, stockholm(one, 8)),
-            (Escalation.ESCALATED, stockholm(two, 8)),
-            (Escalation.OVERDUE, stockholm(four, 8)),
+            (Escalation.REMINDED, stockholm(first, 8)),
+            (Escalation.ESCALATED, stockholm(second, 8)),
+            (Escalation.OVERDUE, stockholm(fourth, 8)),
         ]
-        # Every working day in between counts: none of them is a weekend or holiday.
-        assert all(is_swedish_working_day(d) for d in (one, two, four))
         staff = sorted(
             p.stem for p in (settings.outbox_dir / "staff").glob(f"{case.case_number}-*")
         )
@@ -165,11 +184,14 @@ def first_weekday_from(day: date) -> date:
 
 
 async def refused_and_decided(
-    env: WorkflowEnvironment, decision_day: date, settings: Settings
+    env: WorkflowEnvironment,
+    decision_day: date,
+    settings: Settings,
+    public: PublicRequest = CONTRACTS,
 ) -> tuple[WorkflowHandle[Any, CaseResult], str]:
     """A case whose one document is withheld, a formal decision asked for and made by a
     delegate on `decision_day`."""
-    handle, case = await start(env, settings)
+    handle, case = await start(env, settings, public)
     located = await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
     assert located.public is not None
     document = located.public.candidates[0].document_id
@@ -214,6 +236,9 @@ async def test_a_timely_appeal_is_forwarded_and_a_late_one_dismissed(
     async with running(skipping_env, settings):
         timely, timely_number = await refused_and_decided(skipping_env, decision_day, settings)
         late, late_number = await refused_and_decided(skipping_env, decision_day, settings)
+        posted, posted_number = await refused_and_decided(
+            skipping_env, decision_day, settings, BY_LETTER
+        )
         status = await status_of(timely)
         assert status.public is not None
         assert status.public.decision_received_on == decision_day
@@ -223,6 +248,8 @@ async def test_a_timely_appeal_is_forwarded_and_a_late_one_dismissed(
         text = decision.read_text()
         assert "OSL 31:16" in text and "Kammarrätten i Stockholm" in text
         assert "inom tre veckor" in text and "Delegationsordning 2026" in text
+        letter = settings.outbox_dir / "letters" / f"{posted_number}-decision"
+        assert "Box 12" in (letter / "address.txt").read_text()
 
         # An appeal cannot come in from the future.
         with pytest.raises(WorkflowUpdateFailedError) as future:
@@ -233,16 +260,31 @@ async def test_a_timely_appeal_is_forwarded_and_a_late_one_dismissed(
         assert "is in the future" in str(future.value.cause)
 
         # In on the period's last day (the Monday after Christmas), registered the day after;
-        # the other in one day after the last day. (Both registered before awaiting a result:
+        # the other in one day after the last day. (All registered before awaiting a result:
         # the test server skips time while a client waits for one.)
         await skip_to(skipping_env, stockholm(last_day + timedelta(days=1)))
         await timely.execute_update(
             "register_appeal", RegisterAppealInput(handler="anna", received_on=last_day)
         )
+        too_late = RegisterAppealInput(handler="anna", received_on=last_day + timedelta(days=1))
+        # Dismissing it is a decision: not for someone without delegated authority.
+        with pytest.raises(WorkflowUpdateFailedError) as not_delegate:
+            await late.execute_update("register_appeal", too_late)
+        assert "no delegated authority to dismiss a late appeal" in str(not_delegate.value.cause)
         await late.execute_update(
-            "register_appeal",
-            RegisterAppealInput(handler="anna", received_on=last_day + timedelta(days=1)),
+            "register_appeal", too_late.model_copy(update={"handler": "chef.jurist"})
         )
+        # The same day, against the decision sent by letter that arrived a week after it was
+        # posted: the period runs from that day, so it is in time.
+        await posted.execute_update(
+            "register_appeal",
+            RegisterAppealInput(
+                handler="anna",
+                received_on=last_day + timedelta(days=1),
+                decision_received_on=decision_day + timedelta(days=7),
+            ),
+        )
+
         assert (await timely.result()).outcome is Outcome.APPEAL_FORWARDED
         forwarded = settings.outbox_dir / "letters" / f"{timely_number}-appeal"
         assert "Kammarrätten i Stockholm" in (forwarded / "address.txt").read_text()
@@ -252,9 +294,16 @@ async def test_a_timely_appeal_is_forwarded_and_a_late_one_dismissed(
         assert (await late.result()).outcome is Outcome.APPEAL_DISMISSED
         dismissal = settings.outbox_dir / "email" / f"{late_number}-appeal_dismissed"
         assert "för sent" in (dismissal / "avvisning.html").read_text()
-        assert (await status_of(late)).public.appeal.timely is False  # type: ignore[union-attr]
+        appeal = (await status_of(late)).public.appeal  # type: ignore[union-attr]
+        assert appeal is not None and not appeal.timely and appeal.period_end == last_day
+
+        assert (await posted.result()).outcome is Outcome.APPEAL_FORWARDED
+        appeal = (await status_of(posted)).public.appeal  # type: ignore[union-attr]
+        assert appeal is not None and appeal.timely and appeal.period_end is not None
+        assert appeal.period_end > last_day + timedelta(days=1)
         await record_history(timely, "public_access_appeal_forwarded")
         await record_history(late, "public_access_appeal_dismissed")
+        await record_history(posted, "public_access_appeal_after_letter")
 
 
 async def test_a_decision_not_appealed_becomes_final_when_the_period_and_late_days_pass(
@@ -267,8 +316,8 @@ async def test_a_decision_not_appealed_becomes_final_when_the_period_and_late_da
         assert (await handle.result()).outcome is Outcome.DECISION_FINAL
         status = await status_of(handle)
         assert status.public is not None and status.public.appeal_window_end is not None
-        closed = status.steps[-1].at.astimezone(STOCKHOLM)
+        closed = status.steps[-1].at
         # Closed at the end of the last day plus the days kept open for late registrations.
-        assert closed.date() == status.public.appeal_window_end + timedelta(
-            days=settings.late_appeal_days
-        )
+        end = datetime.combine(status.public.appeal_window_end, time(23, 59, 59), STOCKHOLM)
+        expected = end + timedelta(days=settings.late_appeal_days)
+        assert abs(closed - expected) < timedelta(minutes=5)

@@ -1,0 +1,26 @@
+"""YAML files read into pydantic models, with errors that name the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_declaration(path: Path, model: type[M], error: type[ValueError]) -> M:
+    """`path` read as `model`; any problem raises `error` with the file and the first bad
+    field, never a traceback or the file's contents."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise error(f"{path.name}: cannot be read ({type(exc).__name__})") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise error(f"{path.name}: {where}: {first['msg']}") from None

@@ -1,0 +1,96 @@
+"""The public-access activities against the seeded document archive: the masks a reviewer
+gives are checked against the title and text, and removed from both in what is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.public_access import PublicAccessActivities
+from activities.store import ExtractStore
+from dsr.adapters import OutboxEmail, PrintFolderLetters
+from dsr.config import Settings
+from dsr.db import create_engine
+from dsr.models import (
+    CheckMasksInput,
+    DocumentQuery,
+    LocateDocumentsInput,
+    Mask,
+    PrepareCopiesInput,
+    ReviewDecision,
+    ReviewDocumentInput,
+    SecrecyGround,
+)
+from systems.document_archive import PROTECTED_ADDRESS, load_archive
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+CASE = "DSR-2026-000001"
+
+
+@pytest.fixture
+def activities(tmp_path: Path, archive: tuple[str, dict[str, list[int]]]) -> PublicAccessActivities:
+    settings = Settings(var_dir=tmp_path, document_archive_url=archive[0])
+    return PublicAccessActivities(
+        create_engine(archive[0], own_database=False),
+        load_archive(),
+        ExtractStore(settings.extract_dir),
+        OutboxEmail(settings.outbox_dir / "email"),
+        PrintFolderLetters(settings.outbox_dir / "letters"),
+        settings,
+    )
+
+
+async def test_a_mask_may_name_a_part_of_the_title_and_the_copy_and_letter_lose_it(
+    activities: PublicAccessActivities, tmp_path: Path
+) -> None:
+    env = ActivityEnvironment()
+    found = await env.run(
+        activities.locate_documents,
+        LocateDocumentsInput(case_number=CASE, query=DocumentQuery(text="elmätare")),
+    )
+    document = found.documents[0]
+    masks = [
+        Mask(text="Skrivelse från kund", ground=SecrecyGround.PROTECTED_IDENTITY),  # title only
+        Mask(text=PROTECTED_ADDRESS, ground=SecrecyGround.PROTECTED_IDENTITY),  # text only
+        Mask(text="Gläntans väg 7", ground=SecrecyGround.PROTECTED_IDENTITY),  # nowhere
+    ]
+    check = await env.run(
+        activities.check_masks,
+        CheckMasksInput(
+            case_number=CASE, document_id=document.document_id, title=document.title, masks=masks
+        ),
+    )
+    assert check.found == [1, 1, 0]
+
+    review = ReviewDocumentInput(
+        handler="anna",
+        document_id=document.document_id,
+        decision=ReviewDecision.MASK,
+        masks=masks[:2],
+    )
+    copies = await env.run(
+        activities.prepare_copies,
+        PrepareCopiesInput(case_number=CASE, documents=[document], reviews=[review]),
+    )
+    store = ExtractStore(Settings(var_dir=tmp_path).extract_dir)
+    copy = store.path(copies.copy_refs[0]).read_text()
+    letter = store.path(copies.letter_ref).read_text()
+    for text in (copy, letter):
+        assert "Skrivelse från kund" not in text
+        assert "[maskerat enligt OSL 21:3]" in text
+    assert PROTECTED_ADDRESS not in copy
+    assert "inom 30 dagar" in letter  # how long a formal decision may be asked for
+
+
+async def test_an_unknown_document_is_a_clear_business_error(
+    activities: PublicAccessActivities,
+) -> None:
+    with pytest.raises(ApplicationError, match="document 99999 is not in the archive") as error:
+        await ActivityEnvironment().run(
+            activities.check_masks,
+            CheckMasksInput(case_number=CASE, document_id=99999, title="x", masks=[]),
+        )
+    assert error.value.non_retryable
