@@ -307,6 +307,11 @@ class PublicAccessWorkflow(CaseWorkflow):
             if not timely:
                 # Dismissing a late appeal is a decision of the company (FL 45 §).
                 await self._require_delegate(action.handler, "dismiss a late appeal")
+            if self._state is not CaseState.AWAITING_APPEAL:
+                raise WrongState(
+                    f"case {self._case.case_number} closed while the appeal was registered; "
+                    "register it as a new case"
+                )
         except BaseException:
             self._decision_taken = False
             raise
