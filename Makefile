@@ -33,7 +33,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy dsr workflows activities systems worker.py starter.py
+	$(VENV)/bin/mypy dsr workflows activities systems worker.py starter.py codec_server.py
 
 check: lint typecheck test
 

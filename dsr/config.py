@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,8 +10,14 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dsr.codec import KeyRing
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-subject-reference-secret"  # noqa: S105 - refused in production
+# The embedded stack's payload key (public, like the secret above): refused in production.
+DEVELOPMENT_KEY_ID = "development"
+DEVELOPMENT_KEY = base64.b64encode(b"development-only-payload-key-32b").decode()
+DEVELOPMENT_CODEC_TOKEN = "development-only-codec-token"  # noqa: S105 - refused in production
 SYSTEM_NAMES = ("billing", "network", "marketing", "disclosure")
 
 
@@ -34,6 +41,21 @@ class Settings(BaseSettings):
 
     # The case register keeps only HMAC(secret, identity number), never the number itself.
     subject_reference_secret: str = DEVELOPMENT_SECRET
+
+    # Payload encryption (AES-256-GCM): what Temporal stores of every case is sealed with the
+    # current key; every listed key still opens what it sealed (rotation). Keys are base64 of
+    # 32 bytes, by id, here or in a JSON key file ({"current": id, "keys": {id: key}}), which
+    # wins. Switching encryption off is for the test that proves it matters, never production.
+    payload_encryption: bool = True
+    encryption_keys: dict[str, str] = Field(
+        default_factory=lambda: {DEVELOPMENT_KEY_ID: DEVELOPMENT_KEY}
+    )
+    encryption_key_id: str = DEVELOPMENT_KEY_ID
+    encryption_key_file: Path | None = None
+    # The codec server (for the Web UI and `temporal workflow show --codec-endpoint`): where it
+    # listens and the bearer tokens it accepts (one per supervisor or per SSO proxy).
+    codec_address: str = "127.0.0.1:8234"
+    codec_tokens: list[str] = Field(default_factory=lambda: [DEVELOPMENT_CODEC_TOKEN])
 
     # Named in every answer (Art. 13-15): who is responsible and how to reach the DPO.
     controller_name: str = "Stadsnät och Elnät i Exempelstad AB"
@@ -120,11 +142,44 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DSR_SUBJECT_REFERENCE_SECRET must be set in production (the default is public)"
             )
+        if self.environment == "production":
+            if not self.payload_encryption:
+                raise ValueError("DSR_PAYLOAD_ENCRYPTION cannot be off in production")
+            if DEVELOPMENT_CODEC_TOKEN in self.codec_tokens:
+                raise ValueError(
+                    "DSR_CODEC_TOKENS must be set in production (the default is public)"
+                )
+            ring = self.key_ring()
+            if ring is not None and DEVELOPMENT_KEY.encode() in {
+                base64.b64encode(key) for key in ring.keys.values()
+            }:
+                raise ValueError(
+                    "the development payload key is public: set DSR_ENCRYPTION_KEY_FILE (or "
+                    "DSR_ENCRYPTION_KEYS and DSR_ENCRYPTION_KEY_ID) in production"
+                )
         return self
+
+    def key_ring(self) -> KeyRing | None:
+        """The payload keys, or None when encryption is off. Raises on a bad key."""
+        if not self.payload_encryption:
+            return None
+        if self.encryption_key_file is not None:
+            return KeyRing.from_file(self.encryption_key_file)
+        return KeyRing.from_text(self.encryption_keys, self.encryption_key_id)
 
     def ladder(self, kind: str) -> tuple[int, int]:
         """(reminder, escalation) days before the deadline for a kind of case."""
         return self.escalation_days.get(kind) or self.escalation_days.get("default") or (10, 3)
+
+    @property
+    def codec_url(self) -> str:
+        return f"http://{self.codec_address}"
+
+    @property
+    def ui_origins(self) -> list[str]:
+        """The Web UI's origin as typed in a browser: by address and, locally, by name."""
+        origin = self.ui_url.rstrip("/")
+        return [origin, origin.replace("127.0.0.1", "localhost")]
 
     @property
     def extract_dir(self) -> Path:

@@ -65,6 +65,14 @@ def running_stack(settings: Settings) -> Iterator[None]:
     log_dir = settings.var_dir / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     ui_port = settings.ui_url.rsplit(":", 1)[1].strip("/")
+    codec_host, codec_port = settings.codec_address.rsplit(":", 1)
+    # The UI cannot send a bearer token without an identity provider: in development its codec
+    # endpoint carries one in the path (the codec server refuses that in production).
+    codec_flags = (
+        ["--ui-codec-endpoint", f"{settings.codec_url}/t/{settings.codec_tokens[0]}"]
+        if settings.payload_encryption
+        else []
+    )
     server = subprocess.Popen(
         [
             temporal_binary(),
@@ -83,12 +91,14 @@ def running_stack(settings: Settings) -> Iterator[None]:
             "--log-level",
             "warn",
             *search.cli_flags(),
+            *codec_flags,
         ],
         stdout=open(log_dir / "temporal.log", "ab"),  # noqa: SIM115 - lives as long as the server
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     worker: subprocess.Popen[bytes] | None = None
+    codec: subprocess.Popen[bytes] | None = None
     try:
         wait_for_port(host, int(port), what="the Temporal dev server")
         wait_for_port(host, int(ui_port), what="the Temporal Web UI")
@@ -100,15 +110,26 @@ def running_stack(settings: Settings) -> Iterator[None]:
             env={**os.environ, "DSR_LOG_FORMAT": "json"},
             start_new_session=True,
         )
+        if settings.payload_encryption:
+            if port_open(codec_host, int(codec_port)):
+                sys.exit(f"something already listens on {settings.codec_address} (codec server)")
+            codec = subprocess.Popen(
+                [sys.executable, str(ROOT / "codec_server.py")],
+                stdout=open(log_dir / "codec_server.log", "ab"),  # noqa: SIM115
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "DSR_LOG_FORMAT": "json"},
+                start_new_session=True,
+            )
+            wait_for_port(codec_host, int(codec_port), what="the codec server")
         time.sleep(1.0)
         if worker.poll() is not None:
             sys.exit(f"the worker stopped at start; see {log_dir / 'worker.log'}")
         yield
     finally:
-        for process in (worker, server):
+        for process in (codec, worker, server):
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in (worker, server):
+        for process in (codec, worker, server):
             if process is not None:
                 try:
                     process.wait(timeout=20)
@@ -335,48 +356,52 @@ def public_access_demo(settings: Settings, handler: str) -> str:
 
 def demo(settings: Settings) -> None:
     with running_stack(settings):
-        submitted = []
-        for number, (title, args, handler) in enumerate(DEMO_CASES, start=1):
-            print(f"\n{number}. {title}:")
-            case = cli("submit", *args, "--handler", handler)
-            submitted.append((case["case_number"], handler))
-        print('\nA supervisor looks for overdue cases (the Web UI\'s DsrEscalation="overdue"):')
-        overdue: list[str] = []
-        for _ in range(60):
-            overdue = [row["case_number"] for row in quiet_cli("list", "--overdue")["cases"]]
-            if overdue:
-                break
-            time.sleep(0.5)
-        cli("list", "--overdue")
-        print("\nThe handlers drive every case to its end:")
-        results = [drive_to_end(case_number, handler) for case_number, handler in submitted]
-        public_line = public_access_demo(settings, "anna")
-        print("\nDone:")
-        for result in results:
-            where = ""
-            if result.get("extract_path"):
-                where = (
-                    f", extract {result['extract_path']}, delivered to "
-                    f"{result['delivery']['location']}"
-                )
-            elif result.get("recipients_notified"):
-                where = f", recipients told: {', '.join(result['recipients_notified'])}"
-            elif result.get("erasure_plan"):
-                kept = [i for i in result["erasure_plan"] if i["action"] == "keep"]
-                where = (
-                    f", {len(result['erasure_plan']) - len(kept)} tables erased, {len(kept)} "
-                    f"kept; a follow-up ({result['case_number']}-retention) erases them later"
-                )
-            if result.get("escalation") not in (None, "none"):
-                where += f"; escalation: {result['escalation']} (staff notices in the outbox)"
-            print(f"  {result['case_number']} ({result['kind']}): {result['outcome']}{where}")
-        print(public_line)
-        print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
-        print(
-            f"\nWeb UI: {settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows"
-            "?query=DsrKind%3D%22access%22"
-        )
+        run_demo(settings)
         print("The demo stack is stopped; `make run` keeps it up for the UI.")
+
+
+def run_demo(settings: Settings) -> None:
+    """Every kind of request, through the CLI, on a running stack."""
+    submitted = []
+    for number, (title, args, handler) in enumerate(DEMO_CASES, start=1):
+        print(f"\n{number}. {title}:")
+        case = cli("submit", *args, "--handler", handler)
+        submitted.append((case["case_number"], handler))
+    print('\nA supervisor looks for overdue cases (the Web UI\'s DsrEscalation="overdue"):')
+    overdue: list[str] = []
+    for _ in range(60):
+        overdue = [row["case_number"] for row in quiet_cli("list", "--overdue")["cases"]]
+        if overdue:
+            break
+        time.sleep(0.5)
+    cli("list", "--overdue")
+    print("\nThe handlers drive every case to its end:")
+    results = [drive_to_end(case_number, handler) for case_number, handler in submitted]
+    public_line = public_access_demo(settings, "anna")
+    print("\nDone:")
+    for result in results:
+        where = ""
+        if result.get("extract_path"):
+            where = (
+                f", extract {result['extract_path']}, delivered to {result['delivery']['location']}"
+            )
+        elif result.get("recipients_notified"):
+            where = f", recipients told: {', '.join(result['recipients_notified'])}"
+        elif result.get("erasure_plan"):
+            kept = [i for i in result["erasure_plan"] if i["action"] == "keep"]
+            where = (
+                f", {len(result['erasure_plan']) - len(kept)} tables erased, {len(kept)} "
+                f"kept; a follow-up ({result['case_number']}-retention) erases them later"
+            )
+        if result.get("escalation") not in (None, "none"):
+            where += f"; escalation: {result['escalation']} (staff notices in the outbox)"
+        print(f"  {result['case_number']} ({result['kind']}): {result['outcome']}{where}")
+    print(public_line)
+    print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
+    print(
+        f"\nWeb UI: {settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows"
+        "?query=DsrKind%3D%22access%22"
+    )
 
 
 def run(settings: Settings) -> None:
@@ -385,6 +410,12 @@ def run(settings: Settings) -> None:
             f"Temporal {settings.temporal_address}, Web UI {settings.ui_url}, "
             f"worker on task queue {settings.task_queue!r}. Logs in {settings.var_dir / 'log'}."
         )
+        if settings.payload_encryption:
+            print(
+                f"Payloads are sealed; the Web UI reads them through the codec server at "
+                f"{settings.codec_url}, and so does `temporal workflow show --codec-endpoint "
+                f"{settings.codec_url} --codec-auth 'Bearer <token>'`."
+            )
         print("Handlers: python starter.py --help. Stop with Ctrl-C.", flush=True)
         stop = False
 

@@ -424,6 +424,17 @@ class _Person:
     outage_channel: str | None = None
 
 
+def seeded_personal_data() -> list[str]:
+    """Every identity number (12 and 10 digits), name, street, e-mail and phone of the demo
+    population: what must never be found in the clear where the engine keeps its own data."""
+    found: list[str] = []
+    for person in _PEOPLE:
+        number = person.personal_number
+        found += [number, f"{number[2:8]}-{number[8:]}", person.name, person.street]
+        found += [person.email, person.phone]
+    return found
+
+
 _PEOPLE: tuple[_Person, ...] = (
     _Person(
         DEMO_SUBJECTS["tolvan"], "Tolvan Tolvansson", "Blåklintsgränd 12", "722 12", "Västerås",

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from dsr import search
-from dsr.client import DATA_CONVERTER
+from dsr.client import data_converter
 from dsr.config import Settings
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import SeedManifest, default_urls, seed_demo_systems
@@ -38,7 +38,7 @@ def _binary(name: str) -> str:
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=_binary("temporal"),
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(Settings()),
         search_attributes=search.ALL,
         dev_server_log_level="error",
     )
@@ -122,7 +122,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     at today, whatever the tests before it skipped."""
     binary = Path(sys.executable).parent / "temporal-test-server"
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary), data_converter=DATA_CONVERTER
+        test_server_existing_path=str(binary), data_converter=data_converter(Settings())
     )
     # The time-skipping server learns custom search attributes only through the operator API.
     kinds = {

@@ -56,6 +56,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env.setenv("DSR_VAR_DIR", str(tmp_path_factory.mktemp("stack") / "var"))
         env.setenv("DSR_TASK_QUEUE", "dsr-ui-test")
         env.setenv("DSR_METRICS_ADDRESS", f"127.0.0.1:{metrics_port}")
+        env.setenv("DSR_CODEC_ADDRESS", f"127.0.0.1:{free_port()}")
         env.setenv("DSR_METRICS_INTERVAL_SECONDS", "1")
         settings = Settings()
         with running_stack(settings):
@@ -163,3 +164,19 @@ def test_the_worker_serves_the_sdk_and_the_engine_metrics(stack: Stack) -> None:
     assert any(name.startswith("temporal_activity_execution_latency") for name in samples)
     assert any(name.startswith("temporal_workflow_task_execution_latency") for name in samples)
     assert not any("191212121212" in name for name in samples), "no personal data in labels"
+
+
+def test_a_supervisor_reads_a_sealed_case_through_the_codec_server(
+    stack: Stack, browser: webdriver.Chrome
+) -> None:
+    """Temporal stores the case's input sealed; the UI, pointed at the codec server by the
+    stack, shows it readable to the supervisor."""
+    case, settings = stack.overdue_case, stack.settings
+    browser.get(f"{settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows/{case}")
+    try:
+        WebDriverWait(browser, 60, poll_frequency=0.5).until(
+            lambda d: "191212121212" in d.page_source
+        )
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        browser.save_screenshot(str(ARTIFACTS / "web-ui-decoded.png"))

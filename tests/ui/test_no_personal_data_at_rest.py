@@ -1,0 +1,185 @@
+"""Proof that the engine keeps no personal data in the clear where it stores its own data.
+
+`make demo`'s requests of every kind run on `make run`'s stack (dev server with its database
+file, worker, CLI), on free ports and a private var directory. Then every seeded identity
+number, name, street address, e-mail and phone is looked for in the Temporal server's database
+files, in `temporal workflow show` of every workflow, in the logs, and in the case register's
+columns that are not secret by design (the keyed subject reference is an HMAC). The same search
+on a stack with payload encryption switched off finds them: the test can fail.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pytest
+
+from dsr.config import Settings
+from scripts.stack import quiet_cli, run_demo, running_stack, temporal_binary
+from systems.demo import DEMO_SUBJECTS, seeded_personal_data
+
+# What the demo's rectification writes (new personal data, through the case's input).
+DEMO_CHANGES = ["Lindvägen 12", "nytt@example.se"]
+# Register columns that hold a keyed reference (HMAC of the identity number), secret by design.
+SECRET_COLUMNS = {
+    ("cases", "subject_ref"),
+    ("cases", "open_key"),
+    ("restriction_holds", "subject_ref"),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def stack(tmp_path: Path, *, encryption: bool) -> Iterator[Settings]:
+    port, ui_port, metrics_port = free_port(), free_port(), free_port()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("DSR_TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
+        env.setenv("DSR_UI_URL", f"http://127.0.0.1:{ui_port}")
+        env.setenv("DSR_VAR_DIR", str(tmp_path / "var"))
+        env.setenv("DSR_TASK_QUEUE", "dsr-at-rest")
+        env.setenv("DSR_METRICS_ADDRESS", f"127.0.0.1:{metrics_port}")
+        env.setenv("DSR_CODEC_ADDRESS", f"127.0.0.1:{free_port()}")
+        env.setenv("DSR_PAYLOAD_ENCRYPTION", "true" if encryption else "false")
+        settings = Settings()
+        with running_stack(settings):
+            yield settings
+
+
+def workflow_shows(settings: Settings) -> str:
+    """`temporal workflow show` of every workflow, as a supervisor's terminal shows it."""
+    address = ["--address", settings.temporal_address, "--namespace", settings.temporal_namespace]
+    listed = subprocess.run(
+        [temporal_binary(), "workflow", "list", *address, "--output", "json", "--limit", "500"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    shown = []
+    for line in json.loads(listed.stdout or "[]"):
+        execution = line["execution"]
+        shown.append(
+            subprocess.run(
+                [
+                    temporal_binary(),
+                    "workflow",
+                    "show",
+                    *address,
+                    "--workflow-id",
+                    execution["workflowId"],
+                    "--detailed",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+    assert shown, "no workflows listed"
+    return "\n".join(shown)
+
+
+def first_case(settings: Settings) -> str:
+    """The demo's first case: Tolvan's access request."""
+    return str(min(row["case_number"] for row in quiet_cli("list")["cases"]))
+
+
+def show_with_codec(settings: Settings, workflow_id: str) -> str:
+    return subprocess.run(
+        [
+            temporal_binary(),
+            "workflow",
+            "show",
+            "--address",
+            settings.temporal_address,
+            "--workflow-id",
+            workflow_id,
+            "--detailed",
+            "--codec-endpoint",
+            settings.codec_url,
+            "--codec-auth",
+            f"Bearer {settings.codec_tokens[0]}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def register_text(settings: Settings) -> str:
+    """Every value of the register's columns that are not secret by design."""
+    database = settings.register_database_url.removeprefix("sqlite+aiosqlite:///")
+    values: list[str] = []
+    with closing(sqlite3.connect(database)) as conn:
+        tables = [
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
+        for table in tables:
+            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
+            wanted = [c for c in columns if (table, c) not in SECRET_COLUMNS]
+            if not wanted:
+                continue
+            query = f"SELECT {', '.join(wanted)} FROM {table}"  # noqa: S608 - names from the schema
+            values += [str(v) for row in conn.execute(query) for v in row if v is not None]
+    return "\n".join(values)
+
+
+def places(settings: Settings) -> dict[str, bytes]:
+    """Where the engine keeps its own data, as bytes to search."""
+    var = settings.var_dir
+    found = {path.name: path.read_bytes() for path in var.glob("temporal.db*") if path.is_file()}
+    found["temporal workflow show"] = workflow_shows(settings).encode()
+    found |= {f"log/{p.name}": p.read_bytes() for p in (var / "log").glob("*.log")}
+    found["case register"] = register_text(settings).encode()
+    return found
+
+
+def leaks(settings: Settings) -> dict[str, list[str]]:
+    """Which personal data is found in the clear, and where (UTF-8 and, for SQLite's own
+    files, as stored)."""
+    wanted = [*seeded_personal_data(), *DEMO_CHANGES]
+    found: dict[str, list[str]] = {}
+    for where, content in places(settings).items():
+        hits = sorted({text for text in wanted if text.encode() in content})
+        if hits:
+            found[where] = hits
+    return found
+
+
+def test_a_demo_of_every_kind_leaves_no_personal_data_in_the_clear(tmp_path: Path) -> None:
+    with stack(tmp_path, encryption=True) as settings:
+        run_demo(settings)
+        kinds = {row["kind"] for row in quiet_cli("list")["cases"]}
+        assert kinds >= {
+            "access",
+            "rectification",
+            "restriction",
+            "objection",
+            "erasure",
+            "portability",
+            "public_access",
+        }
+        found = leaks(settings)
+        # A supervisor holding a token reads the cases through the codec server.
+        decoded = show_with_codec(settings, first_case(settings))
+    assert found == {}, f"personal data in the clear: {found}"
+    assert DEMO_SUBJECTS["tolvan"] in decoded
+
+
+def test_without_encryption_the_same_search_finds_personal_data(tmp_path: Path) -> None:
+    with stack(tmp_path, encryption=False) as settings:
+        quiet_cli(
+            "submit", "access", "--subject", DEMO_SUBJECTS["tolvan"], "--verified-by", "bankid"
+        )
+        found = leaks(settings)
+    assert DEMO_SUBJECTS["tolvan"] in found.get("temporal workflow show", [])
+    assert any(name.startswith("temporal.db") for name in found), found
