@@ -47,10 +47,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from dsr import search
 from dsr.adapters import FakeEidProvider
+from dsr.audit import evidence as audit_evidence
+from dsr.audit import verify as verify_chain
 from dsr.calendar import STOCKHOLM
 from dsr.client import connect
 from dsr.config import Settings, get_settings
-from dsr.db import create_engine
+from dsr.db import Case, create_engine
+from dsr.db import sessionmaker as register_sessions
 from dsr.models import (
     CASE_NUMBER_PATTERN,
     ActionResult,
@@ -163,6 +166,16 @@ def command(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
         except RPCError as error:
             # Anything else Temporal says: one line, no traceback.
             errors.print(f"error: Temporal: {error.message}", markup=False, highlight=False)
+            raise typer.Exit(1) from None
+        except SQLAlchemyError as error:
+            # A database the settings point to that is missing or unreadable; the statement
+            # and its values stay out of the message.
+            errors.print(
+                f"error: database: {type(error).__name__} (check DSR_REGISTER_URL and "
+                "DSR_DOCUMENT_ARCHIVE_URL)",
+                markup=False,
+                highlight=False,
+            )
             raise typer.Exit(1) from None
 
     wrapper.__doc__ = reflowed(func.__doc__)
@@ -1592,6 +1605,110 @@ async def open_case(client: Client, case_number: str) -> WorkflowHandle[Any, Any
     if (await fetch_status(client, case_number)).state is CaseState.CLOSED:
         fail(f"case {case_number} is closed")
     return handle
+
+
+# --- the audit trail ---------------------------------------------------------------------
+
+audit_app = typer.Typer(
+    help="The case's tamper-evident trail: verify its hash chain, export evidence.",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+
+
+async def workflow_transitions(case_number: str) -> int | None:
+    """How many state transitions the case's workflow made (with registration), or None if
+    it cannot be asked (no worker, or a case Temporal no longer keeps)."""
+    try:
+        client = await client_for(get_settings())
+        handle = client.get_workflow_handle(case_number)
+        status: CaseStatus = await handle.query(
+            "status", result_type=CaseStatus, rpc_timeout=QUERY_TIMEOUT
+        )
+    except (UserError, RPCError, WorkflowQueryFailedError):
+        return None
+    return len(status.steps) + 1
+
+
+@audit_app.command("verify")
+@command
+async def audit_verify(case: CaseArgument, as_json: JsonOption = False) -> None:
+    """Recompute the case's hash chain: an edited, removed or inserted trail row is found.
+
+    Exits 1 when the chain is broken. The number of rows is also compared with the
+    workflow's own count of state transitions, when the workflow can be asked."""
+    case_number = parse_case_number(case)
+    transitions = await workflow_transitions(case_number)
+    engine = create_engine(get_settings().register_database_url)
+    try:
+        async with register_sessions(engine)() as session:
+            if await session.get(Case, case_number) is None:
+                fail(f"case {case_number} is not in the register")
+            result = await verify_chain(session, case_number, expected_transitions=transitions)
+    finally:
+        await engine.dispose()
+    payload = {
+        "case_number": case_number,
+        "intact": result.intact,
+        "events": result.events,
+        "chained": result.chained,
+        "unchained_before_the_chain": result.unchained,
+        "head": result.head,
+        "compared_with_workflow": transitions is not None,
+        "problems": result.problems,
+    }
+
+    def human() -> None:
+        if result.intact:
+            console.print(
+                f"{case_number}: the trail is intact: {result.chained} rows chained"
+                + (f", {result.unchained} from before the chain" if result.unchained else "")
+                + f"; head {result.head[:16]}"
+            )
+        for problem in result.problems:
+            errors.print(f"{case_number}: {problem}", markup=False, highlight=False)
+
+    emit(as_json, payload, human)
+    if not result.intact:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+@command
+async def audit_export(
+    case: CaseArgument,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", help="Where to write the evidence; default var/audit/CASE.json."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write the case's evidence as JSON: the register entry, every event (who, what, when),
+    each link of the hash chain and its verification. No payload data."""
+    settings = get_settings()
+    case_number = parse_case_number(case)
+    target = Path(out) if out else settings.var_dir / "audit" / f"{case_number}.json"
+    engine = create_engine(settings.register_database_url)
+    try:
+        async with register_sessions(engine)() as session:
+            try:
+                evidence = await audit_evidence(session, case_number)
+            except LookupError as error:
+                fail(str(error))
+    finally:
+        await engine.dispose()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(evidence, ensure_ascii=False, indent=2), encoding="utf-8")
+    verification = evidence["verification"]
+    emit(
+        as_json,
+        {"case_number": case_number, "path": str(target), **verification},
+        lambda: console.print(
+            f"{case_number}: evidence written to {target} ("
+            + ("chain intact" if verification["intact"] else "CHAIN BROKEN")
+            + ")"
+        ),
+    )
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deadlines import public_access_deadline
+from dsr.audit import append_link
 from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline
 from dsr.db import Case, CaseCounter, CaseEvent, PublicEntry, RestrictionHold
 from dsr.models import (
@@ -109,18 +110,18 @@ class RegisterActivities:
                     )
                 )
                 if written is None:
-                    session.add(
-                        CaseEvent(
-                            case_number=transition.case_number,
-                            step=transition.step,
-                            at=now,
-                            actor=transition.actor,
-                            action=transition.action,
-                            from_state=transition.from_state,
-                            to_state=transition.to_state,
-                            detail={"note": transition.detail} if transition.detail else None,
-                        )
+                    event = CaseEvent(
+                        case_number=transition.case_number,
+                        step=transition.step,
+                        at=now,
+                        actor=transition.actor,
+                        action=transition.action,
+                        from_state=transition.from_state,
+                        to_state=transition.to_state,
+                        detail={"note": transition.detail} if transition.detail else None,
                     )
+                    session.add(event)
+                    await append_link(session, event)
         except IntegrityError as error:
             if not _is_duplicate_step(error):
                 raise
@@ -163,23 +164,28 @@ class RegisterActivities:
         in one transaction; a retry of a key already written changes nothing."""
         try:
             async with self._sessions.begin() as session:
-                case = await session.get(Case, case_number)
-                if case is None:
+                # A write first: the transaction holds SQLite's write lock (PostgreSQL: the
+                # case's row) before it reads the chain's last link.
+                touched = await session.execute(
+                    update(Case).where(Case.case_number == case_number).values(state=Case.state)
+                )
+                if touched.rowcount != 1:  # type: ignore[attr-defined]
                     raise RuntimeError(f"case {case_number} is not in the register")
+                case = await session.get_one(Case, case_number)
                 if change is not None:
                     change(case)
-                session.add(
-                    CaseEvent(
-                        case_number=case_number,
-                        step=key,
-                        at=datetime.now(UTC),
-                        actor=actor,
-                        action=action,
-                        from_state=case.state,
-                        to_state=case.state,
-                        detail={"note": detail} if detail else None,
-                    )
+                event = CaseEvent(
+                    case_number=case_number,
+                    step=key,
+                    at=datetime.now(UTC),
+                    actor=actor,
+                    action=action,
+                    from_state=case.state,
+                    to_state=case.state,
+                    detail={"note": detail} if detail else None,
                 )
+                session.add(event)
+                await append_link(session, event)
         except IntegrityError as error:
             if not _is_duplicate_step(error):
                 raise
@@ -288,18 +294,18 @@ class RegisterActivities:
                         description=request.public.description,
                     )
                 )
-            session.add(
-                CaseEvent(
-                    case_number=case_number,
-                    step=0,
-                    at=now,
-                    actor=request.assignee or "intake",
-                    action="register",
-                    from_state=None,
-                    to_state=CaseState.REGISTERED.value,
-                    detail={"channel": request.channel.value},
-                )
+            registered = CaseEvent(
+                case_number=case_number,
+                step=0,
+                at=now,
+                actor=request.assignee or "intake",
+                action="register",
+                from_state=None,
+                to_state=CaseState.REGISTERED.value,
+                detail={"channel": request.channel.value},
             )
+            session.add(registered)
+            await append_link(session, registered)
         activity.logger.info("case registered", extra={"case_number": case_number})
         return OpenCaseResult(
             case_number=case_number,

@@ -123,6 +123,18 @@ class PublicEntry(Base):
     description: Mapped[str] = mapped_column(String(200), nullable=False)
 
 
+class AuditLink(Base):
+    """The hash chain over a case's trail (see dsr/audit.py): one link per `case_events` row.
+    A table of its own, so registers made before the chain need no change."""
+
+    __tablename__ = "audit_links"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(16), nullable=False, index=True)
+    prev_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
 class RestrictionHold(Base):
     """One case's reason to keep a subject's processing restricted (Art. 18, or the kept parts
     of an erasure). The flags in the systems come off only when the last hold is released, so

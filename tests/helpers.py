@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import sys
 import uuid
 from datetime import UTC, datetime
 from email import message_from_bytes, policy
@@ -145,3 +147,47 @@ class Mailbox:
             cast(EmailMessage, message_from_bytes(envelope.content, policy=policy.default))
         )
         return "250 OK"
+
+
+STARTER = Path(__file__).resolve().parent.parent / "starter.py"
+
+
+class Cli:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.env = {
+            **os.environ,
+            "DSR_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+            "DSR_TASK_QUEUE": settings.task_queue,
+            "DSR_VAR_DIR": str(settings.var_dir),
+            "DSR_DOCUMENT_ARCHIVE_URL": settings.document_archive_url,
+            "DSR_REGISTER_URL": settings.register_url,
+        }
+
+    async def run(self, *args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(STARTER),
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=self.env,
+        )
+        out, err = await process.communicate()
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    async def json(self, *args: str) -> dict[str, Any]:
+        code, out, err = await self.run(*args, "--json")
+        assert code == 0, err
+        lines = out.strip().splitlines()
+        assert len(lines) == 1, f"one JSON object expected, got: {out!r}"
+        answer: dict[str, Any] = json.loads(lines[0])
+        return answer
+
+    async def wait_for(self, case: str, state: str) -> dict[str, Any]:
+        for _ in range(100):
+            current = await self.json("status", case)
+            if current["state"] == state:
+                return current
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{case} never reached {state}")

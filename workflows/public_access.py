@@ -148,7 +148,7 @@ class PublicAccessWorkflow(CaseWorkflow):
         await workflow.wait_condition(
             lambda: len(self._reviews) == len(self._documents) and not self._checking
         )
-        last = max((r for r in self._reviewed.values()), key=lambda r: r.reviewed_at, default=None)
+        last = max(self._reviewed.values(), key=lambda r: r.reviewed_at, default=None)
         copies = self._copies = await workflow.execute_activity_method(
             PublicAccessActivities.prepare_copies,
             PrepareCopiesInput(

@@ -1,0 +1,186 @@
+"""The tamper-evident trail: each case event is chained to the one before by a hash.
+
+Every row of a case's trail (`case_events`) gets a link (`audit_links`): SHA-256 over the
+previous link's hash and the row's content in a canonical form, written in the same
+transaction as the row. Editing a row, removing one from the middle, or reordering them breaks
+the chain, and `verify` says where. Removing the newest rows together with their links leaves
+a shorter valid chain: `verify` compares the chain's length with the workflow's own count when
+it is given, and `export` writes the head hash so it can be kept elsewhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dsr.db import AuditLink, Case, CaseEvent
+
+GENESIS = "0" * 64
+
+
+def canonical(event: CaseEvent) -> bytes:
+    """The row's content as hashed: every column but the surrogate id, in a fixed form."""
+    at = event.at.astimezone(UTC).isoformat(timespec="microseconds")
+    return json.dumps(
+        [
+            event.case_number,
+            event.step,
+            at,
+            event.actor,
+            event.action,
+            event.from_state,
+            event.to_state,
+            event.detail,
+        ],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+def link_hash(previous: str, event: CaseEvent) -> str:
+    return hashlib.sha256(previous.encode() + b"\n" + canonical(event)).hexdigest()
+
+
+async def append_link(session: AsyncSession, event: CaseEvent) -> None:
+    """Chain a new trail row to its case's last link. Call inside the transaction that adds
+    the row, after the transaction holds the write lock (SQLite) or the case row (PostgreSQL):
+    two appends to one case must not read the same last link."""
+    await session.flush()  # the row gets its id, so links follow the trail's order
+    previous = await session.scalar(
+        select(AuditLink.hash)
+        .where(AuditLink.case_number == event.case_number)
+        .order_by(AuditLink.event_id.desc())
+        .limit(1)
+    )
+    prev = previous or GENESIS
+    session.add(
+        AuditLink(
+            event_id=event.id,
+            case_number=event.case_number,
+            prev_hash=prev,
+            hash=link_hash(prev, event),
+        )
+    )
+
+
+@dataclass
+class Verification:
+    case_number: str
+    events: int = 0
+    chained: int = 0
+    unchained: int = 0  # rows from before the chain existed (a prefix only)
+    head: str = GENESIS
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problems
+
+
+async def verify(
+    session: AsyncSession, case_number: str, *, expected_transitions: int | None = None
+) -> Verification:
+    """Walk the case's trail in order and recompute every link."""
+    result = Verification(case_number)
+    events = list(
+        await session.scalars(
+            select(CaseEvent).where(CaseEvent.case_number == case_number).order_by(CaseEvent.id)
+        )
+    )
+    links = {
+        link.event_id: link
+        for link in await session.scalars(
+            select(AuditLink).where(AuditLink.case_number == case_number)
+        )
+    }
+    result.events = len(events)
+    previous = GENESIS
+    started = False
+    for event in events:
+        link = links.pop(event.id, None)
+        if link is None:
+            if started:
+                result.problems.append(f"step {event.step}: the row has no link (inserted?)")
+            else:
+                result.unchained += 1
+            continue
+        started = True
+        result.chained += 1
+        if link.prev_hash != previous:
+            result.problems.append(f"step {event.step}: the row before it was changed or removed")
+        if link.hash != link_hash(link.prev_hash, event):
+            result.problems.append(f"step {event.step}: the row was changed after it was written")
+        previous = link.hash
+    for event_id in sorted(links):
+        result.problems.append(f"a linked row (id {event_id}) is missing: removed")
+    result.head = previous
+    if expected_transitions is not None:
+        transitions = sum(1 for e in events if e.step < 10_000)
+        if transitions < expected_transitions:
+            result.problems.append(
+                f"the workflow made {expected_transitions} state transitions, the trail holds "
+                f"{transitions}: rows were removed from its end"
+            )
+    return result
+
+
+async def evidence(session: AsyncSession, case_number: str) -> dict[str, Any]:
+    """The case's audit evidence: the register entry, every event with who and when, each
+    link and the verification; no payload data (the trail holds none)."""
+    case = await session.get(Case, case_number)
+    if case is None:
+        raise LookupError(f"case {case_number} is not in the register")
+    check = await verify(session, case_number)
+    links = {
+        link.event_id: link
+        for link in await session.scalars(
+            select(AuditLink).where(AuditLink.case_number == case_number)
+        )
+    }
+    events = await session.scalars(
+        select(CaseEvent).where(CaseEvent.case_number == case_number).order_by(CaseEvent.id)
+    )
+    return {
+        "case": {
+            "case_number": case.case_number,
+            "kind": case.kind,
+            "received_at": case.received_at.isoformat(),
+            "channel": case.channel,
+            "deadline": case.deadline.isoformat(),
+            "state": case.state,
+            "outcome": case.outcome,
+            "assignee": case.assignee,
+            "created_at": case.created_at.isoformat(),
+            "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        },
+        "events": [
+            {
+                "step": event.step,
+                "at": event.at.isoformat(),
+                "actor": event.actor,
+                "action": event.action,
+                "from_state": event.from_state,
+                "to_state": event.to_state,
+                "detail": event.detail,
+                "prev_hash": links[event.id].prev_hash if event.id in links else None,
+                "hash": links[event.id].hash if event.id in links else None,
+            }
+            for event in events
+        ],
+        "verification": {
+            "intact": check.intact,
+            "events": check.events,
+            "chained": check.chained,
+            "unchained_before_the_chain": check.unchained,
+            "head": check.head,
+            "problems": check.problems,
+        },
+        "exported_at": datetime.now(UTC).isoformat(),
+    }

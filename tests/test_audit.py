@@ -1,0 +1,94 @@
+"""The tamper-evident trail, as an auditor uses it: `audit verify` and `audit export` in a real
+process, against a real case on the dev server, after rows were edited, removed or cut off
+directly in the register's database."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client
+
+from dsr.config import Settings
+from systems.demo import DEMO_SUBJECTS
+from tests.helpers import Cli
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def tamper(settings: Settings, sql: str, *params: object) -> None:
+    """What someone with the database file and the sqlite3 shell could do (foreign keys are
+    off in a plain connection)."""
+    database = settings.register_database_url.removeprefix("sqlite+aiosqlite:///")
+    with closing(sqlite3.connect(database)) as conn, conn:
+        conn.execute(sql, params)
+
+
+async def a_case_in_review(cli: Cli) -> str:
+    opened = await cli.json(
+        "submit", "access", "--subject", DEMO_SUBJECTS["tolvan"], "--verified-by", "bankid"
+    )
+    case = str(opened["case_number"])
+    await cli.wait_for(case, "awaiting_review")
+    return case
+
+
+async def test_an_untouched_trail_verifies_and_exports_as_evidence(
+    client: Client, worker: Settings, tmp_path: Path
+) -> None:
+    cli = Cli(client, worker)
+    case = await a_case_in_review(cli)
+    verified = await cli.json("audit", "verify", case)
+    assert verified["intact"] is True and verified["problems"] == []
+    assert verified["chained"] == verified["events"] >= 4  # register, collect, build, review
+    assert verified["compared_with_workflow"] is True
+
+    target = tmp_path / "evidence.json"
+    exported = await cli.json("audit", "export", case, "--out", str(target))
+    assert exported["intact"] is True and exported["head"] == verified["head"]
+    evidence = json.loads(target.read_text())
+    assert [e["action"] for e in evidence["events"]][:2] == ["register", "identity:bankid"]
+    assert all(e["hash"] and e["prev_hash"] for e in evidence["events"])
+    assert evidence["events"][-1]["hash"] == verified["head"]
+    assert DEMO_SUBJECTS["tolvan"] not in target.read_text()  # no payload data
+
+
+async def test_an_edited_row_is_found(client: Client, worker: Settings) -> None:
+    cli = Cli(client, worker)
+    case = await a_case_in_review(cli)
+    tamper(
+        worker, "UPDATE case_events SET actor = 'mallory' WHERE case_number = ? AND step = 1", case
+    )
+    code, out, err = await cli.run("audit", "verify", case)
+    assert code == 1
+    assert "step 1: the row was changed after it was written" in err
+
+
+async def test_a_removed_row_is_found_in_the_middle_and_at_the_end(
+    client: Client, worker: Settings
+) -> None:
+    cli = Cli(client, worker)
+    middle = await a_case_in_review(cli)
+    tamper(worker, "DELETE FROM case_events WHERE case_number = ? AND step = 1", middle)
+    code, _, err = await cli.run("audit", "verify", middle)
+    assert code == 1
+    assert "the row before it was changed or removed" in err and "missing: removed" in err
+
+    # The newest row and its link removed together leave a shorter, valid chain: the
+    # workflow's own count of its transitions shows the cut.
+    end = await a_case_in_review(cli)
+    last = "SELECT max(id) FROM case_events WHERE case_number = ? AND step < 10000"
+    tamper(worker, f"DELETE FROM audit_links WHERE event_id = ({last})", end)  # noqa: S608
+    tamper(worker, f"DELETE FROM case_events WHERE id = ({last})", end)  # noqa: S608
+    code, _, err = await cli.run("audit", "verify", end)
+    assert code == 1
+    assert "rows were removed from its end" in err
+
+
+async def test_an_unknown_case_is_a_clear_error(client: Client, worker: Settings) -> None:
+    code, out, err = await Cli(client, worker).run("audit", "verify", "DSR-2026-999999")
+    assert code == 1 and out == ""
+    assert err.strip() == "error: case DSR-2026-999999 is not in the register"
