@@ -38,7 +38,7 @@ def parse_subject_id(text: str, *, today: date | None = None) -> str:
     if len(digits) == 12:
         year = int(digits[:4])
     else:
-        year = _infer_year(int(digits[:2]), centenarian=separator == "+", today=today)
+        year = _infer_year(digits[:6], centenarian=separator == "+", today=today)
     canonical = f"{year:04d}{digits[-8:]}"
     birth_date = _birth_date(canonical)
     if birth_date > today:
@@ -64,8 +64,13 @@ def subject_reference(canonical: str, secret: str | bytes) -> str:
     return hmac.new(key, canonical.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def _infer_year(two_digits: int, *, centenarian: bool, today: date) -> int:
-    year = today.year - (today.year - two_digits) % 100
+def _infer_year(yymmdd: str, *, centenarian: bool, today: date) -> int:
+    """The century of a 10-digit number: the latest birth date not after today ('-': under
+    100 years old), or a century before it ('+')."""
+    year = today.year - (today.year - int(yymmdd[:2])) % 100
+    month, day = int(yymmdd[2:4]), int(yymmdd[4:6]) % _COORDINATION_DAY_OFFSET or 1
+    if (month, day) > (today.month, today.day) and year == today.year:
+        year -= 100  # a birthday later this year: born this day a century ago
     return year - 100 if centenarian else year
 
 

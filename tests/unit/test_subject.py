@@ -47,10 +47,13 @@ def test_coordination_number() -> None:
 
 
 def test_century_follows_today() -> None:
-    # 15 Dec 2026: born today is fine, born tomorrow is not; never pushed back to 1926.
+    # 15 Dec 2026: born today. The day before, the same number is someone born 15 Dec 1926,
+    # 99 years old (a '-' says under 100): nobody can be born tomorrow.
     assert parse_subject_id("261215-1239", today=date(2026, 12, 15)) == "202612151239"
+    assert parse_subject_id("261215-1239", today=date(2026, 12, 14)) == "192612151239"
+    # In the 12-digit form a birth date after today stays impossible.
     with pytest.raises(ValueError, match="impossible date"):
-        parse_subject_id("261215-1239", today=date(2026, 12, 14))
+        parse_subject_id("202612151239", today=date(2026, 12, 14))
 
 
 def test_today_defaults_to_the_real_today() -> None:
@@ -116,3 +119,11 @@ def test_subject_reference_refuses_empty_secret_and_non_canonical_input() -> Non
         subject_reference("19121212-1212", "secret-a")
     with pytest.raises(ValueError, match="canonical"):
         is_coordination_number("121212-1212")
+
+
+def test_a_ten_digit_number_of_someone_turning_100_later_this_year_is_last_century() -> None:
+    # On 28 Nov 2026, "261201-..." is someone born 1 Dec 1926 (99 years old, so '-'), not a
+    # child born next week; "261127-..." was born yesterday.
+    assert parse_subject_id("261201-0013", today=date(2026, 11, 28)) == "192612010013"
+    assert parse_subject_id("261127-0014", today=date(2026, 11, 28)) == "202611270014"
+    assert parse_subject_id("261201+0013", today=date(2026, 11, 28)) == "182612010013"

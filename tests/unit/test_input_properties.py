@@ -1,0 +1,151 @@
+"""Property tests over everything that takes input from people: the CLI's parsers, the identity
+number, and the models every workflow, update and activity is called with. Whatever is typed,
+the answer is a valid value or a refusal with a message: never a crash, never half-accepted."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
+from stdnum import luhn
+from stdnum.se import personnummer
+
+import starter
+from dsr import models
+from dsr.subject import parse_subject_id
+
+PROPERTIES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Text as people type and paste it: any Unicode, control characters and digits included.
+TEXT = st.text(max_size=120) | st.from_regex(r"[0-9 +\-A-Za-zÅÄÖåäö:=@.]{0,40}", fullmatch=True)
+NOW = datetime(2026, 11, 28, 12, tzinfo=UTC)
+
+
+def refused_or_valid(parse: Any, *args: Any) -> Any:
+    """The parser's value, or None if it refused with a one-line message."""
+    try:
+        return parse(*args)
+    except starter.UserError as error:
+        message = str(error)
+        assert message and "\n" not in message and len(message) < 400
+        return None
+
+
+@PROPERTIES
+@given(TEXT)
+def test_an_identity_number_is_canonical_and_checked_or_refused(text: str) -> None:
+    try:
+        canonical = parse_subject_id(text, today=date(2026, 11, 28))
+    except ValueError as error:
+        assert str(error).startswith("identity number")
+        return
+    assert re.fullmatch(r"[0-9]{12}", canonical)
+    assert personnummer.is_valid(canonical[2:]) or int(canonical[6:8]) > 60  # coordination
+
+
+@PROPERTIES
+@given(st.dates(date(1901, 1, 1), date(2026, 11, 28)), st.integers(0, 999))
+# 99 years old, born a few days after today's date a century ago: the '-' form is still theirs.
+@example(born=date(1926, 12, 1), serial=1)
+def test_every_valid_personnummer_is_accepted_in_both_forms(born: date, serial: int) -> None:
+    body = f"{born:%y%m%d}{serial:03d}"
+    number = body + luhn.calc_check_digit(body)
+    long_form = f"{born:%Y}{number[2:]}"
+    assert parse_subject_id(long_form, today=date(2026, 11, 28)) == long_form
+    today = date(2026, 11, 28)
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    separator = "+" if age >= 100 else "-"
+    short = f"{number[:6]}{separator}{number[6:]}"
+    assert parse_subject_id(short, today=date(2026, 11, 28)) == long_form
+
+
+@PROPERTIES
+@given(TEXT)
+def test_the_cli_parsers_return_a_valid_value_or_refuse_in_one_line(text: str) -> None:
+    case = refused_or_valid(starter.parse_case_number, text)
+    assert case is None or re.fullmatch(models.CASE_NUMBER_PATTERN, case)
+    received = refused_or_valid(lambda t: starter.parse_received(t, now=NOW), text)
+    assert received is None or (received.tzinfo is not None and received <= NOW)
+    period = refused_or_valid(starter.parse_period, text)
+    assert period is None or period.days >= 1
+    handler = refused_or_valid(starter.parse_handler, text)
+    assert handler is None or not re.search(r"\d{6}", handler)
+    day = refused_or_valid(starter.parse_day, text, "--from")
+    assert day is None or isinstance(day, date)
+    document = refused_or_valid(starter.parse_document_id, text)
+    assert document is None or document >= 1
+    ground = refused_or_valid(starter.parse_ground, text, "--withhold")
+    assert ground is None or isinstance(ground, models.SecrecyGround)
+    mask = refused_or_valid(starter.parse_mask, text)
+    assert mask is None or mask.text.strip()
+    refused_or_valid(starter.parse_change, text, None)
+
+
+@PROPERTIES
+@given(st.from_regex(r"(19|20)[0-9]{10}", fullmatch=True))
+def test_refusals_never_repeat_an_identity_number_typed_in_the_wrong_place(number: str) -> None:
+    for parse in (starter.parse_case_number, starter.parse_handler):
+        try:
+            parse(number)
+        except starter.UserError as error:
+            assert number not in str(error)
+        else:
+            pytest.fail(f"{parse.__name__} accepted an identity number")
+
+
+# The models every workflow, update and activity input is made of.
+INPUTS: list[type[BaseModel]] = [
+    models.SubmitRequestInput,
+    models.PublicRequest,
+    models.DocumentQuery,
+    models.Contact,
+    models.ReviewDocumentInput,
+    models.ConfirmDocumentsInput,
+    models.SearchAgainInput,
+    models.RegisterAppealInput,
+    models.FormalDecisionInput,
+    models.RequestFormalDecisionInput,
+    models.LinkCaseInput,
+    models.ExtendInput,
+    models.AskClarificationInput,
+    models.ReassignInput,
+    models.RefuseInput,
+    models.VerifyIdentityInput,
+    models.CloseUnverifiedInput,
+    models.DecideRectificationInput,
+    models.RecordManualDeliveryInput,
+    models.RecordDisposalDecisionInput,
+    models.FieldChange,
+]
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def with_fields(model: type[BaseModel]) -> st.SearchStrategy[dict[str, Any]]:
+    """The model's own field names with values of any shape: past the "unknown field" check,
+    into the validators."""
+    return st.fixed_dictionaries({}, optional=dict.fromkeys(model.model_fields, JSON))
+
+
+@PROPERTIES
+@given(st.sampled_from(INPUTS).flatmap(lambda m: st.tuples(st.just(m), with_fields(m) | JSON)))
+def test_every_input_model_validates_or_refuses_and_a_valid_one_round_trips(
+    case: tuple[type[BaseModel], Any],
+) -> None:
+    model, data = case
+    try:
+        value = model.model_validate(data)
+    except ValidationError as error:
+        assert error.errors(), "a refusal says what is wrong"
+        return
+    again = model.model_validate_json(value.model_dump_json())
+    assert again == value
+    json.dumps(value.model_dump(mode="json"))  # what history and the CLI's --json carry
