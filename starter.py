@@ -45,12 +45,14 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.store import ExtractStore
 from dsr import search
 from dsr.adapters import FakeEidProvider
 from dsr.audit import evidence as audit_evidence
 from dsr.audit import verify as verify_chain
 from dsr.calendar import STOCKHOLM
 from dsr.client import connect
+from dsr.codec import EncryptionKeyError
 from dsr.config import Settings, get_settings
 from dsr.db import Case, create_engine
 from dsr.db import sessionmaker as register_sessions
@@ -870,7 +872,7 @@ async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
                 "identity", f"{current.identity.method} by {current.identity.verified_by}"
             )
         if current.extract:
-            table.add_row("extract", payload["extract_path"])
+            table.add_row("extract", f"sealed; read it with `show-extract {current.case_number}`")
         if current.delivery:
             table.add_row("delivered", f"{current.delivery.method}: {current.delivery.location}")
         if current.outcome:
@@ -1605,6 +1607,32 @@ async def open_case(client: Client, case_number: str) -> WorkflowHandle[Any, Any
     if (await fetch_status(client, case_number)).state is CaseState.CLOSED:
         fail(f"case {case_number} is closed")
     return handle
+
+
+@app.command("show-extract")
+@command
+async def show_extract(
+    case: CaseArgument,
+    as_json_file: Annotated[
+        bool, typer.Option("--json-file", help="The machine-readable JSON instead of the letter.")
+    ] = False,
+) -> None:
+    """Print a case's extract for the review: the Swedish HTML letter, or its JSON.
+
+    The extract store keeps it sealed; it is opened here, on the handler's screen only."""
+    settings = get_settings()
+    case_number = parse_case_number(case)
+    current = await fetch_status(await client_for(settings), case_number)
+    if current.extract is None:
+        fail(f"case {case_number} has no extract (yet)")
+    store = ExtractStore(settings.extract_dir, settings.key_ring())
+    ref = current.extract.json_ref if as_json_file else current.extract.html_ref
+    try:
+        typer.echo(store.read_text(ref))
+    except FileNotFoundError:
+        fail(f"case {case_number}: the extract is no longer kept (deleted after delivery)")
+    except EncryptionKeyError as error:
+        fail(str(error))
 
 
 # --- the audit trail ---------------------------------------------------------------------

@@ -105,7 +105,7 @@ class DeliveryActivities:
         """Send the extract; the case number is the message id, so a retry sends nothing twice."""
         extract = request.extract
         attachments = tuple(
-            self._store.path(ref)
+            self._store.attachment(ref)
             for ref in (extract.html_ref, extract.json_ref, *extract.extra_refs)
         )
         if request.method is DeliveryMethod.DIGITAL_MAILBOX:
@@ -120,7 +120,7 @@ class DeliveryActivities:
                 )
             )
         elif request.method is DeliveryMethod.LETTER:
-            answer = json.loads(self._store.path(extract.json_ref).read_text())
+            answer = json.loads(self._store.read_text(extract.json_ref))
             address = answer.get("postal_address")
             if not address:
                 raise ApplicationError(
@@ -130,7 +130,7 @@ class DeliveryActivities:
                 Letter(
                     letter_id=request.case_number,
                     address_lines=tuple(address),
-                    body_html=self._store.path(extract.html_ref).read_text(),
+                    body_html=self._store.read_text(extract.html_ref),
                     enclosures=attachments,
                 )
             )

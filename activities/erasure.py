@@ -72,7 +72,7 @@ class ErasureActivities:
         """
         system = self._catalog.systems[request.system]
         engine = self._engines[request.system]
-        plan = json.loads(self._store.path(request.plan_ref).read_text())
+        plan = json.loads(self._store.read_text(request.plan_ref))
         mine = [item for item in plan if item["system"] == request.system]
         # Art. 19: who received the rows this plan erases, as the plan recorded them, so a
         # retry after the rows went names them too. Plans stored before it did: everyone who
@@ -141,7 +141,7 @@ class ErasureActivities:
         plan outdated: the case is planned again. Rows that appeared and must be kept are not a
         change: what is kept stays restricted, and a later request covers it.
         """
-        stored = json.loads(self._store.path(request.plan_ref).read_text())
+        stored = json.loads(self._store.read_text(request.plan_ref))
         approved = {
             (item["system"], item["table"], key): item["action"]
             for item in stored
@@ -180,9 +180,7 @@ class ErasureActivities:
         system = self._catalog.systems[request.system]
         engine = self._engines[request.system]
         approved: dict[str, set[int]] = {}
-        stored = (
-            json.loads(self._store.path(request.plan_ref).read_text()) if request.plan_ref else []
-        )
+        stored = json.loads(self._store.read_text(request.plan_ref)) if request.plan_ref else []
         for item in stored:
             if item["system"] == request.system and item["action"] == "keep":
                 approved.setdefault(item["table"], set()).update(item["keys"])

@@ -95,7 +95,7 @@ class ExtractActivities:
         disclosures: list[dict[str, Any]] = []
         for collection in sorted(request.collections, key=lambda c: c.system):
             declaration = self._catalog.systems[collection.system]
-            collected = json.loads(self._store.path(collection.ref).read_text())
+            collected = json.loads(self._store.read_text(collection.ref))
             tables = []
             for name, table in declaration.tables.items():
                 rows = collected["tables"].get(name, {}).get("rows", [])
@@ -144,7 +144,7 @@ class ExtractActivities:
         tables: dict[str, list[dict[str, Any]]] = {}
         for collection in sorted(request.collections, key=lambda c: c.system):
             declaration = self._catalog.systems[collection.system]
-            collected = json.loads(self._store.path(collection.ref).read_text())
+            collected = json.loads(self._store.read_text(collection.ref))
             for name, table in declaration.tables.items():
                 rows = collected["tables"].get(name, {}).get("rows", [])
                 if table.portable and rows:

@@ -188,7 +188,7 @@ class PublicAccessActivities:
         """Send to the requester's contact, e-mail first; no contact: a handler hands it over.
         The case number and what is sent make the message id, so a retry sends once."""
         contact = request.contact
-        paths = tuple(self._store.path(ref) for ref in request.refs)
+        paths = tuple(self._store.attachment(ref) for ref in request.refs)
         message_id = f"{request.case_number}-{request.what}"
         subject = f"{SUBJECTS_SV[request.what]}, ärende {request.case_number}"
         if contact is not None and contact.email:
@@ -216,7 +216,7 @@ class PublicAccessActivities:
                 Letter(
                     letter_id=message_id,
                     address_lines=lines,
-                    body_html=paths[0].read_text(encoding="utf-8"),
+                    body_html=paths[0].data.decode("utf-8"),
                     enclosures=paths[1:],
                 )
             )
@@ -264,8 +264,8 @@ class PublicAccessActivities:
                 Letter(
                     letter_id=f"{request.case_number}-appeal",
                     address_lines=(request.court,),
-                    body_html=self._store.path(ref).read_text(encoding="utf-8"),
-                    enclosures=(self._store.path(request.decision_ref),),
+                    body_html=self._store.read_text(ref),
+                    enclosures=(self._store.attachment(request.decision_ref),),
                 )
             )
         else:

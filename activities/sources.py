@@ -37,7 +37,7 @@ class SourceActivities:
         """
         system = self._catalog.systems[request.system]
         ref = self._store.ref(request.case_number, request.version, f"{request.system}.json")
-        destination = self._store.writable(ref)
+        destination = self._store.scratch(ref)
         work = asyncio.create_task(
             collect_subject(self._engines[request.system], system, request.subject_id, destination)
         )
@@ -50,6 +50,7 @@ class SourceActivities:
         finally:
             work.cancel()
         summary = work.result()
+        self._store.seal(destination, ref)
         activity.logger.info(
             "collected",
             extra={

@@ -1,18 +1,36 @@
-"""The extract store: collected data and built extracts live here; history carries references."""
+"""The extract store: collected data and built extracts live here; history carries references.
+
+Every file is sealed at rest with AES-256-GCM (the payload key ring): a file starts with a
+marker and the id of the key that sealed it, and the reference it was written under is bound
+to the ciphertext, so a file copied to another reference does not open. A system's rows are
+streamed to a scratch file first (years of meter readings never sit in memory), then sealed
+into place and the scratch removed.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dsr.adapters import Attachment
+from dsr.codec import EncryptionKeyError, KeyRing
 from dsr.files import write_atomically
 
 _REF = re.compile(r"^DSR-\d{4}-\d{6}/v\d+/[A-Za-z0-9_.-]+$")
+_CASE = re.compile(r"^DSR-\d{4}-\d{6}$")
+MAGIC = b"DSR-SEALED-1\n"
+_NONCE = 12
 
 
 class ExtractStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, ring: KeyRing | None = None) -> None:
         self.root = root
+        self._ring = ring
 
     def ref(self, case_number: str, version: int, name: str) -> str:
         ref = f"{case_number}/v{version}/{name}"
@@ -20,19 +38,83 @@ class ExtractStore:
         return ref
 
     def path(self, ref: str) -> Path:
+        """Where a file lies (sealed): to know it exists, not to read it (use `read`)."""
         self._check(ref)
         return self.root / ref
 
-    def writable(self, ref: str) -> Path:
-        path = self.path(ref)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+    def scratch(self, ref: str) -> Path:
+        """A private place to stream a file to before `seal` takes it into the store."""
+        self._check(ref)
+        folder = self.root / ".scratch"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / ref.replace("/", "__")
 
     def write(self, ref: str, content: bytes | str) -> None:
         """Write a file of the store whole or not at all (a retried activity rewrites it)."""
-        write_atomically(self.writable(ref), content)
+        data = content.encode() if isinstance(content, str) else content
+        target = self.path(ref)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(target, self._seal(ref, data))
+
+    def seal(self, scratch: Path, ref: str) -> None:
+        """Take a streamed scratch file into the store, sealed, and remove the scratch."""
+        self.write(ref, scratch.read_bytes())
+        scratch.unlink()
+
+    def read(self, ref: str) -> bytes:
+        data = self.path(ref).read_bytes()
+        if not data.startswith(MAGIC):
+            if self._ring is not None:
+                raise EncryptionKeyError(f"extract store: {ref} is not sealed")
+            return data
+        return self._open(ref, data)
+
+    def read_text(self, ref: str) -> str:
+        return self.read(ref).decode("utf-8")
+
+    def attachment(self, ref: str) -> Attachment:
+        """A file opened to be handed to someone outside (a mailbox, the print service)."""
+        return Attachment(Path(ref).name, self.read(ref))
+
+    def delete_case(self, case_number: str) -> int:
+        """Remove every file of a case; returns how many there were (0 if already gone)."""
+        if not _CASE.fullmatch(case_number):
+            raise ValueError(f"not a case number: {case_number!r}")
+        folder = self.root / case_number
+        if not folder.exists():
+            return 0
+        count = sum(1 for path in folder.rglob("*") if path.is_file())
+        shutil.rmtree(folder)
+        return count
+
+    # --- sealing -------------------------------------------------------------------------
+
+    def _seal(self, ref: str, data: bytes) -> bytes:
+        if self._ring is None:
+            return data
+        name = self._ring.current
+        nonce = os.urandom(_NONCE)
+        sealed = AESGCM(self._ring.keys[name]).encrypt(nonce, data, _bound(ref, name))
+        return MAGIC + name.encode() + b"\n" + nonce + sealed
+
+    def _open(self, ref: str, data: bytes) -> bytes:
+        if self._ring is None:
+            raise EncryptionKeyError(f"extract store: {ref} is sealed and no key is configured")
+        header, _, rest = data[len(MAGIC) :].partition(b"\n")
+        name = header.decode(errors="replace")
+        key = self._ring.keys.get(name)
+        if key is None:
+            raise EncryptionKeyError(f"extract store: no key {name!r} to open {ref}")
+        try:
+            return AESGCM(key).decrypt(rest[:_NONCE], rest[_NONCE:], _bound(ref, name))
+        except InvalidTag:
+            raise EncryptionKeyError(f"extract store: {ref} is damaged or not its own") from None
 
     @staticmethod
     def _check(ref: str) -> None:
         if not _REF.match(ref):
             raise ValueError(f"not an extract store reference: {ref!r}")
+
+
+def _bound(ref: str, key_id: str) -> bytes:
+    return f"{ref}\n{key_id}".encode()

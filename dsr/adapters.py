@@ -64,12 +64,25 @@ class FakeEidProvider:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent to someone outside: its name and its content, opened from the sealed
+    extract store only to be handed over."""
+
+    name: str
+    data: bytes
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.name).suffix
+
+
+@dataclass(frozen=True)
 class MailboxMessage:
     message_id: str  # idempotency key: the provider ignores a second send with the same id
     recipient: str  # the recipient's identity number: how digital mailboxes are addressed
     subject: str
     body: str
-    attachments: tuple[Path, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 class DigitalMailbox(Protocol):
@@ -98,7 +111,7 @@ class OutboxMailbox:
         target = self._directory / message.message_id
         target.mkdir(parents=True, exist_ok=True)
         for attachment in message.attachments:
-            write_atomically(target / attachment.name, attachment.read_bytes())
+            write_atomically(target / attachment.name, attachment.data)
         envelope = {
             "message_id": message.message_id,
             "recipient": message.recipient,
@@ -117,7 +130,7 @@ class Letter:
     letter_id: str
     address_lines: tuple[str, ...]
     body_html: str
-    enclosures: tuple[Path, ...] = ()
+    enclosures: tuple[Attachment, ...] = ()
 
 
 class LetterService(Protocol):
@@ -134,7 +147,7 @@ class PrintFolderLetters:
         target = self._directory / letter.letter_id
         target.mkdir(parents=True, exist_ok=True)
         for enclosure in letter.enclosures:
-            write_atomically(target / enclosure.name, enclosure.read_bytes())
+            write_atomically(target / enclosure.name, enclosure.data)
         write_atomically(target / "letter.html", letter.body_html.encode())
         write_atomically(target / "address.txt", "\n".join(letter.address_lines).encode())
         return str(target)
@@ -301,7 +314,7 @@ class Email:
     to: str
     subject: str
     body: str
-    attachments: tuple[Path, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
 
 class EmailChannel(Protocol):
@@ -319,9 +332,11 @@ class SmtpEmail:
         mail["To"], mail["Subject"] = email.to, email.subject
         mail["Message-ID"] = f"<{email.message_id}@dsr-engine>"
         mail.set_content(email.body)
-        for path in email.attachments:
-            kind = "html" if path.suffix == ".html" else "plain"
-            mail.add_attachment(path.read_text(encoding="utf-8"), subtype=kind, filename=path.name)
+        for attachment in email.attachments:
+            kind = "html" if attachment.suffix == ".html" else "plain"
+            mail.add_attachment(
+                attachment.data.decode("utf-8"), subtype=kind, filename=attachment.name
+            )
         await self._server.send(mail)
         return f"smtp:{email.message_id}"
 
@@ -336,7 +351,7 @@ class OutboxEmail:
         target = self._directory / email.message_id
         target.mkdir(parents=True, exist_ok=True)
         for attachment in email.attachments:
-            write_atomically(target / attachment.name, attachment.read_bytes())
+            write_atomically(target / attachment.name, attachment.data)
         envelope = {
             "message_id": email.message_id,
             "to": email.to,

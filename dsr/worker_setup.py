@@ -53,7 +53,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         name: create_engine(settings.system_url(name), own_database=False)
         for name in catalog.names()
     }
-    store = ExtractStore(settings.extract_dir)
+    store = ExtractStore(settings.extract_dir, settings.key_ring())
     archive_engine = create_engine(settings.archive_url, own_database=False)
     register = RegisterActivities(
         sessionmaker(register_engine),

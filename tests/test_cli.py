@@ -53,6 +53,10 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
     done = await cli.wait_for(case, "closed")
     assert done["outcome"] == "delivered"
     assert Path(done["extract_path"]).is_file()
+    # Sealed at rest; the handler reads it through the CLI.
+    assert b"Tolvan" not in Path(done["extract_path"]).read_bytes()
+    code, letter, _ = await cli.run("show-extract", case)
+    assert code == 0 and "Tolvan" in letter
     assert done["delivery"]["method"] == "digital_mailbox"
     assert [s["action"] for s in done["steps"]][-2:] == [
         "approve_release",

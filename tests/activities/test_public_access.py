@@ -36,7 +36,7 @@ def activities(tmp_path: Path, archive: tuple[str, dict[str, list[int]]]) -> Pub
     return PublicAccessActivities(
         create_engine(archive[0], own_database=False),
         load_archive(),
-        ExtractStore(settings.extract_dir),
+        ExtractStore(settings.extract_dir, settings.key_ring()),
         OutboxEmail(settings.outbox_dir / "email"),
         PrintFolderLetters(settings.outbox_dir / "letters"),
         settings,
@@ -75,9 +75,12 @@ async def test_a_mask_may_name_a_part_of_the_title_and_the_copy_and_letter_lose_
         activities.prepare_copies,
         PrepareCopiesInput(case_number=CASE, documents=[document], reviews=[review]),
     )
-    store = ExtractStore(Settings(var_dir=tmp_path).extract_dir)
-    copy = store.path(copies.copy_refs[0]).read_text()
-    letter = store.path(copies.letter_ref).read_text()
+    settings = Settings(var_dir=tmp_path)
+    store = ExtractStore(settings.extract_dir, settings.key_ring())
+    copy = store.read_text(copies.copy_refs[0])
+    letter = store.read_text(copies.letter_ref)
+    # Sealed at rest: the file itself holds nothing readable.
+    assert "begär att elmätaren".encode() not in store.path(copies.copy_refs[0]).read_bytes()
     for text in (copy, letter):
         assert "Skrivelse från kund" not in text
         assert "[maskerat enligt OSL 21:3]" in text

@@ -3,8 +3,9 @@
 `make demo`'s requests of every kind run on `make run`'s stack (dev server with its database
 file, worker, CLI), on free ports and a private var directory. Then every seeded identity
 number, name, street address, e-mail and phone is looked for in the Temporal server's database
-files, in `temporal workflow show` of every workflow, in the logs, and in the case register's
-columns that are not secret by design (the keyed subject reference is an HMAC). The same search
+files, in `temporal workflow show` of every workflow, in the logs, in the case register's
+columns that are not secret by design (the keyed subject reference is an HMAC), and in every
+file of the extract store. The same search
 on a stack with payload encryption switched off finds them: the test can fail.
 """
 
@@ -140,6 +141,12 @@ def places(settings: Settings) -> dict[str, bytes]:
     found["temporal workflow show"] = workflow_shows(settings).encode()
     found |= {f"log/{p.name}": p.read_bytes() for p in (var / "log").glob("*.log")}
     found["case register"] = register_text(settings).encode()
+    # The extract store: collected data, extracts, plans, copies (scratch files included).
+    found |= {
+        f"extracts/{p.relative_to(settings.extract_dir)}": p.read_bytes()
+        for p in settings.extract_dir.rglob("*")
+        if p.is_file()
+    }
     return found
 
 

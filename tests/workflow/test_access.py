@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
+from activities.store import ExtractStore
 from dsr import search
 from dsr.config import Settings
 from dsr.db import Case, CaseEvent, create_engine, sessionmaker
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 def extract_rows(settings: Settings, json_ref: str) -> dict[str, dict[str, set[int]]]:
     """Primary keys per system and table in a built extract."""
-    answer = json.loads((settings.extract_dir / json_ref).read_text())
+    answer = json.loads(ExtractStore(settings.extract_dir, settings.key_ring()).read_text(json_ref))
     catalog = load_catalog()
     found: dict[str, dict[str, set[int]]] = {}
     for section in answer["systems"]:
