@@ -9,7 +9,7 @@ import json
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -17,7 +17,15 @@ from temporalio import activity
 
 from activities.store import ExtractStore
 from dsr.calendar import STOCKHOLM
-from dsr.models import BuildExtractInput, Channel, ExtractResult
+from dsr.models import (
+    BuildExtractInput,
+    Channel,
+    DeleteExtractsInput,
+    DeleteExtractsResult,
+    DisposalDue,
+    DisposalDueInput,
+    ExtractResult,
+)
 from systems.catalog import Catalog, TableDecl
 
 # Tables longer than this are summarised in the HTML letter; every row is in the JSON file.
@@ -66,10 +74,34 @@ COMPLAINT_SV = (
 
 
 class ExtractActivities:
-    def __init__(self, catalog: Catalog, store: ExtractStore, controller: Controller) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        store: ExtractStore,
+        controller: Controller,
+        *,
+        retention_days: int = 30,
+    ) -> None:
         self._catalog = catalog
         self._store = store
         self._controller = controller
+        self._retention_days = retention_days
+
+    @activity.defn
+    async def disposal_due(self, request: DisposalDueInput) -> DisposalDue:
+        """When a closed case's files go: the configured days after it closed (in history, so
+        a changed setting does not move a waiting deletion)."""
+        days = self._retention_days
+        return DisposalDue(at=request.closed_at + timedelta(days=days), days=days)
+
+    @activity.defn
+    async def delete_extracts(self, request: DeleteExtractsInput) -> DeleteExtractsResult:
+        """Delete every file of the case from the store; a retry finds nothing and says 0."""
+        files = self._store.delete_case(request.case_number)
+        activity.logger.info(
+            "extracts deleted", extra={"case_number": request.case_number, "files": files}
+        )
+        return DeleteExtractsResult(files=files)
 
     @activity.defn
     async def build_extract(self, request: BuildExtractInput) -> ExtractResult:

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     # The codec server (for the Web UI and `temporal workflow show --codec-endpoint`): where it
     # listens and the bearer tokens it accepts (one per supervisor or per SSO proxy).
     codec_address: str = "127.0.0.1:8234"
+    # A closed case's files (collected rows, extract, copies) are deleted from the extract
+    # store this many days after it closed, by a durable timer; the deletion is in the trail.
+    extract_retention_days: int = Field(default=30, ge=0)
     codec_tokens: list[str] = Field(default_factory=lambda: [DEVELOPMENT_CODEC_TOKEN])
 
     # Named in every answer (Art. 13-15): who is responsible and how to reach the DPO.

@@ -1155,3 +1155,35 @@ class PublicAccessStatus(Model):
 class LinkCaseInput(Model):
     handler: HandlerId
     other: CaseNumber
+
+
+# --- the extract store: deleting what was delivered -----------------------------------------
+
+
+class ExtractDisposalInput(Model):
+    case_number: CaseNumber
+    closed_at: AwareDatetime  # the case closed (the answer went out) at this moment
+
+
+class DisposalDueInput(Model):
+    case_number: CaseNumber
+    closed_at: AwareDatetime
+
+
+class DisposalDue(Model):
+    at: AwareDatetime
+    days: int
+
+
+class DeleteExtractsInput(Model):
+    case_number: CaseNumber
+
+
+class DeleteExtractsResult(Model):
+    files: int
+
+
+class ExtractDisposalResult(Model):
+    case_number: CaseNumber
+    deleted_at: AwareDatetime
+    files: int

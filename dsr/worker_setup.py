@@ -69,6 +69,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             contact=settings.controller_contact,
             dpo_contact=settings.dpo_contact,
         ),
+        retention_days=settings.extract_retention_days,
     )
     identity = IdentityActivities(FakeEidProvider(settings.eid_dir))
     delivery = DeliveryActivities(
@@ -118,6 +119,8 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             deadlines.plan_deadline,
             register.record_deadline,
             deadlines.appeal_window,
+            extract.disposal_due,
+            extract.delete_extracts,
             public_access.public_access_terms,
             public_access.locate_documents,
             public_access.check_masks,

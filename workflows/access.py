@@ -64,6 +64,9 @@ class AccessRequestWorkflow(CaseWorkflow):
         super().__init__(case)
         self._review: ApproveReleaseInput | RequestChangesInput | None = None
 
+    def _has_stored_files(self) -> bool:
+        return self._extract is not None
+
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
         verified = await self._verified()

@@ -13,7 +13,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
 from temporalio.exceptions import ActivityError, ApplicationError
 
 from dsr import search
@@ -34,6 +39,7 @@ from dsr.models import (
     EscalationRecord,
     EscalationStep,
     ExtendInput,
+    ExtractDisposalInput,
     ExtractResult,
     IdentityMethod,
     IdentityRecord,
@@ -58,6 +64,7 @@ from dsr.models import (
     SystemWriteResult,
     VerifyIdentityInput,
 )
+from workflows.disposal import ExtractDisposalWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import DeadlineActivities
@@ -79,6 +86,7 @@ ENGINE = "engine"
 RESTRICTION_HOLDS_PATCH = "restriction-holds"
 ART19_RESTRICTION_ERASURE_PATCH = "art19-restriction-erasure"
 ESCALATION_LADDER_PATCH = "escalation-ladder"
+EXTRACT_DISPOSAL_PATCH = "extract-disposal"
 ESCALATIONS_METRIC = "dsr_escalations"
 
 # Trail rows of the clock (ladder steps, extension, pauses) are numbered from here, clear of
@@ -232,6 +240,23 @@ class CaseWorkflow:
             awaiting_clarification=self._clarification is not None,
             linked=list(self._links),
             public=self._public_status(),
+        )
+
+    def _has_stored_files(self) -> bool:
+        """Whether the case left files in the extract store (a hook for kinds that do)."""
+        return False
+
+    async def _schedule_disposal(self) -> None:
+        """A workflow of its own deletes the case's files when their days have passed."""
+        await workflow.start_child_workflow(
+            ExtractDisposalWorkflow.run,
+            ExtractDisposalInput(case_number=self._case.case_number, closed_at=workflow.now()),
+            id=f"{self._case.case_number}-extract-disposal",
+            task_queue=workflow.info().task_queue,
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            search_attributes=TypedSearchAttributes(
+                [SearchAttributePair(search.CASE_NUMBER, self._case.case_number)]
+            ),
         )
 
     def _public_status(self) -> PublicAccessStatus | None:
@@ -769,6 +794,8 @@ class CaseWorkflow:
         )
         # The clock stops; an overdue mark stays. Staff notices still on their way may finish.
         await self._stop_clock()
+        if self._has_stored_files() and workflow.patched(EXTRACT_DISPOSAL_PATCH):
+            await self._schedule_disposal()
         # Handlers still returning their result must finish before the workflow completes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return CaseResult(

@@ -21,6 +21,7 @@ from dsr.models import (
 )
 from workflows.access import AccessRequestWorkflow
 from workflows.case import PERSISTENT, CaseWorkflow
+from workflows.disposal import ExtractDisposalWorkflow
 from workflows.erasure import ErasureWorkflow, RetentionFollowUpWorkflow
 from workflows.objection import ObjectionWorkflow
 from workflows.portability import PortabilityWorkflow
@@ -41,7 +42,7 @@ CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = {
     Kind.PUBLIC_ACCESS: PublicAccessWorkflow,
 }
 # Workflows that run beside a case rather than as one.
-SUPPORT_WORKFLOWS: tuple[type, ...] = (RetentionFollowUpWorkflow,)
+SUPPORT_WORKFLOWS: tuple[type, ...] = (RetentionFollowUpWorkflow, ExtractDisposalWorkflow)
 
 
 @workflow.defn

@@ -546,6 +546,9 @@ class PublicAccessWorkflow(CaseWorkflow):
 
     # --- helpers ---------------------------------------------------------------------------
 
+    def _has_stored_files(self) -> bool:
+        return self._copies is not None
+
     def _refused(self) -> bool:
         """Anything not released as it stands: a withheld document or a masked part."""
         return any(r.decision is not ReviewDecision.RELEASE for r in self._reviews.values())

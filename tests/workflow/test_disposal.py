@@ -1,0 +1,101 @@
+"""A delivered case's files leave the extract store when their days have passed: a workflow of
+their own starts when the case closes, waits on a durable timer (a month in seconds on the
+time-skipping server), deletes them, and the case's trail records it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
+
+from activities.store import ExtractStore
+from dsr.config import Settings
+from dsr.models import (
+    ApproveReleaseInput,
+    CaseResult,
+    CaseState,
+    ExtractDisposalInput,
+    ExtractDisposalResult,
+    Kind,
+    Outcome,
+    RegisterCaseInput,
+    SubmitRequestInput,
+)
+from dsr.worker_setup import build_activities, create_worker
+from systems.demo import DEMO_SUBJECTS
+from tests.helpers import record_history, submit_access, wait_for_state
+from workflows.disposal import ExtractDisposalWorkflow
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def test_a_delivered_case_schedules_the_deletion_of_its_files(
+    client: Client, worker: Settings
+) -> None:
+    submitted = await submit_access(client, worker, DEMO_SUBJECTS["tolvan"], bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+    assert (await handle.result()).outcome is Outcome.DELIVERED
+    disposal = client.get_workflow_handle(f"{submitted.case_number}-extract-disposal")
+    described = await disposal.describe()
+    assert described.status is WorkflowExecutionStatus.RUNNING
+    assert described.workflow_type == "ExtractDisposalWorkflow"
+    # Still there, sealed, until the days have passed.
+    assert (worker.extract_dir / submitted.case_number).is_dir()
+    await disposal.terminate("test over")
+
+
+async def test_the_files_go_after_the_configured_days_and_the_trail_says_so(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    settings = settings.model_copy(update={"extract_retention_days": 30})
+    async with build_activities(settings) as activities:
+        by_name = {getattr(a, "__name__", ""): a for a in activities}
+        opened = await ActivityEnvironment().run(
+            by_name["register_case"],
+            RegisterCaseInput(
+                request=SubmitRequestInput(
+                    kind=Kind.ACCESS,
+                    subject_id=DEMO_SUBJECTS["tolvan"],
+                    received_at=await skipping_env.get_current_time(),
+                ),
+                intake_id=f"test-{uuid.uuid4()}",
+            ),
+        )
+        case = opened.case_number
+        store = ExtractStore(settings.extract_dir, settings.key_ring())
+        store.write(store.ref(case, 1, "extract.html"), "<p>Tolvan Tolvansson</p>")
+        store.write(store.ref(case, 1, "billing.json"), "{}")
+        closed_at = await skipping_env.get_current_time()
+        async with create_worker(skipping_env.client, settings, activities):
+            handle = await skipping_env.client.start_workflow(
+                ExtractDisposalWorkflow.run,
+                ExtractDisposalInput(case_number=case, closed_at=closed_at),
+                id=f"{case}-extract-disposal",
+                task_queue=settings.task_queue,
+                result_type=ExtractDisposalResult,
+            )
+            result = await handle.result()
+            await record_history(handle, "extract_disposal")
+    assert result.files == 2
+    assert result.deleted_at - closed_at >= timedelta(days=30)
+    assert result.deleted_at - closed_at < timedelta(days=30, hours=1)
+    assert not (settings.extract_dir / case).exists()
+    engine = sa.create_engine(settings.register_database_url.replace("+aiosqlite", ""))
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                sa.text(
+                    "SELECT action, detail FROM case_events WHERE case_number = :c "
+                    "AND action = 'extracts_deleted'"
+                ),
+                {"c": case},
+            ).one()
+    finally:
+        engine.dispose()
+    assert "2 files, 30 days after the case closed" in row.detail
