@@ -48,6 +48,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.store import ExtractStore
 from dsr import search
 from dsr.adapters import FakeEidProvider
+from dsr.audit import chain_key
 from dsr.audit import evidence as audit_evidence
 from dsr.audit import verify as verify_chain
 from dsr.calendar import STOCKHOLM
@@ -1672,7 +1673,12 @@ async def audit_verify(case: CaseArgument, as_json: JsonOption = False) -> None:
         async with register_sessions(engine)() as session:
             if await session.get(Case, case_number) is None:
                 fail(f"case {case_number} is not in the register")
-            result = await verify_chain(session, case_number, expected_transitions=transitions)
+            result = await verify_chain(
+                session,
+                case_number,
+                chain_key(get_settings().subject_reference_secret),
+                expected_transitions=transitions,
+            )
     finally:
         await engine.dispose()
     payload = {
@@ -1695,6 +1701,13 @@ async def audit_verify(case: CaseArgument, as_json: JsonOption = False) -> None:
             )
         for problem in result.problems:
             errors.print(f"{case_number}: {problem}", markup=False, highlight=False)
+        if transitions is None:
+            errors.print(
+                f"{case_number}: not compared with the workflow (it cannot be asked now): "
+                "rows cut off the end would not show",
+                markup=False,
+                highlight=False,
+            )
 
     emit(as_json, payload, human)
     if not result.intact:
@@ -1720,7 +1733,9 @@ async def audit_export(
     try:
         async with register_sessions(engine)() as session:
             try:
-                evidence = await audit_evidence(session, case_number)
+                evidence = await audit_evidence(
+                    session, case_number, chain_key(settings.subject_reference_secret)
+                )
             except LookupError as error:
                 fail(str(error))
     finally:

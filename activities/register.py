@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deadlines import public_access_deadline
-from dsr.audit import append_link
+from dsr.audit import append_link, chain_key
 from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline
 from dsr.db import Case, CaseCounter, CaseEvent, PublicEntry, RestrictionHold
 from dsr.models import (
@@ -45,6 +45,7 @@ class RegisterActivities:
     ) -> None:
         self._sessions = sessions
         self._secret = secret
+        self._chain_key = chain_key(secret)
         self._public_days = public_access_working_days
 
     @activity.defn
@@ -121,7 +122,7 @@ class RegisterActivities:
                         detail={"note": transition.detail} if transition.detail else None,
                     )
                     session.add(event)
-                    await append_link(session, event)
+                    await append_link(session, event, self._chain_key)
         except IntegrityError as error:
             if not _is_duplicate_step(error):
                 raise
@@ -185,7 +186,7 @@ class RegisterActivities:
                     detail={"note": detail} if detail else None,
                 )
                 session.add(event)
-                await append_link(session, event)
+                await append_link(session, event, self._chain_key)
         except IntegrityError as error:
             if not _is_duplicate_step(error):
                 raise
@@ -305,7 +306,7 @@ class RegisterActivities:
                 detail={"channel": request.channel.value},
             )
             session.add(registered)
-            await append_link(session, registered)
+            await append_link(session, registered, self._chain_key)
         activity.logger.info("case registered", extra={"case_number": case_number})
         return OpenCaseResult(
             case_number=case_number,

@@ -46,15 +46,15 @@ class ExtractStore:
         """A private place to stream a file to before `seal` takes it into the store."""
         self._check(ref)
         folder = self.root / ".scratch"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         return folder / ref.replace("/", "__")
 
     def write(self, ref: str, content: bytes | str) -> None:
         """Write a file of the store whole or not at all (a retried activity rewrites it)."""
         data = content.encode() if isinstance(content, str) else content
         target = self.path(ref)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(target, self._seal(ref, data))
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_atomically(target, self._seal(ref, data), private=True)
 
     def seal(self, scratch: Path, ref: str) -> None:
         """Take a streamed scratch file into the store, sealed, and remove the scratch."""
@@ -80,12 +80,17 @@ class ExtractStore:
         """Remove every file of a case; returns how many there were (0 if already gone)."""
         if not _CASE.fullmatch(case_number):
             raise ValueError(f"not a case number: {case_number!r}")
+        # Scratch files a crash left behind (plaintext rows never sealed) go too.
+        scratch = self.root / ".scratch"
+        leftovers = [*scratch.glob(f"{case_number}__*"), *scratch.glob(f".{case_number}__*")]
+        for path in leftovers:
+            path.unlink(missing_ok=True)
         folder = self.root / case_number
         if not folder.exists():
-            return 0
+            return len(leftovers)
         count = sum(1 for path in folder.rglob("*") if path.is_file())
         shutil.rmtree(folder)
-        return count
+        return count + len(leftovers)
 
     # --- sealing -------------------------------------------------------------------------
 

@@ -1,16 +1,20 @@
-"""The tamper-evident trail: each case event is chained to the one before by a hash.
+"""The tamper-evident trail: each case event is chained to the one before by a keyed hash.
 
-Every row of a case's trail (`case_events`) gets a link (`audit_links`): SHA-256 over the
-previous link's hash and the row's content in a canonical form, written in the same
-transaction as the row. Editing a row, removing one from the middle, or reordering them breaks
-the chain, and `verify` says where. Removing the newest rows together with their links leaves
-a shorter valid chain: `verify` compares the chain's length with the workflow's own count when
-it is given, and `export` writes the head hash so it can be kept elsewhere.
+Every row of a case's trail (`case_events`) gets a link (`audit_links`): HMAC-SHA256, with a
+key derived from the register's secret (never stored in the database), over the previous
+link's hash and the row's content in a canonical form, written in the same transaction as the
+row. Someone who can write to the database but does not hold the secret cannot make a changed
+row fit: editing, inserting, removing or reordering rows, or removing links, breaks the chain,
+and `verify` says where. Rows of cases created before the register began chaining
+(`audit_meta`) may be unlinked; those of later cases may not. Removing the newest rows with
+their links leaves a shorter valid chain: `verify` compares the number of state transitions
+with the workflow's own count, and `export` writes the head, to be kept elsewhere.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,9 +23,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dsr.db import AuditLink, Case, CaseEvent
+from dsr.db import AuditLink, AuditMeta, Case, CaseEvent
 
 GENESIS = "0" * 64
+# Trail keys below this are the case's state transitions (above: clock, follow-up, disposal).
+TRANSITION_KEYS = 10_000
 
 
 def canonical(event: CaseEvent) -> bytes:
@@ -44,11 +50,16 @@ def canonical(event: CaseEvent) -> bytes:
     ).encode()
 
 
-def link_hash(previous: str, event: CaseEvent) -> str:
-    return hashlib.sha256(previous.encode() + b"\n" + canonical(event)).hexdigest()
+def chain_key(secret: str) -> bytes:
+    """The chain's key, derived from the register's secret (a key of its own purpose)."""
+    return hmac.new(secret.encode(), b"audit-chain-v1", hashlib.sha256).digest()
 
 
-async def append_link(session: AsyncSession, event: CaseEvent) -> None:
+def link_hash(key: bytes, previous: str, event: CaseEvent) -> str:
+    return hmac.new(key, previous.encode() + b"\n" + canonical(event), hashlib.sha256).hexdigest()
+
+
+async def append_link(session: AsyncSession, event: CaseEvent, key: bytes) -> None:
     """Chain a new trail row to its case's last link. Call inside the transaction that adds
     the row, after the transaction holds the write lock (SQLite) or the case row (PostgreSQL):
     two appends to one case must not read the same last link."""
@@ -65,7 +76,7 @@ async def append_link(session: AsyncSession, event: CaseEvent) -> None:
             event_id=event.id,
             case_number=event.case_number,
             prev_hash=prev,
-            hash=link_hash(prev, event),
+            hash=link_hash(key, prev, event),
         )
     )
 
@@ -85,10 +96,18 @@ class Verification:
 
 
 async def verify(
-    session: AsyncSession, case_number: str, *, expected_transitions: int | None = None
+    session: AsyncSession,
+    case_number: str,
+    key: bytes,
+    *,
+    expected_transitions: int | None = None,
 ) -> Verification:
     """Walk the case's trail in order and recompute every link."""
     result = Verification(case_number)
+    case = await session.get(Case, case_number)
+    since = await session.scalar(select(AuditMeta.chain_since).where(AuditMeta.id == 1))
+    # Cases created since the chain began have every row linked, the first one included.
+    started = case is not None and since is not None and case.created_at >= since
     events = list(
         await session.scalars(
             select(CaseEvent).where(CaseEvent.case_number == case_number).order_by(CaseEvent.id)
@@ -102,12 +121,13 @@ async def verify(
     }
     result.events = len(events)
     previous = GENESIS
-    started = False
     for event in events:
         link = links.pop(event.id, None)
         if link is None:
             if started:
-                result.problems.append(f"step {event.step}: the row has no link (inserted?)")
+                result.problems.append(
+                    f"step {event.step}: the row has no link (inserted, or its link removed)"
+                )
             else:
                 result.unchained += 1
             continue
@@ -115,14 +135,14 @@ async def verify(
         result.chained += 1
         if link.prev_hash != previous:
             result.problems.append(f"step {event.step}: the row before it was changed or removed")
-        if link.hash != link_hash(link.prev_hash, event):
+        if link.hash != link_hash(key, link.prev_hash, event):
             result.problems.append(f"step {event.step}: the row was changed after it was written")
         previous = link.hash
     for event_id in sorted(links):
         result.problems.append(f"a linked row (id {event_id}) is missing: removed")
     result.head = previous
     if expected_transitions is not None:
-        transitions = sum(1 for e in events if e.step < 10_000)
+        transitions = sum(1 for e in events if e.step < TRANSITION_KEYS)
         if transitions < expected_transitions:
             result.problems.append(
                 f"the workflow made {expected_transitions} state transitions, the trail holds "
@@ -131,13 +151,13 @@ async def verify(
     return result
 
 
-async def evidence(session: AsyncSession, case_number: str) -> dict[str, Any]:
+async def evidence(session: AsyncSession, case_number: str, key: bytes) -> dict[str, Any]:
     """The case's audit evidence: the register entry, every event with who and when, each
     link and the verification; no payload data (the trail holds none)."""
     case = await session.get(Case, case_number)
     if case is None:
         raise LookupError(f"case {case_number} is not in the register")
-    check = await verify(session, case_number)
+    check = await verify(session, case_number, key)
     links = {
         link.event_id: link
         for link in await session.scalars(

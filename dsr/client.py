@@ -22,7 +22,7 @@ def data_converter(settings: Settings) -> DataConverter:
         return pydantic_data_converter
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(ring),
+        payload_codec=EncryptionCodec(ring, accept_unsealed=settings.accept_unsealed_payloads),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 

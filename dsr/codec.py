@@ -86,21 +86,28 @@ def new_key() -> str:
 class EncryptionCodec(PayloadCodec):
     """AES-256-GCM over each whole payload (its metadata and data), with the key id both in
     the sealed payload's metadata and bound to the ciphertext, so a payload cannot be passed
-    off as sealed by another key. Payloads that are not sealed pass through decoding as they
-    are: histories recorded before encryption still replay."""
+    off as sealed by another key. Payloads that are not sealed pass through decoding when
+    `accept_unsealed` (histories recorded before encryption, cases started before it); once
+    none is left, refusing them stops anyone with access to Temporal but without a key from
+    sending the workers an update or signal of their own making."""
 
-    def __init__(self, ring: KeyRing) -> None:
+    def __init__(self, ring: KeyRing, *, accept_unsealed: bool = True) -> None:
         self._ring = ring
+        self._accept_unsealed = accept_unsealed
         self._ciphers = {name: AESGCM(key) for name, key in ring.keys.items()}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self._seal(payload) for payload in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [
-            self._open(payload) if payload.metadata.get("encoding") == ENCODING else payload
-            for payload in payloads
-        ]
+        return [self._decode(payload) for payload in payloads]
+
+    def _decode(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") == ENCODING:
+            return self._open(payload)
+        if not self._accept_unsealed:
+            raise EncryptionKeyError("encryption: an unsealed payload is refused")
+        return payload
 
     def _seal(self, payload: Payload) -> Payload:
         name = self._ring.current

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     )
     encryption_key_id: str = DEVELOPMENT_KEY_ID
     encryption_key_file: Path | None = None
+    # Whether workers accept payloads nobody sealed (from before encryption). Switch off once
+    # no such case runs: then nobody without a key can feed a worker an update of their own.
+    accept_unsealed_payloads: bool = True
     # The codec server (for the Web UI and `temporal workflow show --codec-endpoint`): where it
     # listens and the bearer tokens it accepts (one per supervisor or per SSO proxy).
     codec_address: str = "127.0.0.1:8234"

@@ -17,8 +17,11 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
+    insert,
+    select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -135,6 +138,16 @@ class AuditLink(Base):
     hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
 
+class AuditMeta(Base):
+    """When the register began chaining its trail: cases created since must be fully chained
+    (an unlinked row of theirs is a removed link, not an old row)."""
+
+    __tablename__ = "audit_meta"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_since: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class RestrictionHold(Base):
     """One case's reason to keep a subject's processing restricted (Art. 18, or the kept parts
     of an erasure). The flags in the systems come off only when the last hold is released, so
@@ -176,6 +189,13 @@ def create_engine(url: str, *, own_database: bool = True) -> AsyncEngine:
 async def create_schema(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
+    try:
+        async with engine.begin() as conn:
+            started = await conn.scalar(select(AuditMeta.chain_since).where(AuditMeta.id == 1))
+            if started is None:
+                await conn.execute(insert(AuditMeta).values(id=1, chain_since=datetime.now(UTC)))
+    except IntegrityError:
+        pass  # another worker starting at the same moment wrote it
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -6,11 +6,15 @@ import os
 from pathlib import Path
 
 
-def write_atomically(path: Path, content: bytes | str) -> None:
-    """Write next to the target, then rename over it (atomic on one file system)."""
+def write_atomically(path: Path, content: bytes | str, *, private: bool = False) -> None:
+    """Write next to the target, then rename over it (atomic on one file system). `private`
+    files are readable by their owner only, from the moment they exist."""
     temporary = path.with_name(f".{path.name}.tmp")
-    if isinstance(content, str):
-        temporary.write_text(content, encoding="utf-8")
-    else:
-        temporary.write_bytes(content)
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    descriptor = os.open(temporary, flags, 0o600 if private else 0o666)
+    with os.fdopen(descriptor, "wb") as file:
+        if private:
+            os.fchmod(file.fileno(), 0o600)  # a leftover temporary kept its old mode
+        file.write(data)
     os.replace(temporary, path)

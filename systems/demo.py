@@ -430,7 +430,9 @@ def seeded_personal_data() -> list[str]:
     found: list[str] = []
     for person in _PEOPLE:
         number = person.personal_number
-        found += [number, f"{number[2:8]}-{number[8:]}", person.name, person.street]
+        short = number[2:]
+        found += [number, short, f"{short[:6]}-{short[6:]}", f"{short[:6]}+{short[6:]}"]
+        found += [person.name, person.street]
         found += [person.email, person.phone]
     return found
 

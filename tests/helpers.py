@@ -161,6 +161,7 @@ class Cli:
             "DSR_VAR_DIR": str(settings.var_dir),
             "DSR_DOCUMENT_ARCHIVE_URL": settings.document_archive_url,
             "DSR_REGISTER_URL": settings.register_url,
+            "DSR_SUBJECT_REFERENCE_SECRET": settings.subject_reference_secret,
         }
 
     async def run(self, *args: str) -> tuple[int, str, str]:

@@ -4,6 +4,7 @@ directly in the register's database."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from contextlib import closing
@@ -27,9 +28,9 @@ def tamper(settings: Settings, sql: str, *params: object) -> None:
         conn.execute(sql, params)
 
 
-async def a_case_in_review(cli: Cli) -> str:
+async def a_case_in_review(cli: Cli, subject: str = "tolvan") -> str:
     opened = await cli.json(
-        "submit", "access", "--subject", DEMO_SUBJECTS["tolvan"], "--verified-by", "bankid"
+        "submit", "access", "--subject", DEMO_SUBJECTS[subject], "--verified-by", "bankid"
     )
     case = str(opened["case_number"])
     await cli.wait_for(case, "awaiting_review")
@@ -67,6 +68,34 @@ async def test_an_edited_row_is_found(client: Client, worker: Settings) -> None:
     assert "step 1: the row was changed after it was written" in err
 
 
+async def test_removing_the_links_hides_nothing_and_a_recomputed_link_does_not_fit(
+    client: Client, worker: Settings
+) -> None:
+    cli = Cli(client, worker)
+    unlinked = await a_case_in_review(cli)
+    edit = "UPDATE case_events SET actor = 'mallory' WHERE case_number = ? AND step = 1"
+    tamper(worker, edit, unlinked)
+    tamper(worker, "DELETE FROM audit_links WHERE case_number = ?", unlinked)
+    code, _, err = await cli.run("audit", "verify", unlinked)
+    assert code == 1 and "the row has no link" in err
+
+    # Without the register's secret a changed row's link cannot be made to fit: a link
+    # recomputed with a plain SHA-256 is found out.
+    relinked = await a_case_in_review(cli, "joint_a")
+    tamper(worker, edit, relinked)
+    database = worker.register_database_url.removeprefix("sqlite+aiosqlite:///")
+    with closing(sqlite3.connect(database)) as conn, conn:
+        event_id, prev = conn.execute(
+            "SELECT e.id, l.prev_hash FROM case_events e JOIN audit_links l ON l.event_id = e.id "
+            "WHERE e.case_number = ? AND e.step = 1",
+            (relinked,),
+        ).fetchone()
+        forged = hashlib.sha256(f"{prev}\nforged".encode()).hexdigest()
+        conn.execute("UPDATE audit_links SET hash = ? WHERE event_id = ?", (forged, event_id))
+    code, _, err = await cli.run("audit", "verify", relinked)
+    assert code == 1 and "step 1: the row was changed after it was written" in err
+
+
 async def test_a_removed_row_is_found_in_the_middle_and_at_the_end(
     client: Client, worker: Settings
 ) -> None:
@@ -79,7 +108,7 @@ async def test_a_removed_row_is_found_in_the_middle_and_at_the_end(
 
     # The newest row and its link removed together leave a shorter, valid chain: the
     # workflow's own count of its transitions shows the cut.
-    end = await a_case_in_review(cli)
+    end = await a_case_in_review(cli, "joint_a")
     last = "SELECT max(id) FROM case_events WHERE case_number = ? AND step < 10000"
     tamper(worker, f"DELETE FROM audit_links WHERE event_id = ({last})", end)  # noqa: S608
     tamper(worker, f"DELETE FROM case_events WHERE id = ({last})", end)  # noqa: S608

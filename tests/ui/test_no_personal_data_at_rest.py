@@ -156,7 +156,14 @@ def leaks(settings: Settings) -> dict[str, list[str]]:
     wanted = [*seeded_personal_data(), *DEMO_CHANGES]
     found: dict[str, list[str]] = {}
     for where, content in places(settings).items():
-        hits = sorted({text for text in wanted if text.encode() in content})
+        # As written, and as JSON writes it (JSON logs escape "å" as "\u00e5").
+        hits = sorted(
+            {
+                text
+                for text in wanted
+                if text.encode() in content or json.dumps(text)[1:-1].encode() in content
+            }
+        )
         if hits:
             found[where] = hits
     return found

@@ -63,9 +63,14 @@ async def test_a_tampered_payload_or_a_swapped_key_id_is_refused() -> None:
         await codec.decode([relabelled])
 
 
-async def test_payloads_recorded_before_encryption_pass_through() -> None:
+async def test_payloads_recorded_before_encryption_pass_through_until_switched_off() -> None:
     codec = EncryptionCodec(ring("k1", "k1"))
     assert await codec.decode([plain()]) == [plain()]
+    strict = EncryptionCodec(ring("k1", "k1"), accept_unsealed=False)
+    with pytest.raises(EncryptionKeyError, match="unsealed payload is refused"):
+        await strict.decode([plain()])
+    [sealed] = await strict.encode([plain()])
+    assert await strict.decode([sealed]) == [plain()]
 
 
 def test_bad_keys_are_refused_with_a_clear_message(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ time-skipping server), deletes them, and the case's trail records it."""
 
 from __future__ import annotations
 
+import stat
 import uuid
 from datetime import timedelta
 
@@ -71,6 +72,9 @@ async def test_the_files_go_after_the_configured_days_and_the_trail_says_so(
         store = ExtractStore(settings.extract_dir, settings.key_ring())
         store.write(store.ref(case, 1, "extract.html"), "<p>Tolvan Tolvansson</p>")
         store.write(store.ref(case, 1, "billing.json"), "{}")
+        # Rows a crash left in the scratch area, never sealed: they go too.
+        store.scratch(store.ref(case, 1, "network.json")).write_text("[]")
+        assert stat.S_IMODE(store.path(store.ref(case, 1, "billing.json")).stat().st_mode) == 0o600
         closed_at = await skipping_env.get_current_time()
         async with create_worker(skipping_env.client, settings, activities):
             handle = await skipping_env.client.start_workflow(
@@ -82,7 +86,7 @@ async def test_the_files_go_after_the_configured_days_and_the_trail_says_so(
             )
             result = await handle.result()
             await record_history(handle, "extract_disposal")
-    assert result.files == 2
+    assert result.files == 3
     assert result.deleted_at - closed_at >= timedelta(days=30)
     assert result.deleted_at - closed_at < timedelta(days=30, hours=1)
     assert not (settings.extract_dir / case).exists()
@@ -98,4 +102,5 @@ async def test_the_files_go_after_the_configured_days_and_the_trail_says_so(
             ).one()
     finally:
         engine.dispose()
-    assert "2 files, 30 days after the case closed" in row.detail
+    assert "3 files, 30 days after the case closed" in row.detail
+    assert not list((settings.extract_dir / ".scratch").glob(f"{case}__*"))
