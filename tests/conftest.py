@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -23,7 +22,7 @@ from dsr.config import Settings
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import SeedManifest, default_urls, seed_demo_systems
 from systems.document_archive import seed_archive
-from tests.helpers import Mailbox
+from tests.helpers import Mailbox, free_port
 
 
 def _binary(name: str) -> str:
@@ -143,9 +142,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     box = Mailbox()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -192,3 +193,10 @@ class Cli:
                 return current
             await asyncio.sleep(0.2)
         raise AssertionError(f"{case} never reached {state}")
+
+
+def free_port() -> int:
+    """A local TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -4,7 +4,6 @@ readable; browsers only from the Web UI's origin."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -16,18 +15,13 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from dsr.codec import EncryptionCodec, KeyRing
 from dsr.codec_server import create_app
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOKEN = "a-supervisors-token-0123456789"
 UI = "http://127.0.0.1:8233"
 CODEC = EncryptionCodec(KeyRing({"k1": b"k" * 32}, "k1"))
 ORIGINAL = Payload(metadata={"encoding": b"json/plain"}, data=b'{"subject_id": "191212121212"}')
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def serve(path_tokens: bool) -> AsyncIterator[str]:

@@ -12,7 +12,6 @@ on a stack with payload encryption switched off finds them: the test can fail.
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ import pytest
 from dsr.config import Settings
 from scripts.stack import quiet_cli, run_demo, running_stack, temporal_binary
 from systems.demo import DEMO_SUBJECTS, seeded_personal_data
+from tests.helpers import free_port
 
 # What the demo's rectification writes (new personal data, through the case's input).
 DEMO_CHANGES = ["Lindvägen 12", "nytt@example.se"]
@@ -33,12 +33,6 @@ SECRET_COLUMNS = {
     ("cases", "open_key"),
     ("restriction_holds", "subject_ref"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

@@ -8,7 +8,6 @@ var/test-artifacts/ for a person to look at.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,17 +25,12 @@ from dsr.config import Settings
 from dsr.metrics import OPEN_CASES, OVERDUE_CASES
 from scripts.stack import quiet_cli as cli
 from scripts.stack import running_stack
+from tests.helpers import free_port
 from workflows.case import ESCALATIONS_METRIC
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
