@@ -123,7 +123,6 @@ class PublicAccessWorkflow(CaseWorkflow):
         self._delegates: dict[str, str] = {}
         self._formal: FormalDecisionInput | None = None
         self._decided_by: str | None = None
-        self._decision_received_on: date | None = None
         self._window: AppealWindow | None = None
         self._appeal: RegisterAppealInput | None = None
         self._appeal_window_used: AppealWindow | None = None
@@ -481,7 +480,6 @@ class PublicAccessWorkflow(CaseWorkflow):
         # name a later day of receipt, and the case waits for appeals well beyond the period).
         self._decision_sent_at = workflow.now()
         window = self._window = await self._appeal_window()
-        self._decision_received_on = window.received_on
         await self._enter(
             CaseState.AWAITING_APPEAL,
             actor=ENGINE,
@@ -617,7 +615,7 @@ class PublicAccessWorkflow(CaseWorkflow):
             pages=copies.pages if copies else None,
             fee_sek=copies.fee_sek if copies else None,
             formal_decision_by=self._decided_by,
-            decision_received_on=self._decision_received_on,
+            decision_received_on=self._window.received_on if self._window else None,
             appeal_window_end=self._window.last_day if self._window else None,
             appeal=self._appeal_record,
         )
