@@ -57,6 +57,7 @@ from dsr.codec import EncryptionKeyError
 from dsr.config import Settings, get_settings
 from dsr.db import Case, create_engine
 from dsr.db import sessionmaker as register_sessions
+from dsr.delegation import DelegationError, load_delegations
 from dsr.models import (
     CASE_NUMBER_PATTERN,
     ActionResult,
@@ -105,6 +106,8 @@ from dsr.models import (
     SubmitRequestInput,
     VerifyIdentityInput,
 )
+from dsr.roles import ACTIONS, Role, refusal
+from dsr.roster import RosterError, load_roster
 from dsr.subject import parse_subject_id
 from systems.catalog import validate_rectification
 from systems.document_archive import ArchiveError, document_text, load_archive
@@ -286,6 +289,8 @@ async def run_update(
     update: str,
     action: BaseModel,
     result_type: type[M],
+    *,
+    refreshed: bool = False,
 ) -> M:
     try:
         result: M = await handle.execute_update(
@@ -293,6 +298,13 @@ async def run_update(
         )
     except WorkflowUpdateFailedError as error:
         cause = error.cause
+        if not refreshed and isinstance(cause, ApplicationError) and cause.type == "NotPermitted":
+            # The case judged by the roster it read last: someone given a role since is
+            # refused by it. Have it read the roster now, and try once more.
+            if await refresh_roster(handle):
+                return await run_update(
+                    handle, case_number, update, action, result_type, refreshed=True
+                )
         if isinstance(cause, ApplicationError) and "expected but not found" in cause.message:
             # The SDK's answer when this kind of case has no such update.
             fail(f"case {case_number} does not accept {update.replace('_', '-')}")
@@ -309,6 +321,15 @@ async def run_update(
             fail(f"case {case_number} does not accept {update.replace('_', '-')}")
         raise
     return result
+
+
+async def refresh_roster(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Have the case read the staff roster anew; False if it could not be asked."""
+    try:
+        await handle.execute_update("refresh_roster", rpc_timeout=UPDATE_TIMEOUT)
+    except (WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError):
+        return False
+    return True
 
 
 async def fetch_status(client: Client, case_number: str) -> CaseStatus:
@@ -374,6 +395,23 @@ KIND_TITLES = {
 }
 
 
+def assignable(settings: Settings, handler: str | None) -> str | None:
+    """A new case is assigned only to a handler in the staff roster as it stands today."""
+    if handler is None:
+        return None
+    handler = parse_handler(handler)  # first: a wrong id is never echoed
+    try:
+        roster = load_roster(settings.roster)
+        delegations = load_delegations(settings.delegation_register)
+    except (RosterError, DelegationError) as error:
+        fail(f"the staff roster cannot be read: {error}")
+    staff = roster.roles_on(delegations, datetime.now(STOCKHOLM).date())
+    why = refusal(staff, handler, "take_case")
+    if why is not None:
+        fail(f"--handler: {why}")
+    return handler
+
+
 async def submit_request(
     kind: Kind,
     *,
@@ -402,7 +440,7 @@ async def submit_request(
         channel=channel,
         verified_by=verified_by,
         eid_order_ref=eid_order,
-        assignee=handler,
+        assignee=assignable(settings, handler),
         details=details or RequestDetails(),
     )
     client = await client_for(settings)
@@ -1266,7 +1304,7 @@ async def request_documents(
         kind=Kind.PUBLIC_ACCESS,
         received_at=parse_received(received, now=datetime.now(UTC)),
         channel=channel,
-        assignee=handler,
+        assignee=assignable(settings, handler),
         public=public,
     )
     await register_request(await client_for(settings), settings, request, as_json)
@@ -1637,6 +1675,48 @@ async def show_extract(
 
 
 # --- the audit trail ---------------------------------------------------------------------
+
+
+@app.command("roster")
+@command
+async def roster(
+    on: Annotated[
+        str | None, typer.Option("--on", help="The day, YYYY-MM-DD; default today.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Who may act on cases, in which roles, on a day: the staff roster with the decision
+    makers of the delegation register. Refuses files that do not fit together."""
+    settings = get_settings()
+    day = parse_day(on, "--on") if on is not None else datetime.now(STOCKHOLM).date()
+    try:
+        staff = load_roster(settings.roster)
+        delegations = load_delegations(settings.delegation_register)
+        staff.check(delegations)
+    except (RosterError, DelegationError) as error:
+        fail(str(error))
+    roles = staff.roles_on(delegations, day)
+    payload = {"on": day.isoformat(), "staff": {who: list(held) for who, held in roles.items()}}
+
+    def human() -> None:
+        table = Table(title=f"Staff roster on {day}")
+        table.add_column("handler id")
+        table.add_column("roles")
+        table.add_column("may also")
+        for who, held in roles.items():
+            # Handler work is everyone's who has the role; shown are the actions beyond it.
+            beyond = sorted(
+                what
+                for needed, what in ACTIONS.values()
+                if Role.HANDLER not in needed and needed & set(held)
+            )
+            if Role.DPO in held:
+                beyond = ["acts on no case (told of escalations and refusals)"]
+            table.add_row(who, ", ".join(held), "; ".join(beyond))
+        console.print(table)
+
+    emit(as_json, payload, human)
+
 
 audit_app = typer.Typer(
     help="The case's tamper-evident trail: verify its hash chain, export evidence.",

@@ -129,8 +129,11 @@ class Settings(BaseSettings):
     appeal_weeks: int = Field(default=3, ge=1)
     late_appeal_days: int = Field(default=14, ge=0)
     court_of_appeal: str = "Kammarrätten i Stockholm"
-    # Who may take a formal decision (delegationsordning): a YAML file, handler id -> point.
+    # Who may take a formal refusal decision (delegationsordning): a YAML file, handler id ->
+    # point and the matters it covers.
     delegation_register: Path = PROJECT_ROOT / "config" / "delegations.yaml"
+    # Who works cases and in which roles (handler, team lead, DPO): a YAML file.
+    roster: Path = PROJECT_ROOT / "config" / "roster.yaml"
 
     @model_validator(mode="after")
     def _public_access_ladder_in_order(self) -> Settings:

@@ -1,5 +1,5 @@
-"""The delegation register (delegationsordning): who may take a formal decision to refuse
-official documents, from a YAML file named in the settings."""
+"""The delegation register (delegationsordning): who may take formal refusal decisions, on
+which matters (official documents, GDPR requests), from a YAML file named in the settings."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dsr.declarations import load_declaration
 from dsr.models import HandlerId
+from dsr.roles import Matter
 
 
 class Delegation(BaseModel):
@@ -17,6 +18,9 @@ class Delegation(BaseModel):
     point: str = Field(min_length=1, max_length=200)
     valid_from: date
     valid_to: date | None = None
+    # What the point covers; a register written before GDPR refusals were delegated meant
+    # official documents only.
+    matters: frozenset[Matter] = Field(default=frozenset({Matter.PUBLIC_ACCESS}), min_length=1)
 
     @model_validator(mode="after")
     def _in_order(self) -> Delegation:
@@ -32,9 +36,13 @@ class DelegationRegister(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     delegates: dict[HandlerId, Delegation]
 
-    def on(self, day: date) -> dict[str, str]:
-        """Handler id -> delegation point, for those who hold it on `day`."""
-        return {who: d.point for who, d in self.delegates.items() if d.valid_on(day)}
+    def on(self, day: date, matter: Matter = Matter.PUBLIC_ACCESS) -> dict[str, str]:
+        """Handler id -> delegation point, for those who hold one for `matter` on `day`."""
+        return {
+            who: d.point
+            for who, d in self.delegates.items()
+            if d.valid_on(day) and matter in d.matters
+        }
 
 
 class DelegationError(ValueError):

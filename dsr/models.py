@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from dsr.roles import Role
+
 CASE_NUMBER_PATTERN = r"^DSR-\d{4}-\d{6}$"
 
 CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
@@ -1057,6 +1059,18 @@ class DelegationInput(Model):
 class DelegationResult(Model):
     # Handler id -> the point of the delegation order that gives them the authority.
     delegates: dict[str, str]
+
+
+class RosterInput(Model):
+    case_number: str  # a case number, or a case's follow-up id
+    at: AwareDatetime  # whose roles at this moment (its Stockholm day)
+
+
+class RosterResult(Model):
+    # Handler id (casefolded) -> roles that day; empty with `problem` set when the roster or
+    # the delegation register cannot be read.
+    staff: dict[str, list[Role]] = {}
+    problem: str | None = None
 
 
 class FormalDecisionInput(Model):

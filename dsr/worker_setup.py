@@ -18,6 +18,7 @@ from activities.identity import IdentityActivities
 from activities.notify import NotifyActivities
 from activities.public_access import PublicAccessActivities
 from activities.register import RegisterActivities
+from activities.roster import RosterActivities, check_declarations
 from activities.sources import SourceActivities
 from activities.store import ExtractStore
 from activities.writes import WriteActivities
@@ -46,6 +47,8 @@ WORKFLOWS: Sequence[type] = (IntakeWorkflow, *CASE_WORKFLOWS.values(), *SUPPORT_
 @asynccontextmanager
 async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..., Any]]]:
     """Open the databases and adapters the activities need; close them afterwards."""
+    # A roster or delegation register that cannot be read stops the worker before it starts.
+    check_declarations(settings)
     register_engine = create_engine(settings.register_database_url)
     await create_schema(register_engine)
     catalog = load_catalog()
@@ -86,6 +89,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         OutboxRecipients(settings.outbox_dir / "recipients"), staff_channel(settings)
     )
     deadlines = DeadlineActivities(settings)
+    roster = RosterActivities(settings)
     public_access = PublicAccessActivities(
         archive_engine,
         load_archive(),
@@ -129,6 +133,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             public_access.delegations,
             public_access.issue_decision,
             public_access.handle_appeal,
+            roster.staff_roles,
         ]
     finally:
         await register_engine.dispose()

@@ -163,6 +163,7 @@ class Cli:
             "DSR_DOCUMENT_ARCHIVE_URL": settings.document_archive_url,
             "DSR_REGISTER_URL": settings.register_url,
             "DSR_SUBJECT_REFERENCE_SECRET": settings.subject_reference_secret,
+            "DSR_ROSTER": str(settings.roster),
         }
 
     async def run(self, *args: str) -> tuple[int, str, str]:

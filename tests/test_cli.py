@@ -87,6 +87,15 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
             "in the future",
         ),
         (("submit", "access", "--subject", "191212121212", "--handler", "a b"), "handler"),
+        # A new case goes only to a handler of the staff roster.
+        (
+            ("submit", "access", "--subject", "191212121212", "--handler", "okand"),
+            "okand is not in the staff roster, so may not be assigned a case",
+        ),
+        (
+            ("submit", "access", "--subject", "191212121212", "--handler", "dataskyddsombud"),
+            "data protection officer",
+        ),
         (
             (
                 "submit",
@@ -238,6 +247,22 @@ async def test_bad_input_is_one_line_a_failure_and_changes_nothing(
     assert sorted(worker.var_dir.rglob("*")) == files_before, "no file was written"
 
 
+async def test_the_roster_shows_who_may_decide_on_a_day(client: Client, worker: Settings) -> None:
+    cli = Cli(client, worker)
+    today = await cli.json("roster")
+    assert today["staff"]["anna"] == ["handler"]
+    assert "decides_gdpr" in today["staff"]["chef.jurist"]
+    # The registrar's delegation ends with 2030.
+    last_day = await cli.json("roster", "--on", "2030-12-31")
+    assert last_day["staff"]["registrator.ek"] == ["decides_public_access", "handler"]
+    later = await cli.json("roster", "--on", "2031-01-01")
+    assert later["staff"]["registrator.ek"] == ["handler"]
+    code, out, _ = await cli.run("roster")
+    assert code == 0 and "dataskyddsombud" in out and "team_lead" in out
+    code, _, err = await cli.run("roster", "--on", "2031-02-30")
+    assert code == 1 and "--on: not a date" in err
+
+
 @pytest.mark.parametrize("kind", ["access", "rectification", "restriction", "objection"])
 async def test_every_kind_explains_itself(client: Client, worker: Settings, kind: str) -> None:
     code, out, _ = await Cli(client, worker).run("submit", kind, "--help")
@@ -268,11 +293,11 @@ async def test_an_erasure_from_the_cli_leaves_a_follow_up_a_handler_can_read(
     assert code == 0 and "next run:" in out
     # No run has found archived rows waiting yet: no disposal decision to record.
     code, _, err = await cli.run(
-        "record-disposal-decision", case, "--handler", "dpo", "--reference", "Gallring 2027:1"
+        "record-disposal-decision", case, "--handler", "arkiv.eva", "--reference", "Gallring 2027:1"
     )
     assert code == 1 and "no archived rows are kept waiting" in err
     code, _, err = await cli.run(
-        "record-disposal-decision", case, "--handler", "dpo", "--reference", "  "
+        "record-disposal-decision", case, "--handler", "arkiv.eva", "--reference", "  "
     )
     assert code == 1 and "reference" in err and "blank" in err
     await client.get_workflow_handle(f"{case}-retention").terminate("test over")

@@ -94,23 +94,25 @@ class AccessRequestWorkflow(CaseWorkflow):
 
     @workflow.update
     async def approve_release(self, action: ApproveReleaseInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("approve_release", action.handler)
         self._review = action
         return await self._after(CaseState.AWAITING_REVIEW)
 
     @approve_release.validator
     def _validate_approve_release(self, action: ApproveReleaseInput) -> None:
         self._require_open(CaseState.AWAITING_REVIEW, "approve the release")
+        self._check_role(action.handler, "approve_release")
 
     @workflow.update
     async def request_changes(self, action: RequestChangesInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("request_changes", action.handler)
         self._review = action
         return await self._after(CaseState.AWAITING_REVIEW)
 
     @request_changes.validator
     def _validate_request_changes(self, action: RequestChangesInput) -> None:
         self._require_open(CaseState.AWAITING_REVIEW, "request changes")
+        self._check_role(action.handler, "request_changes")
 
     # --- steps -----------------------------------------------------------------------------
 

@@ -65,6 +65,7 @@ from dsr.models import (
     VerifyIdentityInput,
 )
 from workflows.disposal import ExtractDisposalWorkflow
+from workflows.roles import StaffRoles
 
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import DeadlineActivities
@@ -120,8 +121,12 @@ class WrongState(ApplicationError):
         super().__init__(message, type="WrongState", non_retryable=True)
 
 
-class CaseWorkflow:
+class CaseWorkflow(StaffRoles):
     """Shared state and handlers. Subclasses define `run` and their own decision steps.
+
+    Every update names its actor, who must hold the role the action takes (dsr.roles.ACTIONS)
+    in the staff roster: validators judge by the roster the case read last, handlers by the
+    roster as it stands when they act (workflows.roles).
 
     Every handler decision is taken once: entering a state opens a fresh decision, the first
     accepted update takes it, and validators refuse any other until the case has moved on.
@@ -203,6 +208,11 @@ class CaseWorkflow:
         # The clock counts from receipt, or from a later request that starts it again.
         self._clock_since = case.received_at
         self._links: list[str] = []
+        self._staff = None  # the roster, once read (cases since ROSTER_PATCH)
+
+    @property
+    def _roles_ref(self) -> str:
+        return self._case.case_number
 
     # --- queries ---------------------------------------------------------------------------
 
@@ -277,7 +287,7 @@ class CaseWorkflow:
 
     @workflow.update
     async def verify_identity(self, action: VerifyIdentityInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("verify_identity", action.handler)
         self._identity = IdentityRecord(
             method=action.method, verified_by=action.handler, verified_at=workflow.now()
         )
@@ -286,21 +296,23 @@ class CaseWorkflow:
     @verify_identity.validator
     def _validate_verify_identity(self, action: VerifyIdentityInput) -> None:
         self._require_open(CaseState.AWAITING_IDENTITY, "verify identity")
+        self._check_role(action.handler, "verify_identity")
 
     @workflow.update
     async def close_unverified(self, action: CloseUnverifiedInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("close_unverified", action.handler)
         self._unverified = action
         return await self._after(CaseState.AWAITING_IDENTITY)
 
     @close_unverified.validator
     def _validate_close_unverified(self, action: CloseUnverifiedInput) -> None:
         self._require_open(CaseState.AWAITING_IDENTITY, "close a case as unverified")
+        self._check_role(action.handler, "close_unverified")
 
     @workflow.update
     async def refuse(self, action: RefuseInput) -> ActionResult:
+        await self._take_decision("refuse", action.handler)
         state = self._state
-        self._claim(action.handler)
         self._refusal = action
         return await self._after(state)
 
@@ -315,21 +327,24 @@ class CaseWorkflow:
                 "refused only while a handler's decision is pending"
             )
         self._require_open(self._state, "refuse the request")
+        self._check_role(action.handler, "refuse")
 
     @workflow.update
     async def record_manual_delivery(self, action: RecordManualDeliveryInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("record_manual_delivery", action.handler)
         self._manual = action
         return await self._after(CaseState.AWAITING_MANUAL_DELIVERY)
 
     @record_manual_delivery.validator
     def _validate_record_manual_delivery(self, action: RecordManualDeliveryInput) -> None:
         self._require_open(CaseState.AWAITING_MANUAL_DELIVERY, "record a manual delivery")
+        self._check_role(action.handler, "record_manual_delivery")
 
     @workflow.update
     async def extend(self, action: ExtendInput) -> ActionResult:
         self._extending = True
         try:
+            await self._authorize(action.handler, "extend")
             async with self._clock_lock:
                 new = await self._plan_deadline(extended=True)
                 if not action.told_outside:
@@ -391,11 +406,13 @@ class CaseWorkflow:
                 f"case {number}: the original deadline {self._deadline} has passed; an "
                 "extension is possible only before it (Art. 12(3))"
             )
+        self._check_role(action.handler, "extend")
 
     @workflow.update
     async def ask_clarification(self, action: AskClarificationInput) -> ActionResult:
         self._clarifying = True
         try:
+            await self._authorize(action.handler, "ask_clarification")
             key = str(self._clarifications + 1)
             counts = await self._ask_subject(
                 "clarification", "clarification_requested", question=action.question, key=key
@@ -426,9 +443,13 @@ class CaseWorkflow:
             raise WrongState(f"case {number} has no running clock")
         if self._clarification is not None or self._clarifying:
             raise WrongState(f"case {number} already waits for a clarification")
+        self._check_role(action.handler, "ask_clarification")
 
     @workflow.update
     async def record_clarification(self, action: RecordClarificationInput) -> ActionResult:
+        await self._authorize(action.handler, "record_clarification")
+        # Checked again: another handler may have recorded it meanwhile.
+        self._validate_record_clarification(action)
         self._clarification = None
         await self._resume("clarification")
         await self._record_clock_event(actor=action.handler, action="clarification_received")
@@ -438,9 +459,13 @@ class CaseWorkflow:
     def _validate_record_clarification(self, action: RecordClarificationInput) -> None:
         if self._clarification is None:
             raise WrongState(f"case {self._case.case_number} waits for no clarification")
+        self._check_role(action.handler, "record_clarification")
 
     @workflow.update
     async def reassign(self, action: ReassignInput) -> ActionResult:
+        await self._authorize(action.handler, self._reassigning(action))
+        # Checked again against the roster as it stands now, and the case as it is now.
+        self._validate_reassign(action)
         self._assignee = action.to
         workflow.upsert_search_attributes([search.ASSIGNEE.value_set(action.to)])
         await self._record_clock_event(
@@ -454,9 +479,18 @@ class CaseWorkflow:
             raise WrongState(f"case {self._case.case_number} is closed")
         if action.to == self._assignee:
             raise WrongState(f"case {self._case.case_number} is already assigned to {action.to}")
+        self._check_role(action.handler, self._reassigning(action))
+        self._check_role(action.to, "take_case")
+
+    def _reassigning(self, action: ReassignInput) -> str:
+        """The assignee may hand their own case on; another's case takes a team lead."""
+        mine = self._assignee is not None and self._assignee.casefold() == action.handler.casefold()
+        return "hand_on" if mine else "reassign"
 
     @workflow.update
     async def link(self, action: LinkCaseInput) -> ActionResult:
+        await self._authorize(action.handler, "link")
+        self._validate_link(action)
         if action.other not in self._links:
             self._links.append(action.other)
             await self._record_clock_event(
@@ -470,6 +504,7 @@ class CaseWorkflow:
             raise WrongState(f"case {self._case.case_number} is closed")
         if action.other == self._case.case_number:
             raise WrongState(f"case {self._case.case_number} cannot be linked with itself")
+        self._check_role(action.handler, "link")
 
     def _require_gdpr_clock(self, what: str) -> None:
         if self._case.kind is Kind.PUBLIC_ACCESS:
@@ -809,6 +844,8 @@ class CaseWorkflow:
         if self._clock_started:
             return
         self._clock_started = True
+        # The roster, for validators to judge actors by until an action reads it again.
+        await self._read_roster()
         if not workflow.patched(ESCALATION_LADDER_PATCH):
             return  # cases started before the ladder existed keep their course
         self._clock_plan = await self._plan_deadline()
@@ -992,14 +1029,28 @@ class CaseWorkflow:
                 f"case {self._case.case_number}: another handler has already decided this step"
             )
 
-    def _claim(self, handler: str) -> None:
-        """Take the pending decision. Should two updates both pass their validators before
-        either handler runs, the first handler to run wins and the other is refused here."""
+    async def _take_decision(self, action: str, handler: str) -> None:
+        """Take the pending decision for `handler`, if the roster as it stands now allows it
+        `action`. Should two updates both pass their validators before either handler runs,
+        the first to get here wins and the other is refused; a refused actor, or a case that
+        moved on meanwhile, leaves the decision open."""
         if self._decision_taken:
             raise WrongState(
                 f"case {self._case.case_number}: another handler has already decided this step"
             )
+        state = self._state
         self._decision_taken = True
+        try:
+            await self._authorize(handler, action)
+            if self._state is not state:
+                raise WrongState(
+                    f"case {self._case.case_number} moved on to {self._state.value} meanwhile; "
+                    "nothing was done"
+                )
+        except BaseException:
+            if self._state is state:
+                self._decision_taken = False
+            raise
         if self._assignee is None:
             self._assignee = handler
 

@@ -46,6 +46,7 @@ from workflows.case import (
     CaseWorkflow,
     WrongState,
 )
+from workflows.roles import StaffRoles
 
 with workflow.unsafe.imports_passed_through():
     from activities.erasure import ErasureActivities
@@ -173,17 +174,18 @@ class ErasureWorkflow(CaseWorkflow):
 
     @workflow.update
     async def prepare_erasure_plan(self, action: PrepareErasurePlanInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("prepare_erasure_plan", action.handler)
         self._preparer = action.handler
         return await self._after(CaseState.AWAITING_DECISION)
 
     @prepare_erasure_plan.validator
     def _validate_prepare(self, action: PrepareErasurePlanInput) -> None:
         self._require_open(CaseState.AWAITING_DECISION, "prepare the erasure plan")
+        self._check_role(action.handler, "prepare_erasure_plan")
 
     @workflow.update
     async def approve_erasure_plan(self, action: ApproveErasurePlanInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("approve_erasure_plan", action.handler)
         self._approver = action.handler
         return await self._after(CaseState.AWAITING_APPROVAL)
 
@@ -196,16 +198,18 @@ class ErasureWorkflow(CaseWorkflow):
                 f"case {self._case.case_number}: the plan was prepared by {action.handler}; "
                 "another person must approve it (four eyes)"
             )
+        self._check_role(action.handler, "approve_erasure_plan")
 
     @workflow.update
     async def reject_erasure_plan(self, action: RejectErasurePlanInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("reject_erasure_plan", action.handler)
         self._plan_rejection = action
         return await self._after(CaseState.AWAITING_APPROVAL)
 
     @reject_erasure_plan.validator
     def _validate_reject(self, action: RejectErasurePlanInput) -> None:
         self._require_open(CaseState.AWAITING_APPROVAL, "send the erasure plan back")
+        self._check_role(action.handler, "reject_erasure_plan")
 
     # --- steps -----------------------------------------------------------------------------
 
@@ -319,7 +323,7 @@ class ErasureWorkflow(CaseWorkflow):
 
 
 @workflow.defn
-class RetentionFollowUpWorkflow:
+class RetentionFollowUpWorkflow(StaffRoles):
     """Erases the kept parts of an erasure case as their retention ends, without anyone
     remembering it: waits until the next date, plans again as of that day in every system,
     erases what may go, and repeats until nothing approved is kept any longer.
@@ -344,11 +348,17 @@ class RetentionFollowUpWorkflow:
         self._disposal: RecordDisposalDecisionInput | None = None
         self._disposed = follow_up.disposal_reference is not None
         self._disposal_reference = follow_up.disposal_reference
+        self._staff = None
+
+    @property
+    def _roles_ref(self) -> str:
+        return self._case_number
 
     @workflow.run
     async def run(self, follow_up: RetentionFollowUpInput) -> RetentionFollowUpResult:
         followed = workflow.patched(FOLLOW_UP_UNDATED_PATCH)
         dpo_told = follow_up.dpo_told
+        await self._read_roster()
         while (
             self._next_due is not None or (followed and self._waiting) or self._disposal_pending()
         ):
@@ -410,6 +420,8 @@ class RetentionFollowUpWorkflow:
         self, decision: RecordDisposalDecisionInput
     ) -> FollowUpStatus:
         """The disposal decision is taken: the archived rows of this case go now."""
+        await self._authorize(decision.handler, "record_disposal_decision")
+        self._validate_disposal(decision)  # again: another may have recorded one meanwhile
         self._disposal = decision
         await workflow.wait_condition(lambda: self._disposed)
         return self.progress()
@@ -428,6 +440,7 @@ class RetentionFollowUpWorkflow:
                 "decision",
                 type="WrongState",
             )
+        self._check_role(decision.handler, "record_disposal_decision")
 
     @workflow.query
     def progress(self) -> FollowUpStatus:

@@ -172,17 +172,18 @@ class PublicAccessWorkflow(CaseWorkflow):
 
     @workflow.update
     async def search_again(self, action: SearchAgainInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("search_again", action.handler)
         self._choice = action
         return await self._after(CaseState.AWAITING_CONFIRMATION)
 
     @search_again.validator
     def _validate_search_again(self, action: SearchAgainInput) -> None:
         self._require_open(CaseState.AWAITING_CONFIRMATION, "search again")
+        self._check_role(action.handler, "search_again")
 
     @workflow.update
     async def confirm_documents(self, action: ConfirmDocumentsInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("confirm_documents", action.handler)
         self._choice = action
         return await self._after(CaseState.AWAITING_CONFIRMATION)
 
@@ -201,9 +202,17 @@ class PublicAccessWorkflow(CaseWorkflow):
                 f"case {self._case.case_number}: document {', '.join(map(str, missing))} is not "
                 "among the documents found; search again to add it"
             )
+        self._check_role(action.handler, "confirm_documents")
 
     @workflow.update
     async def review_document(self, action: ReviewDocumentInput) -> ActionResult:
+        # Held while the roster is read, so no other review of it, and no end of the review
+        # step, comes in between.
+        self._checking.add(action.document_id)
+        try:
+            await self._authorize(action.handler, "review_document")
+        finally:
+            self._checking.discard(action.document_id)
         if action.masks:
             # The new review replaces the old at once: should its check fail, the document
             # waits for a review again rather than go out under the old decision.
@@ -265,20 +274,22 @@ class PublicAccessWorkflow(CaseWorkflow):
                 f"case {number}: document {action.document_id} is being reviewed by someone "
                 "else right now"
             )
+        self._check_role(action.handler, "review_document")
 
     @workflow.update
     async def request_formal_decision(self, action: RequestFormalDecisionInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("request_formal_decision", action.handler)
         self._formal_request = action
         return await self._after(CaseState.AWAITING_DECISION_REQUEST)
 
     @request_formal_decision.validator
     def _validate_request_formal_decision(self, action: RequestFormalDecisionInput) -> None:
         self._require_open(CaseState.AWAITING_DECISION_REQUEST, "ask for a formal decision")
+        self._check_role(action.handler, "request_formal_decision")
 
     @workflow.update
     async def make_formal_decision(self, action: FormalDecisionInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("make_formal_decision", action.handler)
         try:
             # The register as it stands now: a delegation revoked since it was read is void.
             await self._require_delegate(action.handler, "make the formal decision")
@@ -293,10 +304,11 @@ class PublicAccessWorkflow(CaseWorkflow):
         self._require_open(CaseState.AWAITING_FORMAL_DECISION, "make the formal decision")
         if action.handler not in self._delegates:
             raise self._no_delegation(action.handler, "make the formal decision")
+        self._check_role(action.handler, "make_formal_decision")
 
     @workflow.update
     async def register_appeal(self, action: RegisterAppealInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("register_appeal", action.handler)
         try:
             window = self._window
             assert window is not None
@@ -306,6 +318,7 @@ class PublicAccessWorkflow(CaseWorkflow):
             if not timely:
                 # Dismissing a late appeal is a decision of the company (FL 45 §).
                 await self._require_delegate(action.handler, "dismiss a late appeal")
+                self._check_role(action.handler, "dismiss_late_appeal")
             if self._state is not CaseState.AWAITING_APPEAL:
                 raise WrongState(
                     f"case {self._case.case_number} closed while the appeal was registered; "
@@ -336,6 +349,7 @@ class PublicAccessWorkflow(CaseWorkflow):
         # Stockholm is at most two hours ahead of UTC: no day later than this has begun there.
         if action.received_on > (workflow.now() + timedelta(hours=2)).date():
             raise WrongState(f"case {number}: {action.received_on} is in the future")
+        self._check_role(action.handler, "register_appeal")
 
     # --- steps -----------------------------------------------------------------------------
 

@@ -91,7 +91,7 @@ class RectificationWorkflow(RestrictionSteps):
 
     @workflow.update
     async def decide_rectification(self, action: DecideRectificationInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision(_role_action(action), action.handler)
         self._ruling = action
         return await self._after(CaseState.AWAITING_DECISION)
 
@@ -110,6 +110,7 @@ class RectificationWorkflow(RestrictionSteps):
         needs_reason = action.decision is not RectificationDecision.ACCEPT
         if needs_reason and not (action.reason and action.reason.strip()):
             raise WrongState("a partial or negative decision needs a reason for the subject")
+        self._check_role(action.handler, _role_action(action))
 
     def _accepted_changes(self, ruling: DecideRectificationInput) -> dict[str, str]:
         changes = {change.field.value: change.new_value for change in self._case.details.changes}
@@ -149,3 +150,10 @@ class RectificationWorkflow(RestrictionSteps):
                 "recipients": str(len(set(self._recipients_notified))),
             },
         )
+
+
+def _role_action(ruling: DecideRectificationInput) -> str:
+    """Accepting is a handler's; refusing, wholly or in part, a decision maker's."""
+    if ruling.decision is RectificationDecision.ACCEPT:
+        return "accept_rectification"
+    return "refuse_rectification"

@@ -103,10 +103,11 @@ class RestrictionWorkflow(RestrictionSteps):
 
     @workflow.update
     async def lift_restriction(self, action: LiftRestrictionInput) -> ActionResult:
-        self._claim(action.handler)
+        await self._take_decision("lift_restriction", action.handler)
         self._lift_request = action
         return await self._after(CaseState.RESTRICTED)
 
     @lift_restriction.validator
     def _validate_lift_restriction(self, action: LiftRestrictionInput) -> None:
         self._require_open(CaseState.RESTRICTED, "lift the restriction")
+        self._check_role(action.handler, "lift_restriction")

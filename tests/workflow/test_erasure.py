@@ -100,6 +100,12 @@ async def test_erasure_erases_what_it_may_and_keeps_the_rest_restricted_with_dat
     with pytest.raises(WorkflowUpdateFailedError) as own:
         await handle.execute_update("approve_erasure_plan", ApproveErasurePlanInput(handler="anna"))
     assert "another person must approve it" in str(own.value.cause)
+    # The second pair of eyes has authority: a team lead or a decision maker, not any handler.
+    with pytest.raises(WorkflowUpdateFailedError) as plain:
+        await handle.execute_update(
+            "approve_erasure_plan", ApproveErasurePlanInput(handler="arkiv.eva")
+        )
+    assert "that takes a team lead or a decision maker" in str(plain.value.cause)
     assert (await status_of(handle)).state is CaseState.AWAITING_APPROVAL
     # The approver disagrees: the plan is made again and must be prepared and approved again.
     await handle.execute_update(

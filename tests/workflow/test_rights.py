@@ -308,13 +308,18 @@ async def test_a_rejected_rectification_changes_nothing_and_gives_reasons(
     submitted, handle = await rectification_awaiting_decision(
         client, writable, TOLVAN, RectifiableField.NAME, "Tolvan Elva"
     )
+    rejection = DecideRectificationInput(
+        handler="anna",
+        decision=RectificationDecision.REJECT,
+        reason="Namnet stämmer med folkbokföringen.",
+    )
+    # A refusal is a decision maker's (the delegation register), not a handler's.
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update("decide_rectification", rejection)
+    assert "decision maker with delegation for GDPR refusals" in str(refused.value.cause)
+    assert (await status_of(handle)).state is CaseState.AWAITING_DECISION
     await handle.execute_update(
-        "decide_rectification",
-        DecideRectificationInput(
-            handler="anna",
-            decision=RectificationDecision.REJECT,
-            reason="Namnet stämmer med folkbokföringen.",
-        ),
+        "decide_rectification", rejection.model_copy(update={"handler": "chef.jurist"})
     )
     assert (await handle.result()).outcome is Outcome.REJECTED
     assert await in_system(writable, "billing", fields_held, TOLVAN) == before
@@ -361,7 +366,7 @@ async def test_refusal_needs_a_reason_tells_the_subject_and_the_dpo(
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
     await wait_for_state(handle, CaseState.AWAITING_REVIEW)
     await handle.execute_update(
-        "refuse", RefuseInput(handler="anna", reason="Femte identiska begäran denna vecka.")
+        "refuse", RefuseInput(handler="chef.jurist", reason="Femte identiska begäran denna vecka.")
     )
     with pytest.raises(WorkflowUpdateFailedError):
         await handle.execute_update("approve_release", ApproveReleaseInput(handler="bo"))
@@ -395,7 +400,7 @@ async def test_lifting_one_case_leaves_another_cases_restriction_in_force(
     await check.execute_update(
         "decide_rectification",
         DecideRectificationInput(
-            handler="anna", decision=RectificationDecision.REJECT, reason="Orten stämmer."
+            handler="chef.jurist", decision=RectificationDecision.REJECT, reason="Orten stämmer."
         ),
     )
     assert (await check.result()).outcome is Outcome.REJECTED

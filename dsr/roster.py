@@ -1,0 +1,90 @@
+"""The staff roster: who works cases and in which roles, from a YAML file named in the
+settings. With the delegation register it gives each person's roles on a given day."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dsr.declarations import load_declaration
+from dsr.delegation import DelegationRegister
+from dsr.models import HandlerId
+from dsr.roles import DELEGATED, ROSTER_ROLES, Matter, Role
+
+# Actors the engine writes into the trail itself; no person may carry these ids.
+RESERVED_IDS = frozenset({"engine", "e-id"})
+
+
+class StaffEntry(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    roles: frozenset[Role] = Field(min_length=1)
+
+    @field_validator("roles")
+    @classmethod
+    def _roster_roles(cls, roles: frozenset[Role]) -> frozenset[Role]:
+        delegated = sorted(roles - ROSTER_ROLES)
+        if delegated:
+            raise ValueError(
+                f"{', '.join(delegated)} comes from the delegation register, not the roster"
+            )
+        if Role.DPO in roles and len(roles) > 1:
+            raise ValueError(
+                "the data protection officer holds no other role: the DPO advises and is "
+                "told, and does not work cases (Art. 38(6))"
+            )
+        return roles
+
+
+class Roster(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    staff: dict[HandlerId, StaffEntry] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Roster:
+        seen: set[str] = set()
+        for who in self.staff:
+            key = who.casefold()
+            if key in RESERVED_IDS:
+                raise ValueError(f"{who} is the engine's own actor id, not a person's")
+            if key in seen:
+                raise ValueError(f"{who} is listed twice (ids are compared ignoring case)")
+            seen.add(key)
+        return self
+
+    def roles_on(self, delegations: DelegationRegister, day: date) -> dict[str, list[Role]]:
+        """Handler id (casefolded) -> roles on `day`: the roster's, and a decision maker's for
+        each matter delegated to them that day. Only staff hold delegated roles, and never
+        the DPO (`check` refuses either at start-up)."""
+        staff = {who.casefold(): set(entry.roles) for who, entry in self.staff.items()}
+        for matter in Matter:
+            for who in delegations.on(day, matter):
+                roles = staff.get(who.casefold())
+                if roles is not None and Role.DPO not in roles:
+                    roles.add(DELEGATED[matter])
+        return {who: sorted(roles) for who, roles in sorted(staff.items())}
+
+    def check(self, delegations: DelegationRegister) -> None:
+        """Refuse a delegation register that does not fit the roster."""
+        for who in delegations.delegates:
+            entry = next(
+                (e for name, e in self.staff.items() if name.casefold() == who.casefold()), None
+            )
+            if entry is None:
+                raise RosterError(
+                    f"delegation register: {who} holds a delegation but is not in the roster"
+                )
+            if Role.DPO in entry.roles:
+                raise RosterError(
+                    f"delegation register: {who} is the data protection officer, who may not "
+                    "hold delegated authority to decide (Art. 38(6))"
+                )
+
+
+class RosterError(ValueError):
+    """The roster cannot be read or does not fit; the message names the file and the field."""
+
+
+def load_roster(path: Path) -> Roster:
+    return load_declaration(path, Roster, RosterError)

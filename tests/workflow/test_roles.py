@@ -1,0 +1,151 @@
+"""Roles from the staff roster: each action is taken only by someone whose role allows it,
+judged by the roster as it stands when they act. Real server, real worker, a roster file of
+the test's own that it edits while cases run."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+
+from dsr.config import Settings
+from dsr.models import (
+    CaseResult,
+    CaseState,
+    Channel,
+    IdentityMethod,
+    Outcome,
+    ReassignInput,
+    RefuseInput,
+    VerifyIdentityInput,
+)
+from dsr.worker_setup import build_activities, create_worker
+from systems.demo import DEMO_SUBJECTS
+from tests.helpers import Cli, status_of, submit_access, wait_for_state
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+ROSTER = Path(__file__).resolve().parents[2] / "config" / "roster.yaml"
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def staffed(client: Client, settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
+    """A worker whose roster is a copy the test may change."""
+    roster = tmp_path / "roster.yaml"
+    shutil.copy(ROSTER, roster)
+    custom = settings.model_copy(update={"roster": roster})
+    async with build_activities(custom) as activities:
+        async with create_worker(client, custom, activities):
+            yield custom
+
+
+async def awaiting_identity(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:
+    submitted = await submit_access(
+        client, settings, DEMO_SUBJECTS["tolvan"], channel=Channel.LETTER, assignee="anna"
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+    return handle
+
+
+async def refused(handle: WorkflowHandle[Any, Any], update: str, action: object) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(update, action)
+    cause = failed.value.cause
+    assert getattr(cause, "type", None) == "NotPermitted", cause
+    return str(cause)
+
+
+def verify(handler: str) -> VerifyIdentityInput:
+    return VerifyIdentityInput(method=IdentityMethod.ID_CHECKED, handler=handler)
+
+
+def edit_roster(settings: Settings, old: str, new: str) -> None:
+    text = settings.roster.read_text(encoding="utf-8")
+    assert old in text
+    settings.roster.write_text(text.replace(old, new), encoding="utf-8")
+
+
+async def test_each_action_takes_the_role_the_roster_gives(
+    client: Client, staffed: Settings
+) -> None:
+    handle = await awaiting_identity(client, staffed)
+    before = await status_of(handle)
+
+    assert "okand is not in the staff roster" in await refused(
+        handle, "verify_identity", verify("okand")
+    )
+    dpo = await refused(handle, "verify_identity", verify("dataskyddsombud"))
+    assert "data protection officer" in dpo and "may not verify identity" in dpo
+    # A refusal (Art. 12(5)) is a formal decision: a handler may not take it.
+    why = await refused(handle, "refuse", RefuseInput(handler="anna", reason="Orimlig."))
+    assert "decision maker with delegation for GDPR refusals; anna is a case handler" in why
+
+    # The assignee hands the case on; another handler may not, a team lead may.
+    assert "reassign another handler's case" in await refused(
+        handle, "reassign", ReassignInput(handler="arkiv.eva", to="bo")
+    )
+    assert "may not be assigned a case" in await refused(
+        handle, "reassign", ReassignInput(handler="anna", to="dataskyddsombud")
+    )
+    assert "nobody is not in the staff roster" in await refused(
+        handle, "reassign", ReassignInput(handler="anna", to="nobody")
+    )
+    after = await status_of(handle)
+    assert (after.state, after.assignee, after.identity) == (before.state, "anna", None)
+    assert after.steps == before.steps
+
+    await handle.execute_update("reassign", ReassignInput(handler="anna", to="arkiv.eva"))
+    await refused(handle, "reassign", ReassignInput(handler="anna", to="anna"))
+    await handle.execute_update("reassign", ReassignInput(handler="bo", to="anna"))
+    assert (await status_of(handle)).assignee == "anna"
+
+    await handle.execute_update(
+        "refuse", RefuseInput(handler="chef.jurist", reason="Femte begäran denna vecka.")
+    )
+    result = await handle.result()
+    assert result.outcome is Outcome.REFUSED
+
+
+async def test_a_role_taken_away_is_void_at_once_and_one_given_counts_at_once(
+    client: Client, staffed: Settings
+) -> None:
+    handle = await awaiting_identity(client, staffed)
+    # Anna leaves after the case read the roster: its copy still has her, the roster does not.
+    edit_roster(staffed, "  anna:\n    roles: [handler]\n", "")
+    why = await refused(handle, "verify_identity", verify("anna"))
+    assert "anna is not in the staff roster" in why and "nothing was done" in why
+    status = await status_of(handle)
+    assert status.state is CaseState.AWAITING_IDENTITY and status.identity is None
+
+    # Dora joins after the case last read the roster. The CLI has the case read it again
+    # when refused, and tries once more: one command is enough.
+    edit_roster(staffed, "staff:\n", "staff:\n  dora:\n    roles: [handler]\n")
+    cli = Cli(client, staffed)
+    moved = await cli.json(
+        "verify-identity", handle.id, "--method", "id_checked", "--handler", "dora"
+    )
+    assert moved["state"] != CaseState.AWAITING_IDENTITY.value
+    status = await status_of(handle)
+    assert status.identity is not None and status.identity.verified_by == "dora"
+    assert any(step.actor == "dora" for step in status.steps)
+
+
+async def test_an_unreadable_roster_refuses_every_action_and_changes_nothing(
+    client: Client, staffed: Settings
+) -> None:
+    handle = await awaiting_identity(client, staffed)
+    good = staffed.roster.read_text(encoding="utf-8")
+    staffed.roster.write_text("staff: [anna\n", encoding="utf-8")
+    why = await refused(handle, "verify_identity", verify("anna"))
+    assert "the staff roster cannot be read (roster.yaml: cannot be read" in why
+    assert (await status_of(handle)).state is CaseState.AWAITING_IDENTITY
+
+    staffed.roster.write_text(good, encoding="utf-8")
+    await handle.execute_update("verify_identity", verify("anna"))
+    assert (await status_of(handle)).identity is not None
+    await handle.terminate("test over")
