@@ -52,7 +52,7 @@ from dsr.audit import chain_key
 from dsr.audit import evidence as audit_evidence
 from dsr.audit import verify as verify_chain
 from dsr.calendar import STOCKHOLM
-from dsr.client import connect
+from dsr.client import ConnectionSettingsError, connect
 from dsr.codec import EncryptionKeyError
 from dsr.config import Settings, get_settings
 from dsr.db import Case, create_engine
@@ -243,6 +243,8 @@ def parse_subject(text: str) -> str:
 async def client_for(settings: Settings) -> Client:
     try:
         return await connect(settings)
+    except ConnectionSettingsError as error:
+        fail(str(error))
     except RuntimeError as error:
         fail(
             f"cannot reach Temporal at {settings.temporal_address} ({error}); "

@@ -10,11 +10,9 @@ import structlog
 from dsr.client import connect
 from dsr.config import get_settings
 from dsr.db import create_engine, sessionmaker
-from dsr.delegation import DelegationError
 from dsr.logging import configure_logging
 from dsr.metrics import CaseMetrics, prometheus_runtime
-from dsr.roster import RosterError
-from dsr.worker_setup import build_activities, create_worker
+from dsr.worker_setup import STARTUP_ERRORS, build_activities, create_worker
 
 log = structlog.get_logger("worker")
 
@@ -53,7 +51,7 @@ async def run_worker() -> None:
 def main() -> None:
     try:
         asyncio.run(run_worker())
-    except (RosterError, DelegationError) as error:
+    except STARTUP_ERRORS as error:
         raise SystemExit(f"worker not started: {error}") from None
 
 

@@ -30,6 +30,23 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     task_queue: str = "dsr"
+    # A production cluster: TLS, with a client certificate and key for mutual TLS and the CA
+    # of the cluster's certificate where it is not a public one (files in PEM); or an API key
+    # (Temporal Cloud), which implies TLS. Off for the embedded dev server.
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    temporal_tls_server_name: str = ""
+    temporal_api_key: str = ""
+
+    # The worker: a health endpoint (GET /healthz, /readyz); empty: none. How many activities
+    # and workflow tasks one worker runs at once, and how long a stopping worker (SIGTERM) lets
+    # running activities finish before it cancels them and hands them back to the cluster.
+    worker_health_address: str = "127.0.0.1:8235"
+    worker_max_concurrent_activities: int = Field(default=50, ge=1, le=10_000)
+    worker_max_concurrent_workflow_tasks: int = Field(default=50, ge=2, le=10_000)
+    worker_shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     ui_url: str = "http://127.0.0.1:8233"
 
     # Empty means "SQLite under var_dir"; set a full SQLAlchemy async URL to use another database.
@@ -144,6 +161,24 @@ class Settings(BaseSettings):
                 "least 1 and before the second, e.g. [1, 3]"
             )
         return self
+
+    @model_validator(mode="after")
+    def _tls_whole(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError(
+                "DSR_TEMPORAL_TLS_CERT and DSR_TEMPORAL_TLS_KEY go together (mutual TLS needs "
+                "the client certificate and its key)"
+            )
+        return self
+
+    @property
+    def temporal_uses_tls(self) -> bool:
+        return bool(
+            self.temporal_tls
+            or self.temporal_api_key
+            or self.temporal_tls_cert
+            or self.temporal_tls_ca
+        )
 
     @model_validator(mode="after")
     def _refuse_development_secret_in_production(self) -> Settings:

@@ -35,13 +35,24 @@ from dsr.adapters import (
     SmtpStaff,
     StaffChannel,
 )
+from dsr.client import ConnectionSettingsError
 from dsr.config import Settings
 from dsr.db import create_engine, create_schema, sessionmaker
+from dsr.delegation import DelegationError
+from dsr.roster import RosterError
 from systems.catalog import load_catalog
 from systems.document_archive import load_archive
 from workflows.intake import CASE_WORKFLOWS, SUPPORT_WORKFLOWS, IntakeWorkflow
 
 WORKFLOWS: Sequence[type] = (IntakeWorkflow, *CASE_WORKFLOWS.values(), *SUPPORT_WORKFLOWS)
+
+
+# Problems that stop a worker before it starts, with a message that says what to mend.
+STARTUP_ERRORS: tuple[type[Exception], ...] = (
+    RosterError,
+    DelegationError,
+    ConnectionSettingsError,
+)
 
 
 @asynccontextmanager
