@@ -1,12 +1,13 @@
 # make demo  - fresh machine to a delivered extract: venv, Temporal dev server + UI, worker, cases
 # make run   - the same stack in the foreground until Ctrl-C (handlers use starter.py, UI :8233)
 # make test  - the whole suite against a real Temporal dev server and real SQLite
+# make test-postgres - the database and end-to-end tests again on a real PostgreSQL server
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo run test browser lint typecheck check clean histories
+.PHONY: venv demo run test test-postgres postgres browser lint typecheck check clean histories
 
 venv: $(STAMP)
 
@@ -27,6 +28,16 @@ test: venv browser
 
 browser:
 	bash scripts/install-browser.sh
+
+# The database and end-to-end tests again, on a throwaway PostgreSQL server (Debian's packages,
+# a cluster under a temporary directory on a free port, removed afterwards).
+PG_TESTS := tests/activities tests/systems tests/workflow tests/test_schema.py tests/test_audit.py \
+	tests/test_cli.py
+test-postgres: venv postgres
+	$(PY) scripts/postgres.py -- $(PY) -m pytest -q $(PG_TESTS)
+
+postgres:
+	bash scripts/install-postgres.sh
 
 lint: venv
 	$(VENV)/bin/ruff check .

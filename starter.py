@@ -46,7 +46,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store import ExtractStore
-from dsr import search
+from dsr import schema, search
 from dsr.adapters import FakeEidProvider
 from dsr.audit import chain_key
 from dsr.audit import evidence as audit_evidence
@@ -300,7 +300,8 @@ async def run_update(
         )
     except WorkflowUpdateFailedError as error:
         cause = error.cause
-        if not refreshed and isinstance(cause, ApplicationError) and cause.type == "NotPermitted":
+        copy_refused = isinstance(cause, ApplicationError) and cause.type == "NotPermittedByCopy"
+        if copy_refused and not refreshed:
             # The case judged by the roster it read last: someone given a role since is
             # refused by it. Have it read the roster now, and try once more.
             if await refresh_roster(handle):
@@ -411,7 +412,8 @@ def assignable(settings: Settings, handler: str | None) -> str | None:
     why = refusal(staff, handler, "take_case")
     if why is not None:
         fail(f"--handler: {why}")
-    return handler
+    # As the roster spells it: "Anna" and "anna" are one handler, in one list of cases.
+    return next(who for who in roster.staff if who.casefold() == handler.casefold())
 
 
 async def submit_request(
@@ -1718,6 +1720,58 @@ async def roster(
         console.print(table)
 
     emit(as_json, payload, human)
+
+
+db_app = typer.Typer(
+    help="The case register's schema: migrate it before starting workers of a new version.",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+@command
+async def db_upgrade(as_json: JsonOption = False) -> None:
+    """Migrate the case register (DSR_REGISTER_URL) to this version's schema. Safe to run
+    again; a register from before migrations is taken as their first revision."""
+    engine = create_engine(get_settings().register_database_url)
+    try:
+        before, after = await schema.upgrade(engine)
+    finally:
+        await engine.dispose()
+    payload = {"from": before.current, "to": after.current, "head": after.head}
+
+    def human() -> None:
+        if before.current == after.current:
+            console.print(f"the case register is up to date (revision {after.current})")
+        else:
+            start = before.current or (
+                "before migrations" if before.unversioned_tables else "empty"
+            )
+            console.print(f"the case register migrated from {start} to revision {after.current}")
+
+    emit(as_json, payload, human)
+
+
+@db_app.command("current")
+@command
+async def db_current(as_json: JsonOption = False) -> None:
+    """The register's schema revision and this version's; exits 1 when they differ."""
+    engine = create_engine(get_settings().register_database_url)
+    try:
+        found = await schema.state(engine)
+    finally:
+        await engine.dispose()
+    payload = {"current": found.current, "head": found.head, "up_to_date": found.up_to_date}
+
+    def human() -> None:
+        at = found.current or ("before migrations" if found.unversioned_tables else "no schema")
+        verdict = "up to date" if found.up_to_date else "behind: run `starter.py db upgrade`"
+        console.print(f"the case register is at {at}; this version needs {found.head}: {verdict}")
+
+    emit(as_json, payload, human)
+    if not found.up_to_date:
+        raise typer.Exit(1)
 
 
 audit_app = typer.Typer(

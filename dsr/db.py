@@ -17,11 +17,8 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     event,
-    insert,
-    select,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -86,7 +83,7 @@ class Case(Base):
     # Set while the case is open, NULL once closed: the unique index makes intake idempotent
     # (one open case per subject and kind) even for two submissions racing each other.
     open_key: Mapped[str | None] = mapped_column(String(100), unique=True)
-    intake_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    intake_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -187,15 +184,11 @@ def create_engine(url: str, *, own_database: bool = True) -> AsyncEngine:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
-    try:
-        async with engine.begin() as conn:
-            started = await conn.scalar(select(AuditMeta.chain_since).where(AuditMeta.id == 1))
-            if started is None:
-                await conn.execute(insert(AuditMeta).values(id=1, chain_since=datetime.now(UTC)))
-    except IntegrityError:
-        pass  # another worker starting at the same moment wrote it
+    """Bring the register's schema to the code's revision (the migrations of dsr/schema.py):
+    what `starter.py db upgrade` does, for the embedded stack and the tests."""
+    from dsr.schema import upgrade  # the migrations import this module's models
+
+    await upgrade(engine)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

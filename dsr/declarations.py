@@ -22,5 +22,14 @@ def load_declaration(path: Path, model: type[M], error: type[ValueError]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise error(f"{path.name}: {where}: {first['msg']}") from None
+        raise error(f"{path.name}: {_where(first['loc'])}: {first['msg']}") from None
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    """The field's path, without the text of a bad key: a key can be whatever was typed, an
+    identity number among what could be (pydantic marks such a key with "[key]")."""
+    parts = [str(part) for part in loc]
+    for i, part in enumerate(parts):
+        if part == "[key]" and i > 0:
+            parts[i - 1] = "(a key)"
+    return ".".join(part for part in parts if part != "[key]")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -37,9 +38,10 @@ from dsr.adapters import (
 )
 from dsr.client import ConnectionSettingsError
 from dsr.config import Settings
-from dsr.db import create_engine, create_schema, sessionmaker
+from dsr.db import create_engine, sessionmaker
 from dsr.delegation import DelegationError
 from dsr.roster import RosterError
+from dsr.schema import SchemaError, require_current
 from systems.catalog import load_catalog
 from systems.document_archive import load_archive
 from workflows.intake import CASE_WORKFLOWS, SUPPORT_WORKFLOWS, IntakeWorkflow
@@ -52,6 +54,7 @@ STARTUP_ERRORS: tuple[type[Exception], ...] = (
     RosterError,
     DelegationError,
     ConnectionSettingsError,
+    SchemaError,
 )
 
 
@@ -61,7 +64,13 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
     # A roster or delegation register that cannot be read stops the worker before it starts.
     check_declarations(settings)
     register_engine = create_engine(settings.register_database_url)
-    await create_schema(register_engine)
+    try:
+        # Migrations are an operator's step (`starter.py db upgrade`), never a side effect of
+        # starting a worker: a worker of older code must not meet a newer schema, nor the reverse.
+        await require_current(register_engine)
+    except BaseException:
+        await register_engine.dispose()
+        raise
     catalog = load_catalog()
     system_engines = {
         name: create_engine(settings.system_url(name), own_database=False)
@@ -203,4 +212,10 @@ def create_worker(
         workflows=list(WORKFLOWS),
         activities=list(activities),
         workflow_runner=workflow_runner(),
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        # A stopping worker lets running activities finish for this long; then the SDK cancels
+        # them and reports them failed ("WorkerShutdown", retryable), so another worker retries
+        # them at once instead of after their heartbeat or start-to-close timeout.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )

@@ -103,6 +103,8 @@ def running_stack(settings: Settings) -> Iterator[None]:
         wait_for_port(host, int(port), what="the Temporal dev server")
         wait_for_port(host, int(ui_port), what="the Temporal Web UI")
         seed_if_missing(settings)
+        # As an operator does before starting workers of a new version.
+        subprocess.run([sys.executable, str(ROOT / "starter.py"), "db", "upgrade"], check=True)
         worker = subprocess.Popen(
             [sys.executable, str(ROOT / "worker.py")],
             stdout=open(log_dir / "worker.log", "ab"),  # noqa: SIM115

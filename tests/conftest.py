@@ -19,9 +19,11 @@ from temporalio.testing import WorkflowEnvironment
 from dsr import search
 from dsr.client import data_converter
 from dsr.config import Settings
+from dsr.db import create_engine, create_schema
 from dsr.worker_setup import build_activities, create_worker
-from systems.demo import SeedManifest, default_urls, seed_demo_systems
+from systems.demo import SeedManifest, seed_demo_systems
 from systems.document_archive import seed_archive
+from tests.databases import database_url, system_urls
 from tests.helpers import Mailbox, free_port
 
 
@@ -57,30 +59,43 @@ def systems_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("systems")
 
 
+@pytest.fixture(scope="session")
+def shared_systems(systems_dir: Path) -> dict[str, str]:
+    """Where the shared demo systems live (SQLite files, or PostgreSQL databases)."""
+    return system_urls(systems_dir)
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def seeded(systems_dir: Path) -> SeedManifest:
+async def seeded(shared_systems: dict[str, str]) -> SeedManifest:
     """The demo systems, seeded once; the access tests only read them."""
-    return await seed_demo_systems(default_urls(systems_dir))
+    return await seed_demo_systems(shared_systems)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def archive(systems_dir: Path) -> tuple[str, dict[str, list[int]]]:
     """The demo document archive, seeded once (read only): its URL and document ids by kind
     of content (plain, personal, protected_address, trade)."""
-    url = f"sqlite+aiosqlite:///{systems_dir / 'archive.db'}"
+    url = database_url(systems_dir, "archive")
     return url, await seed_archive(url)
 
 
-@pytest.fixture(scope="session")
-def register_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """One case register for the session, as in production: case numbers never repeat."""
-    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('register') / 'register.db'}"
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def register_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One case register for the session, as in production: case numbers never repeat. Its
+    schema is migrated as `starter.py db upgrade` does before workers start."""
+    url = database_url(tmp_path_factory.mktemp("register"), "register")
+    engine = create_engine(url)
+    try:
+        await create_schema(engine)
+    finally:
+        await engine.dispose()
+    return url
 
 
 @pytest.fixture
 def settings(
     tmp_path: Path,
-    systems_dir: Path,
+    shared_systems: dict[str, str],
     seeded: SeedManifest,
     archive: tuple[str, dict[str, list[int]]],
     register_url: str,
@@ -89,7 +104,7 @@ def settings(
         var_dir=tmp_path,
         task_queue=f"test-{uuid.uuid4()}",
         register_url=register_url,
-        system_urls=default_urls(systems_dir),
+        system_urls=shared_systems,
         document_archive_url=archive[0],
         # A secret per test keeps "one open case per subject" within the test that opened it.
         subject_reference_secret=f"test-secret-{uuid.uuid4()}",
@@ -107,7 +122,7 @@ async def worker(client: Client, settings: Settings) -> AsyncIterator[Settings]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def writable(client: Client, settings: Settings, tmp_path: Path) -> AsyncIterator[Settings]:
     """A worker over a private, freshly seeded copy of the demo systems, for tests that write."""
-    urls = default_urls(tmp_path / "own")
+    urls = system_urls(tmp_path / "own")
     await seed_demo_systems(urls)
     custom = settings.model_copy(update={"system_urls": urls})
     async with build_activities(custom) as activities:

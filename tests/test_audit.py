@@ -6,26 +6,32 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from temporalio.client import Client
 
 from dsr.config import Settings
 from systems.demo import DEMO_SUBJECTS
+from tests.databases import sync_url
 from tests.helpers import Cli
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-def tamper(settings: Settings, sql: str, *params: object) -> None:
-    """What someone with the database file and the sqlite3 shell could do (foreign keys are
-    off in a plain connection)."""
-    database = settings.register_database_url.removeprefix("sqlite+aiosqlite:///")
-    with closing(sqlite3.connect(database)) as conn, conn:
-        conn.execute(sql, params)
+def tamper(settings: Settings, sql: str, **params: object) -> None:
+    """What someone with the database's password and its shell could do, around the engine."""
+    engine = sa.create_engine(sync_url(settings.register_database_url))
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                # An administrator can switch the foreign keys' checks off for a session, as
+                # a plain sqlite3 connection has them off.
+                conn.execute(sa.text("SET session_replication_role = replica"))
+            conn.execute(sa.text(sql), params)
+    finally:
+        engine.dispose()
 
 
 async def a_case_in_review(cli: Cli, subject: str = "tolvan") -> str:
@@ -61,7 +67,9 @@ async def test_an_edited_row_is_found(client: Client, worker: Settings) -> None:
     cli = Cli(client, worker)
     case = await a_case_in_review(cli)
     tamper(
-        worker, "UPDATE case_events SET actor = 'mallory' WHERE case_number = ? AND step = 1", case
+        worker,
+        "UPDATE case_events SET actor = 'mallory' WHERE case_number = :case AND step = 1",
+        case=case,
     )
     code, out, err = await cli.run("audit", "verify", case)
     assert code == 1
@@ -73,25 +81,34 @@ async def test_removing_the_links_hides_nothing_and_a_recomputed_link_does_not_f
 ) -> None:
     cli = Cli(client, worker)
     unlinked = await a_case_in_review(cli)
-    edit = "UPDATE case_events SET actor = 'mallory' WHERE case_number = ? AND step = 1"
-    tamper(worker, edit, unlinked)
-    tamper(worker, "DELETE FROM audit_links WHERE case_number = ?", unlinked)
+    edit = "UPDATE case_events SET actor = 'mallory' WHERE case_number = :case AND step = 1"
+    tamper(worker, edit, case=unlinked)
+    tamper(worker, "DELETE FROM audit_links WHERE case_number = :case", case=unlinked)
     code, _, err = await cli.run("audit", "verify", unlinked)
     assert code == 1 and "the row has no link" in err
 
     # Without the register's secret a changed row's link cannot be made to fit: a link
     # recomputed with a plain SHA-256 is found out.
     relinked = await a_case_in_review(cli, "joint_a")
-    tamper(worker, edit, relinked)
-    database = worker.register_database_url.removeprefix("sqlite+aiosqlite:///")
-    with closing(sqlite3.connect(database)) as conn, conn:
-        event_id, prev = conn.execute(
-            "SELECT e.id, l.prev_hash FROM case_events e JOIN audit_links l ON l.event_id = e.id "
-            "WHERE e.case_number = ? AND e.step = 1",
-            (relinked,),
-        ).fetchone()
-        forged = hashlib.sha256(f"{prev}\nforged".encode()).hexdigest()
-        conn.execute("UPDATE audit_links SET hash = ? WHERE event_id = ?", (forged, event_id))
+    tamper(worker, edit, case=relinked)
+    engine = sa.create_engine(sync_url(worker.register_database_url))
+    try:
+        with engine.begin() as conn:
+            event_id, prev = conn.execute(
+                sa.text(
+                    "SELECT e.id, l.prev_hash FROM case_events e "
+                    "JOIN audit_links l ON l.event_id = e.id "
+                    "WHERE e.case_number = :case AND e.step = 1"
+                ),
+                {"case": relinked},
+            ).one()
+            forged = hashlib.sha256(f"{prev}\nforged".encode()).hexdigest()
+            conn.execute(
+                sa.text("UPDATE audit_links SET hash = :hash WHERE event_id = :id"),
+                {"hash": forged, "id": event_id},
+            )
+    finally:
+        engine.dispose()
     code, _, err = await cli.run("audit", "verify", relinked)
     assert code == 1 and "step 1: the row was changed after it was written" in err
 
@@ -101,7 +118,7 @@ async def test_a_removed_row_is_found_in_the_middle_and_at_the_end(
 ) -> None:
     cli = Cli(client, worker)
     middle = await a_case_in_review(cli)
-    tamper(worker, "DELETE FROM case_events WHERE case_number = ? AND step = 1", middle)
+    tamper(worker, "DELETE FROM case_events WHERE case_number = :case AND step = 1", case=middle)
     code, _, err = await cli.run("audit", "verify", middle)
     assert code == 1
     assert "the row before it was changed or removed" in err and "missing: removed" in err
@@ -109,9 +126,9 @@ async def test_a_removed_row_is_found_in_the_middle_and_at_the_end(
     # The newest row and its link removed together leave a shorter, valid chain: the
     # workflow's own count of its transitions shows the cut.
     end = await a_case_in_review(cli, "joint_a")
-    last = "SELECT max(id) FROM case_events WHERE case_number = ? AND step < 10000"
-    tamper(worker, f"DELETE FROM audit_links WHERE event_id = ({last})", end)  # noqa: S608
-    tamper(worker, f"DELETE FROM case_events WHERE id = ({last})", end)  # noqa: S608
+    last = "SELECT max(id) FROM case_events WHERE case_number = :case AND step < 10000"
+    tamper(worker, f"DELETE FROM audit_links WHERE event_id = ({last})", case=end)  # noqa: S608
+    tamper(worker, f"DELETE FROM case_events WHERE id = ({last})", case=end)  # noqa: S608
     code, _, err = await cli.run("audit", "verify", end)
     assert code == 1
     assert "rows were removed from its end" in err

@@ -406,7 +406,8 @@ async def test_an_anonymous_request_for_documents_from_request_to_appeal(
     assert code == 1 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
-    assert "anna holds no delegated authority" in lines[0]
+    assert "anna may not make the formal decision" in lines[0]
+    assert "decision maker with delegation for public-access decisions" in lines[0]
     await cli.json("decide", case, "--handler", "chef.jurist")
     decided = await cli.wait_for(case, "awaiting_appeal")
     assert decided["public"]["formal_decision_by"] == "chef.jurist"

@@ -209,6 +209,7 @@ class CaseWorkflow(StaffRoles):
         self._clock_since = case.received_at
         self._links: list[str] = []
         self._staff = None  # the roster, once read (cases since ROSTER_PATCH)
+        self._deciding = False  # a decision is claimed while its actor is checked
 
     @property
     def _roles_ref(self) -> str:
@@ -345,6 +346,7 @@ class CaseWorkflow(StaffRoles):
         self._extending = True
         try:
             await self._authorize(action.handler, "extend")
+            self._still_running_clock()
             async with self._clock_lock:
                 new = await self._plan_deadline(extended=True)
                 if not action.told_outside:
@@ -413,6 +415,7 @@ class CaseWorkflow(StaffRoles):
         self._clarifying = True
         try:
             await self._authorize(action.handler, "ask_clarification")
+            self._still_running_clock()
             key = str(self._clarifications + 1)
             counts = await self._ask_subject(
                 "clarification", "clarification_requested", question=action.question, key=key
@@ -449,7 +452,7 @@ class CaseWorkflow(StaffRoles):
     async def record_clarification(self, action: RecordClarificationInput) -> ActionResult:
         await self._authorize(action.handler, "record_clarification")
         # Checked again: another handler may have recorded it meanwhile.
-        self._validate_record_clarification(action)
+        self._revalidate(self._validate_record_clarification, action)
         self._clarification = None
         await self._resume("clarification")
         await self._record_clock_event(actor=action.handler, action="clarification_received")
@@ -465,7 +468,7 @@ class CaseWorkflow(StaffRoles):
     async def reassign(self, action: ReassignInput) -> ActionResult:
         await self._authorize(action.handler, self._reassigning(action))
         # Checked again against the roster as it stands now, and the case as it is now.
-        self._validate_reassign(action)
+        self._revalidate(self._validate_reassign, action)
         self._assignee = action.to
         workflow.upsert_search_attributes([search.ASSIGNEE.value_set(action.to)])
         await self._record_clock_event(
@@ -477,7 +480,7 @@ class CaseWorkflow(StaffRoles):
     def _validate_reassign(self, action: ReassignInput) -> None:
         if self._state is CaseState.CLOSED:
             raise WrongState(f"case {self._case.case_number} is closed")
-        if action.to == self._assignee:
+        if self._assignee is not None and action.to.casefold() == self._assignee.casefold():
             raise WrongState(f"case {self._case.case_number} is already assigned to {action.to}")
         self._check_role(action.handler, self._reassigning(action))
         self._check_role(action.to, "take_case")
@@ -490,7 +493,7 @@ class CaseWorkflow(StaffRoles):
     @workflow.update
     async def link(self, action: LinkCaseInput) -> ActionResult:
         await self._authorize(action.handler, "link")
-        self._validate_link(action)
+        self._revalidate(self._validate_link, action)
         if action.other not in self._links:
             self._links.append(action.other)
             await self._record_clock_event(
@@ -505,6 +508,14 @@ class CaseWorkflow(StaffRoles):
         if action.other == self._case.case_number:
             raise WrongState(f"case {self._case.case_number} cannot be linked with itself")
         self._check_role(action.handler, "link")
+
+    def _still_running_clock(self) -> None:
+        """Handler check after the roster was read: the request was not answered meanwhile."""
+        if self._answered or self._clock_plan is None:
+            raise WrongState(
+                f"case {self._case.case_number} is {self._state.value}: the request was answered "
+                "meanwhile; nothing was done"
+            )
 
     def _require_gdpr_clock(self, what: str) -> None:
         if self._case.kind is Kind.PUBLIC_ACCESS:
@@ -1025,9 +1036,15 @@ class CaseWorkflow(StaffRoles):
                 f"you can {what} only while it is {state.value}"
             )
         if self._decision_taken:
-            raise WrongState(
-                f"case {self._case.case_number}: another handler has already decided this step"
+            raise WrongState(self._taken_message())
+
+    def _taken_message(self) -> str:
+        if self._deciding:
+            return (
+                f"case {self._case.case_number}: another handler's action on this step is being "
+                "checked; try again in a moment"
             )
+        return f"case {self._case.case_number}: another handler has already decided this step"
 
     async def _take_decision(self, action: str, handler: str) -> None:
         """Take the pending decision for `handler`, if the roster as it stands now allows it
@@ -1035,11 +1052,9 @@ class CaseWorkflow(StaffRoles):
         the first to get here wins and the other is refused; a refused actor, or a case that
         moved on meanwhile, leaves the decision open."""
         if self._decision_taken:
-            raise WrongState(
-                f"case {self._case.case_number}: another handler has already decided this step"
-            )
+            raise WrongState(self._taken_message())
         state = self._state
-        self._decision_taken = True
+        self._decision_taken = self._deciding = True
         try:
             await self._authorize(handler, action)
             if self._state is not state:
@@ -1051,7 +1066,10 @@ class CaseWorkflow(StaffRoles):
             if self._state is state:
                 self._decision_taken = False
             raise
-        if self._assignee is None:
+        finally:
+            self._deciding = False
+        # The case goes to whoever takes its first decision, if they may be assigned cases.
+        if self._assignee is None and self._may(handler, "take_case"):
             self._assignee = handler
 
     async def _after(self, state: CaseState) -> ActionResult:

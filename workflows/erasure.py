@@ -387,7 +387,13 @@ class RetentionFollowUpWorkflow(StaffRoles):
                 and not self._disposal_pending()
                 and workflow.info().is_continue_as_new_suggested()
             ):
-                await workflow.wait_condition(workflow.all_handlers_finished)
+                # A disposal decision whose actor is being checked must not be left waiting
+                # for a run this one would never make: act on it first if it stands.
+                await workflow.wait_condition(
+                    lambda: workflow.all_handlers_finished() or self._disposal_pending()
+                )
+                if self._disposal_pending():
+                    continue
                 workflow.continue_as_new(
                     follow_up.model_copy(
                         update={
@@ -421,7 +427,8 @@ class RetentionFollowUpWorkflow(StaffRoles):
     ) -> FollowUpStatus:
         """The disposal decision is taken: the archived rows of this case go now."""
         await self._authorize(decision.handler, "record_disposal_decision")
-        self._validate_disposal(decision)  # again: another may have recorded one meanwhile
+        # Again: another may have recorded one meanwhile.
+        self._revalidate(self._validate_disposal, decision)
         self._disposal = decision
         await workflow.wait_condition(lambda: self._disposed)
         return self.progress()

@@ -302,13 +302,19 @@ class PublicAccessWorkflow(CaseWorkflow):
     @make_formal_decision.validator
     def _validate_make_formal_decision(self, action: FormalDecisionInput) -> None:
         self._require_open(CaseState.AWAITING_FORMAL_DECISION, "make the formal decision")
-        if action.handler not in self._delegates:
+        if self._staff is None and action.handler not in self._delegates:
+            # A case from before roles; since, the roster's roles include the delegations.
             raise self._no_delegation(action.handler, "make the formal decision")
         self._check_role(action.handler, "make_formal_decision")
 
     @workflow.update
     async def register_appeal(self, action: RegisterAppealInput) -> ActionResult:
-        await self._take_decision("register_appeal", action.handler)
+        try:
+            await self._take_decision("register_appeal", action.handler)
+        except WrongState as error:
+            if self._state is CaseState.CLOSED:
+                raise self._closed_meanwhile() from error
+            raise
         try:
             window = self._window
             assert window is not None
@@ -320,10 +326,7 @@ class PublicAccessWorkflow(CaseWorkflow):
                 await self._require_delegate(action.handler, "dismiss a late appeal")
                 self._check_role(action.handler, "dismiss_late_appeal")
             if self._state is not CaseState.AWAITING_APPEAL:
-                raise WrongState(
-                    f"case {self._case.case_number} closed while the appeal was registered; "
-                    "register it as a new case"
-                )
+                raise self._closed_meanwhile()
         except BaseException:
             self._decision_taken = False
             raise
@@ -599,6 +602,12 @@ class PublicAccessWorkflow(CaseWorkflow):
         await self._load_delegates()
         if handler not in self._delegates:
             raise self._no_delegation(handler, what)
+
+    def _closed_meanwhile(self) -> WrongState:
+        return WrongState(
+            f"case {self._case.case_number} closed while the appeal was registered; register "
+            "it as a new case"
+        )
 
     def _no_delegation(self, handler: str, what: str) -> WrongState:
         return WrongState(

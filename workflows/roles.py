@@ -9,7 +9,9 @@ validator; `refresh_roster` reads it anew (the CLI does so, and tries once more)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -21,19 +23,26 @@ from dsr.roles import Role, refusal
 with workflow.unsafe.imports_passed_through():
     from activities.roster import RosterActivities
 
+A = TypeVar("A")
+
 # Cases started before roles existed keep their course: no roster is read, nobody is refused.
 ROSTER_PATCH = "roster"
 
 
 class NotPermitted(ApplicationError):
-    def __init__(self, message: str) -> None:
-        super().__init__(message, type="NotPermitted", non_retryable=True)
+    """Refused by the roster as it stands (or it cannot be read). `by_copy`: refused by the
+    copy the case read last, which a fresh read may overturn (the CLI tries once more)."""
+
+    def __init__(self, message: str, *, by_copy: bool = False) -> None:
+        kind = "NotPermittedByCopy" if by_copy else "NotPermitted"
+        super().__init__(message, type=kind, non_retryable=True)
 
 
 class StaffRoles:
     """Mixed into a workflow; `_roles_ref` names it in messages (the case number)."""
 
     _staff: dict[str, list[Role]] | None = None
+    _judging_fresh = False
 
     @property
     def _roles_ref(self) -> str:
@@ -60,13 +69,29 @@ class StaffRoles:
             self._staff = result.staff
         return result
 
-    def _check_role(self, actor: str, action: str) -> None:
-        """Validator check: `actor` may take `action` by the roster last read."""
+    def _check_role(self, actor: str, action: str, *, fresh: bool = False) -> None:
+        """Validator check: `actor` may take `action` by the roster last read (`fresh`: read
+        just now, by the handler)."""
         if self._staff is None:
             return
         why = refusal(self._staff, actor, action)
         if why is not None:
-            raise NotPermitted(f"case {self._roles_ref}: {why}; nothing was done")
+            fresh = fresh or self._judging_fresh
+            raise NotPermitted(
+                f"case {self._roles_ref}: {why}; nothing was done", by_copy=not fresh
+            )
+
+    def _revalidate(self, validator: Callable[[A], None], action: A) -> None:
+        """Run an update's validator again in its handler, after the roster was read: the case
+        may have moved on meanwhile, and roles are judged by the roster just read."""
+        self._judging_fresh = True
+        try:
+            validator(action)
+        finally:
+            self._judging_fresh = False
+
+    def _may(self, actor: str, action: str) -> bool:
+        return self._staff is None or refusal(self._staff, actor, action) is None
 
     async def _authorize(self, actor: str, *actions: str) -> None:
         """Handler check: the roster as it stands now allows `actor` each of `actions`."""
@@ -79,4 +104,4 @@ class StaffRoles:
                 "nothing was done"
             )
         for action in actions:
-            self._check_role(actor, action)
+            self._check_role(actor, action, fresh=True)

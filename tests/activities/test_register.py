@@ -25,13 +25,20 @@ from dsr.models import (
     SubmitRequestInput,
 )
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
+from tests.databases import database_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
+@pytest.fixture
+def own_register(tmp_path: Path) -> str:
+    """A register of the test's own (SQLite, or PostgreSQL under make test-postgres)."""
+    return database_url(tmp_path, "register")
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def register(tmp_path: Path) -> AsyncIterator[RegisterActivities]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'register.db'}")
+async def register(own_register: str) -> AsyncIterator[RegisterActivities]:
+    engine = create_engine(own_register)
     await create_schema(engine)
     yield RegisterActivities(sessionmaker(engine), secret="s")
     await engine.dispose()
@@ -78,7 +85,7 @@ async def test_the_same_subject_racing_gets_one_case(register: RegisterActivitie
 
 
 async def test_the_trail_is_written_once_per_step_and_closing_frees_the_subject(
-    register: RegisterActivities, tmp_path: Path
+    register: RegisterActivities, own_register: str
 ) -> None:
     subject = DEMO_SUBJECTS["joint_a"]
     opened = await open_case(register, subject, "intake-a")
@@ -95,7 +102,7 @@ async def test_the_trail_is_written_once_per_step_and_closing_frees_the_subject(
     await env.run(register.record_transition, close)
     await env.run(register.record_transition, close)  # a retry after a lost completion
 
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'register.db'}")
+    engine = create_engine(own_register)
     async with sessionmaker(engine)() as session:
         events = await session.scalar(
             select(func.count()).where(CaseEvent.case_number == opened.case_number)

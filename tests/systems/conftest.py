@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from systems.catalog import Catalog, load_catalog
-from systems.demo import SYSTEM_TABLES, SeedManifest, default_urls, seed_demo_systems
+from systems.demo import SYSTEM_TABLES, SeedManifest, seed_demo_systems
+from tests.databases import sync_url, system_urls
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ def catalog() -> Catalog:
 @pytest_asyncio.fixture(scope="session")
 async def seeded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SeededSystems]:
     var_dir = tmp_path_factory.mktemp("var")
-    urls = default_urls(var_dir)
+    urls = system_urls(var_dir)
     manifest = await seed_demo_systems(urls)
     engines = {name: create_async_engine(url) for name, url in urls.items()}
     yield SeededSystems(var_dir, urls, manifest, engines)
@@ -51,27 +50,31 @@ class WritableSystems:
     engines: dict[str, AsyncEngine]
 
     def rows(self, system: str, table: str) -> dict[int, dict[str, Any]]:
-        """Every row of a table, raw from SQLite, by primary key."""
-        database = sa.make_url(self.urls[system]).database
-        assert database is not None
-        key = SYSTEM_TABLES[system].tables[table].primary_key.columns[0].name
-        with closing(sqlite3.connect(database)) as conn:
-            conn.row_factory = sqlite3.Row
-            return {
-                row[key]: dict(row) for row in conn.execute(f"SELECT * FROM {table}").fetchall()
-            }
+        """Every row of a table, straight from the database (typed by the demo's schema, the
+        same on every backend), by primary key."""
+        declared = SYSTEM_TABLES[system].tables[table]
+        key = declared.primary_key.columns[0].name
+        engine = sa.create_engine(sync_url(self.urls[system]))
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(sa.select(declared)).mappings().all()
+                return {row[key]: dict(row) for row in rows}
+        finally:
+            engine.dispose()
 
-    def execute(self, system: str, statement: str, *parameters: object) -> None:
+    def execute(self, system: str, statement: str, **parameters: object) -> None:
         """Change the data behind the connector's back, to set up a scenario."""
-        database = sa.make_url(self.urls[system]).database
-        assert database is not None
-        with closing(sqlite3.connect(database)) as conn, conn:
-            conn.execute(statement, parameters)
+        engine = sa.create_engine(sync_url(self.urls[system]))
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text(statement), parameters)
+        finally:
+            engine.dispose()
 
 
 @pytest_asyncio.fixture
 async def writable(tmp_path: Path) -> AsyncIterator[WritableSystems]:
-    urls = default_urls(tmp_path / "own")
+    urls = system_urls(tmp_path / "own")
     manifest = await seed_demo_systems(urls, reading_years=1)
     engines = {name: create_async_engine(url) for name, url in urls.items()}
     yield WritableSystems(urls, manifest, engines)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from systems.demo import (
     default_urls,
     seed_demo_systems,
 )
+from tests.databases import sync_url, system_urls
 
 from .conftest import SeededSystems
 
@@ -24,18 +24,25 @@ Dump = dict[str, dict[str, list[tuple[object, ...]]]]
 
 
 def _dump(urls: dict[str, str]) -> Dump:
-    """Every row of every demo table, raw from SQLite, in primary-key order."""
+    """Every row of every demo table, raw from the database, in primary-key order."""
     dump: Dump = {}
     for system, metadata in SYSTEM_TABLES.items():
-        database = sa.make_url(urls[system]).database
-        assert database is not None
-        with sqlite3.connect(database) as conn:
-            dump[system] = {
-                name: conn.execute(
-                    f"SELECT * FROM {name} ORDER BY {table.primary_key.columns[0].name}"
-                ).fetchall()
-                for name, table in metadata.tables.items()
-            }
+        engine = sa.create_engine(sync_url(urls[system]))
+        try:
+            with engine.connect() as conn:
+                dump[system] = {
+                    name: [
+                        tuple(row)
+                        for row in conn.execute(
+                            sa.text(
+                                f"SELECT * FROM {name} ORDER BY {table.primary_key.columns[0].name}"
+                            )
+                        )
+                    ]
+                    for name, table in metadata.tables.items()
+                }
+        finally:
+            engine.dispose()
     return dump
 
 
@@ -53,7 +60,7 @@ def _is_valid_identity_number(number: str) -> bool:
 
 
 async def test_seeding_twice_gives_identical_data(seeded: SeededSystems, tmp_path: Path) -> None:
-    urls = default_urls(tmp_path)
+    urls = system_urls(tmp_path)
     first = await seed_demo_systems(urls)
     assert _dump(urls) == _dump(seeded.urls)
     # Again over the existing files: drop and recreate, not append.

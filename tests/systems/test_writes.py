@@ -211,7 +211,7 @@ async def test_an_objection_suppresses_marketing_and_withdraws_consents(
     assert await select_campaign_audience(engine) == [c for c in before if c != tolvan]
     consents = writable.rows("marketing", "consents")
     for key in mine:
-        expected = "2026-11-02 09:30:00.000000" if key in still_open else None
+        expected = datetime(2026, 11, 2, 9, 30) if key in still_open else None
         assert consents[key]["withdrawn_at"] == (expected or consents_before[key]["withdrawn_at"])
     for key in consents.keys() - mine:
         assert consents[key] == consents_before[key]

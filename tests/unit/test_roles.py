@@ -3,6 +3,7 @@ actor is refused an action."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from dsr.delegation import DelegationRegister, load_delegations
 from dsr.roles import ACTIONS, Role, refusal
 from dsr.roster import RosterError, load_roster
 
+WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 DELEGATIONS = DelegationRegister.model_validate(
     {
         "delegates": {
@@ -65,7 +67,7 @@ def test_delegated_roles_follow_the_dates_and_the_matters(tmp_path: Path) -> Non
         ("staff:\n  engine: {roles: [handler]}\n", "the engine's own actor id"),
         ("staff:\n  anna: {roles: []}\n", "roles"),
         ("staff:\n  anna: {roles: [boss]}\n", "roles"),
-        ("staff:\n  '191212121212': {roles: [handler]}\n", "staff"),
+        ("staff:\n  '191212121212': {roles: [handler]}\n", "staff.(a key): Value error"),
         ("staff: {}\n", "staff"),
         ("staff: [anna\n", "cannot be read"),
     ],
@@ -77,6 +79,8 @@ def test_a_roster_that_does_not_hold_is_refused_with_the_reason(
         load_roster(roster_file(tmp_path, text))
     assert message in str(refused.value)
     assert str(refused.value).startswith("roster.yaml")
+    # A key typed wrong is not repeated: it could be an identity number.
+    assert "1212121212" not in str(refused.value)
 
 
 def test_a_delegation_must_go_to_staff_other_than_the_dpo(tmp_path: Path) -> None:
@@ -115,5 +119,17 @@ def test_refusals_say_who_may_and_what_the_actor_is() -> None:
     assert why is not None and "a team lead or a decision maker" in why
     why = refusal(staff, "dso", "verify_identity")
     assert why is not None and "data protection officer" in why and "Art. 38(6)" in why
-    # No action can be taken without some role allowing it.
-    assert all(needed for needed, _ in ACTIONS.values())
+
+
+def test_every_action_the_workflows_check_is_declared_and_every_declared_one_is_checked() -> None:
+    """A name missing from ACTIONS would fail inside a validator; one never used is a role
+    rule nobody enforces."""
+    source = "\n".join(path.read_text() for path in WORKFLOWS.glob("*.py"))
+    named = set(
+        re.findall(r'_(?:check_role|authorize|take_decision|may)\([^"]*"([a-z_]+)"', source)
+    )
+    # Chosen by the workflow at run time (decided rectification, reassignment).
+    named |= set(re.findall(r'return "([a-z_]+)"', source)) & set(ACTIONS)
+    named |= set(re.findall(r'"([a-z_]+)" if mine else "([a-z_]+)"', source)[0])
+    assert named - set(ACTIONS) == set()
+    assert set(ACTIONS) - named == set()

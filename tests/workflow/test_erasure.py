@@ -42,7 +42,8 @@ from dsr.models import (
 from dsr.worker_setup import build_activities, create_worker
 from systems.catalog import load_catalog
 from systems.connector import is_restricted, plan_erasure
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, default_urls, seed_demo_systems
+from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems
+from tests.databases import system_urls
 from tests.helpers import record_history, status_of, submit, wait_for_state
 from workflows.erasure import RetentionFollowUpWorkflow
 
@@ -231,7 +232,7 @@ async def start_follow_up(
 
 
 async def own_systems(settings: Settings, tmp_path: Path) -> Settings:
-    urls = default_urls(tmp_path / "own")
+    urls = system_urls(tmp_path / "own")
     await seed_demo_systems(urls)
     return settings.model_copy(update={"system_urls": urls, "task_queue": f"skip-{uuid.uuid4()}"})
 

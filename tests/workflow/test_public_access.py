@@ -37,6 +37,7 @@ from dsr.models import (
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
 from systems.document_archive import PROTECTED_ADDRESS
+from tests.databases import sync_url
 from tests.helpers import Mailbox, record_history, status_of, submit_access, wait_for_state
 from workflows.intake import IntakeWorkflow
 
@@ -315,7 +316,7 @@ async def test_the_register_entry_shows_anonymous_and_the_description_only(
     handle = client.get_workflow_handle(opened.case_number, result_type=CaseResult)
     await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
 
-    engine = sa.create_engine(worker.register_database_url.replace("+aiosqlite", ""))
+    engine = sa.create_engine(sync_url(worker.register_database_url))
     try:
         with engine.connect() as conn:
             entry = conn.execute(

@@ -217,7 +217,7 @@ async def refused_and_decided(
     # Someone without delegated authority cannot decide; nothing changes.
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update("make_formal_decision", FormalDecisionInput(handler="anna"))
-    assert "holds no delegated authority" in str(refused.value.cause)
+    assert "decision maker with delegation for public-access decisions" in str(refused.value.cause)
     assert (await status_of(handle)).state is CaseState.AWAITING_FORMAL_DECISION
     await handle.execute_update("make_formal_decision", FormalDecisionInput(handler="chef.jurist"))
     await wait_for_state(handle, CaseState.AWAITING_APPEAL)

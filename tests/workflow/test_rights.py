@@ -35,6 +35,7 @@ from dsr.models import (
 from systems.catalog import load_catalog
 from systems.connector import fields_held, is_restricted, subject_recipients
 from systems.demo import DEMO_SUBJECTS, select_campaign_audience
+from tests.databases import sync_url
 from tests.helpers import record_history, status_of, submit, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -59,7 +60,7 @@ async def audience(settings: Settings) -> list[str]:
 
 def fibre_providers(settings: Settings, subject_id: str) -> set[str]:
     """The providers the subject buys fibre services from, read straight from the database."""
-    engine = sa.create_engine(settings.system_url("network").replace("+aiosqlite", ""))
+    engine = sa.create_engine(sync_url(settings.system_url("network")))
     query = sa.text(
         "SELECT DISTINCT s.service_provider FROM fibre_service_subscriptions s "
         "JOIN fibre_connections c ON c.connection_id = s.connection_id "

@@ -52,11 +52,16 @@ async def awaiting_identity(client: Client, settings: Settings) -> WorkflowHandl
     return handle
 
 
-async def refused(handle: WorkflowHandle[Any, Any], update: str, action: object) -> str:
+async def refused(
+    handle: WorkflowHandle[Any, Any], update: str, action: object, *, by_copy: bool = True
+) -> str:
+    """The update is refused for the actor's role: by the validator, judging by the roster
+    the case read last (`by_copy`), or by the handler, reading it anew."""
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await handle.execute_update(update, action)
     cause = failed.value.cause
-    assert getattr(cause, "type", None) == "NotPermitted", cause
+    expected = "NotPermittedByCopy" if by_copy else "NotPermitted"
+    assert getattr(cause, "type", None) == expected, cause
     return str(cause)
 
 
@@ -117,7 +122,7 @@ async def test_a_role_taken_away_is_void_at_once_and_one_given_counts_at_once(
     handle = await awaiting_identity(client, staffed)
     # Anna leaves after the case read the roster: its copy still has her, the roster does not.
     edit_roster(staffed, "  anna:\n    roles: [handler]\n", "")
-    why = await refused(handle, "verify_identity", verify("anna"))
+    why = await refused(handle, "verify_identity", verify("anna"), by_copy=False)
     assert "anna is not in the staff roster" in why and "nothing was done" in why
     status = await status_of(handle)
     assert status.state is CaseState.AWAITING_IDENTITY and status.identity is None
@@ -133,6 +138,13 @@ async def test_a_role_taken_away_is_void_at_once_and_one_given_counts_at_once(
     status = await status_of(handle)
     assert status.identity is not None and status.identity.verified_by == "dora"
     assert any(step.actor == "dora" for step in status.steps)
+    asked = [
+        event.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+        async for event in handle.fetch_history_events()
+        if event.HasField("workflow_execution_update_accepted_event_attributes")
+    ]
+    # The validator's copy refused Dora; the CLI had the case read the roster, then retried.
+    assert asked == ["verify_identity", "refresh_roster", "verify_identity"]
 
 
 async def test_an_unreadable_roster_refuses_every_action_and_changes_nothing(
@@ -141,7 +153,7 @@ async def test_an_unreadable_roster_refuses_every_action_and_changes_nothing(
     handle = await awaiting_identity(client, staffed)
     good = staffed.roster.read_text(encoding="utf-8")
     staffed.roster.write_text("staff: [anna\n", encoding="utf-8")
-    why = await refused(handle, "verify_identity", verify("anna"))
+    why = await refused(handle, "verify_identity", verify("anna"), by_copy=False)
     assert "the staff roster cannot be read (roster.yaml: cannot be read" in why
     assert (await status_of(handle)).state is CaseState.AWAITING_IDENTITY
 
