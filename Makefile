@@ -32,7 +32,7 @@ browser:
 # The database and end-to-end tests again, on a throwaway PostgreSQL server (Debian's packages,
 # a cluster under a temporary directory on a free port, removed afterwards).
 PG_TESTS := tests/activities tests/systems tests/workflow tests/test_schema.py tests/test_audit.py \
-	tests/test_cli.py
+	tests/test_cli.py tests/test_worker_lifecycle.py
 test-postgres: venv postgres
 	$(PY) scripts/postgres.py -- $(PY) -m pytest -q $(PG_TESTS)
 

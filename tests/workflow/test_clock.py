@@ -39,6 +39,7 @@ from dsr.models import (
 )
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
+from tests.databases import sync_url
 from tests.helpers import Mailbox, record_history, status_of, submit, wait_for_state
 from workflows.access import AccessRequestWorkflow
 
@@ -112,7 +113,7 @@ def mailbox_body(settings: Settings, message_id: str) -> str:
 
 def register_trail(settings: Settings, case_number: str, like: str) -> list[str]:
     """The actions of the case's trail rows matching `like`, in order."""
-    engine = sa.create_engine(settings.register_database_url.replace("+aiosqlite", ""))
+    engine = sa.create_engine(sync_url(settings.register_database_url))
     try:
         with engine.connect() as conn:
             return list(

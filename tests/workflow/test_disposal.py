@@ -15,6 +15,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.store import ExtractStore
 from dsr.config import Settings
+from dsr.db import CaseEvent
 from dsr.models import (
     ApproveReleaseInput,
     CaseResult,
@@ -28,6 +29,7 @@ from dsr.models import (
 )
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
+from tests.databases import sync_url
 from tests.helpers import record_history, submit_access, wait_for_state
 from workflows.disposal import ExtractDisposalWorkflow
 
@@ -90,17 +92,15 @@ async def test_the_files_go_after_the_configured_days_and_the_trail_says_so(
     assert result.deleted_at - closed_at >= timedelta(days=30)
     assert result.deleted_at - closed_at < timedelta(days=30, hours=1)
     assert not (settings.extract_dir / case).exists()
-    engine = sa.create_engine(settings.register_database_url.replace("+aiosqlite", ""))
+    engine = sa.create_engine(sync_url(settings.register_database_url))
     try:
         with engine.connect() as conn:
             row = conn.execute(
-                sa.text(
-                    "SELECT action, detail FROM case_events WHERE case_number = :c "
-                    "AND action = 'extracts_deleted'"
-                ),
-                {"c": case},
+                sa.select(CaseEvent.action, CaseEvent.detail).where(
+                    CaseEvent.case_number == case, CaseEvent.action == "extracts_deleted"
+                )
             ).one()
     finally:
         engine.dispose()
-    assert "3 files, 30 days after the case closed" in row.detail
+    assert row.detail == {"note": "3 files, 30 days after the case closed"}
     assert not list((settings.extract_dir / ".scratch").glob(f"{case}__*"))

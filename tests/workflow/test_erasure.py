@@ -414,7 +414,7 @@ async def test_a_plan_outdated_by_approval_time_is_made_again(
         "INSERT INTO consents (consent_id, contact_id, channel, purpose, given_at) "
         "SELECT 9001, contact_id, 'sms', 'Nyheter', '2026-11-26 09:00:00' FROM contacts "
         "WHERE personal_number = :id",
-        "UPDATE contacts SET marketing_objection = 1 WHERE personal_number = :id",
+        "UPDATE contacts SET marketing_objection = true WHERE personal_number = :id",
         id=tolvan,
     )
     await handle.execute_update("approve_erasure_plan", ApproveErasurePlanInput(handler="bo"))
