@@ -40,7 +40,8 @@ _PATTERNS = (
     re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+]?\d{4}(?!\d)"),
     re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"),
     # Swedish phone numbers: 07x-xxx xx xx, +46 70 ..., 010-...
-    re.compile(r"(?<![\w-])(?:\+46|0)[\s-]?\d{1,3}(?:[\s-]?\d{2,4}){2,4}(?!\d)"),
+    # Not the fraction of a second of a timestamp ("09:30:50.012345").
+    re.compile(r"(?<![\w-])(?<!\d[.:])(?:\+46|0)[\s-]?\d{1,3}(?:[\s-]?\d{2,4}){2,4}(?!\d)"),
     # Street addresses: a Swedish street name followed by a number.
     re.compile(
         r"\b[A-ZÅÄÖ][a-zåäö]+(?:gatan|vägen|gränd|torget|backen|stigen|allén|leden|plan)"

@@ -11,6 +11,12 @@ def test_redaction_covers_values_not_only_keys() -> None:
     assert "DSR-2026-000042" in redacted, "case numbers stay readable"
 
 
+def test_timestamps_stay_readable_and_phone_numbers_after_a_label_do_not() -> None:
+    stamp = "2026-11-28T04:29:50.012345Z"
+    assert redact_text(f"at {stamp}") == f"at {stamp}"
+    assert "0701234567" not in redact_text("tel:0701234567, tel.0701234567")
+
+
 def test_keys_that_name_personal_data_lose_their_values() -> None:
     event = redact_personal_data(
         None,
