@@ -160,7 +160,7 @@ def command(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             asyncio.run(func(*args, **kwargs))
-        except UserError as error:
+        except (UserError, schema.SchemaError) as error:
             errors.print(f"error: {error}", markup=False, highlight=False)
             raise typer.Exit(1) from None
         except ValidationError as error:
@@ -1745,10 +1745,7 @@ async def db_upgrade(as_json: JsonOption = False) -> None:
         if before.current == after.current:
             console.print(f"the case register is up to date (revision {after.current})")
         else:
-            start = before.current or (
-                "before migrations" if before.unversioned_tables else "empty"
-            )
-            console.print(f"the case register migrated from {start} to revision {after.current}")
+            console.print(f"the case register migrated from {before.where} to {after.where}")
 
     emit(as_json, payload, human)
 
@@ -1765,9 +1762,9 @@ async def db_current(as_json: JsonOption = False) -> None:
     payload = {"current": found.current, "head": found.head, "up_to_date": found.up_to_date}
 
     def human() -> None:
-        at = found.current or ("before migrations" if found.unversioned_tables else "no schema")
-        verdict = "up to date" if found.up_to_date else "behind: run `starter.py db upgrade`"
-        console.print(f"the case register is at {at}; this version needs {found.head}: {verdict}")
+        console.print(
+            f"the case register: {found.where}; this version needs {found.head}: {found.verdict}"
+        )
 
     emit(as_json, payload, human)
     if not found.up_to_date:

@@ -178,6 +178,7 @@ class Settings(BaseSettings):
             or self.temporal_api_key
             or self.temporal_tls_cert
             or self.temporal_tls_ca
+            or self.temporal_tls_server_name
         )
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +19,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-SEARCH = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+
+def _major(directory: Path) -> int:
+    name = directory.parent.name
+    return int(name) if name.isdigit() else 0
+
+
+# The newest installed major version first (17 before 9).
+SEARCH = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=_major, reverse=True)
 
 
 def binary(name: str) -> str:
@@ -54,6 +62,7 @@ def throwaway_cluster() -> Iterator[str]:
         shutil.chown(root, "postgres")
         shutil.chown(sockets, "postgres")
     port = free_port()
+    pg_ctl = [binary("pg_ctl"), "-D", str(data)]
     try:
         subprocess.run(
             as_server_user(
@@ -66,23 +75,26 @@ def throwaway_cluster() -> Iterator[str]:
             f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
         )
-        subprocess.run(
-            as_server_user(
-                [binary("pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w"]
-                + ["start"]
-            ),
-            check=True,
+        started = subprocess.run(
+            as_server_user([*pg_ctl, "-o", options, "-l", str(root / "log"), "-w", "-t", "180"])
+            + ["start"],
             stdout=subprocess.DEVNULL,
         )
-        try:
-            yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
-        finally:
+        if started.returncode != 0:
+            log = root / "log"
+            sys.exit(
+                "PostgreSQL did not start:\n"
+                + (log.read_text(errors="replace")[-2000:] if log.exists() else "(no log)")
+            )
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        # Also after a failed or interrupted start: a server that is up is stopped.
+        if (data / "postmaster.pid").exists():
             subprocess.run(
-                as_server_user([binary("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+                as_server_user([*pg_ctl, "-m", "fast", "-w", "-t", "60", "stop"]),
                 check=False,
                 stdout=subprocess.DEVNULL,
             )
-    finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -92,6 +104,8 @@ def main() -> None:
         args = args[1:]
     if not args:
         sys.exit("usage: python scripts/postgres.py -- COMMAND ...")
+    # A CI runner's SIGTERM still stops the server and removes its directory.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with throwaway_cluster() as url:
         print(f"PostgreSQL for the tests at {url}", flush=True)
         status = subprocess.run(args, env={**os.environ, "DSR_TEST_POSTGRES_URL": url}).returncode

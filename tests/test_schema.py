@@ -6,6 +6,7 @@ refuses to start on a schema that is behind, saying what to run. On SQLite and, 
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -112,7 +113,7 @@ async def test_a_worker_refuses_a_register_that_is_behind_and_says_what_to_run(
         await schema.upgrade(engine, "0001")
         with pytest.raises(schema.SchemaError) as refused:
             await schema.require_current(engine)
-        assert f"at 0001, the code needs {schema.head()}" in str(refused.value)
+        assert f"(revision 0001, the code needs {schema.head()})" in str(refused.value)
     finally:
         await engine.dispose()
     env = {
@@ -141,5 +142,71 @@ async def test_an_empty_database_is_refused_until_migrated(tmp_path: Path) -> No
             await schema.require_current(engine)
         await schema.upgrade(engine)
         await schema.require_current(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_register_older_than_the_trail_chain_gets_its_tables_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    # A register made before the trail was chained: no audit tables, no revision.
+    url = database_url(tmp_path, "older")
+    engine = await before_migrations(url)
+    try:
+        await one_case(engine)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("DROP TABLE audit_links"))
+            await conn.execute(sa.text("DROP TABLE audit_meta"))
+        assert (await schema.state(engine)).unversioned_tables
+        await schema.upgrade(engine)
+        assert await differences(engine) == []
+        async with engine.connect() as conn:
+            assert await conn.scalar(sa.select(Case.intake_id)) == "intake-1"
+            since = await conn.scalar(sa.text("SELECT count(*) FROM audit_meta"))
+        # The chain begins with the upgrade: the old case's rows may stay unlinked.
+        assert since == 1
+        await schema.require_current(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_register_migrated_by_a_newer_version_is_left_alone_with_a_clear_error(
+    tmp_path: Path, client: Client, settings: Settings
+) -> None:
+    url = database_url(tmp_path, "newer")
+    engine = create_engine(url)
+    try:
+        await schema.upgrade(engine)
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
+        cli = Cli(client, settings.model_copy(update={"register_url": url}))
+        code, out, err = await cli.run("db", "upgrade")
+        assert code == 1 and out == ""
+        assert err.startswith("error: ") and "newer than this version" in err
+        assert "Traceback" not in err
+        code, out, _ = await cli.run("db", "current")
+        assert code == 1 and "revision 0099" in out and "newer" in out
+        async with engine.connect() as conn:
+            assert await conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0099"
+    finally:
+        await engine.dispose()
+
+
+async def test_two_upgrades_at_once_both_succeed_and_migrate_once(
+    tmp_path: Path, client: Client, settings: Settings
+) -> None:
+    # Two deploy jobs started together: one migrates, the other waits and finds nothing to do.
+    url = database_url(tmp_path, "race")
+    cli = Cli(client, settings.model_copy(update={"register_url": url}))
+    answers = await asyncio.gather(*(cli.run("db", "upgrade", "--json") for _ in range(2)))
+    assert [code for code, _, _ in answers] == [0, 0], [err for _, _, err in answers]
+    moves = sorted(json.loads(out)["from"] or "" for _, out, _ in answers)
+    assert moves == ["", schema.head()]
+    engine = create_engine(url)
+    try:
+        assert await differences(engine) == []
+        async with engine.connect() as conn:
+            assert await conn.scalar(sa.text("SELECT count(*) FROM audit_meta")) == 1
+            assert await conn.scalar(sa.text("SELECT count(*) FROM alembic_version")) == 1
     finally:
         await engine.dispose()

@@ -181,3 +181,11 @@ async def test_a_certificate_without_its_key_is_refused() -> None:
         Settings(temporal_tls_cert=Path("client.pem"))
     with pytest.raises(ConnectionSettingsError):
         tls_config(Settings(temporal_tls_ca=Path("/nonexistent/ca.pem")))
+
+
+async def test_a_server_name_alone_means_tls_with_that_name() -> None:
+    # Naming the certificate to expect only makes sense over TLS: it is never sent in plain.
+    assert tls_config(Settings()) is False
+    config = tls_config(Settings(temporal_tls_server_name=SERVER_NAME))
+    assert not isinstance(config, bool)
+    assert config.domain == SERVER_NAME and config.client_cert is None

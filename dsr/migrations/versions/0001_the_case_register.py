@@ -7,6 +7,7 @@ Revises:
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -21,19 +22,33 @@ WHEN = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    meta = op.create_table(
+    # A register from before migrations already has some or all of these (an older version's
+    # has no trail chain tables; an interrupted run on SQLite, whose DDL is not transactional,
+    # may have part): make what is missing, keep what is there with its rows.
+    existing = set(sa.inspect(op.get_bind()).get_table_names())
+
+    def table(name: str, *parts: Any) -> None:
+        if name not in existing:
+            op.create_table(name, *parts)
+
+    def index(name: str, table_name: str, columns: list[str]) -> None:
+        have = {found["name"] for found in sa.inspect(op.get_bind()).get_indexes(table_name)}
+        if name not in have:
+            op.create_index(name, table_name, columns)
+
+    table(
         "audit_meta",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("chain_since", WHEN, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_audit_meta"),
     )
-    op.create_table(
+    table(
         "case_counters",
         sa.Column("year", sa.Integer(), nullable=False),
         sa.Column("last", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("year", name="pk_case_counters"),
     )
-    op.create_table(
+    table(
         "cases",
         sa.Column("case_number", sa.String(length=16), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
@@ -51,8 +66,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("case_number", name="pk_cases"),
         sa.UniqueConstraint("open_key", name="uq_cases_open_key"),
     )
-    op.create_index("ix_cases_subject_ref", "cases", ["subject_ref"])
-    op.create_table(
+    index("ix_cases_subject_ref", "cases", ["subject_ref"])
+    table(
         "case_events",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("case_number", sa.String(length=16), nullable=False),
@@ -69,7 +84,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_case_events"),
         sa.UniqueConstraint("case_number", "step", name="uq_case_events_step"),
     )
-    op.create_table(
+    table(
         "public_entries",
         sa.Column("case_number", sa.String(length=16), nullable=False),
         sa.Column("sender", sa.String(length=100), nullable=False),
@@ -79,7 +94,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("case_number", name="pk_public_entries"),
     )
-    op.create_table(
+    table(
         "restriction_holds",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("subject_ref", sa.String(length=64), nullable=False),
@@ -91,8 +106,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_restriction_holds"),
         sa.UniqueConstraint("subject_ref", "case_number", name="uq_holds_case"),
     )
-    op.create_index("ix_restriction_holds_subject_ref", "restriction_holds", ["subject_ref"])
-    op.create_table(
+    index("ix_restriction_holds_subject_ref", "restriction_holds", ["subject_ref"])
+    table(
         "audit_links",
         sa.Column("event_id", sa.Integer(), nullable=False),
         sa.Column("case_number", sa.String(length=16), nullable=False),
@@ -103,9 +118,12 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("event_id", name="pk_audit_links"),
     )
-    op.create_index("ix_audit_links_case_number", "audit_links", ["case_number"])
+    index("ix_audit_links_case_number", "audit_links", ["case_number"])
     # The trail's chain begins with the register: every case in it is chained from its first row.
-    op.bulk_insert(meta, [{"id": 1, "chain_since": datetime.now(UTC)}])
+    # Cases of an older register were not chained; the chain begins now for later ones.
+    meta = sa.table("audit_meta", sa.column("id", sa.Integer()), sa.column("chain_since", WHEN))
+    if op.get_bind().scalar(sa.select(sa.func.count()).select_from(meta)) == 0:
+        op.bulk_insert(meta, [{"id": 1, "chain_since": datetime.now(UTC)}])
 
 
 def downgrade() -> None:
