@@ -909,6 +909,16 @@ async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
             table.add_row("paused", f"{pause.reason}: {start} to {end}{counts}")
         if current.awaiting_clarification:
             table.add_row("waiting for", "the subject's clarification")
+        for wait in current.waiting_for_systems:
+            since = wait.since.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+            told = (
+                f"; assignee told {wait.told_at.astimezone(STOCKHOLM).strftime('%H:%M')}"
+                if wait.told_at
+                else ""
+            )
+            table.add_row(
+                "waiting for", f"system {wait.system} ({wait.step}) since {since}, retrying{told}"
+            )
         table.add_row("assignee", current.assignee or "-")
         if current.identity:
             table.add_row(

@@ -56,6 +56,10 @@ STAFF_EVENTS_SV = {
         "för att det blir klart i tid"
     ),
     "overdue": "Försenat: tidsfristen har passerats utan att ärendet avslutats",
+    "system_waiting": (
+        "Ärendet väntar på system som inte svarar; de försöks igen automatiskt och ärendet "
+        "fortsätter av sig självt när de svarar"
+    ),
     "refused": "Begäran har vägrats som uppenbart ogrundad eller orimlig (artikel 12.5)",
     "disposal_decision_needed": (
         "Arkiverade uppgifter om en registrerad som begärt radering sparas tills ett "
@@ -145,6 +149,7 @@ class NotifyActivities:
                     f"Ärende {request.case_number} ({request.kind.value})"
                     + (f", tidsfrist {request.deadline.isoformat()}" if request.deadline else "")
                     + f": {what}."
+                    + (f" Gäller: {request.detail}." if request.detail else "")
                 ),
             )
         )

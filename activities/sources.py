@@ -18,16 +18,25 @@ _HEARTBEAT_SECONDS = 5.0
 
 class SourceActivities:
     def __init__(
-        self, catalog: Catalog, engines: Mapping[str, AsyncEngine], store: ExtractStore
+        self,
+        catalog: Catalog,
+        engines: Mapping[str, AsyncEngine],
+        store: ExtractStore,
+        *,
+        tell_assignee_after_seconds: int = 3600,
     ) -> None:
         self._catalog = catalog
         self._engines = engines
         self._store = store
+        self._tell_after = tell_assignee_after_seconds
 
     @activity.defn
     async def plan_collection(self, plan: PlanCollectionInput) -> PlanCollectionResult:
-        """The systems to collect from, fixed in history so a replay sees the same list."""
-        return PlanCollectionResult(systems=self._catalog.names())
+        """The systems to collect from, fixed in history so a replay sees the same list, and
+        how long a case waits for one that does not answer before its assignee is told."""
+        return PlanCollectionResult(
+            systems=self._catalog.names(), tell_assignee_after_seconds=self._tell_after
+        )
 
     @activity.defn
     async def collect(self, request: CollectInput) -> CollectionResult:

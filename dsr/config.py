@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # The clock stops while the company waits for identity proof it asked for, if it asked
     # within this many working days of receipt (Art. 12(6), EDPB 01/2022); None: never stops.
     pause_if_asked_within_working_days: int | None = 3
+    # A connected system that does not answer is retried with backoff for as long as it takes;
+    # when a case has waited this long for one, its assignee (or the team lead) is told which.
+    system_wait_notice_seconds: int = Field(default=3600, ge=1, le=7 * 86400)
 
     # Notices to staff (reminders, escalations, refusals): "outbox" writes files under
     # var/outbox/staff; "smtp" sends e-mail. An assignee's address is `assignee_email` with

@@ -201,6 +201,15 @@ class EscalationStep(Model):
     at: AwareDatetime
 
 
+class SystemWait(Model):
+    """A connected system a case is waiting for: retried with backoff until it answers."""
+
+    system: str
+    step: str  # what the case asked of it: collect, or a write (rectify, restrict, ...)
+    since: AwareDatetime
+    told_at: AwareDatetime | None = None  # when the assignee was told it takes too long
+
+
 class EscalationRecord(Model):
     step: Escalation
     at: AwareDatetime
@@ -563,6 +572,7 @@ class CaseStatus(Model):
     escalations: list[EscalationRecord] = Field(default_factory=list)
     next_escalation: EscalationStep | None = None
     awaiting_clarification: bool = False
+    waiting_for_systems: list[SystemWait] = Field(default_factory=list)
     # Cases handled together, e.g. a GDPR access case and a public-access case of one person.
     linked: list[str] = Field(default_factory=list)
     public: PublicAccessStatus | None = None
@@ -670,6 +680,9 @@ class PlanCollectionInput(Model):
 
 class PlanCollectionResult(Model):
     systems: list[str]
+    # After this long waiting for a system, its case tells the assignee; None in histories from
+    # before the notice existed (they keep their course: no timer).
+    tell_assignee_after_seconds: int | None = None
 
 
 class CollectInput(Model):
@@ -866,6 +879,7 @@ class NotifyStaffInput(Model):
     deadline: date | None = None  # none for the retention follow-up: the case is answered
     assignee: str | None = None  # the handler id, for the assignee's address
     notice_key: str = ""  # tells apart the same event for a new deadline (after an extension)
+    detail: str = ""  # what the event concerns, without personal data (system names)
 
 
 class NoticeReceipt(Model):

@@ -83,7 +83,12 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         secret=settings.subject_reference_secret,
         public_access_working_days=settings.public_access_escalation_working_days[0],
     )
-    sources = SourceActivities(catalog, system_engines, store)
+    sources = SourceActivities(
+        catalog,
+        system_engines,
+        store,
+        tell_assignee_after_seconds=settings.system_wait_notice_seconds,
+    )
     extract = ExtractActivities(
         catalog,
         store,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
@@ -36,7 +35,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.sources import SourceActivities
 
 # A system that is down is retried for as long as it takes, and the case continues by itself
-# when it is back; the pending activity and its last failure show in the Web UI meanwhile.
+# when it is back; the pending activity and its last failure show in the Web UI meanwhile,
+# `status` shows the systems waited for, and the assignee is told after a while
+# (CaseWorkflow._in_every_system).
 COLLECT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2)
 )
@@ -123,24 +124,21 @@ class AccessRequestWorkflow(CaseWorkflow):
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
         )
-        return list(
-            await asyncio.gather(
-                *(
-                    workflow.execute_activity_method(
-                        SourceActivities.collect,
-                        CollectInput(
-                            case_number=self._case.case_number,
-                            system=system,
-                            subject_id=self._subject,
-                            version=version,
-                        ),
-                        start_to_close_timeout=timedelta(minutes=30),
-                        heartbeat_timeout=timedelta(seconds=30),
-                        retry_policy=COLLECT_RETRY,
-                    )
-                    for system in plan.systems
-                )
-            )
+        return await self._in_every_system(
+            plan,
+            "collect",
+            lambda system: workflow.execute_activity_method(
+                SourceActivities.collect,
+                CollectInput(
+                    case_number=self._case.case_number,
+                    system=system,
+                    subject_id=self._subject,
+                    version=version,
+                ),
+                start_to_close_timeout=timedelta(minutes=30),
+                heartbeat_timeout=timedelta(seconds=30),
+                retry_policy=COLLECT_RETRY,
+            ),
         )
 
     async def _build(self, version: int, collections: list[CollectionResult]) -> ExtractResult:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import (
@@ -50,6 +50,7 @@ from dsr.models import (
     Outcome,
     PauseRecord,
     PlanCollectionInput,
+    PlanCollectionResult,
     PublicAccessStatus,
     ReassignInput,
     RecordClarificationInput,
@@ -60,6 +61,7 @@ from dsr.models import (
     RestrictionHoldInput,
     SendNoticeInput,
     StepRecord,
+    SystemWait,
     SystemWriteInput,
     SystemWriteResult,
     VerifyIdentityInput,
@@ -82,6 +84,8 @@ PERSISTENT = RetryPolicy(
 )
 SHORT_TIMEOUT = timedelta(seconds=30)
 ENGINE = "engine"
+
+T = TypeVar("T")
 
 # Patch ids (workflow.patched) of changes made to workflows that may already be running.
 RESTRICTION_HOLDS_PATCH = "restriction-holds"
@@ -210,6 +214,9 @@ class CaseWorkflow(StaffRoles):
         self._links: list[str] = []
         self._staff = None  # the roster, once read (cases since ROSTER_PATCH)
         self._deciding = False  # a decision is claimed while its actor is checked
+        # Connected systems a step is waiting for ("step:system"), and how many such steps.
+        self._waiting: dict[str, SystemWait] = {}
+        self._system_rounds = 0
 
     @property
     def _roles_ref(self) -> str:
@@ -249,6 +256,7 @@ class CaseWorkflow(StaffRoles):
             escalations=list(self._escalations),
             next_escalation=self._next_step(),
             awaiting_clarification=self._clarification is not None,
+            waiting_for_systems=list(self._waiting.values()),
             linked=list(self._links),
             public=self._public_status(),
         )
@@ -585,7 +593,7 @@ class CaseWorkflow(StaffRoles):
             reason=decision.reason,
         )
 
-    async def _tell_staff(self, role: str, event: str, *, key: str = "") -> None:
+    async def _tell_staff(self, role: str, event: str, *, key: str = "", detail: str = "") -> None:
         """A message to the DPO, the team lead or the assignee: the case and what happened."""
         await workflow.execute_activity_method(
             NotifyActivities.notify_staff,
@@ -597,6 +605,7 @@ class CaseWorkflow(StaffRoles):
                 deadline=self._deadline,
                 assignee=self._assignee,
                 notice_key=key,
+                detail=detail,
             ),
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
@@ -690,6 +699,64 @@ class CaseWorkflow(StaffRoles):
         assert self._manual is not None
         return self._manual
 
+    async def _in_every_system(
+        self, plan: PlanCollectionResult, step: str, call: Callable[[str], Awaitable[T]]
+    ) -> list[T]:
+        """`call` for every planned system at once, in order of the plan.
+
+        A system that is down is retried with backoff until it answers (the activities' retry
+        policies); meanwhile `status` shows which systems the case waits for, and once it has
+        waited longer than the plan says, the assignee is told which, once per step. The case
+        continues by itself when the systems answer.
+        """
+        self._system_rounds += 1
+        keys = [f"{step}:{system}" for system in plan.systems]
+        since = workflow.now()
+        for key, system in zip(keys, plan.systems, strict=True):
+            self._waiting[key] = SystemWait(system=system, step=step, since=since)
+
+        async def one(key: str, system: str) -> T:
+            try:
+                return await call(system)
+            finally:
+                self._waiting.pop(key, None)
+
+        if plan.tell_assignee_after_seconds is not None:
+            after = timedelta(seconds=plan.tell_assignee_after_seconds)
+            watch = self._watch_systems(keys, after, f"{step}-{self._system_rounds}")
+            self._notices.append(asyncio.create_task(watch))
+        return list(
+            await asyncio.gather(
+                *(one(key, system) for key, system in zip(keys, plan.systems, strict=True))
+            )
+        )
+
+    async def _watch_systems(self, keys: list[str], after: timedelta, round_key: str) -> None:
+        """Tell the assignee which systems a step still waits for after `after`, once."""
+        try:
+            await workflow.wait_condition(
+                lambda: not any(key in self._waiting for key in keys), timeout=after
+            )
+            return
+        except TimeoutError:
+            pass
+        now = workflow.now()
+        slow = [key for key in keys if key in self._waiting]
+        for key in slow:
+            self._waiting[key] = self._waiting[key].model_copy(update={"told_at": now})
+        names = ", ".join(self._waiting[key].system for key in slow)
+        workflow.set_current_details(f"Waiting for connected systems that do not answer: {names}")
+        await self._record_clock_event(actor=ENGINE, action="waiting_for_systems", detail=names)
+        try:
+            await self._tell_staff("assignee", "system_waiting", key=round_key, detail=names)
+        except ActivityError:
+            await self._record_clock_event(
+                actor=ENGINE, action="staff_notice_failed:assignee:system_waiting", detail=names
+            )
+        await workflow.wait_condition(lambda: not any(key in self._waiting for key in keys))
+        workflow.set_current_details("")
+        await self._record_clock_event(actor=ENGINE, action="systems_answered", detail=names)
+
     async def _write_everywhere(
         self,
         write: Callable[[Any, SystemWriteInput], Coroutine[Any, Any, SystemWriteResult]],
@@ -705,22 +772,21 @@ class CaseWorkflow(StaffRoles):
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
         )
-        results = await asyncio.gather(
-            *(
-                workflow.execute_activity_method(
-                    write,
-                    SystemWriteInput(
-                        case_number=self._case.case_number,
-                        system=system,
-                        subject_id=self._subject,
-                        changes=changes or {},
-                        restricted=restricted,
-                    ),
-                    start_to_close_timeout=timedelta(minutes=5),
-                    retry_policy=PERSISTENT,
-                )
-                for system in plan.systems
-            )
+        results = await self._in_every_system(
+            plan,
+            label,
+            lambda system: workflow.execute_activity_method(
+                write,
+                SystemWriteInput(
+                    case_number=self._case.case_number,
+                    system=system,
+                    subject_id=self._subject,
+                    changes=changes or {},
+                    restricted=restricted,
+                ),
+                start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=PERSISTENT,
+            ),
         )
         for result in results:
             if result.tables:
