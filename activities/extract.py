@@ -81,11 +81,13 @@ class ExtractActivities:
         controller: Controller,
         *,
         retention_days: int = 30,
+        release_policy: str = "review",
     ) -> None:
         self._catalog = catalog
         self._store = store
         self._controller = controller
         self._retention_days = retention_days
+        self._release_policy = release_policy
 
     @activity.defn
     async def disposal_due(self, request: DisposalDueInput) -> DisposalDue:
@@ -120,6 +122,7 @@ class ExtractActivities:
             rows=rows,
             systems=[c.system for c in request.collections],
             has_postal_address=answer["postal_address"] is not None,
+            release_policy=self._release_policy,
         )
 
     def _answer(self, request: BuildExtractInput) -> dict[str, Any]:

@@ -105,6 +105,10 @@ class Settings(BaseSettings):
     # The clock stops while the company waits for identity proof it asked for, if it asked
     # within this many working days of receipt (Art. 12(6), EDPB 01/2022); None: never stops.
     pause_if_asked_within_working_days: int | None = 3
+    # Who releases an access extract: "review": a handler approves every release;
+    # "automatic": an extract for a subject who proved their identity with e-ID at intake and
+    # has no protected identity goes out without review (every other case is reviewed).
+    release_policy: Literal["review", "automatic"] = "review"
     # A connected system that does not answer is retried with backoff for as long as it takes;
     # when a case has waited this long for one, its assignee (or the team lead) is told which.
     system_wait_notice_seconds: int = Field(default=3600, ge=1, le=7 * 86400)

@@ -516,6 +516,9 @@ class ExtractResult(Model):
     has_postal_address: bool = False
     # Further files delivered with it (the portability CSV bundle).
     extra_refs: list[str] = Field(default_factory=list)
+    # The release policy when it was built (in history): "automatic" lets an e-ID-verified,
+    # unprotected subject's extract go out without a handler's review.
+    release_policy: str = "review"
 
 
 class DeliveryReceipt(Model):

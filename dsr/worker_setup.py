@@ -98,6 +98,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             dpo_contact=settings.dpo_contact,
         ),
         retention_days=settings.extract_retention_days,
+        release_policy=settings.release_policy,
     )
     identity = IdentityActivities(FakeEidProvider(settings.eid_dir))
     delivery = DeliveryActivities(

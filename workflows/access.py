@@ -23,6 +23,7 @@ from dsr.models import (
     DeliveryMethod,
     DeliveryReceipt,
     ExtractResult,
+    IdentityMethod,
     Outcome,
     PlanCollectionInput,
     RequestChangesInput,
@@ -81,6 +82,10 @@ class AccessRequestWorkflow(CaseWorkflow):
             collections = await self._collect(version)
             await self._enter(CaseState.BUILDING_EXTRACT, actor=ENGINE, action="collected")
             self._extract = await self._build(version, collections)
+            if self._released_by_policy(collections, self._extract):
+                return await self._deliver(
+                    ENGINE, collections, self._extract, action="released_by_policy"
+                )
             await self._enter(CaseState.AWAITING_REVIEW, actor=ENGINE, action="extract_built")
             if not await self._wait_for_handler(lambda: self._review is not None):
                 return await self._close_refused()
@@ -161,17 +166,34 @@ class AccessRequestWorkflow(CaseWorkflow):
         """What is built from the collected data: the Art. 15 answer (a hook for subclasses)."""
         return ExtractActivities.build_extract
 
+    def _released_by_policy(
+        self, collections: list[CollectionResult], extract: ExtractResult
+    ) -> bool:
+        """Whether the policy in force when the extract was built releases it without review:
+        only for a subject verified by e-ID, with no protected identity, and not after a
+        handler asked for changes (then the handler reviews the new build too)."""
+        return (
+            extract.release_policy == "automatic"
+            and extract.version == 1
+            and self._identity is not None
+            and self._identity.method is IdentityMethod.BANKID
+            and not any(c.protected_identity for c in collections)
+        )
+
     async def _deliver(
-        self, approver: str, collections: list[CollectionResult], extract: ExtractResult
+        self,
+        approver: str,
+        collections: list[CollectionResult],
+        extract: ExtractResult,
+        *,
+        action: str = "approve_release",
     ) -> CaseResult:
         protected = any(c.protected_identity for c in collections)
         method = self._delivery_method(protected, extract)
         if method is DeliveryMethod.MANUAL:
             # Protected identity: no address may be used or shown; a person hands it over.
-            return await self._deliver_manually(
-                "protected_identity", actor=approver, action="approve_release"
-            )
-        await self._enter(CaseState.DELIVERING, actor=approver, action="approve_release")
+            return await self._deliver_manually("protected_identity", actor=approver, action=action)
+        await self._enter(CaseState.DELIVERING, actor=approver, action=action)
         try:
             self._delivery = await self._send(method, approver, extract)
         except ActivityError as error:

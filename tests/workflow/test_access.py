@@ -30,6 +30,7 @@ from dsr.models import (
     RequestChangesInput,
     VerifyIdentityInput,
 )
+from dsr.worker_setup import build_activities, create_worker
 from systems.catalog import load_catalog
 from systems.demo import DEMO_SUBJECTS, SeedManifest
 from tests.helpers import record_history, status_of, submit_access, wait_for_state
@@ -351,3 +352,40 @@ async def test_request_changes_collects_again_and_keeps_both_versions(
     await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
     assert (await handle.result()).outcome is Outcome.DELIVERED
     await record_history(handle, "access_request_changes")
+
+
+async def test_the_automatic_release_policy_delivers_e_id_cases_without_review(
+    client: Client, settings: Settings
+) -> None:
+    automatic = settings.model_copy(update={"release_policy": "automatic"})
+    async with (
+        build_activities(automatic) as activities,
+        create_worker(client, automatic, activities),
+    ):
+        # Verified with e-ID at intake: delivered without a handler.
+        released = await submit_access(client, automatic, DEMO_SUBJECTS["tolvan"], bankid=True)
+        handle = client.get_workflow_handle(released.case_number, result_type=CaseResult)
+        result = await handle.result()
+        assert result.outcome is Outcome.DELIVERED
+        assert result.delivery is not None and result.delivery.delivered_by == "engine"
+        await record_history(handle, "access_released_by_policy")
+        final = await status_of(handle)
+        assert [(s.state, s.action, s.actor) for s in final.steps][-3:] == [
+            (CaseState.BUILDING_EXTRACT, "collected", "engine"),
+            (CaseState.DELIVERING, "released_by_policy", "engine"),
+            (CaseState.CLOSED, "delivered:digital_mailbox", "engine"),
+        ]
+        # Identity proven by a handler, or protected identity: reviewed as always.
+        by_letter = await submit_access(client, automatic, DEMO_SUBJECTS["coordination"])
+        letter = client.get_workflow_handle(by_letter.case_number)
+        await wait_for_state(letter, CaseState.AWAITING_IDENTITY)
+        await letter.execute_update(
+            "verify_identity",
+            VerifyIdentityInput(handler="anna", method=IdentityMethod.SIGNED_LETTER),
+            result_type=ActionResult,
+        )
+        await wait_for_state(letter, CaseState.AWAITING_REVIEW)
+        protected = await submit_access(client, automatic, DEMO_SUBJECTS["protected"], bankid=True)
+        await wait_for_state(
+            client.get_workflow_handle(protected.case_number), CaseState.AWAITING_REVIEW
+        )
