@@ -111,8 +111,11 @@ class ExtractActivities:
         answer = self._answer(request)
         json_ref = self._store.ref(request.case_number, request.version, "extract.json")
         html_ref = self._store.ref(request.case_number, request.version, "extract.html")
-        self._store.write(json_ref, json.dumps(answer, ensure_ascii=False, indent=1))
-        self._store.write(html_ref, render_html(answer))
+        # One file at a time, each encoded at once, so years of readings are held as rows
+        # plus one file's text: json's fast encoder (no indent), ASCII with \u escapes (one
+        # byte a character in memory, the same JSON to any reader).
+        self._store.write(json_ref, answer_json(answer))
+        self._store.write(html_ref, render_html(answer).encode())
         rows = sum(sum(c.tables.values()) for c in request.collections)
         return ExtractResult(
             version=request.version,
@@ -130,7 +133,7 @@ class ExtractActivities:
         disclosures: list[dict[str, Any]] = []
         for collection in sorted(request.collections, key=lambda c: c.system):
             declaration = self._catalog.systems[collection.system]
-            collected = json.loads(self._store.read_text(collection.ref))
+            collected = json.loads(self._store.read(collection.ref))
             tables = []
             for name, table in declaration.tables.items():
                 rows = collected["tables"].get(name, {}).get("rows", [])
@@ -179,7 +182,7 @@ class ExtractActivities:
         tables: dict[str, list[dict[str, Any]]] = {}
         for collection in sorted(request.collections, key=lambda c: c.system):
             declaration = self._catalog.systems[collection.system]
-            collected = json.loads(self._store.read_text(collection.ref))
+            collected = json.loads(self._store.read(collection.ref))
             for name, table in declaration.tables.items():
                 rows = collected["tables"].get(name, {}).get("rows", [])
                 if table.portable and rows:
@@ -196,7 +199,7 @@ class ExtractActivities:
             "controller": self._controller.name,
             "tables": tables,
         }
-        self._store.write(json_ref, json.dumps(payload, ensure_ascii=False, indent=1))
+        self._store.write(json_ref, json.dumps(payload, ensure_ascii=False).encode())
         self._store.write(zip_ref, _csv_zip(tables))
         self._store.write(html_ref, _portable_cover(request.case_number, tables))
         return ExtractResult(
@@ -236,6 +239,42 @@ def _portable_cover(case_number: str, tables: dict[str, list[dict[str, Any]]]) -
         "CSV-fil per tabell (portability-csv.zip). Du kan ge dem till en annan leverantör.</p>"
         f"<ul>{listing or '<li>Inga uppgifter</li>'}</ul></body></html>"
     )
+
+
+# Rows are encoded this many at a time (see answer_json).
+JSON_ROW_BATCH = 5_000
+
+
+def answer_json(answer: dict[str, Any]) -> bytearray:
+    """The answer as JSON (ASCII, \\u escapes), its tables' rows encoded in batches.
+
+    Encoding the whole answer at once would hold, besides the rows, one small string for every
+    piece of every row until the end (hundreds of MB for ten years of meter readings); here
+    only a batch's pieces exist at a time, appended to one buffer.
+    """
+    tables = [table for system in answer["systems"] for table in system["tables"]]
+    held = [table["rows"] for table in tables]
+    markers = [f"\x00rows{index}\x00" for index in range(len(tables))]
+    try:
+        for table, marker in zip(tables, markers, strict=True):
+            table["rows"] = marker
+        skeleton = json.dumps(answer)
+    finally:
+        for table, rows in zip(tables, held, strict=True):
+            table["rows"] = rows
+    out = bytearray()
+    rest = skeleton
+    for marker, rows in zip(markers, held, strict=True):
+        before, rest = rest.split(json.dumps(marker), 1)
+        out += before.encode()
+        out += b"["
+        for start in range(0, len(rows), JSON_ROW_BATCH):
+            if start:
+                out += b","
+            out += json.dumps(rows[start : start + JSON_ROW_BATCH])[1:-1].encode()
+        out += b"]"
+    out += rest.encode()
+    return out
 
 
 def _table_section(table: TableDecl, rows: list[dict[str, Any]]) -> dict[str, Any]:

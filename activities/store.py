@@ -49,8 +49,12 @@ class ExtractStore:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         return folder / ref.replace("/", "__")
 
-    def write(self, ref: str, content: bytes | str) -> None:
-        """Write a file of the store whole or not at all (a retried activity rewrites it)."""
+    def write(self, ref: str, content: bytes | bytearray | str) -> None:
+        """Write a file of the store whole or not at all (a retried activity rewrites it).
+
+        Large extracts (years of meter readings) pass through here: the header and the
+        ciphertext are written one after the other rather than joined, so a file costs its
+        plaintext and its ciphertext in memory, not more copies."""
         data = content.encode() if isinstance(content, str) else content
         target = self.path(ref)
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -94,24 +98,29 @@ class ExtractStore:
 
     # --- sealing -------------------------------------------------------------------------
 
-    def _seal(self, ref: str, data: bytes) -> bytes:
+    def _seal(self, ref: str, data: bytes | bytearray) -> list[bytes]:
         if self._ring is None:
-            return data
+            return [bytes(data)]
         name = self._ring.current
         nonce = os.urandom(_NONCE)
         sealed = AESGCM(self._ring.keys[name]).encrypt(nonce, data, _bound(ref, name))
-        return MAGIC + name.encode() + b"\n" + nonce + sealed
+        return [MAGIC + name.encode() + b"\n" + nonce, sealed]
 
     def _open(self, ref: str, data: bytes) -> bytes:
         if self._ring is None:
             raise EncryptionKeyError(f"extract store: {ref} is sealed and no key is configured")
-        header, _, rest = data[len(MAGIC) :].partition(b"\n")
-        name = header.decode(errors="replace")
+        # Views, not slices: opening a large file costs its ciphertext and its plaintext only.
+        end = data.find(b"\n", len(MAGIC))
+        name = data[len(MAGIC) : max(end, len(MAGIC))].decode(errors="replace")
         key = self._ring.keys.get(name)
+        if end < 0:
+            raise EncryptionKeyError(f"extract store: {ref} is damaged or not its own")
         if key is None:
             raise EncryptionKeyError(f"extract store: no key {name!r} to open {ref}")
+        view = memoryview(data)
+        nonce, sealed = view[end + 1 : end + 1 + _NONCE], view[end + 1 + _NONCE :]
         try:
-            return AESGCM(key).decrypt(rest[:_NONCE], rest[_NONCE:], _bound(ref, name))
+            return AESGCM(key).decrypt(nonce, sealed, _bound(ref, name))
         except InvalidTag:
             raise EncryptionKeyError(f"extract store: {ref} is damaged or not its own") from None
 

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 
-def write_atomically(path: Path, content: bytes | str, *, private: bool = False) -> None:
+def write_atomically(
+    path: Path, content: bytes | str | Sequence[bytes], *, private: bool = False
+) -> None:
     """Write next to the target, then rename over it (atomic on one file system). `private`
-    files are readable by their owner only, from the moment they exist."""
+    files are readable by their owner only, from the moment they exist. `content` may come in
+    parts, written one after the other (a large file is never joined in memory)."""
     temporary = path.with_name(f".{path.name}.tmp")
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    if isinstance(content, str):
+        parts: Sequence[bytes] = [content.encode("utf-8")]
+    elif isinstance(content, bytes):
+        parts = [content]
+    else:
+        parts = content
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     descriptor = os.open(temporary, flags, 0o600 if private else 0o666)
     with os.fdopen(descriptor, "wb") as file:
         if private:
             os.fchmod(file.fileno(), 0o600)  # a leftover temporary kept its old mode
-        file.write(data)
+        for part in parts:
+            file.write(part)
     os.replace(temporary, path)

@@ -740,10 +740,7 @@ class CaseWorkflow(StaffRoles):
             return
         except TimeoutError:
             pass
-        now = workflow.now()
         slow = [key for key in keys if key in self._waiting]
-        for key in slow:
-            self._waiting[key] = self._waiting[key].model_copy(update={"told_at": now})
         names = ", ".join(self._waiting[key].system for key in slow)
         workflow.set_current_details(f"Waiting for connected systems that do not answer: {names}")
         await self._record_clock_event(actor=ENGINE, action="waiting_for_systems", detail=names)
@@ -753,6 +750,11 @@ class CaseWorkflow(StaffRoles):
             await self._record_clock_event(
                 actor=ENGINE, action="staff_notice_failed:assignee:system_waiting", detail=names
             )
+        else:
+            told = workflow.now()
+            for key in slow:
+                if key in self._waiting:  # still waited for when the notice went out
+                    self._waiting[key] = self._waiting[key].model_copy(update={"told_at": told})
         await workflow.wait_condition(lambda: not any(key in self._waiting for key in keys))
         workflow.set_current_details("")
         await self._record_clock_event(actor=ENGINE, action="systems_answered", detail=names)
