@@ -106,6 +106,12 @@ def _add_months(start: date, months: int) -> date:
 def _public_holidays(year: int) -> frozenset[date]:
     # Default PUBLIC category = Lag (1989:253). Midsummer, Christmas and New Year's Eve are only
     # in the DE_FACTO category, so they stay working days (tests pin this).
+    if not holidays.Sweden.start_year <= year <= holidays.Sweden.end_year:
+        # Outside its table the package answers "no holidays": refuse instead of guessing.
+        raise ValueError(
+            f"no Swedish holiday table for {year} (the calendar covers "
+            f"{holidays.Sweden.start_year}-{holidays.Sweden.end_year})"
+        )
     return frozenset(holidays.country_holidays("SE", years=year))
 
 
