@@ -102,15 +102,20 @@ def _add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, last_day))
 
 
+# The years the package's Swedish table covers (its class attributes; typed through the
+# instance because the package's stubs do not export the country classes).
+_TABLE_START: int = holidays.country_holidays("SE").start_year
+_TABLE_END: int = holidays.country_holidays("SE").end_year
+
+
 @functools.lru_cache(maxsize=64)
 def _public_holidays(year: int) -> frozenset[date]:
     # Default PUBLIC category = Lag (1989:253). Midsummer, Christmas and New Year's Eve are only
     # in the DE_FACTO category, so they stay working days (tests pin this).
-    if not holidays.Sweden.start_year <= year <= holidays.Sweden.end_year:
+    if not _TABLE_START <= year <= _TABLE_END:
         # Outside its table the package answers "no holidays": refuse instead of guessing.
         raise ValueError(
-            f"no Swedish holiday table for {year} (the calendar covers "
-            f"{holidays.Sweden.start_year}-{holidays.Sweden.end_year})"
+            f"no Swedish holiday table for {year} (the calendar covers {_TABLE_START}-{_TABLE_END})"
         )
     return frozenset(holidays.country_holidays("SE", years=year))
 
