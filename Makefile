@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo run test test-postgres postgres browser lint typecheck check clean histories
+.PHONY: venv demo run test test-postgres postgres browser lint typecheck check clean histories bench
 
 venv: $(STAMP)
 
@@ -44,12 +44,17 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy dsr workflows activities systems worker.py starter.py codec_server.py
+	$(VENV)/bin/mypy dsr workflows activities systems bench worker.py starter.py codec_server.py
 
 check: lint typecheck test
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmarks, each section on a throwaway stack of its own (bench/): figures with budgets and
+# PASS/FAIL, JSON under var/bench/, the table in docs/performance.md; exit 1 on a FAIL.
+bench: venv
+	$(PY) -m bench
 
 # Record the histories the replay test checks (after a deliberate, patched workflow change) into
 # tests/histories/new/; move the ones that show the change next to the old ones under a new name

@@ -102,7 +102,10 @@ class DeliveryActivities:
 
     @activity.defn
     async def deliver_extract(self, request: DeliverInput) -> DeliveryReceipt:
-        """Send the extract; the case number is the message id, so a retry sends nothing twice."""
+        """Send the extract; the case number is the message id, so a retry sends nothing twice.
+        The workflow gives it a heartbeat timeout, so it heartbeats while the mailbox or the
+        printer takes the message (activities/heartbeat.py): a worker that died mid-send is
+        found at that timeout."""
         extract = request.extract
         attachments = tuple(
             self._store.attachment(ref)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,8 +11,6 @@ from activities.store import ExtractStore
 from dsr.models import CollectInput, CollectionResult, PlanCollectionInput, PlanCollectionResult
 from systems.catalog import Catalog
 from systems.connector import collect_subject
-
-_HEARTBEAT_SECONDS = 5.0
 
 
 class SourceActivities:
@@ -47,18 +44,11 @@ class SourceActivities:
         system = self._catalog.systems[request.system]
         ref = self._store.ref(request.case_number, request.version, f"{request.system}.json")
         destination = self._store.scratch(ref)
-        work = asyncio.create_task(
-            collect_subject(self._engines[request.system], system, request.subject_id, destination)
+        # Large systems (years of meter readings) take a while: the workflow gives collection a
+        # heartbeat timeout, so it heartbeats while it runs (activities/heartbeat.py).
+        summary = await collect_subject(
+            self._engines[request.system], system, request.subject_id, destination
         )
-        # Large systems (years of meter readings) take a while: heartbeat so a dead worker is
-        # noticed within the heartbeat timeout rather than the whole start-to-close timeout.
-        try:
-            while not work.done():
-                activity.heartbeat()
-                await asyncio.wait({work}, timeout=_HEARTBEAT_SECONDS)
-        finally:
-            work.cancel()
-        summary = work.result()
         self._store.seal(destination, ref)
         activity.logger.info(
             "collected",

@@ -15,6 +15,7 @@ from activities.deadlines import DeadlineActivities
 from activities.delivery import DeliveryActivities
 from activities.erasure import ErasureActivities
 from activities.extract import Controller, ExtractActivities
+from activities.heartbeat import HeartbeatWhileRunning
 from activities.identity import IdentityActivities
 from activities.notify import NotifyActivities
 from activities.public_access import PublicAccessActivities
@@ -44,9 +45,9 @@ from dsr.roster import RosterError
 from dsr.schema import SchemaError, require_current
 from systems.catalog import load_catalog
 from systems.document_archive import load_archive
-from workflows.intake import CASE_WORKFLOWS, SUPPORT_WORKFLOWS, IntakeWorkflow
+from workflows.catalog import WORKFLOWS as CATALOG
 
-WORKFLOWS: Sequence[type] = (IntakeWorkflow, *CASE_WORKFLOWS.values(), *SUPPORT_WORKFLOWS)
+WORKFLOWS: Sequence[type] = CATALOG
 
 
 # Problems that stop a worker before it starts, with a message that says what to mend.
@@ -218,6 +219,7 @@ def create_worker(
         workflows=list(WORKFLOWS),
         activities=list(activities),
         workflow_runner=workflow_runner(),
+        interceptors=[HeartbeatWhileRunning()],
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         # A stopping worker lets running activities finish for this long; then the SDK cancels

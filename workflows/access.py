@@ -220,6 +220,7 @@ class AccessRequestWorkflow(CaseWorkflow):
                 actor=approver,
             ),
             start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=timedelta(seconds=30),
             retry_policy=PERSISTENT,
         )
 

@@ -787,6 +787,8 @@ class CaseWorkflow(StaffRoles):
                     restricted=restricted,
                 ),
                 start_to_close_timeout=timedelta(minutes=5),
+                # Heartbeats while it runs: a lost worker or task is retried after 30 s, not 5 min.
+                heartbeat_timeout=timedelta(seconds=30),
                 retry_policy=PERSISTENT,
             ),
         )

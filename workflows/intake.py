@@ -19,30 +19,24 @@ from dsr.models import (
     SubmitRequestInput,
     SubmitRequestResult,
 )
-from workflows.access import AccessRequestWorkflow
-from workflows.case import PERSISTENT, CaseWorkflow
-from workflows.disposal import ExtractDisposalWorkflow
-from workflows.erasure import ErasureWorkflow, RetentionFollowUpWorkflow
-from workflows.objection import ObjectionWorkflow
-from workflows.portability import PortabilityWorkflow
-from workflows.public_access import PublicAccessWorkflow
-from workflows.rectification import RectificationWorkflow
-from workflows.restriction import RestrictionWorkflow
+from workflows.case import PERSISTENT
 
 with workflow.unsafe.imports_passed_through():
     from activities.register import RegisterActivities
 
-CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = {
-    Kind.ACCESS: AccessRequestWorkflow,
-    Kind.RECTIFICATION: RectificationWorkflow,
-    Kind.RESTRICTION: RestrictionWorkflow,
-    Kind.OBJECTION: ObjectionWorkflow,
-    Kind.ERASURE: ErasureWorkflow,
-    Kind.PORTABILITY: PortabilityWorkflow,
-    Kind.PUBLIC_ACCESS: PublicAccessWorkflow,
+# The case workflow of each kind, by workflow type. Intake starts a case by its type name so
+# that it does not import every case workflow: the sandbox runs a workflow's imports afresh
+# for each run, and intake runs once per request (workflows/catalog.py checks the names
+# against the classes when the worker loads them).
+CASE_WORKFLOW_TYPES: dict[Kind, str] = {
+    Kind.ACCESS: "AccessRequestWorkflow",
+    Kind.RECTIFICATION: "RectificationWorkflow",
+    Kind.RESTRICTION: "RestrictionWorkflow",
+    Kind.OBJECTION: "ObjectionWorkflow",
+    Kind.ERASURE: "ErasureWorkflow",
+    Kind.PORTABILITY: "PortabilityWorkflow",
+    Kind.PUBLIC_ACCESS: "PublicAccessWorkflow",
 }
-# Workflows that run beside a case rather than as one.
-SUPPORT_WORKFLOWS: tuple[type, ...] = (RetentionFollowUpWorkflow, ExtractDisposalWorkflow)
 
 
 @workflow.defn
@@ -89,7 +83,7 @@ class IntakeWorkflow:
                 attributes.append(SearchAttributePair(search.ASSIGNEE, request.assignee))
             try:
                 await workflow.start_child_workflow(
-                    CASE_WORKFLOWS[request.kind].run,  # type: ignore[attr-defined]
+                    CASE_WORKFLOW_TYPES[request.kind],
                     case,
                     id=opened.case_number,
                     task_queue=workflow.info().task_queue,

@@ -1,0 +1,104 @@
+"""`make bench`: every benchmark, each in a process of its own (so one's memory and leftovers
+never weigh on the next), then docs/performance.md from the figures they wrote under
+var/bench/. Exits 1 if any budget was missed or a section failed to run.
+
+    python -m bench                  # all sections
+    python -m bench volume load      # some of them
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from typing import Any
+
+from bench.report import RESULTS, ROOT
+
+# Section name -> module; the order they run in (the heavy load run last but one, the
+# many-open-cases run last: it leaves the most behind).
+SECTIONS = {
+    "throughput": "bench.throughput",
+    "volume": "bench.volume",
+    "load": "bench.run_load",
+    "open_cases": "bench.open_cases",
+}
+TITLES = {
+    "throughput": "Throughput and latency against bare Temporal (issue 9, items 1-2)",
+    "volume": "Volume: ten years of 15-minute meter values (issue 9, item 3)",
+    "load": "Load: 500 requests of every kind at once (issue 8, item 2)",
+    "open_cases": "Many open cases (issue 9, item 4)",
+}
+DOC = ROOT / "docs" / "performance.md"
+
+
+def run_section(name: str) -> tuple[int, float]:
+    started = time.monotonic()
+    code = subprocess.run([sys.executable, "-m", SECTIONS[name]], cwd=ROOT).returncode
+    return code, time.monotonic() - started
+
+
+def _value(figure: dict[str, Any]) -> str:
+    return f"{figure['value']:,.3f}".rstrip("0").rstrip(".") + (
+        f" {figure['unit']}" if figure["unit"] else ""
+    )
+
+
+def render(outcomes: dict[str, tuple[int, float]]) -> str:
+    """docs/performance.md from the latest figures of each section."""
+    lines = [
+        "# Performance",
+        "",
+        "Written by `make bench` (`python -m bench`) from the figures under `var/bench/`; do",
+        "not edit by hand. Each section runs on a throwaway stack of its own (a Temporal dev",
+        "server on a SQLite file, the demo systems, worker processes) on the machine named",
+        "below. Comparisons with bare Temporal are ratios measured in the same run, so a busy",
+        "machine moves both sides.",
+        "",
+    ]
+    for name in SECTIONS:
+        path = RESULTS / f"{name}.json"
+        if not path.exists():
+            continue
+        record = json.loads(path.read_text())
+        machine = record["machine"]
+        lines += [
+            f"## {TITLES[name]}",
+            "",
+            f"Measured {record['at']} on {machine['cpu']} ({machine['cores']} cores), "
+            f"Python {machine['python']}, {machine['system']}"
+            + (f"; the section took {outcomes[name][1]:.0f} s." if name in outcomes else "."),
+            "",
+            "| figure | value | budget | |",
+            "|---|---|---|---|",
+        ]
+        for figure in record["figures"]:
+            lines.append(
+                f"| {figure['name']} | {_value(figure)} | {figure['budget'] or '-'} | "
+                f"{figure['verdict']} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    chosen = sys.argv[1:] or list(SECTIONS)
+    unknown = [name for name in chosen if name not in SECTIONS]
+    if unknown:
+        sys.exit(f"unknown section(s): {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
+    outcomes: dict[str, tuple[int, float]] = {}
+    for name in chosen:
+        print(f"\n### {name} ({SECTIONS[name]})", flush=True)
+        outcomes[name] = run_section(name)
+    DOC.write_text(render(outcomes))
+    print("\n### summary")
+    for name, (code, seconds) in outcomes.items():
+        print(f"  {name:<12} {'PASS' if code == 0 else 'FAIL'}  {seconds:6.0f} s")
+    print(f"  written to {DOC.relative_to(ROOT)}")
+    if any(code != 0 for code, _ in outcomes.values()):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

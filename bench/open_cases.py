@@ -1,0 +1,381 @@
+"""Many open cases: 5,000 access requests waiting for a handler on a stack of its own (one worker
+process), then what a backlog costs and how fast a supervisor's commands answer.
+
+The cases: access requests without e-ID (each asks the subject for identity proof by digital
+mailbox and waits in `awaiting_identity`), one subject each, since intake keeps one open case per
+subject and kind. A share of them was received 40 days ago and is registered only now: the
+identity request comes too late to stop the clock, so reminder, escalation and overdue fire at
+once and `list --overdue` has them to find. Submitted through the client as the CLI does, a
+bounded number at a time.
+
+Figures: the submission rate, and the CPU time the worker and the server spent per case (which,
+unlike the rate, hardly depends on what else the machine is running); the worker's memory
+(VmRSS, VmHWM); the size of the Temporal server's database (the SQLite file with its -wal and
+-shm); the wall time of `starter.py list --overdue --json` (budget), of `list --open --json` and
+of `status CASE --json`, each the median of three runs as subprocesses, as a handler runs them;
+and the CLI's start-up (`--help`), the part of each command that is Python importing the CLI.
+The overdue list is checked against the cases made overdue; `list --open` must return every
+case, across the SDK's pages of 1,000; the status must show the case waiting and overdue. The
+status asked for is that of the first overdue case, long evicted from the worker's cache (1,000
+workflows, the SDK's default) by then, so its first run replays the case's history.
+
+    python -m bench.open_cases [--cases 5000] [--overdue 500]
+
+Prints the figures, writes them to var/bench/open_cases.json and exits 1 on FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client
+
+from bench.load import synthetic_subjects
+from bench.report import Figure, at_most, failed, info, print_table, save
+from bench.stack import ROOT, BenchStack, bench_stack
+from bench.volume import worker_memory_mb
+from dsr.models import (
+    CaseState,
+    Channel,
+    Escalation,
+    Kind,
+    RequestDetails,
+    SubmitRequestInput,
+    SubmitRequestResult,
+)
+from workflows.intake import IntakeWorkflow
+
+SECTION = "open_cases"
+CASES = 5_000
+OVERDUE = 500
+IN_FLIGHT = 50  # submissions at once
+LATE_BY = timedelta(days=40)  # past the one-month deadline, within the CLI's two years
+ASSIGNEES = ("anna", "bo", "cecilia")
+LIST_BUDGET_S = 2.0
+RUNS = 3
+SETTLE_TIMEOUT_S = 600.0
+COMMAND_TIMEOUT_S = 120.0
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Submitted:
+    case_number: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class Timed:
+    seconds: list[float]
+    output: str  # stdout of the last run
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+
+# --- the backlog ---------------------------------------------------------------------------
+
+
+async def submit_waiting(
+    client: Client, task_queue: str, subject_id: str, *, received_at: datetime, assignee: str
+) -> SubmitRequestResult:
+    """An access request without e-ID, as `starter.py submit access` sends it."""
+    return await client.execute_workflow(
+        IntakeWorkflow.run,
+        SubmitRequestInput(
+            kind=Kind.ACCESS,
+            subject_id=subject_id,
+            received_at=received_at,
+            channel=Channel.E_SERVICE,
+            assignee=assignee,
+            details=RequestDetails(),
+        ),
+        id=f"intake-{uuid.uuid4()}",
+        task_queue=task_queue,
+    )
+
+
+async def open_backlog(stack: BenchStack, *, cases: int, overdue: int) -> list[Submitted]:
+    """Submit `cases` requests, every (cases // overdue)-th one received 40 days ago, so the
+    overdue ones are spread over the whole run (early ones long evicted from the worker's
+    cache, late ones still in it)."""
+    subjects = synthetic_subjects(cases)
+    late = set(range(0, cases, cases // overdue)[:overdue])
+    gate = asyncio.Semaphore(IN_FLIGHT)
+    done = 0
+    began = time.monotonic()
+
+    async def one(n: int, subject_id: str) -> Submitted:
+        nonlocal done
+        async with gate:
+            now = datetime.now(UTC)
+            result = await submit_waiting(
+                stack.client,
+                stack.settings.task_queue,
+                subject_id,
+                received_at=now - LATE_BY if n in late else now,
+                assignee=ASSIGNEES[n % len(ASSIGNEES)],
+            )
+        if result.existing:
+            raise SystemExit(f"{result.case_number}: intake found an open case for a new subject")
+        done += 1
+        if done % 500 == 0:
+            print(f"  {time.monotonic() - began:5.0f} s: {done}/{cases} submitted", flush=True)
+        return Submitted(result.case_number, n in late)
+
+    return list(await asyncio.gather(*(one(n, s) for n, s in enumerate(subjects))))
+
+
+async def settle(client: Client, *, waiting: int, overdue: int, timeout: float) -> float:
+    """Wait until visibility shows every case waiting for identity and the late ones overdue;
+    return the seconds it took."""
+    queries = {
+        "waiting": (
+            f'DsrState = "{CaseState.AWAITING_IDENTITY.value}" AND ExecutionStatus = "Running"',
+            waiting,
+        ),
+        "overdue": (
+            f'DsrEscalation = "{Escalation.OVERDUE.value}" AND ExecutionStatus = "Running"',
+            overdue,
+        ),
+    }
+    began = time.monotonic()
+    counts: dict[str, int] = {}
+    while time.monotonic() - began < timeout:
+        for name, (query, _) in queries.items():
+            counts[name] = (await client.count_workflows(query)).count
+        if all(counts[name] >= expected for name, (_, expected) in queries.items()):
+            return time.monotonic() - began
+        await asyncio.sleep(1.0)
+    raise SystemExit(f"cases did not settle within {timeout:.0f} s: {counts}")
+
+
+# --- measurements --------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (/proc/<pid>/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of stat(5)
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+def database_bytes(db: Path) -> dict[str, int]:
+    """The SQLite file and its write-ahead log and shared-memory index, where they exist."""
+    sizes: dict[str, int] = {}
+    for suffix in ("", "-wal", "-shm"):
+        path = db.with_name(db.name + suffix)
+        if path.exists():
+            sizes[path.name] = path.stat().st_size
+    return sizes
+
+
+async def timed_cli(env: dict[str, str], *arguments: str, runs: int = RUNS) -> Timed:
+    """Run `python starter.py ARGUMENTS` `runs` times as a handler would; wall time of each."""
+    seconds: list[float] = []
+    output = ""
+    for _ in range(runs):
+        began = time.perf_counter()
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "starter.py"),
+            *arguments,
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT_S)
+        seconds.append(time.perf_counter() - began)
+        if process.returncode != 0:
+            raise SystemExit(
+                f"starter.py {' '.join(arguments)} exited {process.returncode}: "
+                f"{err.decode()[-2000:]}"
+            )
+        output = out.decode()
+    return Timed([round(s, 3) for s in seconds], output)
+
+
+def check_overdue_list(output: str, expected: set[str]) -> dict[str, Any]:
+    """What `list --overdue --json` returned against the cases made overdue."""
+    rows = json.loads(output)["cases"]
+    listed = [row["case_number"] for row in rows]
+    wrong_rows = [
+        row["case_number"]
+        for row in rows
+        if not row["open"]
+        or row["escalation"] != Escalation.OVERDUE.value
+        or row["state"] != CaseState.AWAITING_IDENTITY.value
+    ]
+    return {
+        "listed": len(listed),
+        "expected": len(expected),
+        "duplicates": len(listed) - len(set(listed)),
+        "missing": sorted(expected - set(listed))[:20],
+        "missing_count": len(expected - set(listed)),
+        "not_overdue": sorted(set(listed) - expected)[:20],
+        "not_overdue_count": len(set(listed) - expected),
+        "wrong_rows": wrong_rows[:20],
+        "wrong_rows_count": len(wrong_rows),
+    }
+
+
+def check_status(output: str, case_number: str) -> list[str]:
+    current = json.loads(output)
+    problems = []
+    if current.get("case_number") != case_number:
+        problems.append(f"status answered for {current.get('case_number')}, not {case_number}")
+    if current.get("state") != CaseState.AWAITING_IDENTITY.value:
+        problems.append(f"{case_number} is {current.get('state')}, not awaiting_identity")
+    if current.get("escalation") != Escalation.OVERDUE.value:
+        problems.append(f"{case_number} escalation is {current.get('escalation')}, not overdue")
+    return problems
+
+
+# --- the benchmark -------------------------------------------------------------------------
+
+
+async def measure(
+    *, cases: int = CASES, overdue: int = OVERDUE
+) -> tuple[list[Figure], dict[str, Any]]:
+    if not 0 < overdue <= cases:
+        raise SystemExit("open_cases: need 0 < overdue <= cases")
+    async with bench_stack(workers=1) as stack:
+        pid = stack.workers[0].pid
+        idle = worker_memory_mb(pid)
+        print(
+            f"Open cases: {cases} access requests waiting for identity proof, {overdue} of them "
+            f"received {LATE_BY.days} days ago; {IN_FLIGHT} submissions at once ...",
+            flush=True,
+        )
+        processes = {"worker": pid, "server": stack.server.pid}
+        cpu_before = {name: cpu_seconds(p) for name, p in processes.items()}
+        began = time.monotonic()
+        submitted = await open_backlog(stack, cases=cases, overdue=overdue)
+        submit_seconds = time.monotonic() - began
+        settle_seconds = await settle(
+            stack.client, waiting=cases, overdue=overdue, timeout=SETTLE_TIMEOUT_S
+        )
+        cpu_ms = {
+            name: (cpu_seconds(p) - cpu_before[name]) * 1000 / cases
+            for name, p in processes.items()
+        }
+        load = os.getloadavg()  # other work on the machine slows the rate, not the CPU figures
+        print(
+            f"  submitted in {submit_seconds:.0f} s, settled {settle_seconds:.0f} s later",
+            flush=True,
+        )
+        memory = worker_memory_mb(pid)
+        server_memory = worker_memory_mb(stack.server.pid)
+        db = database_bytes(stack.server_db)
+        register_db = database_bytes(stack.settings.var_dir / "register.db")
+
+        late = [case for case in submitted if case.overdue]
+        # The first overdue case: submitted earliest, so long evicted from the worker's cache;
+        # the first status run replays its history, the next ones find it cached.
+        probe = late[0].case_number
+        print("  timing the CLI ...", flush=True)
+        start_up = await timed_cli(stack.env, "--help")
+        overdue_list = await timed_cli(stack.env, "list", "--overdue", "--json")
+        open_list = await timed_cli(stack.env, "list", "--open", "--json")
+        status = await timed_cli(stack.env, "status", probe, "--json")
+
+    listed = check_overdue_list(overdue_list.output, {case.case_number for case in late})
+    open_listed = {row["case_number"] for row in json.loads(open_list.output)["cases"]}
+    all_open = open_listed == {case.case_number for case in submitted}
+    status_problems = check_status(status.output, probe)
+    right = (
+        listed["missing_count"] == 0
+        and listed["not_overdue_count"] == 0
+        and listed["duplicates"] == 0
+        and listed["wrong_rows_count"] == 0
+    )
+    figures = [
+        info("cases submitted", len(submitted), "cases"),
+        info("submission rate", round(len(submitted) / submit_seconds, 1), "cases/s"),
+        info("worker CPU per case", round(cpu_ms["worker"]), "ms"),
+        info("server CPU per case", round(cpu_ms["server"]), "ms"),
+        info("worker memory (VmRSS)", round(memory["VmRSS"], 1), "MB"),
+        info("worker peak memory (VmHWM)", round(memory["VmHWM"], 1), "MB"),
+        info("server database", round(sum(db.values()) / MB, 1), "MB"),
+        info("server database per case", round(sum(db.values()) / len(submitted) / 1024, 1), "kB"),
+        at_most("list --overdue", overdue_list.median, "s", LIST_BUDGET_S),
+        Figure(
+            "overdue cases listed",
+            listed["listed"],
+            "cases",
+            f"= {overdue}, all overdue",
+            right,
+        ),
+        info("list --open", open_list.median, "s"),
+        Figure("open cases listed", len(open_listed), "cases", f"= {cases}, all ours", all_open),
+        Figure(
+            "status CASE",
+            status.median,
+            "s",
+            "answers right",
+            not status_problems,
+        ),
+        info("CLI start-up (--help)", start_up.median, "s"),
+    ]
+    details = {
+        "cases": cases,
+        "overdue": overdue,
+        "in_flight": IN_FLIGHT,
+        "submit_seconds": round(submit_seconds, 1),
+        "settle_seconds": round(settle_seconds, 1),
+        "cpu_ms_per_case": {name: round(ms, 1) for name, ms in cpu_ms.items()},
+        "load_average_1_5_15_min": load,
+        "worker_cache": "max_cached_workflows is the SDK default (1000)",
+        "worker_memory_idle_mb": idle,
+        "worker_memory_mb": memory,
+        "server_memory_mb": server_memory,
+        "server_database_bytes": db,
+        "register_database_bytes": register_db,
+        "cli_seconds": {
+            "--help": start_up.seconds,
+            "list --overdue --json": overdue_list.seconds,
+            "list --open --json": open_list.seconds,
+            "status CASE --json": status.seconds,
+        },
+        "open_cases_listed": len(open_listed),
+        "overdue_list_check": listed,
+        "status_case": probe,
+        "status_problems": status_problems,
+    }
+    return figures, details
+
+
+async def run() -> list[Figure]:
+    figures, _ = await measure()
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=CASES)
+    parser.add_argument("--overdue", type=int, default=OVERDUE)
+    args = parser.parse_args()
+    began = time.monotonic()
+    figures, details = asyncio.run(measure(cases=args.cases, overdue=args.overdue))
+    details["run_seconds"] = round(time.monotonic() - began, 1)
+    print_table(SECTION, figures)
+    print(f"  written to {save(SECTION, figures, details)}")
+    if failed(figures):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
