@@ -25,12 +25,15 @@ HEARTBEAT_SECONDS = 5.0
 
 async def heartbeating(work: Coroutine[Any, Any, T], every: float = HEARTBEAT_SECONDS) -> T:
     """Run `work`, heartbeating every `every` seconds until it ends; its result or its error.
-    If the activity is cancelled, so is the work."""
+    Work done within `every` sends no heartbeat at all. If the activity is cancelled, so is the
+    work."""
     task = asyncio.create_task(work)
     try:
-        while not task.done():
-            activity.heartbeat()
+        while True:
             await asyncio.wait({task}, timeout=every)
+            if task.done():
+                break
+            activity.heartbeat()
     finally:
         task.cancel()
     return task.result()
