@@ -18,11 +18,13 @@ import logging
 import os
 import re
 import tempfile
+import weakref
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from time import monotonic
 from typing import IO, Any, Literal
 from uuid import UUID
 
@@ -96,8 +98,30 @@ async def collect_subject(
     )
 
 
+# Reflected tables, per database and system declaration, for this long: reflecting a system's
+# schema cost a worker about a tenth of its CPU time when it ran on every collection and write.
+# A schema changed under a running worker is seen within this time (until then a query on a
+# dropped column fails as a database error, and its retry reflects again).
+REFLECTED_FOR_SECONDS = 60.0
+_reflected: weakref.WeakKeyDictionary[
+    sa.Engine, dict[str, tuple[float, SystemDecl, Mapping[str, sa.Table]]]
+] = weakref.WeakKeyDictionary()
+
+
 async def _reflect(conn: AsyncConnection, system: SystemDecl) -> Mapping[str, sa.Table]:
-    """The declared tables as the database has them; a missing table or column fails loudly."""
+    """The declared tables as the database has them; a missing table or column fails loudly.
+    Kept for REFLECTED_FOR_SECONDS per database and declaration."""
+    per_system = _reflected.setdefault(conn.engine.sync_engine, {})
+    cached = per_system.get(system.name)
+    now = monotonic()
+    if cached is not None and cached[1] is system and now - cached[0] < REFLECTED_FOR_SECONDS:
+        return cached[2]
+    tables = await _reflect_now(conn, system)
+    per_system[system.name] = (now, system, tables)
+    return tables
+
+
+async def _reflect_now(conn: AsyncConnection, system: SystemDecl) -> Mapping[str, sa.Table]:
 
     def reflect(sync_conn: sa.Connection) -> Mapping[str, sa.Table]:
         existing = set(sa.inspect(sync_conn).get_table_names())

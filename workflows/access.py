@@ -28,7 +28,8 @@ from dsr.models import (
     PlanCollectionInput,
     RequestChangesInput,
 )
-from workflows.case import ENGINE, PERSISTENT, SHORT_TIMEOUT, CaseWorkflow, is_no_mailbox
+from dsr.policies import PERSISTENT, SHORT_TIMEOUT
+from workflows.case import ENGINE, CaseWorkflow, is_no_mailbox
 
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities

@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import (
-    RetryPolicy,
     SearchAttributePair,
     SearchAttributeUpdate,
     TypedSearchAttributes,
@@ -66,6 +65,7 @@ from dsr.models import (
     SystemWriteResult,
     VerifyIdentityInput,
 )
+from dsr.policies import PERSISTENT, SHORT_TIMEOUT
 from workflows.disposal import ExtractDisposalWorkflow
 from workflows.roles import StaffRoles
 
@@ -77,12 +77,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.register import RegisterActivities
     from activities.sources import SourceActivities
 
-# Register writes and notices are small and must eventually happen: retry without a limit,
-# backing off to once a minute while a database or provider is down.
-PERSISTENT = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)
-SHORT_TIMEOUT = timedelta(seconds=30)
 ENGINE = "engine"
 
 T = TypeVar("T")

@@ -38,11 +38,10 @@ from dsr.models import (
     RetentionFollowUpResult,
     SystemWriteResult,
 )
+from dsr.policies import PERSISTENT, SHORT_TIMEOUT
 from workflows.case import (
     ART19_RESTRICTION_ERASURE_PATCH,
     ENGINE,
-    PERSISTENT,
-    SHORT_TIMEOUT,
     CaseWorkflow,
     WrongState,
 )

@@ -19,7 +19,7 @@ from dsr.models import (
     SubmitRequestInput,
     SubmitRequestResult,
 )
-from workflows.case import PERSISTENT
+from dsr.policies import PERSISTENT
 
 with workflow.unsafe.imports_passed_through():
     from activities.register import RegisterActivities

@@ -43,7 +43,8 @@ from dsr.models import (
     ReviewDocumentInput,
     SearchAgainInput,
 )
-from workflows.case import ENGINE, PERSISTENT, SHORT_TIMEOUT, CaseWorkflow, WrongState
+from dsr.policies import PERSISTENT, SHORT_TIMEOUT
+from workflows.case import ENGINE, CaseWorkflow, WrongState
 
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import DeadlineActivities

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from systems import connector
 from systems.catalog import Catalog, SystemDecl
 from systems.connector import CollectSummary, SystemSchemaError, collect_subject
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
@@ -169,3 +170,32 @@ async def test_malformed_subject_id_is_refused_without_echo(
         )
     assert "1212" not in str(caught.value)
     assert not (tmp_path / "x").exists()
+
+
+async def test_a_systems_schema_is_reflected_once_in_a_while_not_for_every_collection(
+    seeded: SeededSystems, catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    billing = catalog.systems["billing"]
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    def reflections() -> int:
+        found = sum("sqlite_master" in s or s.startswith("PRAGMA") for s in statements)
+        statements.clear()
+        return found
+
+    sync_engine = seeded.engines["billing"].sync_engine
+    event.listen(sync_engine, "before_cursor_execute", seen)
+    try:
+        monkeypatch.setattr(connector, "REFLECTED_FOR_SECONDS", 0.0)
+        await _collect(seeded, billing, DEMO_SUBJECTS["tolvan"], tmp_path)
+        assert reflections() > 0  # expired: the schema is read again
+        monkeypatch.setattr(connector, "REFLECTED_FOR_SECONDS", 3600.0)
+        summary, _, _ = await _collect(seeded, billing, DEMO_SUBJECTS["tolvan"], tmp_path)
+        await _collect(seeded, billing, DEMO_SUBJECTS["tolvan"], tmp_path)
+        assert reflections() == 0
+        assert summary.found
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", seen)

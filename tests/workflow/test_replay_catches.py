@@ -29,9 +29,9 @@ from dsr.models import (
     ExtractResult,
     PlanCollectionInput,
 )
+from dsr.policies import PERSISTENT, SHORT_TIMEOUT
 from dsr.worker_setup import WORKFLOWS, workflow_runner
 from workflows.access import AccessRequestWorkflow
-from workflows.case import PERSISTENT, SHORT_TIMEOUT
 
 with workflow.unsafe.imports_passed_through():
     from activities.extract import ExtractActivities
