@@ -7,7 +7,7 @@ import html
 import io
 import json
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -15,6 +15,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.collected import RowText, read_collected
 from activities.store import ExtractStore
 from dsr.calendar import STOCKHOLM
 from dsr.models import (
@@ -133,7 +134,9 @@ class ExtractActivities:
         disclosures: list[dict[str, Any]] = []
         for collection in sorted(request.collections, key=lambda c: c.system):
             declaration = self._catalog.systems[collection.system]
-            collected = json.loads(self._store.read(collection.ref))
+            # Long tables stay text (activities/collected.py): ten years of readings are
+            # copied into the answer, not built as rows.
+            collected = read_collected(self._store.read(collection.ref), HTML_ROW_LIMIT)
             tables = []
             for name, table in declaration.tables.items():
                 rows = collected["tables"].get(name, {}).get("rows", [])
@@ -246,7 +249,8 @@ JSON_ROW_BATCH = 5_000
 
 
 def answer_json(answer: dict[str, Any]) -> bytearray:
-    """The answer as JSON (ASCII, \\u escapes), its tables' rows encoded in batches.
+    """The answer as JSON (ASCII, \\u escapes), its tables' rows encoded in batches; a long
+    table's rows (RowText) copied as the collected file has them (UTF-8).
 
     Encoding the whole answer at once would hold, besides the rows, one small string for every
     piece of every row until the end (hundreds of MB for ten years of meter readings); here
@@ -268,16 +272,23 @@ def answer_json(answer: dict[str, Any]) -> bytearray:
         before, rest = rest.split(json.dumps(marker), 1)
         out += before.encode()
         out += b"["
-        for start in range(0, len(rows), JSON_ROW_BATCH):
-            if start:
-                out += b","
-            out += json.dumps(rows[start : start + JSON_ROW_BATCH])[1:-1].encode()
+        if isinstance(rows, RowText):
+            # The collected file's own text of the rows (UTF-8 JSON, as valid as the escapes).
+            for index, chunk in enumerate(rows.chunks):
+                if index:
+                    out += b","
+                out += chunk
+        else:
+            for start in range(0, len(rows), JSON_ROW_BATCH):
+                if start:
+                    out += b","
+                out += json.dumps(rows[start : start + JSON_ROW_BATCH])[1:-1].encode()
         out += b"]"
     out += rest.encode()
     return out
 
 
-def _table_section(table: TableDecl, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _table_section(table: TableDecl, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "table": table.name,
         "label": table.label,
@@ -400,7 +411,7 @@ def render_html(answer: dict[str, Any]) -> str:
 def _html_table(table: dict[str, Any]) -> str:
     e = html.escape
     columns: dict[str, str] = table["columns"]
-    rows: list[dict[str, Any]] = table["rows"]
+    rows: Sequence[dict[str, Any]] = table["rows"]
     head = "".join(f"<th>{e(label)}</th>" for label in columns.values())
     body = "".join(
         "<tr>" + "".join(f"<td>{e(_cell(row.get(c)))}</td>" for c in columns) + "</tr>"
