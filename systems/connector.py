@@ -239,7 +239,7 @@ def _subject_only(
 
 
 def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, default=_json_value)
+    return _ENCODER.encode(value)
 
 
 def _json_value(value: object) -> object:
@@ -251,6 +251,10 @@ def _json_value(value: object) -> object:
         return str(value)
     # The type, never the value: this message may end up in a log.
     raise TypeError(f"cannot write a value of type {type(value).__name__} to the extract")
+
+
+# One encoder for every row: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=_json_value)
 
 
 # --- Writes: rectification, restriction, suppression (Art. 16, 18, 21) ---------------------
