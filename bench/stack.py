@@ -28,7 +28,7 @@ from typing import Any
 from temporalio.client import Client
 
 from dsr import search
-from dsr.binaries import MissingBinary, installed_binary
+from dsr.binaries import temporal_binary
 from dsr.client import connect
 from dsr.config import Settings
 from dsr.db import create_engine, create_schema
@@ -43,13 +43,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def temporal_binary() -> str:
-    try:
-        return installed_binary("temporal")
-    except MissingBinary as missing:
-        raise SystemExit(str(missing)) from None
 
 
 async def wait_for_port(port: int, what: str, timeout: float = 60) -> None:

