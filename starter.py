@@ -1493,8 +1493,9 @@ async def review_document(
         list[str] | None,
         typer.Option(
             "--mask",
-            help="TEXT=GROUND, repeatable: release with TEXT (as it stands in the document) "
-            "masked, on GROUND, e.g. 'Storgatan 1=OSL 21:3'.",
+            help="TEXT=GROUND, repeatable: release with TEXT masked wherever it occurs (any "
+            "case, across line breaks), on GROUND, e.g. 'Storgatan 1=OSL 21:3'; with "
+            "--withhold, a part of the title.",
         ),
     ] = None,
     withhold: Annotated[
@@ -1505,22 +1506,26 @@ async def review_document(
 ) -> None:
     """Review one confirmed document for secrecy: release, mask parts or withhold it.
 
-    Give exactly one of --release, --mask (repeatable) and --withhold. Grounds: OSL 21:3,
-    OSL 21:7, OSL 31:16, OSL 19:1, OSL 18:13 ('OSL' may be left out). A decision can be changed
-    until the last document is reviewed; then the copies go out with the fee."""
-    if sum((release, bool(mask), withhold is not None)) != 1:
-        fail("give exactly one of --release, --mask (repeatable) and --withhold")
-    document_id = parse_document_id(document)
-    if mask:
-        decision, masks, ground = ReviewDecision.MASK, [parse_mask(m) for m in mask], None
-    elif withhold is not None:
-        decision, masks, ground = (
-            ReviewDecision.WITHHOLD,
-            [],
-            parse_ground(withhold, "--withhold"),
+    Give exactly one of --release, --mask (repeatable) and --withhold. A withheld document is
+    named in the answer by its title: with --withhold, --mask masks parts of the title. Masks
+    find every occurrence, whatever its case or line breaks. Grounds: OSL 21:3, OSL 21:7,
+    OSL 31:16, OSL 19:1, OSL 18:8 (security measures for the grid's installations), OSL 18:13
+    (risk and vulnerability analyses); 'OSL' may be left out. A decision can be changed until
+    the last document is reviewed; then the copies go out with the fee."""
+    decisions = (release, withhold is not None, bool(mask) and withhold is None)
+    if sum(decisions) != 1:
+        fail(
+            "give exactly one of --release, --mask (repeatable) and --withhold (with --withhold, "
+            "--mask masks parts of the title)"
         )
+    document_id = parse_document_id(document)
+    masks = [parse_mask(m) for m in mask or []]
+    if withhold is not None:
+        decision, ground = ReviewDecision.WITHHOLD, parse_ground(withhold, "--withhold")
+    elif masks:
+        decision, ground = ReviewDecision.MASK, None
     else:
-        decision, masks, ground = ReviewDecision.RELEASE, [], None
+        decision, ground = ReviewDecision.RELEASE, None
     action = ReviewDocumentInput(
         handler=handler, document_id=document_id, decision=decision, masks=masks, ground=ground
     )

@@ -15,6 +15,7 @@ from dsr.calendar import (
     deadline_end,
     gdpr_deadline,
     gdpr_working_days_after,
+    last_gdpr_working_day_until,
     swedish_period_end,
 )
 from dsr.config import Settings
@@ -128,7 +129,9 @@ def _day(moment: datetime) -> date:
 
 
 def _morning(deadline: date, days_before: int) -> datetime:
-    return _at_morning(deadline - timedelta(days=days_before))
+    """The morning `days_before` the deadline, or of the working day before it when that day is
+    a weekend or a holiday: a step falls due early rather than late."""
+    return _at_morning(last_gdpr_working_day_until(deadline - timedelta(days=days_before)))
 
 
 def _at_morning(day: date) -> datetime:

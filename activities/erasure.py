@@ -13,7 +13,6 @@ from temporalio import activity
 
 from activities.store import ExtractStore
 from dsr.models import (
-    FOLLOWED_UNDATED,
     CheckErasurePlanInput,
     EraseDueInput,
     EraseDueResult,
@@ -24,7 +23,7 @@ from dsr.models import (
     PlanErasureInput,
     SystemWriteResult,
 )
-from systems.catalog import Catalog
+from systems.catalog import Catalog, SystemDecl
 from systems.connector import (
     ErasurePlanItem,
     erase_rows,
@@ -37,11 +36,31 @@ from systems.connector import (
 
 class ErasureActivities:
     def __init__(
-        self, catalog: Catalog, engines: Mapping[str, AsyncEngine], store: ExtractStore
+        self,
+        catalog: Catalog,
+        engines: Mapping[str, AsyncEngine],
+        store: ExtractStore,
+        *,
+        financial_year_first_month: int = 1,
     ) -> None:
         self._catalog = catalog
         self._engines = engines
         self._store = store
+        self._financial_year = financial_year_first_month
+
+    async def _plan(
+        self, engine: AsyncEngine, system: SystemDecl, subject_id: str, today: date
+    ) -> list[ErasurePlanItem]:
+        """The erasure plan of one system under the document plan's disposal rules, as of
+        `today` (the workflow's day, so a retry judges the same day)."""
+        return await plan_erasure(
+            engine,
+            system,
+            subject_id,
+            today,
+            plan=self._catalog.plan,
+            financial_year_first_month=self._financial_year,
+        )
 
     @activity.defn
     async def plan_erasure(self, request: PlanErasureInput) -> ErasurePlanResult:
@@ -55,7 +74,7 @@ class ErasureActivities:
         items: list[ErasurePlanItem] = []
         for name in self._catalog.names():
             engine, system = self._engines[name], self._catalog.systems[name]
-            for item in await plan_erasure(engine, system, request.subject_id, request.today):
+            for item in await self._plan(engine, system, request.subject_id, request.today):
                 items.append(item)
                 told = await recipients_of_rows(engine, system, item.table, item.keys)
                 stored.append({**_item_json(item), "recipients": told})
@@ -151,7 +170,7 @@ class ErasureActivities:
         new: dict[str, int] = {}
         for name in self._catalog.names():
             engine, system = self._engines[name], self._catalog.systems[name]
-            for item in await plan_erasure(engine, system, request.subject_id, request.today):
+            for item in await self._plan(engine, system, request.subject_id, request.today):
                 where = f"{item.system}.{item.table}"
                 for key in item.keys:
                     before = approved.get((item.system, item.table, key), "keep")
@@ -174,8 +193,9 @@ class ErasureActivities:
         was never approved for erasure and is left alone.
 
         Also says what still keeps approved rows without a date: a contract that runs (it may
-        end any day: look again later) or the archive (until a disposal decision; with
-        `dispose_archived` the decision has been taken and those rows go now).
+        end any day: look again later) or no disposal rule (official documents the document
+        plan does not let go). Each run judges by the plan as it stands: a disposal rule adopted
+        since the approval (`dispose_archived`: the archive has said so) applies at once.
         """
         system = self._catalog.systems[request.system]
         engine = self._engines[request.system]
@@ -196,25 +216,21 @@ class ErasureActivities:
         told: set[str] = set()
         dated: list[date] = []
         waiting: set[str] = set()
-        # A disposal decision lifts the archive's hold; any other rule still applies.
-        plan = await plan_erasure(
-            engine,
-            system,
-            request.subject_id,
-            request.today,
-            disposed=request.dispose_archived,
-        )
+        plan = await self._plan(engine, system, request.subject_id, request.today)
         for item in plan:
             keys = [key for key in item.keys if key in approved.get(item.table, ())]
             if not keys:
                 continue
             if item.action != "keep":
+                assert item.then != "keep"  # what may go has an action
                 changed = await erase_rows(engine, system, item.table, keys, item.then)
                 erased[item.table] = erased.get(item.table, 0) + changed
                 told.update(name for key in keys for name in received.get((item.table, key), ()))
             elif item.keep_until is not None:
                 dated.append(item.keep_until)
-            elif item.rule in FOLLOWED_UNDATED:
+            elif item.rule == "running_contract":
+                # The contract may end any day. Rows under no disposal rule wait for nothing:
+                # they are kept for good (arkivlagen 1990:782), not followed by this case.
                 waiting.add(item.rule)
         next_due = min(dated) + timedelta(days=1) if dated else None
         return EraseDueResult(
@@ -235,6 +251,7 @@ def _item_json(item: ErasurePlanItem) -> dict[str, Any]:
         "keys": list(item.keys),
         "keep_until": item.keep_until.isoformat() if item.keep_until else None,
         "rule": item.rule,
+        "disposal": item.disposal,
     }
 
 
@@ -245,6 +262,7 @@ def _summarise(items: list[ErasurePlanItem]) -> list[ErasureSummary]:
         grouped.setdefault((item.system, item.table, item.action, item.rule), []).append(item)
     summaries = []
     for (system, table, action, rule), group in grouped.items():
+        disposal = group[0].disposal
         dates: list[date] = [i.keep_until for i in group if i.keep_until is not None]
         summaries.append(
             ErasureSummary(
@@ -257,6 +275,7 @@ def _summarise(items: list[ErasurePlanItem]) -> list[ErasureSummary]:
                 keep_until=max(dates) if dates else None,
                 reason="; ".join(dict.fromkeys(i.reason for i in group)),
                 rule=rule,
+                disposal=disposal or "",
             )
         )
     return summaries

@@ -18,6 +18,7 @@ from temporalio import activity
 from activities.collected import RowText, read_collected
 from activities.store import ExtractStore
 from dsr.calendar import STOCKHOLM
+from dsr.disposal import DocumentPlan, retention_sv
 from dsr.models import (
     BuildExtractInput,
     Channel,
@@ -27,7 +28,7 @@ from dsr.models import (
     DisposalDueInput,
     ExtractResult,
 )
-from systems.catalog import Catalog, TableDecl
+from systems.catalog import CATEGORY_NAMES_SV, Catalog, TableDecl
 
 # Tables longer than this are summarised in the HTML letter; every row is in the JSON file.
 HTML_ROW_LIMIT = 100
@@ -142,9 +143,13 @@ class ExtractActivities:
                 rows = collected["tables"].get(name, {}).get("rows", [])
                 if not rows:
                     continue
-                tables.append(_table_section(table, rows))
+                section = _table_section(table, rows, self._catalog.plan)
+                tables.append(section)
                 if declaration.disclosure_log:
-                    disclosures.extend(rows)
+                    disclosures.extend(
+                        {column: _shown(section, column, value) for column, value in row.items()}
+                        for row in rows
+                    )
             if tables:
                 systems.append(
                     {"system": declaration.name, "title": declaration.title, "tables": tables}
@@ -288,20 +293,42 @@ def answer_json(answer: dict[str, Any]) -> bytearray:
     return out
 
 
-def _table_section(table: TableDecl, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def _table_section(
+    table: TableDecl, rows: Sequence[dict[str, Any]], plan: DocumentPlan
+) -> dict[str, Any]:
     return {
         "table": table.name,
         "label": table.label,
         "purpose": table.purpose,
         "legal_basis": table.legal_basis,
-        "retention": table.retention,
+        # Art. 15(1)(d): how long, as the document plan's disposal rule says (dsr.disposal).
+        "retention": retention_sv(plan, table.erasure.disposal if table.erasure else None),
         "source": table.source,
         "automated_decision": table.automated_decision,
         "recipients": list(table.recipients),
         "categories": _unique(CATEGORY_LABELS_SV[c.category] for c in table.columns.values()),
         "columns": {name: column.label for name, column in table.columns.items()},
+        # What the codes some columns hold mean, in Swedish: the letter shows the words, the
+        # rows here keep the stored value. `lists`: columns holding a list of categories.
+        "legend": {
+            name: dict(CATEGORY_NAMES_SV) if column.categories else dict(column.values)
+            for name, column in table.columns.items()
+            if column.values or column.categories
+        },
+        "lists": [name for name, column in table.columns.items() if column.categories],
         "rows": rows,
     }
+
+
+def _shown(table: dict[str, Any], column: str, value: Any) -> Any:
+    """A cell as the subject reads it: a code by its Swedish words (the table's legend), a
+    list of categories by their names; anything else as it is."""
+    legend: dict[str, str] | None = table.get("legend", {}).get(column)
+    if not legend or not isinstance(value, str):
+        return value
+    if column in table.get("lists", ()):
+        return ", ".join(legend.get(p.strip(), p.strip()) for p in value.split(",") if p.strip())
+    return legend.get(value, value)
 
 
 def _recipients(
@@ -414,7 +441,9 @@ def _html_table(table: dict[str, Any]) -> str:
     rows: Sequence[dict[str, Any]] = table["rows"]
     head = "".join(f"<th>{e(label)}</th>" for label in columns.values())
     body = "".join(
-        "<tr>" + "".join(f"<td>{e(_cell(row.get(c)))}</td>" for c in columns) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{e(_cell(_shown(table, c, row.get(c))))}</td>" for c in columns)
+        + "</tr>"
         for row in rows[:HTML_ROW_LIMIT]
     )
     note = ""

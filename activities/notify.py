@@ -62,13 +62,14 @@ STAFF_EVENTS_SV = {
     ),
     "refused": "Begäran har vägrats som uppenbart ogrundad eller orimlig (artikel 12.5)",
     "disposal_decision_needed": (
-        "Arkiverade uppgifter om en registrerad som begärt radering sparas tills ett "
-        "gallringsbeslut fattas; när beslutet finns, registrera det med "
-        "record-disposal-decision"
+        "Uppgifter om en registrerad som begärt radering bevaras eftersom "
+        "dokumenthanteringsplanen saknar gallringsbeslut för dem (arkivlagen 1990:782); fattar "
+        "arkivet ett sådant beslut, för in det i planen och registrera det med "
+        "record-disposal-decision, så prövas raderingen på nytt"
     ),
     "archived_kept": (
-        "För kännedom: arkiverade uppgifter om en registrerad som begärt radering sparas i "
-        "väntan på arkivets gallringsbeslut"
+        "För kännedom: uppgifter om en registrerad som begärt radering bevaras som allmänna "
+        "handlingar, eftersom inget gallringsbeslut medger att de förstörs"
     ),
     "public_reminder": (
         "Påminnelse: en begäran om allmänna handlingar ska avgöras i dag (skyndsamt)"

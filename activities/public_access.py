@@ -15,6 +15,7 @@ from dsr.adapters import Email, EmailChannel, Letter, LetterService, PermanentDe
 from dsr.calendar import STOCKHOLM
 from dsr.config import Settings
 from dsr.delegation import DelegationError, load_delegations
+from dsr.masking import mask_parts, occurrences
 from dsr.models import (
     SECRECY_GROUNDS_SV,
     AppealInput,
@@ -72,11 +73,9 @@ def copy_fee(pages: int, settings: Settings) -> int:
 
 
 def masked(text: str, masks: list[Mask]) -> str:
-    """The text with every occurrence of each mask's part removed, and its ground in its
-    place; the longest parts first, so a part inside another is not left half-masked."""
-    for mask in sorted(masks, key=lambda m: len(m.text), reverse=True):
-        text = text.replace(mask.text, f"[maskerat enligt {mask.ground.value}]")
-    return text
+    """The text with every occurrence of each mask's part removed, whatever its case or line
+    breaks (dsr.masking), and its ground in its place."""
+    return mask_parts(text, ((m.text, f"[maskerat enligt {m.ground.value}]") for m in masks))
 
 
 class PublicAccessActivities:
@@ -144,10 +143,13 @@ class PublicAccessActivities:
 
     @activity.defn
     async def check_masks(self, request: CheckMasksInput) -> CheckMasksResult:
-        """How often each part to mask occurs in the document's title and text (a part not
-        found is a typo)."""
-        text = f"{request.title}\n{await self._text(request.document_id)}"
-        return CheckMasksResult(found=[text.count(mask.text) for mask in request.masks])
+        """How often each part to mask occurs in the document's title and text, or in its title
+        alone for a withheld document (a part not found is a typo). Found as masking finds it:
+        in any case, across line breaks."""
+        text = request.title
+        if not request.title_only:
+            text += f"\n{await self._text(request.document_id)}"
+        return CheckMasksResult(found=[occurrences(text, mask.text) for mask in request.masks])
 
     @activity.defn
     async def prepare_copies(self, request: PrepareCopiesInput) -> CopiesResult:
@@ -319,11 +321,12 @@ class PublicAccessActivities:
         if withheld:
             parts.append("<h2>Handlingar som inte lämnas ut</h2><ul>")
             for d in withheld:
-                ground = reviews[d.document_id].ground
+                review = reviews[d.document_id]
+                ground = review.ground
                 assert ground is not None
                 parts.append(
-                    f"<li>{e(d.title)}, {d.date}: sekretess enligt {ground.value}, "
-                    f"{e(SECRECY_GROUNDS_SV[ground])}</li>"
+                    f"<li>{e(masked(d.title, review.masks))}, {d.date}: sekretess enligt "
+                    f"{ground.value}, {e(SECRECY_GROUNDS_SV[ground])}{e(_title_note(review))}</li>"
                 )
             parts.append("</ul>")
         if withheld or any(r.decision is ReviewDecision.MASK for r in reviews.values()):
@@ -348,6 +351,14 @@ class PublicAccessActivities:
         )
         parts.append("</body></html>")
         return "".join(parts)
+
+
+def _title_note(review: ReviewDocumentInput) -> str:
+    """For a withheld document whose title is partly masked: on which grounds."""
+    if review.decision is not ReviewDecision.WITHHOLD or not review.masks:
+        return ""
+    grounds = ", ".join(dict.fromkeys(mask.ground.value for mask in review.masks))
+    return f". Delar av handlingens titel är maskerade enligt {grounds}"
 
 
 def _head(title: str) -> str:

@@ -25,17 +25,23 @@ STOCKHOLM = ZoneInfo("Europe/Stockholm")
 def gdpr_deadline(
     received: date | datetime, *, extended: bool = False, paused_days: int = 0
 ) -> date:
-    """Last day to answer a request received at `received` (one month, three if extended).
+    """Last day to answer a request received at `received` (one month, two more if extended).
 
     A `datetime` must be aware and is turned into the Stockholm date; a `date` is taken as the
-    Stockholm date already. `paused_days` are the days the clock stood still while the company
-    waited for identity proof or a clarification: the period ends that many days later, and is
-    then moved to a working day like any other.
+    Stockholm date already. The extension's two further months (Art. 12(3)) count from the end
+    of the first month, the conservative reading: received 31 Jan, the month ends 28 Feb, and
+    two months later is 28 Apr (not 30 Apr); the first month's end is not moved to a working
+    day before the two months are added. `paused_days` are the days the clock stood still while
+    the company waited for identity proof or a clarification: the period ends that many days
+    later, and is then moved to a working day like any other (Reg. 1182/71 art. 3(4)).
     """
     if paused_days < 0:
         raise ValueError("paused_days: cannot be negative")
     start = _stockholm_date(received)
-    end = _add_months(start, 3 if extended else 1) + timedelta(days=paused_days)
+    end = _add_months(start, 1)
+    if extended:
+        end = _add_months(end, 2)
+    end += timedelta(days=paused_days)
     while not is_gdpr_working_day(end):
         end += timedelta(days=1)
     return end
@@ -44,6 +50,14 @@ def gdpr_deadline(
 def is_gdpr_working_day(d: date) -> bool:
     """Monday to Friday and not a Swedish public holiday (the eves are working days)."""
     return d.weekday() < 5 and d not in _public_holidays(d.year)
+
+
+def last_gdpr_working_day_until(d: date) -> date:
+    """`d`, or the working day before it when `d` is a weekend or a public holiday: a reminder
+    that would fall on a day off is sent the working day before, never after."""
+    while not is_gdpr_working_day(d):
+        d -= timedelta(days=1)
+    return d
 
 
 def gdpr_working_days_after(start: date, end: date) -> int:

@@ -158,6 +158,12 @@ class Settings(BaseSettings):
     delegation_register: Path = PROJECT_ROOT / "config" / "delegations.yaml"
     # Who works cases and in which roles (handler, team lead, DPO): a YAML file.
     roster: Path = PROJECT_ROOT / "config" / "roster.yaml"
+    # The document management plan (dokumenthanteringsplan): the disposal decisions
+    # (gallringsbeslut) under which records may be destroyed; erasure goes no further.
+    document_plan: Path = PROJECT_ROOT / "config" / "document_plan.yaml"
+    # The month the financial year starts (Bokföringslagen 3 kap.): accounting records are kept
+    # to the end of the seventh year after the calendar year in which it ended (7 kap. 2 §).
+    financial_year_start_month: int = Field(default=1, ge=1, le=12)
 
     @model_validator(mode="after")
     def _public_access_ladder_in_order(self) -> Settings:

@@ -539,9 +539,13 @@ class ErasureSummary(Model):
     keep_from: date | None = None  # the earliest "kept until" among the rows
     keep_until: date | None = None  # the latest
     reason: str = ""
-    # Why kept: accounting, meter_values (dated); running_contract, archive, shared (undated).
-    # Empty for what is erased now, and in plans made before it was recorded.
+    # Why kept: accounting, years, meter_values (dated; the last in earlier plans);
+    # running_contract, archive (no disposal rule), shared (undated). Empty for what is erased
+    # now, and in plans made before it was recorded.
     rule: str = ""
+    # The disposal rule (gallringsbeslut) of the document plan the rows go under (now, or when
+    # their time comes); empty for a table no rule covers, and in plans made before.
+    disposal: str = ""
 
 
 class CaseStatus(Model):
@@ -895,36 +899,56 @@ class NoticeReceipt(Model):
 
 class SecrecyGround(StrEnum):
     """Grounds in offentlighets- och sekretesslagen (OSL) a reviewer may give for a mask or a
-    withheld document. No blanket secrecy for grid customers: each document is decided."""
+    withheld document. No blanket secrecy for grid customers: each document is decided.
+
+    The security of the grid and the city network rests on OSL 18:8: a description of the
+    security measures for the company's installations (substations, nodes, locks, alarms,
+    cable routes' protection) whose purpose would be defeated if it were made known. OSL 18:13
+    is narrower, for risk and vulnerability analyses and planning for peacetime crises; it is
+    kept for those (and for reviews made before 18:8 was offered)."""
 
     PROTECTED_IDENTITY = "OSL 21:3"  # skyddade personuppgifter: a protected address
     PERSONAL_INTEGRITY = "OSL 21:7"  # a release would be unlawful processing under the GDPR
     BUSINESS_RELATIONS = "OSL 31:16"  # a party's business or operating conditions
     OWN_BUSINESS = "OSL 19:1"  # the company's own business in competition
-    SECURITY = "OSL 18:13"  # security of the grid and the network
+    SECURITY = "OSL 18:8"  # security measures for the grid's and the network's installations
+    RISK_ANALYSIS = "OSL 18:13"  # risk and vulnerability analyses, crisis planning
 
 
+# Each ground as the requester reads it: the provision's own words, with its place in the law.
 SECRECY_GROUNDS_SV: dict[SecrecyGround, str] = {
     SecrecyGround.PROTECTED_IDENTITY: (
-        "uppgift om en enskilds adress eller andra kontaktuppgifter när det av särskild "
-        "anledning kan antas att den enskilde kan lida men om uppgiften röjs (skyddade "
+        "uppgift om en enskilds identitet, adress och andra liknande uppgifter om den enskilde, "
+        "om det av särskild anledning kan antas att den enskilde eller någon närstående till "
+        "denne kan komma att utsättas för hot eller våld eller lida annat allvarligt men om "
+        "uppgiften röjs (21 kap. 3 § offentlighets- och sekretesslagen, skyddade "
         "personuppgifter)"
     ),
     SecrecyGround.PERSONAL_INTEGRITY: (
-        "personuppgift där det kan antas att den efter ett utlämnande kommer att behandlas i "
-        "strid med dataskyddsförordningen"
+        "personuppgift, om det kan antas att uppgiften efter ett utlämnande kommer att "
+        "behandlas i strid med dataskyddsförordningen (21 kap. 7 § offentlighets- och "
+        "sekretesslagen)"
     ),
     SecrecyGround.BUSINESS_RELATIONS: (
-        "uppgift om en enskilds affärs- eller driftförhållanden hos den som ingått "
-        "affärsförbindelse med bolaget, där den enskilde kan lida skada om uppgiften röjs"
+        "uppgift om en enskilds affärs- eller driftförhållanden hos den som har trätt i "
+        "affärsförbindelse med bolaget, om det kan antas att den enskilde lider skada om "
+        "uppgiften röjs (31 kap. 16 § offentlighets- och sekretesslagen)"
     ),
     SecrecyGround.OWN_BUSINESS: (
-        "uppgift om bolagets egna affärsförhållanden, där bolaget bedriver verksamhet i "
-        "konkurrens och kan lida skada om uppgiften röjs"
+        "uppgift om bolagets affärs- eller driftförhållanden, där bolaget bedriver "
+        "verksamhet i konkurrens med andra, om det kan antas att bolaget lider skada om "
+        "uppgiften röjs (19 kap. 1 § offentlighets- och sekretesslagen)"
     ),
     SecrecyGround.SECURITY: (
-        "uppgift om säkerhetsåtgärder för el- och kommunikationsnätet, där ett röjande kan "
-        "skada säkerheten"
+        "uppgift som lämnar eller kan bidra till upplysning om säkerhets- eller "
+        "bevakningsåtgärd som avser byggnader eller andra anläggningar, här elnätets och "
+        "stadsnätets stationer, noder och ledningar, om det kan antas att syftet med åtgärden "
+        "motverkas om uppgiften röjs (18 kap. 8 § offentlighets- och sekretesslagen)"
+    ),
+    SecrecyGround.RISK_ANALYSIS: (
+        "uppgift i en risk- och sårbarhetsanalys eller i planeringen inför fredstida "
+        "krissituationer, om det kan antas att syftet med analysen eller planeringen motverkas "
+        "om uppgiften röjs (18 kap. 13 § offentlighets- och sekretesslagen)"
     ),
 }
 
@@ -975,6 +999,9 @@ class Mask(Model):
 
 
 class ReviewDocumentInput(Model):
+    """One document's secrecy review. A withheld document is named in the answer by its
+    title: `masks` then name the parts of the title that are secret too."""
+
     handler: HandlerId
     document_id: int
     decision: ReviewDecision
@@ -985,7 +1012,7 @@ class ReviewDocumentInput(Model):
     def _grounds_fit(self) -> ReviewDocumentInput:
         if self.decision is ReviewDecision.MASK and not self.masks:
             raise ValueError("mask: name each part to mask, with its ground")
-        if self.decision is not ReviewDecision.MASK and self.masks:
+        if self.decision is ReviewDecision.RELEASE and self.masks:
             raise ValueError(f"{self.decision.value}: masks belong to a mask decision")
         if self.decision is ReviewDecision.WITHHOLD and self.ground is None:
             raise ValueError("withhold: give the legal ground (e.g. OSL 31:16)")
@@ -1004,6 +1031,8 @@ class CheckMasksInput(Model):
     document_id: int
     title: str  # masks apply to the title as well as the text
     masks: list[Mask]
+    # A withheld document: its text is not released, only its title is named (masked).
+    title_only: bool = False
 
 
 class CheckMasksResult(Model):

@@ -16,14 +16,18 @@ from stdnum import luhn
 _ALLOWED = re.compile(r"[0-9]*[-+]?[0-9]*")
 _CANONICAL = re.compile(r"[0-9]{12}")
 _COORDINATION_DAY_OFFSET = 60
+# The centuries a 12-digit number can name: nobody alive was born before 1800 or after 2099.
+_CENTURIES = ("18", "19", "20")
 
 
 def parse_subject_id(text: str, *, today: date | None = None) -> str:
     """Return the canonical 12-digit form ``YYYYMMDDNNNC`` of a personnummer or samordningsnummer.
 
     Accepts 10 or 12 digits, with or without a '-' or '+' before the last four digits. In the
-    10-digit form the century is the latest one that puts the birth year at or before today's
-    year; '+' moves it one century further back (100 years or older).
+    10-digit form the separator tells the century (Folkbokföringslagen 18 §): '+' from the year
+    the person turns 100, '-' (or none) before it. So on 1 March 2025 "250615+1238" was born in
+    1925 and "250615-1238" would be born in June 2025, which is impossible. In the 12-digit form
+    the century is written out, and only 18, 19 and 20 can be one.
     """
     today = today or date.today()
     stripped = text.strip()
@@ -36,6 +40,8 @@ def parse_subject_id(text: str, *, today: date | None = None) -> str:
     if separator and stripped.index(separator) != len(stripped) - 5:
         raise ValueError("identity number: the '-' or '+' must stand before the last four digits")
     if len(digits) == 12:
+        if digits[:2] not in _CENTURIES:
+            raise ValueError("identity number: a 12-digit number starts with 18, 19 or 20")
         year = int(digits[:4])
     else:
         year = _infer_year(digits[:6], centenarian=separator == "+", today=today)
@@ -65,12 +71,11 @@ def subject_reference(canonical: str, secret: str | bytes) -> str:
 
 
 def _infer_year(yymmdd: str, *, centenarian: bool, today: date) -> int:
-    """The century of a 10-digit number: the latest birth date not after today ('-': under
-    100 years old), or a century before it ('+')."""
+    """The century of a 10-digit number (Folkbokföringslagen 18 §): '-' stands until the
+    calendar year the person turns 100, '+' from that year on. A '-' number is born in this
+    year or one of the 99 before it; a '+' number a century earlier. The day of birth does not
+    matter, only the year the number is read in."""
     year = today.year - (today.year - int(yymmdd[:2])) % 100
-    month, day = int(yymmdd[2:4]), int(yymmdd[4:6]) % _COORDINATION_DAY_OFFSET or 1
-    if (month, day) > (today.month, today.day) and year == today.year:
-        year -= 100  # a birthday later this year: born this day a century ago
     return year - 100 if centenarian else year
 
 

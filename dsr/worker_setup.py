@@ -41,9 +41,10 @@ from dsr.client import ConnectionSettingsError
 from dsr.config import Settings
 from dsr.db import create_engine, sessionmaker
 from dsr.delegation import DelegationError
+from dsr.disposal import DocumentPlanError, load_document_plan
 from dsr.roster import RosterError
 from dsr.schema import SchemaError, require_current
-from systems.catalog import load_catalog
+from systems.catalog import Catalog, CatalogError, load_catalog
 from systems.document_archive import load_archive
 from workflows.catalog import WORKFLOWS as CATALOG
 
@@ -53,17 +54,27 @@ WORKFLOWS: Sequence[type] = CATALOG
 # Problems that stop a worker before it starts, with a message that says what to mend.
 STARTUP_ERRORS: tuple[type[Exception], ...] = (
     RosterError,
+    CatalogError,
+    DocumentPlanError,
     DelegationError,
     ConnectionSettingsError,
     SchemaError,
 )
 
 
+def load_declarations(settings: Settings) -> Catalog:
+    """The declarations a worker runs by, checked before it connects: the roster and the
+    delegation register fit together, and every table's disposal rule is the document plan's
+    (a declaration that would erase what no rule lets go stops it: arkivlagen 1990:782)."""
+    check_declarations(settings)
+    return load_catalog(plan=load_document_plan(settings.document_plan))
+
+
 @asynccontextmanager
 async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..., Any]]]:
     """Open the databases and adapters the activities need; close them afterwards."""
-    # A roster or delegation register that cannot be read stops the worker before it starts.
-    check_declarations(settings)
+    # Declarations that cannot be read, or do not fit together, stop the worker here.
+    catalog = load_declarations(settings)
     register_engine = create_engine(settings.register_database_url)
     try:
         # Migrations are an operator's step (`starter.py db upgrade`), never a side effect of
@@ -72,7 +83,6 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
     except BaseException:
         await register_engine.dispose()
         raise
-    catalog = load_catalog()
     system_engines = {
         name: create_engine(settings.system_url(name), own_database=False)
         for name in catalog.names()
@@ -111,7 +121,12 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         PrintFolderLetters(settings.outbox_dir / "letters"),
     )
     writes = WriteActivities(catalog, system_engines)
-    erasure = ErasureActivities(catalog, system_engines, store)
+    erasure = ErasureActivities(
+        catalog,
+        system_engines,
+        store,
+        financial_year_first_month=settings.financial_year_start_month,
+    )
     notify = NotifyActivities(
         OutboxRecipients(settings.outbox_dir / "recipients"), staff_channel(settings)
     )

@@ -8,7 +8,8 @@ silently leave a table out of an access answer.
 The same files declare the other rights, so the connector's writes are configuration too: which
 columns hold a rectifiable field (``field``), the restriction and marketing-objection flags,
 which tables are portable, who received the rows, and what erasure does per table under which
-retention rule. `validate_rectification` is the one place a new value is checked.
+disposal rule of the document plan (dsr.disposal). `validate_rectification` is the one place a
+new value is checked.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Annotated, Any, Literal, get_args
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
+
+from dsr.disposal import DocumentPlan, Period, load_document_plan
 
 ColumnCategory = Literal[
     "identifier",
@@ -139,16 +142,59 @@ def _normalise_phone(text: str) -> str:
     return "+" + digits
 
 
+# The data categories as a list in a cell names them ("identitetsuppgifter, adress").
+CATEGORY_NAMES_SV: dict[str, str] = {
+    "identifier": "identitetsuppgifter",
+    "contact": "kontaktuppgifter",
+    "address": "adress",
+    "contract": "avtal",
+    "billing": "fakturor",
+    "payment": "betalningar",
+    "credit": "kreditupplysning",
+    "metering": "mätvärden",
+    "connection": "anslutning",
+    "service_provider": "tjänsteleverantörer",
+    "consent": "samtycken",
+    "marketing": "marknadsföring",
+    "disclosure": "utlämnanden",
+    "technical": "tekniska uppgifter",
+}
+
+
 class ColumnDecl(_Declaration):
     """One column: its data category (for the access answer) and a Swedish label for people.
 
     ``field`` marks a column that holds a logical field the subject may have rectified; a
     rectification of that field changes every column so marked, in every system.
+
+    A column that holds codes (``electricity``, ``deposit_required``) names what each means in
+    Swedish in ``values``: the subject reads the words, never the code (the stored value stays
+    in the machine-readable file, with this legend beside it). ``categories`` marks a column
+    that holds a comma-separated list of data categories (``identifier,address``), shown by
+    their Swedish names.
     """
 
     category: ColumnCategory
     label: _Text
     field: RectifiableField | None = None
+    values: dict[Annotated[str, Field(min_length=1)], _Text] = {}
+    categories: bool = False
+
+    @model_validator(mode="after")
+    def _one_way_of_naming(self) -> ColumnDecl:
+        if self.values and self.categories:
+            raise ValueError("values: a column holds either codes or a list of categories")
+        return self
+
+    def shown(self, value: object) -> object:
+        """The value as a subject reads it: a code by its Swedish words, a list of categories
+        by their names; anything else as it is."""
+        if self.values and isinstance(value, str):
+            return self.values.get(value, value)
+        if self.categories and isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            return ", ".join(CATEGORY_NAMES_SV.get(part, part) for part in parts)
+        return value
 
 
 class LinkDecl(_Declaration):
@@ -176,41 +222,11 @@ class LinkDecl(_Declaration):
         return self
 
 
-RetentionRule = Literal["none", "accounting", "meter_values", "running_contract", "archive"]
 # A column of the same table ("end_date") or of another table of the system
 # ("invoices.invoice_date").
 ColumnReference = Annotated[
     str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$", max_length=127)
 ]
-
-
-class RetentionDecl(_Declaration):
-    """One rule that may keep a row from being erased (Art. 17(3)(b)); see `ErasureDecl`.
-
-    - ``none``: nothing keeps it; no ``date_column``.
-    - ``accounting`` (bokföringslagen 7:2): kept to the end of the seventh year after the
-      calendar year of ``date_column``.
-    - ``meter_values`` (EIFS 2016:2): kept six years from ``date_column``.
-    - ``running_contract``: kept while a contract runs; ``date_column`` is the contract's end
-      date (empty or today or later: it runs).
-    - ``archive``: an official document, kept until a disposal decision; no ``date_column``.
-
-    ``date_column`` is a column of the row itself (judged row by row), or ``table.column`` of
-    another table of the system: then it is judged once for the subject, by the latest date among
-    the subject's rows of that table (for running_contract: whether any of them runs).
-    """
-
-    rule: RetentionRule
-    date_column: ColumnReference | None = None
-
-    @model_validator(mode="after")
-    def _date_where_needed(self) -> RetentionDecl:
-        dated = self.rule in ("accounting", "meter_values", "running_contract")
-        if dated and self.date_column is None:
-            raise ValueError(f"date_column: rule {self.rule!r} needs the column it counts from")
-        if not dated and self.date_column is not None:
-            raise ValueError(f"date_column: rule {self.rule!r} takes no date")
-        return self
 
 
 class SuppressionRecordDecl(_Declaration):
@@ -237,37 +253,46 @@ class SuppressionRecordDecl(_Declaration):
 
 
 class ErasureDecl(_Declaration):
-    """What erasure (Art. 17) does to a table's rows, and the rules that may postpone it.
+    """What erasure (Art. 17) does to a table's rows, and the disposal rule that allows it.
 
-    ``action`` is what happens once no rule keeps a row: ``delete`` it, or ``anonymise`` it by
-    setting each column of ``anonymise`` to its replacement (``null`` allowed). With several
-    retention rules the latest date wins, and "while a contract runs" or "archive" beat any date.
-    A ``suppression_record`` takes the place of ``action`` for a row that records an objection
-    to direct marketing; a retention rule that keeps the row still wins.
+    The rows are official documents: they may be destroyed only under a disposal decision
+    (gallringsbeslut) of the document management plan (arkivlagen (1990:782) 10 §, OSL 2:3).
+    ``disposal`` names that rule (``config/document_plan.yaml``), and ``dates`` the column each
+    of its periods counts from: a column of the row itself (judged row by row) or
+    ``table.column`` of another table of the system (judged once for the subject, by the latest
+    date among the subject's rows there; for ``contract_ended``: whether any of them runs),
+    or a list of them. A table without an erasure block is under no rule: kept, restricted,
+    never erased.
+
+    ``action`` is what happens once the rule lets a row go: ``delete`` it, or ``anonymise`` it
+    by setting each column of ``anonymise`` to its replacement (``null`` allowed). A
+    ``suppression_record`` takes the place of ``action`` for a row that records an objection to
+    direct marketing; the disposal rule still decides when.
     """
 
     action: Literal["delete", "anonymise"]
     anonymise: dict[Identifier, str | None] = {}
-    retention: list[RetentionDecl] = Field(min_length=1)
+    disposal: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    dates: dict[Period, ColumnReference | list[ColumnReference]] = {}
     suppression_record: SuppressionRecordDecl | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _single_rule_as_list(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("retention"), dict):
-            data = {**data, "retention": [data["retention"]]}
-        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> ErasureDecl:
+        if self.disposal is None:
+            raise ValueError(
+                "disposal: name the disposal rule (gallringsbeslut) of the document plan that "
+                "lets these rows be destroyed; official documents under no rule are never "
+                "erased (arkivlagen 1990:782, 10 §): leave out erasure for such a table"
+            )
         if self.action == "anonymise" and not self.anonymise:
             raise ValueError("anonymise: name the columns to replace when the action is anonymise")
         if self.action == "delete" and self.anonymise:
             raise ValueError("anonymise: only for action anonymise")
-        rules = [retention.rule for retention in self.retention]
-        if "none" in rules and len(rules) > 1:
-            raise ValueError("retention: rule 'none' cannot be combined with other rules")
         return self
+
+    def date_columns(self, period: Period) -> list[str]:
+        columns = self.dates.get(period, [])
+        return [columns] if isinstance(columns, str) else list(columns)
 
 
 class TableDecl(_Declaration):
@@ -288,7 +313,6 @@ class TableDecl(_Declaration):
     label: _Text
     purpose: _Text
     legal_basis: _Text
-    retention: _Text
     source: _Text = "Den registrerade"
     automated_decision: _Text | None = None
     recipients: list[_Text] = []
@@ -301,7 +325,8 @@ class TableDecl(_Declaration):
     recipient_categories_column: Identifier | None = None
     disclosed_categories: list[ColumnCategory] | None = None
     references: dict[Identifier, ColumnReference] = {}
-    erasure: ErasureDecl
+    # None: no disposal rule covers the table; its rows are kept for good (see ErasureDecl).
+    erasure: ErasureDecl | None = None
 
     def received_categories(self) -> frozenset[str]:
         """The categories every recipient of this table received (without per-row names)."""
@@ -505,6 +530,8 @@ class SystemDecl(_Declaration):
             _require_column(table, column, f"{where}.references.{column}")
             self._resolve(key, target, f"{where}.references.{column}", own_allowed=False)
         erasure = table.erasure
+        if erasure is None:
+            return
         for column in erasure.anonymise:
             _require_column(table, column, f"{where}.erasure.anonymise.{column}")
             if column == table.primary_key:
@@ -521,13 +548,10 @@ class SystemDecl(_Declaration):
                 raise ValueError(f"{where}.erasure.anonymise: must also replace {', '.join(kept)}")
         if erasure.suppression_record is not None:
             self._check_suppression_record(key, table, erasure.suppression_record)
-        for index, retention in enumerate(erasure.retention):
-            if retention.date_column is not None:
+        for period in erasure.dates:
+            for index, column in enumerate(erasure.date_columns(period)):
                 self._resolve(
-                    key,
-                    retention.date_column,
-                    f"{where}.erasure.retention.{index}.date_column",
-                    own_allowed=True,
+                    key, column, f"{where}.erasure.dates.{period}.{index}", own_allowed=True
                 )
 
     def _check_suppression_record(
@@ -602,9 +626,10 @@ class SystemDecl(_Declaration):
 
 
 class Catalog(_Declaration):
-    """All declared systems, by name."""
+    """All declared systems, by name, and the document management plan their erasure follows."""
 
     systems: dict[str, SystemDecl]
+    plan: DocumentPlan
 
     def names(self) -> list[str]:
         """The system names, sorted, so callers iterate in a stable order."""
@@ -615,9 +640,11 @@ class CatalogError(ValueError):
     """A declaration file is missing, unreadable or invalid; the message names file and field."""
 
 
-def load_catalog(directory: Path | None = None) -> Catalog:
-    """Read and validate every ``*.yaml`` in ``directory`` (default: this package's folder)."""
+def load_catalog(directory: Path | None = None, *, plan: DocumentPlan | None = None) -> Catalog:
+    """Read and validate every ``*.yaml`` in ``directory`` (default: this package's folder),
+    each table's disposal rule against the document plan (default: config/document_plan.yaml)."""
     directory = directory or Path(__file__).resolve().parent
+    plan = plan or load_document_plan()
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise CatalogError(f"{directory}: no system declarations (*.yaml) found")
@@ -630,9 +657,40 @@ def load_catalog(directory: Path | None = None) -> Catalog:
                 f"{path.name}: name: system {system.name!r} is also declared in "
                 f"{origin[system.name]}"
             )
+        problem = disposal_problem(system, plan)
+        if problem:
+            raise CatalogError(f"{path.name}: {problem}")
         systems[system.name] = system
         origin[system.name] = path.name
-    return Catalog(systems=systems)
+    return Catalog(systems=systems, plan=plan)
+
+
+def disposal_problem(system: SystemDecl, plan: DocumentPlan) -> str | None:
+    """What is wrong with the system's disposal rules against the plan, or None: each rule
+    named must be the plan's, and each of its periods must count from a declared date."""
+    for key, table in system.tables.items():
+        erasure = table.erasure
+        if erasure is None:
+            continue
+        where = f"tables.{key}.erasure"
+        reference = erasure.disposal
+        assert reference is not None
+        if reference not in plan.rules:
+            return (
+                f"{where}.disposal: {reference!r} is not a disposal rule of the document plan "
+                f"({plan.name})"
+            )
+        periods = plan.rule(reference).periods()
+        for period in periods:
+            if not erasure.date_columns(period):
+                return (
+                    f"{where}.dates.{period}: rule {reference!r} counts {period} from a date; "
+                    "name the column it counts from"
+                )
+        for period in erasure.dates:
+            if period not in periods:
+                return f"{where}.dates.{period}: rule {reference!r} has no period {period}"
+    return None
 
 
 def _load_system(path: Path) -> SystemDecl:

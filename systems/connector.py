@@ -31,8 +31,18 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from dsr.disposal import (
+    ARCHIVE,
+    ERASE,
+    KEPT_FOR_GOOD,
+    DocumentPlan,
+    Hold,
+    Period,
+    hold_under,
+    reason_erased_sv,
+    reason_kept_sv,
+)
 from systems.catalog import (
-    RetentionDecl,
     RowReference,
     SystemDecl,
     TableDecl,
@@ -530,7 +540,7 @@ def _timestamp_for(column: sa.Column[Any], moment: datetime) -> datetime:
     return moment
 
 
-# --- Erasure (Art. 17) and its statutory retention --------------------------------------------
+# --- Erasure (Art. 17) under the document management plan's disposal rules ------------------
 
 # "suppress": reduce a row that records an objection to direct marketing to its suppression
 # record (see `SuppressionRecordDecl`) instead of deleting or anonymising it.
@@ -543,11 +553,13 @@ class ErasurePlanItem:
 
     ``action`` is what happens now. A ``keep`` item carries ``keep_until``, the last day the rows
     must be kept (they may go the day after), or None when no date can be given: kept while a
-    contract runs, as an archived official document, or because the rows also belong to someone
-    else; ``reason`` says which, in Swedish, naming the rule and the law. ``then`` is what
-    happens to the rows when they may go: the table's declared action, or ``suppress`` for rows
-    that record an objection to direct marketing in a table with a suppression record. A
+    contract runs, as an official document that no disposal rule covers, or because the rows
+    also belong to someone else; ``reason`` says which, in Swedish, naming the disposal decision
+    and the law. ``then`` is what happens to the rows when they may go: the table's declared
+    action, ``suppress`` for rows that record an objection to direct marketing in a table with
+    a suppression record, or ``keep`` for a table no disposal rule covers (never erased). A
     ``suppress`` item (nothing keeps the rows, the record stays for good) has no ``keep_until``.
+    ``disposal`` is the disposal rule's reference (gallringsbeslut), None for a table under none.
     """
 
     system: str
@@ -556,65 +568,30 @@ class ErasurePlanItem:
     action: Literal["delete", "anonymise", "suppress", "keep"]
     keys: tuple[int, ...]
     keep_until: date | None
-    then: ErasureAction
+    then: ErasureAction | Literal["keep"]
     reason: str
-    # What keeps the rows: "accounting", "meter_values" (dated), "running_contract", "archive",
-    # "shared" (undated); empty for rows erased now. Says who or what may end the keeping.
+    # What keeps the rows: "accounting", "years" (dated), "running_contract", "archive" (no
+    # disposal rule), "shared" (undated); empty for rows erased now.
     rule: str = ""
+    disposal: str | None = None
 
 
-_REASONS = {
-    "accounting": (
-        "Räkenskapsinformation sparas till och med det sjunde året efter utgången av det "
-        "kalenderår då räkenskapsåret avslutades (bokföringslagen 1999:1078, 7 kap. 2 §)."
-    ),
-    "meter_values": (
-        "Mätvärden sparas i sex år (Energimarknadsinspektionens föreskrifter EIFS 2016:2)."
-    ),
-    "running_contract": (
-        "Uppgifterna behövs så länge ditt avtal löper (art. 6.1 b dataskyddsförordningen). "
-        "De tas bort när avtalet har upphört och inget annat lagkrav gäller."
-    ),
-    "archive": (
-        "Allmän handling som bevaras enligt arkivlagen (1990:782) tills ett beslut om gallring "
-        "har fattats."
-    ),
-    "shared": (
-        "Uppgiften gäller också någon annan, till exempel den du delar avtalet med, och tas "
-        "därför inte bort; din koppling till den tas bort (art. 17 gäller bara dina egna "
-        "uppgifter)."
-    ),
-}
+_SHARED_SV = (
+    "Uppgiften gäller också någon annan, till exempel den du delar avtalet med, och tas "
+    "därför inte bort; din koppling till den tas bort (art. 17 gäller bara dina egna "
+    "uppgifter)."
+)
 _ERASED_NOW = {
-    "delete": "Inget lagkrav att spara uppgifterna längre: de raderas nu (art. 17.1 "
-    "dataskyddsförordningen).",
-    "anonymise": "Inget lagkrav att spara personuppgifterna längre: de avidentifieras nu "
-    "(art. 17.1 dataskyddsförordningen).",
+    "delete": "De raderas nu (art. 17.1 dataskyddsförordningen).",
+    "anonymise": "Personuppgifterna avidentifieras nu (art. 17.1 dataskyddsförordningen).",
     # {kept}: the labels of what the suppression record keeps, from the declaration.
     "suppress": "Du har invänt mot direktmarknadsföring. För att invändningen ska fortsätta gälla "
     "och du inte ska få marknadsföring igen sparas ditt person- eller samordningsnummer med en "
     "spärr mot marknadsföring (art. 21.3 dataskyddsförordningen). Kvar i posten finns bara: "
     "{kept}. Övriga uppgifter i posten raderas nu (art. 17.1 dataskyddsförordningen).",
 }
-
-
-@dataclass(frozen=True)
-class _Hold:
-    """Why and how long a row must stay; the greatest hold of its rules wins."""
-
-    rank: int  # _ERASE, _UNTIL, then the undated holds in _RANKS
-    until: date | None = None
-    rule: str = ""
-
-    @property
-    def order(self) -> tuple[int, date]:
-        return (self.rank, self.until or date.min)
-
-
-_ERASE, _UNTIL = 0, 1
-# Undated holds beat any date: "while a contract runs" beats the accounting years.
-_RANKS = {"running_contract": 2, "archive": 3, "shared": 4}
-_ERASE_NOW = _Hold(_ERASE)
+# A row that also belongs to someone else is kept for them, whatever its disposal rule says.
+_SHARED = Hold(ARCHIVE + 1, rule="shared")
 
 
 def erasure_order(system: SystemDecl) -> list[str]:
@@ -629,17 +606,17 @@ async def plan_erasure(
     subject_id: str,
     today: date,
     *,
-    disposed: bool = False,
+    plan: DocumentPlan,
+    financial_year_first_month: int = 1,
 ) -> list[ErasurePlanItem]:
     """What erasure of the subject means in `system` today: per table, erase now or keep.
 
-    Each row is judged by its table's retention rules (the longest wins). A row is then kept at
-    least as long as the rows that refer to it or are found through it, so erasing never breaks
-    a foreign key or leaves a kept row that can no longer be traced to the subject. A row that
-    also belongs to someone else is kept for them. Items come in `erasure_order`; within a table,
-    the rows erased now first, then the kept ones by date. With `disposed` the archive's
-    disposal decision has been taken: the archive rule keeps nothing, every other rule still
-    does.
+    Each row is judged by its table's disposal rule in the document plan (dsr.disposal): every
+    period of the rule must have passed; a table under no rule is kept for good. A row is then
+    kept at least as long as the rows that refer to it or are found through it, so erasing
+    never breaks a foreign key or leaves a kept row that can no longer be traced to the subject.
+    A row that also belongs to someone else is kept for them. Items come in `erasure_order`;
+    within a table, the rows erased now first, then the kept ones by date.
     """
     _require_canonical(subject_id, "plan_erasure")
     references = system.row_references()
@@ -653,9 +630,9 @@ async def plan_erasure(
             )
     holds = {
         name: {
-            key: _Hold(_RANKS["shared"], rule="shared")
+            key: _SHARED
             if key in shared[name]
-            else _row_hold(system.tables[name], row, rows, today, disposed)
+            else _row_hold(plan, system.tables[name], row, rows, today, financial_year_first_month)
             for key, row in rows[name].items()
         }
         for name in system.tables
@@ -664,7 +641,7 @@ async def plan_erasure(
     return [
         item
         for name in erasure_order(system)
-        for item in _plan_items(system, name, holds[name], rows[name])
+        for item in _plan_items(system, plan, name, holds[name], rows[name])
     ]
 
 
@@ -683,12 +660,16 @@ async def erase_rows(
     decides, whatever the plan saw: a row that records one is reduced to its suppression record,
     any other gets the declared action. So an objection made after the plan still outlives the
     erasure. Rows already gone, anonymised or suppressed are not counted, so running it twice
-    changes nothing more.
+    changes nothing more. A table that no disposal rule covers is never erased (ValueError).
     """
     if table not in system.tables:
         raise ValueError(f"erase_rows: {table!r} is not a declared table of {system.name!r}")
     declared = system.tables[table]
     erasure = declared.erasure
+    if erasure is None:
+        raise ValueError(
+            f"erase_rows: {system.name}.{table} is under no disposal rule and is never erased"
+        )
     record = erasure.suppression_record
     if action != erasure.action and (action != "suppress" or record is None):
         allowed = erasure.action if record is None else f"{erasure.action} or suppress"
@@ -734,12 +715,13 @@ def _columns_needed(system: SystemDecl, name: str, references: Sequence[RowRefer
     declared = system.tables[name]
     needed = [declared.primary_key]
     for table in system.tables.values():
-        for retention in table.erasure.retention:
-            if retention.date_column is None:
-                continue
-            owner, _, column = retention.date_column.rpartition(".")
-            if (owner or table.name) == name:
-                needed.append(column)
+        if table.erasure is None:
+            continue
+        for period in table.erasure.dates:
+            for dated in table.erasure.date_columns(period):
+                owner, _, column = dated.rpartition(".")
+                if (owner or table.name) == name:
+                    needed.append(column)
     for reference in references:
         if reference.table == name:
             needed.append(reference.column)
@@ -751,7 +733,7 @@ def _columns_needed(system: SystemDecl, name: str, references: Sequence[RowRefer
     for table in system.tables.values():
         if table.link.parent == name and table.link.parent_column is not None:
             needed.append(table.link.parent_column)
-    if declared.erasure.suppression_record is not None:
+    if declared.erasure is not None and declared.erasure.suppression_record is not None:
         needed.append(declared.erasure.suppression_record.when)
     return list(dict.fromkeys(needed))
 
@@ -779,58 +761,40 @@ async def _erasure_rows(
 
 
 def _row_hold(
+    plan: DocumentPlan,
     table: TableDecl,
     row: Mapping[str, Any],
     rows: Mapping[str, Mapping[int, Mapping[str, Any]]],
     today: date,
-    disposed: bool,
-) -> _Hold:
-    holds = [
-        _rule_hold(retention, table.name, row, rows, today, disposed)
-        for retention in table.erasure.retention
-    ]
-    return max(holds, key=lambda hold: hold.order)
-
-
-def _rule_hold(
-    retention: RetentionDecl,
-    own_table: str,
-    row: Mapping[str, Any],
-    rows: Mapping[str, Mapping[int, Mapping[str, Any]]],
-    today: date,
-    disposed: bool,
-) -> _Hold:
-    rule = retention.rule
-    if rule == "none":
-        return _ERASE_NOW
-    if rule == "archive":
-        return _ERASE_NOW if disposed else _Hold(_RANKS["archive"], rule=rule)
-    assert retention.date_column is not None
-    owner, _, column = retention.date_column.rpartition(".")
-    if owner and owner != own_table:
-        values = [_day(other[column]) for other in rows[owner].values()]
-    else:
-        values = [_day(row[column])]
-    if rule == "running_contract":
-        # No end date, or one not yet passed: the contract runs. No contract: nothing runs.
-        running = any(value is None or value >= today for value in values)
-        return _Hold(_RANKS[rule], rule=rule) if running else _ERASE_NOW
-    dates = [value for value in values if value is not None]
-    if not dates:
-        return _ERASE_NOW
-    basis = max(dates)
-    if rule == "accounting":
-        until = date(basis.year + 7, 12, 31)
-    else:
-        until = _years_later(basis, 6)
-    return _Hold(_UNTIL, until=until, rule=rule) if until >= today else _ERASE_NOW
+    financial_year_first_month: int,
+) -> Hold:
+    """How long the table's disposal rule keeps the row, its periods counted from the declared
+    dates: the row's own column, or the subject's rows of another table."""
+    erasure = table.erasure
+    if erasure is None or erasure.disposal is None:
+        return KEPT_FOR_GOOD
+    dates: dict[Period, list[date | None]] = {}
+    for period in erasure.dates:
+        for reference in erasure.date_columns(period):
+            owner, _, column = reference.rpartition(".")
+            if owner and owner != table.name:
+                values = [_day(other[column]) for other in rows[owner].values()]
+            else:
+                values = [_day(row[column])]
+            dates.setdefault(period, []).extend(values)
+    return hold_under(
+        plan.rule(erasure.disposal),
+        dates,
+        today,
+        financial_year_first_month=financial_year_first_month,
+    )
 
 
 def _propagate(
     system: SystemDecl,
     references: Sequence[RowReference],
     rows: Mapping[str, Mapping[int, Mapping[str, Any]]],
-    holds: dict[str, dict[int, _Hold]],
+    holds: dict[str, dict[int, Hold]],
 ) -> None:
     """Raise holds until each row stays as long as the rows that depend on it.
 
@@ -850,10 +814,10 @@ def _propagate(
     while changed:
         changed = False
         for source, column, target, target_column in edges:
-            needed: dict[Any, _Hold] = {}
+            needed: dict[Any, Hold] = {}
             for key, row in rows[source].items():
                 hold = holds[source][key]
-                if hold.rank in (_ERASE, _RANKS["shared"]):
+                if hold.rank in (ERASE, _SHARED.rank):
                     continue
                 value = row[column]
                 if value not in needed or hold.order > needed[value].order:
@@ -867,40 +831,53 @@ def _propagate(
 
 def _plan_items(
     system: SystemDecl,
+    plan: DocumentPlan,
     name: str,
-    holds: Mapping[int, _Hold],
+    holds: Mapping[int, Hold],
     rows: Mapping[int, Mapping[str, Any]],
 ) -> list[ErasurePlanItem]:
     declared = system.tables[name]
-    record = declared.erasure.suppression_record
-    groups: dict[tuple[int, date, str, ErasureAction], list[int]] = {}
+    erasure = declared.erasure
+    record = erasure.suppression_record if erasure is not None else None
+    reference = erasure.disposal if erasure is not None else None
+    groups: dict[tuple[int, date, str, ErasureAction | Literal["keep"]], list[int]] = {}
     for key, hold in holds.items():
-        # A kept row stays as it is (the retention rule wins); `then` tells its fate later.
-        then: ErasureAction = declared.erasure.action
+        # A kept row stays as it is (the disposal rule wins); `then` tells its fate later.
+        then: ErasureAction | Literal["keep"] = erasure.action if erasure is not None else "keep"
         if record is not None and bool(rows[key][record.when]):
             then = "suppress"
         groups.setdefault((*hold.order, hold.rule, then), []).append(key)
     items = []
     for (rank, _, rule, then), keys in sorted(groups.items()):
         hold = holds[keys[0]]
+        if rank == ERASE:
+            assert reference is not None and then != "keep"
+            reason = f"{reason_erased_sv(plan, reference)} {_erased_now(declared, then)}"
+        elif rule == "shared":
+            reason = _SHARED_SV
+        else:
+            # Kept: by the rule's period, or because the table is under no rule at all.
+            reason = reason_kept_sv(plan, reference, hold)
         items.append(
             ErasurePlanItem(
                 system=system.name,
                 table=name,
                 label=declared.label,
-                action=then if rank == _ERASE else "keep",
+                action=then if rank == ERASE else "keep",
                 keys=tuple(sorted(keys)),
                 keep_until=hold.until,
                 then=then,
-                reason=_erased_now(declared, then) if rank == _ERASE else _REASONS[rule],
+                reason=reason,
                 rule=rule,
+                disposal=reference,
             )
         )
     return items
 
 
 def _erased_now(declared: TableDecl, then: ErasureAction) -> str:
-    record = declared.erasure.suppression_record
+    erasure = declared.erasure
+    record = erasure.suppression_record if erasure is not None else None
     if then != "suppress" or record is None:
         return _ERASED_NOW[then]
     # What the subject can find in an access answer later, by the same labels.
@@ -922,14 +899,7 @@ def _day(value: object) -> date | None:
     if isinstance(value, date):
         return value
     # The type, never the value: this message may end up in a log.
-    raise SystemSchemaError(f"expected a date for a retention rule, got {type(value).__name__}")
-
-
-def _years_later(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February into a year without it
-        return day.replace(year=day.year + years, day=28)
+    raise SystemSchemaError(f"expected a date for a disposal rule, got {type(value).__name__}")
 
 
 def _chunks(keys: Sequence[int]) -> Iterator[Sequence[int]]:

@@ -489,6 +489,7 @@ _PEOPLE: tuple[_Person, ...] = (
         FILLER_SUBJECTS["akesson"], "Per Åkesson", "Stenhuggargatan 2", "752 28", "Uppsala",
         "per.akesson@example.se", "018-27 21 97",
         electricity="short", electricity_ended=date(2025, 12, 31),
+        credit_risk_class=3, outage_channel="phone",
     ),
     _Person(
         FILLER_SUBJECTS["bjork"], "Lina Björk", "Humlegårdsgränd 5", "753 19", "Uppsala",

@@ -248,11 +248,14 @@ def _document(
             "plain",
         )
     if doc_type == "correspondence" and number % 7 == 0:
+        # As letters are written: the address broken over two lines, the name signed in
+        # capitals. A reviewer masks "Sanna Ek" and the address once; every form must go.
+        street, town = PROTECTED_ADDRESS.split(", ")
         return (
-            f"Skrivelse från kund om flytt av elmätare ({number})",
+            f"Skrivelse från Sanna Ek om flytt av elmätare ({number})",
             f"{company}; Sanna Ek",
-            f"Sanna Ek, {PROTECTED_ADDRESS}, begär att elmätaren flyttas. Kunden har "
-            "skyddade personuppgifter.",
+            f"Sanna Ek, {street},\n{town}, begär att elmätaren flyttas. Kunden har "
+            "skyddade personuppgifter.\n\nMed vänlig hälsning\nSANNA EK",
             "protected_address",
         )
     if doc_type in ("correspondence", "invoice", "contract"):

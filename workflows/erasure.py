@@ -63,6 +63,9 @@ WRITE_TIMEOUT = timedelta(minutes=10)
 # kept without a date (a running contract, the archive) are followed up too.
 ERASURE_PLAN_CHECK_PATCH = "erasure-plan-check"
 FOLLOW_UP_UNDATED_PATCH = "follow-up-undated"
+# Patch id: official documents no disposal rule covers are kept for good (arkivlagen), not
+# followed up waiting for a decision: the follow-up waits only for contracts to end.
+DISPOSAL_RULES_PATCH = "disposal-rules"
 ACTIONS_SV = {
     "delete": "raderas",
     "anonymise": "avidentifieras",
@@ -150,13 +153,13 @@ class ErasureWorkflow(CaseWorkflow):
         dated = [item.keep_from for item in kept if item.keep_from is not None]
         # The first day any kept row may go, not the last: the earliest rows go first.
         first = min(dated) + timedelta(days=1) if dated else None
-        if workflow.patched(FOLLOW_UP_UNDATED_PATCH) and any(
-            item.rule in FOLLOWED_UNDATED for item in kept
-        ):
-            # A contract may end and an archive disposal decision may come: followed from
-            # tomorrow. Cases before this patch followed dated parts only.
-            tomorrow = self._today() + timedelta(days=1)
-            first = min(first, tomorrow) if first else tomorrow
+        if workflow.patched(FOLLOW_UP_UNDATED_PATCH):
+            followed = self._followed_undated()
+            if any(item.rule in followed for item in kept):
+                # A contract may end any day: followed from tomorrow. Cases before this patch
+                # followed dated parts only.
+                tomorrow = self._today() + timedelta(days=1)
+                first = min(first, tomorrow) if first else tomorrow
         if first is not None:
             await self._start_follow_up(first)
         # A marketing block kept after an objection is kept personal data too: partly.
@@ -214,6 +217,15 @@ class ErasureWorkflow(CaseWorkflow):
 
     def _today(self) -> date:
         return workflow.now().date()
+
+    def _followed_undated(self) -> tuple[str, ...]:
+        """The reasons to keep without a date that the follow-up waits out: a running contract.
+        Rows under no disposal rule are official documents kept for good (arkivlagen 1990:782):
+        nothing in this case ends that. Cases before the document plan also waited for an
+        archive decision on them."""
+        if workflow.patched(DISPOSAL_RULES_PATCH):
+            return ("running_contract",)
+        return FOLLOWED_UNDATED
 
     async def _plan_outdated(self, plan: ErasurePlanResult) -> list[str]:
         """What changed since the plan was made (see `check_erasure_plan`); [] if nothing.
@@ -582,17 +594,22 @@ def _merged(before: list[ErasureSummary], now: list[ErasureSummary]) -> list[Era
 
 
 def answer_facts(items: list[ErasureSummary]) -> dict[str, str]:
-    """The answer per category with dates, in Swedish, for the notice to the subject."""
+    """The answer per category with dates, in Swedish, for the notice to the subject: what was
+    erased under which disposal decision, and what is kept, why and until when."""
     erased, kept = [], []
     for item in items:
         if item.action == "suppress":
             kept.append(f"{item.label}: {ACTIONS_SV[item.action]}. {item.reason}")
         elif item.action != "keep":
-            erased.append(f"{item.label} ({ACTIONS_SV[item.action]}, {item.rows} st.)")
+            decision = f", enligt gallringsbeslut {item.disposal}" if item.disposal else ""
+            erased.append(f"{item.label} ({ACTIONS_SV[item.action]}, {item.rows} st.{decision})")
         elif item.keep_until is None:
             kept.append(f"{item.label}: sparas tills vidare. {item.reason}")
         elif item.keep_from == item.keep_until:
-            kept.append(f"{item.label}: sparas till och med {item.keep_until}. {item.reason}")
+            kept.append(
+                f"{item.label}: sparas till och med {item.keep_until} och får gallras dagen "
+                f"efter. {item.reason}"
+            )
         else:
             kept.append(
                 f"{item.label}: sparas till och med {item.keep_from}–{item.keep_until} och "

@@ -87,9 +87,10 @@ class PublicAccessWorkflow(CaseWorkflow):
       no_documents).
     - `review_document` (secrecy_review, per confirmed document, changeable until the last
       is reviewed): release, mask (each part with its OSL ground; each part must occur in the
-      text) or withhold (with its ground). When every document is reviewed, copies with the
-      masked parts removed go out with the fee and, for anything refused, the right to ask
-      for a formal decision.
+      title or text) or withhold (with its ground; parts of the title may be masked too, as
+      the answer names a withheld document by its title). When every document is reviewed,
+      copies with the masked parts removed go out with the fee and, for anything refused, the
+      right to ask for a formal decision.
     - `request_formal_decision` (awaiting_decision_request, for a configured number of days):
       the clock starts again.
     - `make_formal_decision` (awaiting_formal_decision): only someone holding delegated
@@ -214,6 +215,7 @@ class PublicAccessWorkflow(CaseWorkflow):
             await self._authorize(action.handler, "review_document")
         finally:
             self._checking.discard(action.document_id)
+        withheld = action.decision is ReviewDecision.WITHHOLD
         if action.masks:
             # The new review replaces the old at once: should its check fail, the document
             # waits for a review again rather than go out under the old decision.
@@ -229,6 +231,8 @@ class PublicAccessWorkflow(CaseWorkflow):
                         document_id=action.document_id,
                         title=self._title(action.document_id),
                         masks=action.masks,
+                        # A withheld document is named by its title only.
+                        title_only=withheld,
                     ),
                     start_to_close_timeout=SHORT_TIMEOUT,
                     retry_policy=PERSISTENT,
@@ -237,10 +241,11 @@ class PublicAccessWorkflow(CaseWorkflow):
                 self._checking.discard(action.document_id)
             absent = [i + 1 for i, n in enumerate(check.found) if n == 0]
             if absent:
+                where = "title" if withheld else "text"
                 raise WrongState(
                     f"case {self._case.case_number}: document {action.document_id}: mask "
-                    f"{', '.join(map(str, absent))} does not occur in the text; copy the "
-                    "part exactly as it stands (the document waits for its review)"
+                    f"{', '.join(map(str, absent))} does not occur in the {where}; copy the "
+                    "part as it stands (the document waits for its review)"
                 )
         self._reviews[action.document_id] = action
         self._reviewed[action.document_id] = DocumentReview(

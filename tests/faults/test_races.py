@@ -241,7 +241,9 @@ async def tables_to_erase(settings: Settings, subject: str) -> int:
     for name in catalog.names():
         engine = create_engine(settings.system_url(name), own_database=False)
         try:
-            items = await plan_erasure(engine, catalog.systems[name], subject, date.today())
+            items = await plan_erasure(
+                engine, catalog.systems[name], subject, date.today(), plan=catalog.plan
+            )
         finally:
             await engine.dispose()
         count += sum(item.action == "delete" for item in items)

@@ -27,7 +27,7 @@ def test_every_declaration_loads(catalog: Catalog) -> None:
         assert system.name == name
         for key, table in system.tables.items():
             assert table.name == key
-            assert table.label and table.purpose and table.legal_basis and table.retention
+            assert table.label and table.purpose and table.legal_basis
 
 
 def test_declarations_and_demo_schemas_match_both_ways(catalog: Catalog) -> None:
@@ -48,10 +48,14 @@ def test_what_the_access_answer_needs_is_declared(catalog: Catalog) -> None:
     assert credit.automated_decision
     assert billing.tables["customers"].source == "Den registrerade"
     assert billing.protected_identity is not None
-    assert billing.tables["invoices"].retention.endswith("(bokföringslagen 7 kap. 2 §)")
-    assert catalog.systems["network"].tables["meter_readings"].retention == (
-        "Mätvärden sparas i minst sex år (EIFS 2016:2)"
-    )
+    # Retention follows the document plan's disposal rules: meter values that bill the grid
+    # fee are accounting records (EIFS 2016:2, Bokföringslagen 7 kap. 2 §), not six years.
+    invoices = billing.tables["invoices"].erasure
+    readings = catalog.systems["network"].tables["meter_readings"].erasure
+    assert invoices is not None and readings is not None
+    assert catalog.plan.rule(invoices.disposal or "").after == ["accounting"]
+    assert catalog.plan.rule(readings.disposal or "").after == ["accounting"]
+    assert readings.date_columns("accounting") == ["read_at"]
     assert catalog.systems["network"].tables["fibre_service_subscriptions"].recipients
     assert [n for n, s in catalog.systems.items() if s.disclosure_log] == ["disclosure"]
     assert [n for n, s in catalog.systems.items() if s.protected_identity] == ["billing"]
@@ -143,10 +147,19 @@ def test_a_directory_without_declarations_is_refused(tmp_path: Path) -> None:
         load_catalog(tmp_path)
 
 
-def test_every_table_declares_erasure_and_the_rights_declarations(catalog: Catalog) -> None:
+def test_every_table_names_its_disposal_rule_or_is_kept_for_good(catalog: Catalog) -> None:
+    kept_for_good = set()
     for system in catalog.systems.values():
         for table in system.tables.values():
-            assert table.erasure.retention, f"{system.name}.{table.name}"
+            if table.erasure is None:
+                kept_for_good.add(f"{system.name}.{table.name}")
+            else:
+                assert table.erasure.disposal in catalog.plan.rules, f"{system.name}.{table.name}"
+    # The disclosure log is an official document no disposal decision covers (arkivlagen).
+    assert kept_for_good == {"disclosure.disclosures"}
+
+
+def test_the_rights_declarations(catalog: Catalog) -> None:
     portable = {
         (s.name, t.name) for s in catalog.systems.values() for t in s.tables.values() if t.portable
     }
@@ -184,11 +197,25 @@ def test_every_table_declares_erasure_and_the_rights_declarations(catalog: Catal
     assert set(fields.values()) == set(RECTIFIABLE_FIELDS)
 
 
-def test_a_table_without_erasure_is_refused(tmp_path: Path) -> None:
+def test_an_erasure_without_a_disposal_rule_is_refused(tmp_path: Path) -> None:
+    # The disclosure log is kept for good; declaring it erasable without a rule is refused.
     def change(data: Any) -> None:
-        del data["tables"]["credit_checks"]["erasure"]
+        data["tables"]["disclosures"]["erasure"] = {"action": "delete"}
 
-    with pytest.raises(CatalogError, match=r"^billing\.yaml: tables\.credit_checks\.erasure: "):
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(_declarations_with(tmp_path, change, "disclosure.yaml"))
+    message = str(caught.value)
+    assert message.startswith("disclosure.yaml: tables.disclosures.erasure: disposal: ")
+    assert "gallringsbeslut" in message and "arkivlagen" in message
+
+
+def test_a_disposal_rule_the_plan_does_not_have_is_refused(tmp_path: Path) -> None:
+    def change(data: Any) -> None:
+        data["tables"]["invoices"]["erasure"]["disposal"] = "DHP 9.9"
+
+    with pytest.raises(
+        CatalogError, match=r"^billing\.yaml: tables\.invoices\.erasure\.disposal: 'DHP 9\.9'"
+    ):
         load_catalog(_declarations_with(tmp_path, change))
 
 
@@ -213,29 +240,29 @@ def test_a_table_without_erasure_is_refused(tmp_path: Path) -> None:
         ),
         (
             lambda d: d["tables"]["invoices"]["erasure"].update(
-                retention={"rule": "accounting", "date_column": "receipts.paid_at"}
+                dates={"accounting": "receipts.paid_at"}
             ),
-            "tables.invoices.erasure.retention.0.date_column: 'receipts' is not a declared table",
+            "tables.invoices.erasure.dates.accounting.0: 'receipts' is not a declared table",
         ),
         (
             lambda d: d["tables"]["invoices"]["erasure"].update(
-                retention={"rule": "accounting", "date_column": "payments.paid_on"}
+                dates={"accounting": "payments.paid_on"}
             ),
-            "tables.invoices.erasure.retention.0.date_column: 'paid_on' is not a declared column",
+            "tables.invoices.erasure.dates.accounting.0: 'paid_on' is not a declared column",
         ),
         (
-            lambda d: d["tables"]["invoices"]["erasure"].update(retention={"rule": "accounting"}),
-            "date_column: rule 'accounting' needs the column it counts from",
+            lambda d: d["tables"]["invoices"]["erasure"].update(dates={}),
+            "tables.invoices.erasure.dates.accounting: rule 'DHP 4.3' counts accounting from a",
         ),
         (
-            lambda d: d["tables"]["invoices"]["erasure"].update(
-                retention=[{"rule": "none"}, {"rule": "archive"}]
+            lambda d: d["tables"]["invoices"]["erasure"]["dates"].update(
+                contract_ended="contract_id"
             ),
-            "rule 'none' cannot be combined",
+            "tables.invoices.erasure.dates.contract_ended: rule 'DHP 4.3' has no period",
         ),
         (
-            lambda d: d["tables"]["invoices"]["erasure"].update(retention={"rule": "forever"}),
-            "tables.invoices.erasure.retention.0.rule",
+            lambda d: d["tables"]["invoices"]["erasure"].update(dates={"forever": "invoice_date"}),
+            "tables.invoices.erasure.dates.forever",
         ),
         (
             lambda d: d["tables"]["invoices"]["columns"]["amount"].update(field="salary"),

@@ -1,4 +1,5 @@
-"""Erasure: the plan per table under the retention rules, and executing it row by row."""
+"""Erasure: the plan per table under the document plan's disposal rules, and executing it row
+by row."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ async def _plans(
     writable: WritableSystems, catalog: Catalog, subject_id: str, today: date
 ) -> dict[str, list[ErasurePlanItem]]:
     return {
-        name: await plan_erasure(writable.engines[name], system, subject_id, today)
+        name: await plan_erasure(
+            writable.engines[name], system, subject_id, today, plan=catalog.plan
+        )
         for name, system in catalog.systems.items()
     }
 
@@ -95,12 +98,14 @@ async def test_every_row_of_the_subject_is_planned_exactly_once(
             for item in plan:
                 assert item.system == name and item.keys
                 assert item.label == system.tables[item.table].label
-                assert item.then == system.tables[item.table].erasure.action
+                erasure = system.tables[item.table].erasure
+                assert item.then == (erasure.action if erasure else "keep")
                 assert item.action in ("keep", item.then)
+                assert item.disposal == (erasure.disposal if erasure else None)
                 assert item.reason and subject_id not in item.reason
 
 
-async def test_tolvans_plan_follows_the_retention_rules(
+async def test_tolvans_plan_follows_the_disposal_rules(
     writable: WritableSystems, catalog: Catalog
 ) -> None:
     plans = await _plans(writable, catalog, TOLVAN, REFERENCE_DAY)
@@ -134,23 +139,28 @@ async def test_tolvans_plan_follows_the_retention_rules(
     }
     assert all("bokföringslagen" in item.reason for item in _items(billing, "invoices"))
 
-    # Meter values: six years from the hour they were read.
+    # Meter values bill the grid fee: accounting records (EIFS 2016:2 refers to Bokföringslagen),
+    # kept to the end of the seventh year after their financial year, not six years.
     readings = writable.rows("network", "meter_readings")
     kept = _keep_dates(network, "meter_readings")
     assert kept.keys() == owned["network"]["meter_readings"]
     for key, until in kept.items():
-        read = _day(readings[key]["read_at"])
-        assert until == read.replace(year=read.year + 6)
-    assert min(d for d in kept.values() if d) == date(2031, 11, 1)
-    assert all("EIFS 2016:2" in item.reason for item in _items(network, "meter_readings"))
+        assert until == _end_of_seventh_year(_day(readings[key]["read_at"]))
+    assert min(d for d in kept.values() if d) == date(2032, 12, 31)
+    for item in _items(network, "meter_readings"):
+        assert "EIFS 2016:2" in item.reason and "bokföringslagen 7 kap. 2 §" in item.reason
+        assert item.disposal == "DHP 5.2" and "DHP 5.2" in item.reason
 
-    # Credit checks go now; the outage contact too; the disclosure log is an archive.
+    # Credit checks go now, under the disposal decision that lets them go; the outage contact
+    # too; the disclosure log is an official document no decision covers: kept for good.
     (credit,) = _items(billing, "credit_checks")
     assert credit.action == "delete" and set(credit.keys) == owned["billing"]["credit_checks"]
+    assert "gallringsbeslut DHP 4.4" in credit.reason
     (outage,) = _items(network, "outage_contacts")
     assert outage.action == "delete"
     (log,) = plans["disclosure"]
     assert log.action == "keep" and log.keep_until is None and "arkivlagen" in log.reason
+    assert (log.then, log.disposal, log.rule) == ("keep", None, "archive")
     assert len(log.keys) == 3
 
     # Marketing goes, except the campaigns other people also received.
@@ -214,13 +224,14 @@ async def test_rows_go_the_day_after_their_retention_ends_and_customers_are_anon
     billing, engine = catalog.systems["billing"], writable.engines["billing"]
     (customer,) = writable.manifest.rows_of(AKESSON, "billing")["customers"]
 
-    last_day = await plan_erasure(engine, billing, AKESSON, date(2033, 12, 31))
+    last_day = await plan_erasure(engine, billing, AKESSON, date(2033, 12, 31), plan=catalog.plan)
     assert {i.keep_until for i in last_day if i.table == "customers"} == {date(2033, 12, 31)}
     # The contract ended 2025-12-31; its last invoice is dated 2026-01-01 and keeps it.
     assert _keep_dates(last_day, "contracts") == {
         next(iter(writable.manifest.rows_of(AKESSON, "billing")["contracts"])): date(2033, 12, 31)
     }
 
+    # Years after the readings' last financial year ended, they go too (DHP 5.2).
     plans = await _plans(writable, catalog, AKESSON, date(2034, 1, 1))
     assert all(i.action != "keep" for n, p in plans.items() if n != "disclosure" for i in p)
     done = await _execute(writable, catalog, plans)
@@ -347,7 +358,7 @@ async def test_an_objection_outlives_erasure_as_a_suppression_record(
     await suppress_marketing(engine, marketing, TOLVAN, now=OBJECTED)
     before = _marketing_rows(writable)
 
-    plan = await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY)
+    plan = await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY, plan=catalog.plan)
 
     (suppressed,) = _items(plan, "contacts")
     assert (suppressed.action, suppressed.then, suppressed.keys) == (
@@ -411,7 +422,7 @@ async def test_an_objection_outlives_erasure_as_a_suppression_record(
         if item.action != "keep":
             assert await erase_rows(engine, marketing, item.table, item.keys, item.then) == 0
     assert _marketing_rows(writable) == after
-    again = await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY)
+    again = await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY, plan=catalog.plan)
     assert [(i.table, i.action, i.keys) for i in again] == [("contacts", "suppress", (contact,))]
     summary = await collect_subject(engine, marketing, TOLVAN, tmp_path / "m.json")
     assert summary.tables["contacts"] == 1 and sum(summary.tables.values()) == 1
@@ -423,7 +434,7 @@ async def test_without_an_objection_the_contact_is_deleted(
     marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
     (contact,) = writable.manifest.rows_of(MARKETING_ONLY, "marketing")["contacts"]
 
-    plan = await plan_erasure(engine, marketing, MARKETING_ONLY, REFERENCE_DAY)
+    plan = await plan_erasure(engine, marketing, MARKETING_ONLY, REFERENCE_DAY, plan=catalog.plan)
     (item,) = _items(plan, "contacts")
     assert (item.action, item.then) == ("delete", "delete")
     assert "21.3" not in item.reason
@@ -438,7 +449,7 @@ async def test_an_objection_made_after_the_plan_still_outlives_the_erasure(
 ) -> None:
     marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
     (contact,) = writable.manifest.rows_of(MARKETING_ONLY, "marketing")["contacts"]
-    plan = await plan_erasure(engine, marketing, MARKETING_ONLY, REFERENCE_DAY)
+    plan = await plan_erasure(engine, marketing, MARKETING_ONLY, REFERENCE_DAY, plan=catalog.plan)
     assert _items(plan, "contacts")[0].then == "delete"
 
     # The subject objects while the plan waits for approval: the approved delete minimises.
@@ -452,23 +463,22 @@ async def test_an_objection_made_after_the_plan_still_outlives_the_erasure(
     assert _foreign_key_violations(writable) == []
 
 
-async def test_a_retention_rule_still_wins_over_the_suppression_record(
+async def test_a_disposal_rule_still_wins_over_the_suppression_record(
     writable: WritableSystems, catalog: Catalog
 ) -> None:
-    # A variant where consents are kept six years from when they were given (say, as proof):
-    # the contact they hang on must stay whole as long, and only then becomes the record.
+    # A variant where consents go under a rule of six years from when they were given (say, as
+    # proof): the contact they hang on must stay whole as long, and only then becomes the record.
     data = yaml.safe_load((SYSTEMS_DIR / "marketing.yaml").read_text(encoding="utf-8"))
-    data["tables"]["consents"]["erasure"]["retention"] = {
-        "rule": "meter_values",
-        "date_column": "given_at",
-    }
+    data["tables"]["consents"]["erasure"].update(disposal="DHP 5.3", dates={"years": "given_at"})
     marketing, engine = SystemDecl.model_validate(data), writable.engines["marketing"]
     (contact,) = writable.manifest.rows_of(TOLVAN, "marketing")["contacts"]
     await suppress_marketing(engine, marketing, TOLVAN, now=OBJECTED)
 
-    (kept,) = _items(await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY), "contacts")
+    (kept,) = _items(
+        await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY, plan=catalog.plan), "contacts"
+    )
     assert (kept.action, kept.then, kept.keep_until) == ("keep", "suppress", date(2029, 2, 14))
-    later = await plan_erasure(engine, marketing, TOLVAN, date(2029, 2, 15))
+    later = await plan_erasure(engine, marketing, TOLVAN, date(2029, 2, 15), plan=catalog.plan)
     assert [(i.table, i.action) for i in later if i.table in ("contacts", "consents")] == [
         ("consents", "delete"),
         ("contacts", "suppress"),

@@ -76,9 +76,13 @@ def test_is_gdpr_working_day() -> None:
         (date(2026, 3, 6), date(2026, 6, 8)),  # 6 Jun 2026 is National Day and a Saturday
         (date(2025, 11, 30), date(2026, 3, 2)),  # no 30 Feb; 28 Feb 2026 is a Saturday
         (date(2027, 11, 30), date(2028, 2, 29)),  # leap day, Tuesday
+        # Art. 12(3), counted from the end of the first month: 31 Jan -> 28 Feb -> 28 Apr.
+        (date(2026, 1, 31), date(2026, 4, 28)),  # Tuesday; from receipt it would be 30 Apr
+        (date(2025, 12, 31), date(2026, 3, 31)),  # 31 Jan, then 31 Mar (Tuesday)
+        (date(2027, 1, 29), date(2027, 4, 28)),  # 28 Feb 2027 (not moved), then 28 Apr
     ],
 )
-def test_extended_is_three_months(received: date, deadline: date) -> None:
+def test_extended_is_two_months_from_the_end_of_the_first(received: date, deadline: date) -> None:
     assert gdpr_deadline(received, extended=True) == deadline
 
 

@@ -6,9 +6,11 @@ GDPR (Art. 12(3), Reg. 1182/71 art. 3): one month from receipt ends on the same 
 next month, or that month's last day when it has no such date; a Saturday, Sunday or public
 holiday moves it to the next working day, and the eves are working days. So the deadline is
 exactly the first GDPR working day on or after that date, which makes it a working day, at
-least 28 days after receipt, and never earlier for a later receipt. The extension is three
-months from receipt by the same rules. Public access counts in working days under Lag
-1930:173, where Midsummer, Christmas and New Year's Eve are closed too.
+least 28 days after receipt, and never earlier for a later receipt. The extension's two further
+months count from the end of the first month (31 Jan -> 28 Feb -> 28 Apr), by the same rules. A
+reminder or escalation that would fall on a day off falls on the working day before. Public
+access counts in working days under Lag 1930:173, where Midsummer, Christmas and New Year's Eve
+are closed too.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from dsr.calendar import (
     swedish_period_end,
 )
 from dsr.config import Settings
-from dsr.models import AppealWindow, AppealWindowInput
+from dsr.models import AppealWindow, AppealWindowInput, DeadlineInput, Escalation, Kind
 
 FIRST, LAST = date(2000, 1, 1), date(2100, 12, 31)
 # Receipts up to the end of 2099: every date computed from them (three months, pauses, weeks)
@@ -202,16 +204,21 @@ def test_a_later_receipt_never_has_an_earlier_deadline(received: date, later_by:
 @given(DAYS)
 @example(date(2026, 3, 4))  # one month is Saturday 4 Apr before Easter
 @example(date(2025, 11, 30))  # no 30 Feb
-def test_the_extension_is_three_months_from_receipt_and_never_before_the_deadline(
+@example(date(2026, 1, 31))  # 28 Feb, then 28 Apr: not 30 Apr
+def test_the_extension_is_two_months_from_the_end_of_the_first_and_never_before_the_deadline(
     received: date,
 ) -> None:
     deadline = gdpr_deadline(received)
     extended = gdpr_deadline(received, extended=True)
-    assert extended == first_open_from(one_month_later(received, 3), gdpr_open)
+    # Art. 12(3), the conservative reading: the two months count from the first month's end.
+    first_month_end = one_month_later(received)
+    assert extended == first_open_from(one_month_later(first_month_end, 2), gdpr_open)
+    assert extended <= first_open_from(one_month_later(received, 3), gdpr_open)
     assert extended > deadline
     # Two further months: never before two months after the one-month date.
     assert extended >= one_month_later(one_month_later(received), 2)
-    assert (extended - received).days >= 89
+    # The shortest: 31 Jan -> 28 Feb -> 28 Apr, 87 days.
+    assert (extended - received).days >= 87
 
 
 @PROPERTIES
@@ -220,7 +227,9 @@ def test_paused_days_move_the_deadline_by_at_least_as_many_days(
     received: date, paused: int, more: int, extended: bool
 ) -> None:
     deadline = gdpr_deadline(received, extended=extended, paused_days=paused)
-    period_end = one_month_later(received, 3 if extended else 1)
+    period_end = one_month_later(received)
+    if extended:
+        period_end = one_month_later(period_end, 2)
     assert deadline == first_open_from(period_end + timedelta(days=paused), gdpr_open)
     assert deadline >= gdpr_deadline(received, extended=extended) + timedelta(days=paused) - (
         timedelta(days=LONGEST_CLOSED_RUN)
@@ -327,3 +336,34 @@ def appeal_window(sent_at: datetime) -> AppealWindow:
         case_number="DSR-2026-000001", sent_at=sent_at, weeks=3, late_days=14
     )
     return asyncio.run(activities.appeal_window(request))
+
+
+@PROPERTIES
+@given(st.dates(FIRST, date(2099, 9, 30)), st.integers(1, 20), st.integers(1, 9))
+@example(date(2026, 3, 5), 10, 3)  # deadline Tue 7 Apr 2026: 28 Mar is a Saturday, 4 Apr too
+def test_a_ladder_step_that_falls_on_a_day_off_comes_the_working_day_before(
+    received: date, reminder: int, escalation: int
+) -> None:
+    """The `plan_deadline` activity's reminder and escalation: the morning `days` before the
+    deadline when that is a GDPR working day, else the last working day before it."""
+    activities = DeadlineActivities(
+        Settings(escalation_days={"default": (max(reminder, escalation), escalation)})
+    )
+    request = DeadlineInput(
+        case_number="DSR-2026-000001",
+        kind=Kind.ACCESS,
+        received_at=datetime.combine(received, datetime.min.time(), STOCKHOLM),
+    )
+    plan = asyncio.run(activities.plan_deadline(request))
+    steps = {step.step: step.at.astimezone(STOCKHOLM) for step in plan.steps}
+    for step, days in (
+        (Escalation.REMINDED, max(reminder, escalation)),
+        (Escalation.ESCALATED, escalation),
+    ):
+        target = plan.deadline - timedelta(days=days)
+        fires = steps[step].date()
+        assert gdpr_open(fires) and fires <= target
+        assert all(
+            not gdpr_open(fires + timedelta(days=n)) for n in range(1, (target - fires).days + 1)
+        )
+        assert steps[step].hour == 8

@@ -50,7 +50,8 @@ def test_an_identity_number_is_canonical_and_checked_or_refused(text: str) -> No
 
 @PROPERTIES
 @given(st.dates(date(1901, 1, 1), date(2026, 11, 28)), st.integers(0, 999))
-# 99 years old, born a few days after today's date a century ago: the '-' form is still theirs.
+# Born a few days after today's date a century ago: 99 years old, but turning 100 this
+# calendar year, so '+' (Folkbokföringslagen 18 §).
 @example(born=date(1926, 12, 1), serial=1)
 def test_every_valid_personnummer_is_accepted_in_both_forms(born: date, serial: int) -> None:
     body = f"{born:%y%m%d}{serial:03d}"
@@ -58,8 +59,8 @@ def test_every_valid_personnummer_is_accepted_in_both_forms(born: date, serial: 
     long_form = f"{born:%Y}{number[2:]}"
     assert parse_subject_id(long_form, today=date(2026, 11, 28)) == long_form
     today = date(2026, 11, 28)
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    separator = "+" if age >= 100 else "-"
+    # The year they turn (or turned) 100 and every year after: '+'; before it: '-'.
+    separator = "+" if today.year - born.year >= 100 else "-"
     short = f"{number[:6]}{separator}{number[6:]}"
     assert parse_subject_id(short, today=date(2026, 11, 28)) == long_form
 

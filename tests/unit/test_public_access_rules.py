@@ -16,7 +16,9 @@ from activities.public_access import copy_fee, masked
 from dsr.calendar import STOCKHOLM
 from dsr.config import Settings
 from dsr.delegation import DelegationError, load_delegations
+from dsr.masking import occurrences
 from dsr.models import (
+    SECRECY_GROUNDS_SV,
     AppealWindowInput,
     Contact,
     DeadlineInput,
@@ -142,6 +144,57 @@ def test_masking_removes_every_occurrence_and_a_part_inside_another() -> None:
     assert "Sanna" not in result and "Gläntans" not in result
     assert result.count("[maskerat enligt OSL 21:3]") == 3
     assert result.endswith("ringer.")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "SANNA EK",  # in capitals
+        "sanna ek",
+        "Sanna  Ek",  # two spaces
+        "Sanna\nEk",  # a line break
+        "Sanna\u00a0Ek",  # a no-break space
+        "Sanna \t\n Ek",
+    ],
+)
+def test_masking_finds_the_part_whatever_its_case_or_line_breaks(written: str) -> None:
+    text = f"Till {written}, Gläntans väg 6,\n753 20 Uppsala."
+    masks = [
+        Mask(text="Sanna Ek", ground=SecrecyGround.PROTECTED_IDENTITY),
+        Mask(text="Gläntans väg 6, 753 20 Uppsala", ground=SecrecyGround.PROTECTED_IDENTITY),
+    ]
+    result = masked(text, masks)
+    assert result == "Till [maskerat enligt OSL 21:3], [maskerat enligt OSL 21:3]."
+    for mask in masks:
+        assert occurrences(text, mask.text) == 1
+
+
+def test_masking_compares_the_normalised_unicode_form() -> None:
+    # "Sjöberg" typed with a combining diaeresis (o + U+0308) is the same name.
+    text = "Brev från Lena Sjo\u0308berg."
+    assert masked(text, [Mask(text="Lena Sjöberg", ground=SecrecyGround.PERSONAL_INTEGRITY)]) == (
+        "Brev från [maskerat enligt OSL 21:7]."
+    )
+
+
+def test_a_withheld_document_may_carry_title_masks_but_a_release_none() -> None:
+    mask = Mask(text="Gläntans väg 6", ground=SecrecyGround.PROTECTED_IDENTITY)
+    withheld = ReviewDocumentInput(
+        handler="anna",
+        document_id=1,
+        decision=ReviewDecision.WITHHOLD,
+        ground=SecrecyGround.SECURITY,
+        masks=[mask],
+    )
+    assert withheld.grounds == [SecrecyGround.PROTECTED_IDENTITY, SecrecyGround.SECURITY]
+
+
+def test_grid_security_rests_on_osl_18_8_and_21_3_is_quoted_in_full() -> None:
+    assert SecrecyGround.SECURITY.value == "OSL 18:8"
+    assert "säkerhets- eller bevakningsåtgärd" in SECRECY_GROUNDS_SV[SecrecyGround.SECURITY]
+    quoted = SECRECY_GROUNDS_SV[SecrecyGround.PROTECTED_IDENTITY]
+    assert "hot eller våld eller lida annat allvarligt men om uppgiften röjs" in quoted
+    assert "närstående" in quoted and "21 kap. 3 §" in quoted
 
 
 def morning(day: date) -> datetime:

@@ -46,14 +46,35 @@ def test_coordination_number() -> None:
     assert not is_coordination_number(parse_subject_id("121212-1212", today=TODAY))
 
 
-def test_century_follows_today() -> None:
-    # 15 Dec 2026: born today. The day before, the same number is someone born 15 Dec 1926,
-    # 99 years old (a '-' says under 100): nobody can be born tomorrow.
+def test_century_follows_the_year_the_number_is_read() -> None:
+    # Folkbokföringslagen 18 §: '+' from the calendar year the person turns 100. On 1 March
+    # 2025 "250615+1238" turns 100 this June: born 1925, not 1825.
+    assert parse_subject_id("250615+1238", today=date(2025, 3, 1)) == "192506151238"
+    # With '-' the same digits are someone under 100 all year: born in 2025, in June, which has
+    # not come yet.
+    with pytest.raises(ValueError, match="impossible date"):
+        parse_subject_id("250615-1238", today=date(2025, 3, 1))
+    assert parse_subject_id("250615-1238", today=date(2025, 6, 15)) == "202506151238"
+    # Someone born 15 Dec 1926 writes '+' all of 2026, also the day before their birthday.
+    assert parse_subject_id("261215+1239", today=date(2026, 12, 14)) == "192612151239"
+    with pytest.raises(ValueError, match="impossible date"):
+        parse_subject_id("261215-1239", today=date(2026, 12, 14))
     assert parse_subject_id("261215-1239", today=date(2026, 12, 15)) == "202612151239"
-    assert parse_subject_id("261215-1239", today=date(2026, 12, 14)) == "192612151239"
+    # A 100-year-old's number with '-' in the year after is someone born that year.
+    assert parse_subject_id("250101-1239", today=date(2026, 1, 2)) == "202501011239"
     # In the 12-digit form a birth date after today stays impossible.
     with pytest.raises(ValueError, match="impossible date"):
         parse_subject_id("202612151239", today=date(2026, 12, 14))
+
+
+@pytest.mark.parametrize("text", ["171212121212", "211212121212", "001212121212"])
+def test_twelve_digits_name_the_century_18_19_or_20(text: str) -> None:
+    with pytest.raises(ValueError, match="starts with 18, 19 or 20"):
+        parse_subject_id(text, today=TODAY)
+
+
+def test_a_twelve_digit_number_from_the_1800s_is_taken_as_written() -> None:
+    assert parse_subject_id("189912121218", today=TODAY) == "189912121218"
 
 
 def test_today_defaults_to_the_real_today() -> None:
@@ -121,9 +142,10 @@ def test_subject_reference_refuses_empty_secret_and_non_canonical_input() -> Non
         is_coordination_number("121212-1212")
 
 
-def test_a_ten_digit_number_of_someone_turning_100_later_this_year_is_last_century() -> None:
-    # On 28 Nov 2026, "261201-..." is someone born 1 Dec 1926 (99 years old, so '-'), not a
-    # child born next week; "261127-..." was born yesterday.
-    assert parse_subject_id("261201-0013", today=date(2026, 11, 28)) == "192612010013"
+def test_a_ten_digit_number_of_someone_turning_100_later_this_year_takes_a_plus() -> None:
+    # On 28 Nov 2026, someone born 1 Dec 1926 turns 100 this year: their number has '+'
+    # (Folkbokföringslagen 18 §). With '-' the digits are a child born next week: impossible.
+    assert parse_subject_id("261201+0013", today=date(2026, 11, 28)) == "192612010013"
+    with pytest.raises(ValueError, match="impossible date"):
+        parse_subject_id("261201-0013", today=date(2026, 11, 28))
     assert parse_subject_id("261127-0014", today=date(2026, 11, 28)) == "202611270014"
-    assert parse_subject_id("261201+0013", today=date(2026, 11, 28)) == "182612010013"

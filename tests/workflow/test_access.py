@@ -124,8 +124,17 @@ async def test_verified_at_intake_is_collected_reviewed_and_delivered(
         "Integritetsskyddsmyndigheten",
     ):
         assert heading in html
+    # Codes a system stores appear in Swedish in the letter; the JSON keeps them, with a legend.
+    for words in ("Elnät", "Stadsnät (fiber)", "Godkänt", "Myndighet", "Försäkringsbolag"):
+        assert words in html, words
+    for code in ("electricity", "fibre", "approved", "authority", "insurer", "contractor"):
+        assert f">{code}<" not in html and f"({code}" not in html, code
+    assert "identitetsuppgifter, adress" in html and "identifier,address" not in html
 
     answer = json.loads((outbox / "extract.json").read_text())
+    contracts = next(t for s in answer["systems"] for t in s["tables"] if t["table"] == "contracts")
+    assert {row["kind"] for row in contracts["rows"]} == {"electricity", "fibre"}
+    assert contracts["legend"]["kind"]["electricity"] == "Elnät"
     recipients = {r["name"] for r in answer["recipients"]}
     assert answer["subject_found"] is True
     assert answer["sources"] and any("UC" in s or "kredit" in s.lower() for s in answer["sources"])

@@ -19,7 +19,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from dsr.adapters import FakeEidProvider
-from dsr.calendar import gdpr_deadline
+from dsr.calendar import STOCKHOLM, gdpr_deadline, is_gdpr_working_day
 from dsr.config import Settings
 from dsr.models import (
     ApproveReleaseInput,
@@ -200,6 +200,39 @@ async def test_the_ladder_follows_pauses_and_an_extension_and_fires_each_step_on
         closed = await status_of(handle)
     assert closed.state is CaseState.CLOSED
     assert closed.escalation is Escalation.OVERDUE, "it was late; that stays on the case"
+
+
+# --- a reminder that would fall on a day off comes the working day before --------------------
+
+
+def receipt_with_reminder_on_a_day_off(today: datetime) -> datetime:
+    """A day of receipt within the last weeks whose reminder (ten days before the deadline)
+    would fall on a weekend or holiday that has not come yet."""
+    for offset in range(30):
+        received = (today - timedelta(days=offset)).astimezone(STOCKHOLM)
+        reminder_day = gdpr_deadline(received) - timedelta(days=10)
+        if not is_gdpr_working_day(reminder_day) and reminder_day > today.date() + timedelta(2):
+            return received
+    raise AssertionError("no such day of receipt in the last 30 days")
+
+
+async def test_a_reminder_that_falls_on_a_day_off_comes_the_working_day_before(
+    client: Client, worker: Settings
+) -> None:
+    received = receipt_with_reminder_on_a_day_off(datetime.now(UTC))
+    submitted = await submit(client, worker, TOLVAN, Kind.ACCESS, bankid=True, received_at=received)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    review = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    step = review.next_escalation
+    assert step is not None and step.step is Escalation.REMINDED
+    day_off = review.deadline - timedelta(days=10)
+    fires = step.at.astimezone(STOCKHOLM).date()
+    assert fires < day_off and is_gdpr_working_day(fires)
+    assert all(
+        not is_gdpr_working_day(fires + timedelta(days=n))
+        for n in range(1, (day_off - fires).days + 1)
+    ), "the last working day before, not an earlier one"
+    await handle.terminate("test over")
 
 
 # --- a case registered late, on the dev server, with the notices by e-mail -------------------

@@ -57,7 +57,9 @@ async def remaining_plan(settings: Settings, subject: str, today: date) -> list[
     for name in catalog.names():
         engine = create_engine(settings.system_url(name), own_database=False)
         try:
-            for item in await plan_erasure(engine, catalog.systems[name], subject, today):
+            for item in await plan_erasure(
+                engine, catalog.systems[name], subject, today, plan=catalog.plan
+            ):
                 items.append((f"{name}.{item.table}", item.action, item.keep_until))
         finally:
             await engine.dispose()
@@ -93,7 +95,9 @@ async def test_erasure_erases_what_it_may_and_keeps_the_rest_restricted_with_dat
     assert invoices.keep_until is not None and invoices.keep_until.month == 12
     assert invoices.keep_until.day == 31, "accounting: to the end of the seventh year"
     assert "bokföringslagen" in invoices.reason.lower()
-    assert by_table[("disclosure", "disclosures", "keep")].keep_until is None  # archive
+    log = by_table[("disclosure", "disclosures", "keep")]
+    assert log.keep_until is None and log.disposal == "" and log.rule == "archive"
+    assert by_table[("billing", "credit_checks", "delete")].disposal == "DHP 4.4"
 
     await handle.execute_update("prepare_erasure_plan", PrepareErasurePlanInput(handler="anna"))
     await wait_for_state(handle, CaseState.AWAITING_APPROVAL)
@@ -134,6 +138,11 @@ async def test_erasure_erases_what_it_may_and_keeps_the_rest_restricted_with_dat
     body = json.loads((message / "message.json").read_text())["body"]
     assert "Kreditupplysning" in body or "kredit" in body.lower()
     assert "till och med" in body and str(invoices.keep_until.year) in body
+    # Each erased table names the disposal decision it went under (arkivlagen 1990:782); each
+    # kept one the day it may go and the decision it goes under then.
+    assert "Kreditupplysningar (raderas, 1 st., enligt gallringsbeslut DHP 4.4)" in body
+    assert "enligt gallringsbeslut DHP 4.3" in body and "bokföringslagen 7 kap. 2 §" in body
+    assert "Utlämnanden: sparas tills vidare" in body and "arkivlagen" in body
 
     await record_history(handle, "erasure_partly_kept")
     told = {
@@ -240,8 +249,9 @@ async def own_systems(settings: Settings, tmp_path: Path) -> Settings:
 async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_acting(
     skipping_env: WorkflowEnvironment, settings: Settings, tmp_path: Path
 ) -> None:
-    """The follow-up an approved erasure leaves behind, years compressed into seconds; the
-    archived disclosure log waits for the DPO's disposal decision.
+    """The follow-up an approved erasure leaves behind, years compressed into seconds: each
+    kept part goes when its disposal rule lets it; the disclosure log, which no disposal rule
+    covers, is kept for good (arkivlagen), and the follow-up does not wait for it.
 
     The follow-up is started by this client so the test server skips the time between its runs.
     """
@@ -273,44 +283,22 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
         # Past every date (the customer record, kept for the last invoice, goes on 1 January
         # 2034); the test server ends a workflow after ten virtual years by default.
         await skipping_env.sleep(timedelta(days=365 * 8))
-        waiting = await handle.query(RetentionFollowUpWorkflow.progress)
-        assert waiting.waiting == ["archive"] and waiting.next_due is None, waiting
-        assert waiting.runs >= 2, "readings and accounting records go at different times"
-        assert any(key.startswith("network.meter_readings") for key in waiting.erased)
-        assert any(key.startswith("billing.invoices") for key in waiting.erased)
-        # The archive function is asked for its disposal decision and the DPO told, once,
-        # however many runs found the archived rows waiting.
-        staff = sorted(
-            p.stem for p in (custom.outbox_dir / "staff").glob(f"{opened.case_number}-*")
-        )
-        assert staff == [
-            f"{opened.case_number}-archivist-disposal_decision_needed",
-            f"{opened.case_number}-dpo-archived_kept",
-        ]
-        assert await staff_notices_sent(handle) == 2
-        still = await remaining_plan(custom, akesson, date(2040, 1, 1))
-        assert ("disclosure.disclosures", "keep:None") in still
+        done = await handle.result()
+        await record_history(handle, "retention_follow_up_under_disposal_rules")
+        assert done.runs >= 2, "readings and accounting records go at different times"
+        assert any(key.startswith("network.meter_readings") for key in done.erased)
+        assert any(key.startswith("billing.invoices") for key in done.erased)
+        assert not any(key.startswith("disclosure") for key in done.erased)
+        # Nobody is asked for a disposal decision on the log: no rule of the plan covers it.
+        staff = list((custom.outbox_dir / "staff").glob(f"{opened.case_number}-*"))
+        assert staff == [] and await staff_notices_sent(handle) == 0
         # Art. 19 as the kept rows went: the collection agency of the invoices, the supplier of
-        # the readings; not yet the insurer the disclosure log names.
+        # the readings; never the insurer the disclosure log names.
         told = erasure_notices(custom, opened.case_number)
         assert {"Inkassoföretag vid obetald faktura", "Din elhandlare"} <= told
         assert "Länsförsäkringar" not in told
-
-        decided = await handle.execute_update(
-            RetentionFollowUpWorkflow.record_disposal_decision,
-            RecordDisposalDecisionInput(
-                handler="arkiv.eva", reference="Gallringsbeslut dnr 2038/12"
-            ),
-        )
-        assert decided.erased.get("disclosure.disclosures") and decided.waiting == []
-        done = await handle.result()
-        await record_history(handle, "retention_follow_up_disposal")
-        assert "Länsförsäkringar" in erasure_notices(custom, opened.case_number)
-    assert done.erased.get("disclosure.disclosures")
-    assert done.disposal_reference == "Gallringsbeslut dnr 2038/12"
     after = await remaining_plan(custom, akesson, date(2040, 1, 1))
-    assert all(action == "keep:None" for _, action in after), after
-    assert not any(table == "disclosure.disclosures" for table, _ in after)
+    assert after == [("disclosure.disclosures", "keep:None")], after
     async with billing.connect() as conn:
         assert (
             await conn.execute(
