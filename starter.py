@@ -491,6 +491,17 @@ async def register_request(
     emit(as_json, payload, human)
 
 
+DeliverElsewhereOption = Annotated[
+    bool,
+    typer.Option(
+        "--deliver-elsewhere",
+        help="The subject wants the answer somewhere else than their own digital mailbox or "
+        "population-register address (another address, an e-mail, a representative): identity "
+        "is proven first, and a handler hands it over.",
+    ),
+]
+
+
 def _submit_command(kind: Kind, summary: str) -> None:
     """`submit KIND`: the kinds that need nothing beyond the subject and the intake options."""
 
@@ -501,8 +512,11 @@ def _submit_command(kind: Kind, summary: str) -> None:
         verified_by: VerifiedByOption = None,
         eid_order: EidOrderOption = None,
         handler: AssignOption = None,
+        deliver_elsewhere: DeliverElsewhereOption = False,
         as_json: JsonOption = False,
     ) -> None:
+        if deliver_elsewhere and kind not in (Kind.ACCESS, Kind.PORTABILITY):
+            fail("--deliver-elsewhere: only an access or portability answer is delivered")
         await submit_request(
             kind,
             subject=subject,
@@ -512,13 +526,19 @@ def _submit_command(kind: Kind, summary: str) -> None:
             eid_order=eid_order,
             handler=handler,
             as_json=as_json,
+            details=RequestDetails(deliver_elsewhere=deliver_elsewhere),
         )
 
     submit_kind.__doc__ = summary
     submit_app.command(kind.value)(command(submit_kind))
 
 
-_submit_command(Kind.ACCESS, "A copy of one's personal data (GDPR Art. 15).")
+_submit_command(
+    Kind.ACCESS,
+    "A copy of one's personal data (GDPR Art. 15). No identity proof is asked when the answer "
+    "goes to the subject's own digital mailbox or by letter to their population-register "
+    "address: it reaches nobody else.",
+)
 _submit_command(
     Kind.ERASURE,
     "Erase what may be erased; keep, restricted, what the law says must stay (GDPR Art. 17).",
@@ -648,10 +668,23 @@ async def verify_identity(
     case: CaseArgument,
     method: Annotated[IdentityMethod, typer.Option("--method")],
     handler: HandlerOption,
+    supplied: Annotated[
+        str | None,
+        typer.Option(
+            "--supplied",
+            help="The day the subject supplied the proof (the letter arrived, the visit); "
+            "YYYY-MM-DD, default today.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record how the subject's identity was proven; the case goes on to collection."""
-    action = VerifyIdentityInput(method=method, handler=handler)
+    """Record how the subject's identity was proven; the case goes on to collection.
+
+    The clock's pause ends the day the proof was supplied (--supplied), not the day it is
+    recorded."""
+    action = VerifyIdentityInput(
+        method=method, handler=handler, supplied_on=parse_past_day(supplied, "--supplied")
+    )
     result = await act(parse_case_number(case), "verify_identity", action)
     print_action(result, as_json, f"identity verified ({method.value})")
 
@@ -924,6 +957,13 @@ async def status(case: CaseArgument, as_json: JsonOption = False) -> None:
             table.add_row(
                 "identity", f"{current.identity.method} by {current.identity.verified_by}"
             )
+        elif current.identity_basis:
+            where = {
+                "digital_mailbox": "the answer goes to the subject's own digital mailbox",
+                "registered_address": "the answer goes by letter to the population-register "
+                "address",
+            }[current.identity_basis.value]
+            table.add_row("identity", f"no proof needed: {where} (Art. 12(6))")
         if current.extract:
             table.add_row("extract", f"sealed; read it with `show-extract {current.case_number}`")
         if current.delivery:
@@ -1051,10 +1091,20 @@ async def ask_clarification(
 @app.command("record-clarification")
 @command
 async def record_clarification(
-    case: CaseArgument, handler: HandlerOption, as_json: JsonOption = False
+    case: CaseArgument,
+    handler: HandlerOption,
+    received: Annotated[
+        str | None,
+        typer.Option("--received", help="The day the answer arrived (YYYY-MM-DD); default today."),
+    ] = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """The subject has clarified: the clock runs again, the deadline later by the days paused."""
-    action = RecordClarificationInput(handler=handler)
+    """The subject has clarified: the clock runs again, the deadline later by the days paused.
+
+    The pause ends the day the answer arrived (--received), not the day it is recorded."""
+    action = RecordClarificationInput(
+        handler=handler, received_on=parse_past_day(received, "--received")
+    )
     result = await act(parse_case_number(case), "record_clarification", action)
     print_action(result, as_json, "clarification recorded")
 
@@ -1165,6 +1215,16 @@ DocumentArgument = Annotated[str, typer.Argument(help="Document id, as `document
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _GROUND = re.compile(r"(?:OSL\s*)?(\d{1,2}\s*:\s*\d{1,3})", re.IGNORECASE)
 _TYPE_NAME = re.compile(r"[a-z_]{1,40}")
+
+
+def parse_past_day(text: str | None, option: str) -> date | None:
+    """An optional day that has come (Stockholm): when something reached the company."""
+    if text is None:
+        return None
+    day = parse_day(text, option)
+    if day > datetime.now(STOCKHOLM).date():
+        fail(f"{option}: that day has not come yet")
+    return day
 
 
 def parse_day(text: str, option: str) -> date:

@@ -9,12 +9,21 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.extract import render_html
 from activities.store import ExtractStore
-from dsr.adapters import DigitalMailbox, Letter, LetterService, MailboxMessage
+from dsr.adapters import (
+    DigitalMailbox,
+    Letter,
+    LetterService,
+    MailboxMessage,
+    PopulationRegister,
+)
 from dsr.models import (
     DeliverInput,
     DeliveryMethod,
     DeliveryReceipt,
+    DeliveryRoute,
+    DeliveryRouteInput,
     NoticeReceipt,
     SendNoticeInput,
 )
@@ -94,11 +103,31 @@ NOTICES_SV = {
 
 class DeliveryActivities:
     def __init__(
-        self, store: ExtractStore, mailbox: DigitalMailbox, letters: LetterService
+        self,
+        store: ExtractStore,
+        mailbox: DigitalMailbox,
+        letters: LetterService,
+        population: PopulationRegister,
     ) -> None:
         self._store = store
         self._mailbox = mailbox
         self._letters = letters
+        self._population = population
+
+    @activity.defn
+    async def delivery_route(self, request: DeliveryRouteInput) -> DeliveryRoute:
+        """Where an answer can reach the subject and nobody else: their own digital mailbox
+        (bound to the identity number) and their population-register address (SPAR), and
+        whether SPAR reports protected personal data. Only whether, never the address."""
+        person = await self._population.lookup(request.subject_id)
+        protected = person is not None and person.protected
+        return DeliveryRoute(
+            digital_mailbox=await self._mailbox.has_mailbox(request.subject_id),
+            registered_address=(
+                person is not None and not protected and person.folkbokforingsadress is not None
+            ),
+            protected_identity=protected,
+        )
 
     @activity.defn
     async def deliver_extract(self, request: DeliverInput) -> DeliveryReceipt:
@@ -107,12 +136,12 @@ class DeliveryActivities:
         printer takes the message (activities/heartbeat.py): a worker that died mid-send is
         found at that timeout."""
         extract = request.extract
-        attachments = tuple(
-            self._store.attachment(ref)
-            for ref in (extract.html_ref, extract.json_ref, *extract.extra_refs)
-        )
         if request.method is DeliveryMethod.DIGITAL_MAILBOX:
             await self._require_mailbox(request.subject_id)
+            attachments = tuple(
+                self._store.attachment(ref)
+                for ref in (extract.html_ref, extract.json_ref, *extract.extra_refs)
+            )
             location = await self._mailbox.send(
                 MailboxMessage(
                     message_id=request.case_number,
@@ -123,20 +152,7 @@ class DeliveryActivities:
                 )
             )
         elif request.method is DeliveryMethod.LETTER:
-            answer = json.loads(self._store.read_text(extract.json_ref))
-            address = answer.get("postal_address")
-            if not address:
-                raise ApplicationError(
-                    "no registered postal address", type="NoAddress", non_retryable=True
-                )
-            location = await self._letters.post(
-                Letter(
-                    letter_id=request.case_number,
-                    address_lines=tuple(address),
-                    body_html=self._store.read_text(extract.html_ref),
-                    enclosures=attachments,
-                )
-            )
+            location = await self._post_letter(request)
         else:
             raise ApplicationError(
                 "manual delivery is recorded by a handler, not sent",
@@ -169,6 +185,30 @@ class DeliveryActivities:
             )
         )
         return NoticeReceipt(location=location, sent_at=datetime.now(UTC))
+
+    async def _post_letter(self, request: DeliverInput) -> str:
+        """A paper answer to the population-register address (folkbokföringsadress, SPAR),
+        never an address on a customer record: that may be old, or someone else's. Every row
+        is printed, the long tables in annex pages; a protected person gets no letter."""
+        person = await self._population.lookup(request.subject_id)
+        if person is None or person.protected or person.folkbokforingsadress is None:
+            raise ApplicationError(
+                "no population-register address to send a letter to",
+                type="NoAddress",
+                non_retryable=True,
+            )
+        answer = json.loads(self._store.read_text(request.extract.json_ref))
+        if "systems" in answer:  # the Art. 15 answer, printed whole
+            body = render_html(answer, paper=True)
+        else:  # another product goes digitally; should one go on paper, its cover as it is
+            body = self._store.read_text(request.extract.html_ref)
+        return await self._letters.post(
+            Letter(
+                letter_id=request.case_number,
+                address_lines=person.folkbokforingsadress.lines(person.name),
+                body_html=body,
+            )
+        )
 
     async def _require_mailbox(self, recipient: str) -> None:
         if not await self._mailbox.has_mailbox(recipient):

@@ -126,7 +126,9 @@ class ExtractActivities:
             subject_found=any(c.found for c in request.collections),
             rows=rows,
             systems=[c.system for c in request.collections],
-            has_postal_address=answer["postal_address"] is not None,
+            # Cases from before the population register chose a letter by the customer record;
+            # a letter now always goes to the population-register address (delivery).
+            has_postal_address=_postal_address(self._catalog, answer["systems"]) is not None,
             release_policy=self._release_policy,
         )
 
@@ -180,7 +182,6 @@ class ExtractActivities:
             ],
             "rights": RIGHTS_SV,
             "complaint": COMPLAINT_SV,
-            "postal_address": _postal_address(self._catalog, systems),
         }
 
     @activity.defn
@@ -382,8 +383,12 @@ def _unique(values: Iterable[Any]) -> list[Any]:
     return list(dict.fromkeys(v for v in values if v))
 
 
-def render_html(answer: dict[str, Any]) -> str:
+def render_html(answer: dict[str, Any], *, paper: bool = False) -> str:
+    """The answer as the subject reads it. On screen (`paper` False) a long table shows its
+    first HTML_ROW_LIMIT rows, every row being in extract.json beside it. On paper nothing can
+    be beside it: every row of a long table is printed in an annex page of its own."""
     e = html.escape
+    annexes: list[str] = []
     received = datetime.fromisoformat(answer["received_at"]).astimezone(STOCKHOLM)
     parts = [
         "<!doctype html><html lang='sv'><head><meta charset='utf-8'>",
@@ -404,7 +409,11 @@ def render_html(answer: dict[str, Any]) -> str:
         for system in answer["systems"]:
             parts.append(f"<h3>{e(system['title'])}</h3>")
             for table in system["tables"]:
-                parts.append(_html_table(table))
+                if paper and len(table["rows"]) > HTML_ROW_LIMIT:
+                    parts.append(_annexed(table, len(annexes) + 1))
+                    annexes.append(_annex(table, len(annexes) + 1))
+                else:
+                    parts.append(_html_table(table))
         parts.append("<h2>Ändamål</h2>" + _html_list(answer["purposes"]))
         parts.append("<h2>Kategorier av personuppgifter</h2>" + _html_list(answer["categories"]))
         parts.append("<h2>Rättslig grund</h2>" + _html_list(answer["legal_bases"]))
@@ -430,34 +439,64 @@ def render_html(answer: dict[str, Any]) -> str:
         )
     parts.append("<h2>Dina rättigheter</h2>" + _html_list(answer["rights"]))
     parts.append(f"<p>{e(answer['complaint'])}</p>")
-    parts.append("<p>Uppgifterna finns också i maskinläsbart format (extract.json).</p>")
+    if paper:
+        parts.append(
+            "<p>Vill du också ha uppgifterna i ett maskinläsbart format, kontakta oss och ange "
+            "ärendenumret.</p>"
+        )
+        parts.extend(annexes)
+    else:
+        parts.append("<p>Uppgifterna finns också i maskinläsbart format (extract.json).</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _html_table(table: dict[str, Any]) -> str:
-    e = html.escape
-    columns: dict[str, str] = table["columns"]
-    rows: Sequence[dict[str, Any]] = table["rows"]
-    head = "".join(f"<th>{e(label)}</th>" for label in columns.values())
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td>{e(_cell(_shown(table, c, row.get(c))))}</td>" for c in columns)
-        + "</tr>"
-        for row in rows[:HTML_ROW_LIMIT]
+def _annexed(table: dict[str, Any], number: int) -> str:
+    """Where a long table stands in a paper letter: what it is, and the annex with its rows."""
+    rows = len(table["rows"])
+    return f"{_table_heading(table)}<p>Samtliga {rows} rader finns i bilaga {number}.</p>"
+
+
+def _annex(table: dict[str, Any], number: int) -> str:
+    """An annex of a paper letter: every row of one table, from a new page."""
+    title = f"Bilaga {number}: {table['label']} ({len(table['rows'])} rader)"
+    return (
+        "<section class='bilaga' style='page-break-before: always'>"
+        f"<h2>{html.escape(title)}</h2>{_rows_table(table, table['rows'])}</section>"
     )
+
+
+def _html_table(table: dict[str, Any]) -> str:
+    rows: Sequence[dict[str, Any]] = table["rows"]
     note = ""
     if len(rows) > HTML_ROW_LIMIT:
         note = (
             f"<p>Visar {HTML_ROW_LIMIT} av {len(rows)} rader. Samtliga rader finns i "
             "den maskinläsbara filen extract.json.</p>"
         )
+    return f"{_table_heading(table)}{_rows_table(table, rows[:HTML_ROW_LIMIT])}{note}"
+
+
+def _table_heading(table: dict[str, Any]) -> str:
+    e = html.escape
     return (
         f"<h4>{e(table['label'])}</h4><p>Ändamål: {e(_sentence(table['purpose']))} "
         f"Rättslig grund: {e(_sentence(table['legal_basis']))} "
         f"Källa: {e(_sentence(table['source']))}</p>"
-        f"<table border='1'><tr>{head}</tr>{body}</table>{note}"
     )
+
+
+def _rows_table(table: dict[str, Any], rows: Sequence[dict[str, Any]]) -> str:
+    e = html.escape
+    columns: dict[str, str] = table["columns"]
+    head = "".join(f"<th>{e(label)}</th>" for label in columns.values())
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{e(_cell(_shown(table, c, row.get(c))))}</td>" for c in columns)
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table border='1'><tr>{head}</tr>{body}</table>"
 
 
 def _sentence(text: str) -> str:

@@ -1,8 +1,9 @@
 """Many open cases: 5,000 access requests waiting for a handler on a stack of its own (one worker
 process), then what a backlog costs and how fast a supervisor's commands answer.
 
-The cases: access requests without e-ID (each asks the subject for identity proof by digital
-mailbox and waits in `awaiting_identity`), one subject each, since intake keeps one open case per
+The cases: access requests without e-ID whose answer is asked for elsewhere than the subject's
+own mailbox (so each asks the subject for identity proof by digital mailbox and waits in
+`awaiting_identity`), one subject each, since intake keeps one open case per
 subject and kind. A share of them was received 40 days ago and is registered only now: the
 identity request comes too late to stop the clock, so reminder, escalation and overdue fire at
 once and `list --overdue` has them to find. Submitted through the client as the CLI does, a
@@ -91,7 +92,8 @@ class Timed:
 async def submit_waiting(
     client: Client, task_queue: str, subject_id: str, *, received_at: datetime, assignee: str
 ) -> SubmitRequestResult:
-    """An access request without e-ID, as `starter.py submit access` sends it."""
+    """An access request without e-ID, as `starter.py submit access --deliver-elsewhere` sends
+    it: it waits for identity proof."""
     return await client.execute_workflow(
         IntakeWorkflow.run,
         SubmitRequestInput(
@@ -100,7 +102,7 @@ async def submit_waiting(
             received_at=received_at,
             channel=Channel.E_SERVICE,
             assignee=assignee,
-            details=RequestDetails(),
+            details=RequestDetails(deliver_elsewhere=True),
         ),
         id=f"intake-{uuid.uuid4()}",
         task_queue=task_queue,

@@ -64,6 +64,76 @@ class FakeEidProvider:
 
 
 @dataclass(frozen=True)
+class SparAddress:
+    """A Swedish address as SPAR gives it (SvenskAdress: utdelningsadress, postnummer, postort)."""
+
+    utdelningsadress1: str
+    postnummer: str
+    postort: str
+    utdelningsadress2: str | None = None
+    care_of: str | None = None
+
+    def lines(self, name: str) -> tuple[str, ...]:
+        """The envelope: the name, c/o, the street lines and "postnummer postort"."""
+        parts = [name, f"c/o {self.care_of}" if self.care_of else None]
+        parts += [self.utdelningsadress1, self.utdelningsadress2]
+        parts.append(f"{self.postnummer} {self.postort}")
+        return tuple(part for part in parts if part)
+
+
+@dataclass(frozen=True)
+class SparPerson:
+    """What SPAR's person lookup (PersonsokningSvarspost) answers for an identity number: the
+    name, the population-register address (folkbokföringsadress), and whether the person has
+    protected personal data. For a person with sekretessmarkering or skyddad folkbokföring SPAR
+    gives no address; the engine must then show or use none (manual handling)."""
+
+    id_nummer: str
+    fornamn: str
+    efternamn: str
+    folkbokforingsadress: SparAddress | None
+    sekretessmarkering: bool = False
+    skyddad_folkbokforing: bool = False
+
+    @property
+    def protected(self) -> bool:
+        return self.sekretessmarkering or self.skyddad_folkbokforing
+
+    @property
+    def name(self) -> str:
+        return f"{self.fornamn} {self.efternamn}"
+
+
+class PopulationRegister(Protocol):
+    """The state's personal address register (SPAR), outside the company: where letters go."""
+
+    async def lookup(self, id_nummer: str) -> SparPerson | None:
+        """The person with this identity number, or None if SPAR knows nobody by it."""
+        ...
+
+
+class DemoPopulationRegister:
+    """Stands in for SPAR over the demo's seeded people (systems/demo.py). SPAR answers a
+    protected person without an address, as the real service does."""
+
+    def __init__(self, people: dict[str, SparPerson]) -> None:
+        self._people = people
+
+    async def lookup(self, id_nummer: str) -> SparPerson | None:
+        person = self._people.get(id_nummer)
+        if person is not None and person.protected:
+            return SparPerson(
+                id_nummer=person.id_nummer,
+                fornamn=person.fornamn,
+                efternamn=person.efternamn,
+                folkbokforingsadress=None,
+                sekretessmarkering=person.sekretessmarkering,
+                skyddad_folkbokforing=person.skyddad_folkbokforing,
+            )
+        return person
+
+
+@dataclass(frozen=True)
 class Attachment:
     """A file sent to someone outside: its name and its content, opened from the sealed
     extract store only to be handed over."""

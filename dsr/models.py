@@ -260,6 +260,8 @@ class AskClarificationInput(Model):
 
 class RecordClarificationInput(Model):
     handler: HandlerId
+    # The day the subject's answer arrived: the pause ends then. None: today.
+    received_on: date | None = None
 
 
 class ReassignInput(Model):
@@ -413,6 +415,10 @@ class RequestDetails(Model):
     changes: list[FieldChange] = Field(default_factory=list, max_length=20)
     restrict_while_checking: bool = False
     restriction_ground: RestrictionGround | None = None
+    # Access, portability: the subject wants the answer somewhere else than their own digital
+    # mailbox or population-register address (another address, an e-mail, a representative):
+    # it could reach someone else, so identity must be proven first and a handler hands it over.
+    deliver_elsewhere: bool = False
 
 
 class SubmitRequestInput(Model):
@@ -498,6 +504,28 @@ class IdentityRecord(Model):
     verified_at: AwareDatetime
 
 
+class IdentityBasis(StrEnum):
+    """Why no identity proof was asked for (Art. 12(2),(6), EDPB 01/2022 §§ 69-77): the answer
+    goes where only the subject can receive it."""
+
+    DIGITAL_MAILBOX = "digital_mailbox"  # the secure digital mailbox bound to the number
+    REGISTERED_ADDRESS = "registered_address"  # a letter to the population-register address
+
+
+class DeliveryRouteInput(Model):
+    case_number: CaseNumber
+    subject_id: SubjectId
+
+
+class DeliveryRoute(Model):
+    """Where an answer can reach the subject and nobody else, from the digital mailbox
+    provider and the population register (SPAR): no address or name, only whether."""
+
+    digital_mailbox: bool
+    registered_address: bool
+    protected_identity: bool  # sekretessmarkering or skyddad folkbokföring in SPAR
+
+
 class CollectionResult(Model):
     system: str
     ref: str
@@ -563,6 +591,8 @@ class CaseStatus(Model):
     delivery: DeliveryReceipt | None
     outcome: Outcome | None
     manual_handling_reason: str | None = None
+    # No proof asked for: the answer goes where only the subject receives it (IdentityBasis).
+    identity_basis: IdentityBasis | None = None
     # Per kind: what was applied where, who was told, what was decided.
     applied: dict[str, dict[str, int]] = Field(default_factory=dict)
     recipients_notified: list[str] = Field(default_factory=list)
@@ -597,6 +627,9 @@ class CaseResult(Model):
 class VerifyIdentityInput(Model):
     method: IdentityMethod
     handler: HandlerId
+    # The day the subject supplied the proof (a letter's day of arrival, the visit): the pause
+    # ends then, not the day a handler records it. None: today.
+    supplied_on: date | None = None
 
 
 class CloseUnverifiedInput(Model):

@@ -45,6 +45,7 @@ from dsr.disposal import DocumentPlanError, load_document_plan
 from dsr.roster import RosterError
 from dsr.schema import SchemaError, require_current
 from systems.catalog import Catalog, CatalogError, load_catalog
+from systems.demo import population_register
 from systems.document_archive import load_archive
 from workflows.catalog import WORKFLOWS as CATALOG
 
@@ -119,6 +120,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             without_mailbox=settings.outbox_without_mailbox,
         ),
         PrintFolderLetters(settings.outbox_dir / "letters"),
+        population_register(),
     )
     writes = WriteActivities(catalog, system_engines)
     erasure = ErasureActivities(
@@ -150,6 +152,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             extract.build_portable,
             identity.confirm_eid,
             delivery.deliver_extract,
+            delivery.delivery_route,
             delivery.send_notice,
             writes.apply_restriction,
             writes.apply_suppression,

@@ -214,7 +214,8 @@ DEMO_CASES = [
         "anna",
     ),
     (
-        "An access request by letter, waiting for a handler to check identity",
+        "An access request by letter: answered by letter to the address the population "
+        "register (SPAR) has, which reaches nobody else, so no identity proof is asked",
         ("access", "--subject", DEMO_SUBJECTS["joint_a"], "--channel", "letter"),
         "bo",
     ),
@@ -387,6 +388,10 @@ def run_demo(settings: Settings) -> None:
                 f", {len(result['erasure_plan']) - len(kept)} tables erased, {len(kept)} "
                 f"kept; a follow-up ({result['case_number']}-retention) erases them later"
             )
+        delivery = result.get("delivery") or {}
+        if delivery.get("method") == "letter":
+            envelope = (Path(delivery["location"]) / "address.txt").read_text().splitlines()
+            where += f"; addressed from the population register: {' / '.join(envelope)}"
         if result.get("escalation") not in (None, "none"):
             where += f"; escalation: {result['escalation']} (staff notices in the outbox)"
         print(f"  {result['case_number']} ({result['kind']}): {result['outcome']}{where}")

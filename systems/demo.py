@@ -19,6 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from dsr.adapters import DemoPopulationRegister, SparAddress, SparPerson
+
 # Role -> canonical identity number. All numbers are fictional; 191212121212 is Skatteverket's
 # well-known test number.
 DEMO_SUBJECTS: dict[str, str] = {
@@ -434,7 +436,42 @@ def seeded_personal_data() -> list[str]:
         found += [number, short, f"{short[:6]}-{short[6:]}", f"{short[:6]}+{short[6:]}"]
         found += [person.name, person.street]
         found += [person.email, person.phone]
+    found += [address.utdelningsadress1 for address in _MOVED.values()]
     return found
+
+
+# Where the population register (SPAR) has someone at another address than the customer record:
+# Karin Lindqvist has moved and not told the company; a letter goes to where she lives now.
+_MOVED: dict[str, SparAddress] = {
+    DEMO_SUBJECTS["joint_a"]: SparAddress("Vallmovägen 3", "724 60", "Västerås"),
+}
+# Who has protected personal data in the population register: Sanna Ek a sekretessmarkering
+# (also on her customer record); Sofia Lund skyddad folkbokföring, which the company's systems
+# do not know of.
+_SEKRETESSMARKERING = frozenset({DEMO_SUBJECTS["protected"]})
+_SKYDDAD_FOLKBOKFORING = frozenset({FILLER_SUBJECTS["lund"]})
+# Known to the register but without an address in Sweden (emigrated): no letter can go.
+_EMIGRATED = frozenset({DEMO_SUBJECTS["unknown"]})
+
+
+def population_register() -> DemoPopulationRegister:
+    """The demo's SPAR: every demo person by identity number, with the address they are
+    registered at (folkbokföringsadress), which is not always the customer record's."""
+    people: dict[str, SparPerson] = {}
+    for person in _PEOPLE:
+        first, _, last = person.name.partition(" ")
+        moved = _MOVED.get(person.personal_number)
+        people[person.personal_number] = SparPerson(
+            id_nummer=person.personal_number,
+            fornamn=first,
+            efternamn=last,
+            folkbokforingsadress=None
+            if person.personal_number in _EMIGRATED
+            else moved or SparAddress(person.street, person.postal_code, person.city),
+            sekretessmarkering=person.personal_number in _SEKRETESSMARKERING,
+            skyddad_folkbokforing=person.personal_number in _SKYDDAD_FOLKBOKFORING,
+        )
+    return DemoPopulationRegister(people)
 
 
 _PEOPLE: tuple[_Person, ...] = (

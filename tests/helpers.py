@@ -21,11 +21,13 @@ from temporalio.client import Client, WorkflowHandle
 from dsr.adapters import FakeEidProvider
 from dsr.config import Settings
 from dsr.models import (
+    ApproveReleaseInput,
     CaseState,
     CaseStatus,
     Channel,
     IdentityMethod,
     Kind,
+    RecordManualDeliveryInput,
     RequestDetails,
     SubmitRequestInput,
     SubmitRequestResult,
@@ -42,7 +44,10 @@ async def submit_access(
     channel: Channel = Channel.E_SERVICE,
     received_at: datetime | None = None,
     assignee: str | None = "anna",
+    deliver_elsewhere: bool = False,
 ) -> SubmitRequestResult:
+    """An access request; `deliver_elsewhere`: the subject wants the answer elsewhere than
+    their own mailbox or registered address, so identity must be proven first."""
     return await submit(
         client,
         settings,
@@ -52,7 +57,20 @@ async def submit_access(
         channel=channel,
         received_at=received_at,
         assignee=assignee,
+        details=RequestDetails(deliver_elsewhere=deliver_elsewhere),
     )
+
+
+async def release_and_hand_over(handle: WorkflowHandle[Any, Any], handler: str = "anna") -> Any:
+    """Approve an access answer asked for elsewhere, record that a handler sent it there, and
+    return the case's result."""
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler=handler))
+    await wait_for_state(handle, CaseState.AWAITING_MANUAL_DELIVERY)
+    await handle.execute_update(
+        "record_manual_delivery",
+        RecordManualDeliveryInput(handler=handler, note="Skickat dit den registrerade bad om"),
+    )
+    return await handle.result()
 
 
 async def submit(

@@ -23,8 +23,15 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
     client: Client, worker: Settings
 ) -> None:
     cli = Cli(client, worker)
+    # The answer is wanted elsewhere than the subject's own mailbox: identity first.
     submitted = await cli.json(
-        "submit", "access", "--subject", "19121212-1212", "--received", "2026-03-05"
+        "submit",
+        "access",
+        "--subject",
+        "19121212-1212",
+        "--received",
+        "2026-03-05",
+        "--deliver-elsewhere",
     )
     assert submitted["deadline"] == "2026-04-07"  # 5 April is Easter Sunday, 6 April Easter Monday
     case = submitted["case_number"]
@@ -45,27 +52,53 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
         "is awaiting_review"
     ]
 
-    await cli.json("verify-identity", case, "--method", "id_checked", "--handler", "anna")
+    # The day the proof was supplied is in the future: refused; a day that has come is kept.
+    tomorrow = (datetime.now(STOCKHOLM).date() + timedelta(days=1)).isoformat()
+    code, _, err = await cli.run(
+        "verify-identity",
+        case,
+        "--method",
+        "id_checked",
+        "--handler",
+        "anna",
+        "--supplied",
+        tomorrow,
+    )
+    assert code == 1 and "--supplied: that day has not come yet" in err
+    today = datetime.now(STOCKHOLM).date().isoformat()
+    await cli.json(
+        "verify-identity", case, "--method", "id_checked", "--handler", "anna", "--supplied", today
+    )
     await cli.wait_for(case, "awaiting_review")
     listed = await cli.json("list", "--open", "--kind", "access")
     assert case in [row["case_number"] for row in listed["cases"]]
 
     await cli.json("approve", case, "--handler", "anna")
+    await cli.wait_for(case, "awaiting_manual_delivery")
+    await cli.json("record-manual-delivery", case, "--handler", "anna", "--note", "Till ombudet")
     done = await cli.wait_for(case, "closed")
-    assert done["outcome"] == "delivered"
+    assert done["outcome"] == "delivered_manually"
     assert Path(done["extract_path"]).is_file()
     # Sealed at rest; the handler reads it through the CLI.
     assert b"Tolvan" not in Path(done["extract_path"]).read_bytes()
     code, letter, _ = await cli.run("show-extract", case)
     assert code == 0 and "Tolvan" in letter
-    assert done["delivery"]["method"] == "digital_mailbox"
+    assert done["delivery"]["method"] == "manual"
     assert [s["action"] for s in done["steps"]][-2:] == [
         "approve_release",
-        "delivered:digital_mailbox",
+        "record_manual_delivery",
     ]
 
     code, out, _ = await cli.run("status", case)
     assert code == 0 and "closed" in out and case in out
+
+    # Answered in the subject's own digital mailbox: no proof is asked at all.
+    own = (await cli.json("submit", "access", "--subject", "19850367-2340"))["case_number"]
+    review = await cli.wait_for(own, "awaiting_review")
+    assert review["identity"] is None and review["identity_basis"] == "digital_mailbox"
+    code, out, _ = await cli.run("status", own)
+    words = " ".join(out.split())  # the table wraps long values
+    assert code == 0 and "no proof needed" in words and "digital" in words
 
 
 @pytest.mark.parametrize(

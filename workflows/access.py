@@ -17,19 +17,28 @@ from dsr.models import (
     CaseInput,
     CaseResult,
     CaseState,
+    Channel,
     CollectInput,
     CollectionResult,
     DeliverInput,
     DeliveryMethod,
     DeliveryReceipt,
+    DeliveryRoute,
     ExtractResult,
+    IdentityBasis,
     IdentityMethod,
     Outcome,
     PlanCollectionInput,
     RequestChangesInput,
 )
 from dsr.policies import PERSISTENT, SHORT_TIMEOUT
-from workflows.case import ENGINE, CaseWorkflow, is_no_mailbox
+from workflows.case import (
+    ENGINE,
+    PROPORTIONATE_IDENTITY_PATCH,
+    CaseWorkflow,
+    is_no_address,
+    is_no_mailbox,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
@@ -181,6 +190,30 @@ class AccessRequestWorkflow(CaseWorkflow):
             and not any(c.protected_identity for c in collections)
         )
 
+    async def _proof_not_needed(self) -> IdentityBasis | None:
+        """An answer that goes to the subject's own digital mailbox (bound to the identity
+        number) or by letter to the population-register address reaches the subject alone:
+        no proof (Art. 12(2),(6); EDPB 01/2022 §§ 69-77). Asked to deliver elsewhere, to a
+        protected person, or with neither way open: proof first."""
+        if self._case.details.deliver_elsewhere:
+            return None
+        route = await self._delivery_route()
+        if route.protected_identity:
+            return None
+        if self._case.channel is Channel.LETTER and route.registered_address:
+            return IdentityBasis.REGISTERED_ADDRESS
+        if route.digital_mailbox:
+            return IdentityBasis.DIGITAL_MAILBOX
+        if route.registered_address:
+            return IdentityBasis.REGISTERED_ADDRESS
+        return None
+
+    async def _route_for_delivery(self) -> DeliveryRoute | None:
+        """The delivery route (SPAR, mailbox), read once; None for cases from before it."""
+        if self._route is not None or workflow.patched(PROPORTIONATE_IDENTITY_PATCH):
+            return await self._delivery_route()
+        return None
+
     async def _deliver(
         self,
         approver: str,
@@ -189,8 +222,15 @@ class AccessRequestWorkflow(CaseWorkflow):
         *,
         action: str = "approve_release",
     ) -> CaseResult:
-        protected = any(c.protected_identity for c in collections)
-        method = self._delivery_method(protected, extract)
+        route = await self._route_for_delivery()
+        # Protected personal data, on the customer record or in the population register.
+        protected = any(c.protected_identity for c in collections) or (
+            route is not None and route.protected_identity
+        )
+        if self._case.details.deliver_elsewhere:
+            # Somewhere only a person can check: identity was proven, a handler sends it.
+            return await self._deliver_manually("delivery_elsewhere", actor=approver, action=action)
+        method = self._delivery_method(protected, extract, route)
         if method is DeliveryMethod.MANUAL:
             # Protected identity: no address may be used or shown; a person hands it over.
             return await self._deliver_manually("protected_identity", actor=approver, action=action)
@@ -198,12 +238,20 @@ class AccessRequestWorkflow(CaseWorkflow):
         try:
             self._delivery = await self._send(method, approver, extract)
         except ActivityError as error:
+            if is_no_address(error):
+                return await self._deliver_manually("no_registered_address")
             if not is_no_mailbox(error):
                 raise
-            if protected or not extract.has_postal_address:
+            has_address = route.registered_address if route else extract.has_postal_address
+            if protected or not has_address or method is DeliveryMethod.LETTER:
                 return await self._deliver_manually("no_digital_mailbox")
             method = DeliveryMethod.LETTER
-            self._delivery = await self._send(method, approver, extract)
+            try:
+                self._delivery = await self._send(method, approver, extract)
+            except ActivityError as error:
+                if not is_no_address(error):
+                    raise
+                return await self._deliver_manually("no_registered_address")
         return await self._close(
             Outcome.DELIVERED, actor=ENGINE, action=f"delivered:{method.value}"
         )
@@ -242,10 +290,17 @@ class AccessRequestWorkflow(CaseWorkflow):
             detail=handed_over.note,
         )
 
-    def _delivery_method(self, protected: bool, extract: ExtractResult) -> DeliveryMethod:
+    def _delivery_method(
+        self, protected: bool, extract: ExtractResult, route: DeliveryRoute | None
+    ) -> DeliveryMethod:
         if protected:
             return DeliveryMethod.MANUAL
-        if self._case.channel.value == "letter" and extract.has_postal_address:
+        # A letter goes to the population-register address (cases from before the register
+        # looked at the customer record).
+        has_address = route.registered_address if route else extract.has_postal_address
+        if self._case.channel is Channel.LETTER and has_address:
+            return DeliveryMethod.LETTER
+        if route is not None and not route.digital_mailbox and has_address:
             return DeliveryMethod.LETTER
         # Requests by e-mail are answered here too: an extract never goes by plain e-mail.
         return DeliveryMethod.DIGITAL_MAILBOX

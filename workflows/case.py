@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
@@ -33,6 +33,8 @@ from dsr.models import (
     DeadlineInput,
     DeadlinePlan,
     DeliveryReceipt,
+    DeliveryRoute,
+    DeliveryRouteInput,
     ErasureSummary,
     Escalation,
     EscalationRecord,
@@ -40,6 +42,7 @@ from dsr.models import (
     ExtendInput,
     ExtractDisposalInput,
     ExtractResult,
+    IdentityBasis,
     IdentityMethod,
     IdentityRecord,
     Kind,
@@ -86,6 +89,9 @@ RESTRICTION_HOLDS_PATCH = "restriction-holds"
 ART19_RESTRICTION_ERASURE_PATCH = "art19-restriction-erasure"
 ESCALATION_LADDER_PATCH = "escalation-ladder"
 EXTRACT_DISPOSAL_PATCH = "extract-disposal"
+# Identity proof only where the answer could reach someone else (Art. 12(2),(6)); letters to
+# the population-register address (SPAR).
+PROPORTIONATE_IDENTITY_PATCH = "proportionate-identity"
 ESCALATIONS_METRIC = "dsr_escalations"
 
 # Trail rows of the clock (ladder steps, extension, pauses) are numbered from here, clear of
@@ -171,6 +177,11 @@ class CaseWorkflow(StaffRoles):
         self._decision_taken = False
         self._assignee = case.assignee
         self._identity: IdentityRecord | None = None
+        # Why no proof was asked for, where none was (IdentityBasis); where the answer can go.
+        self._identity_basis: IdentityBasis | None = None
+        self._route: DeliveryRoute | None = None
+        # The day the subject supplied what they were asked for: a pause ends then.
+        self._supplied_on: date | None = None
         self._unverified: CloseUnverifiedInput | None = None
         self._refusal: RefuseInput | None = None
         self._manual: RecordManualDeliveryInput | None = None
@@ -231,6 +242,7 @@ class CaseWorkflow(StaffRoles):
             assignee=self._assignee,
             escalation=self._escalation,
             identity=self._identity,
+            identity_basis=self._identity_basis,
             steps=list(self._steps),
             extract=self._extract,
             delivery=self._delivery,
@@ -291,6 +303,7 @@ class CaseWorkflow(StaffRoles):
     @workflow.update
     async def verify_identity(self, action: VerifyIdentityInput) -> ActionResult:
         await self._take_decision("verify_identity", action.handler)
+        self._supplied_on = action.supplied_on
         self._identity = IdentityRecord(
             method=action.method, verified_by=action.handler, verified_at=workflow.now()
         )
@@ -299,7 +312,21 @@ class CaseWorkflow(StaffRoles):
     @verify_identity.validator
     def _validate_verify_identity(self, action: VerifyIdentityInput) -> None:
         self._require_open(CaseState.AWAITING_IDENTITY, "verify identity")
+        self._check_answer_day(action.supplied_on, "the proof was supplied")
         self._check_role(action.handler, "verify_identity")
+
+    def _check_answer_day(self, day: date | None, what: str) -> None:
+        """The day the subject answered: not in the future, not before the request came in."""
+        if day is None:
+            return
+        number = self._case.case_number
+        # Stockholm is at most two hours ahead of UTC: no day later than this has begun there.
+        if day > (workflow.now() + timedelta(hours=2)).date():
+            raise WrongState(f"case {number}: {day} is in the future; give the day {what}")
+        if day < self._case.received_at.date():
+            raise WrongState(
+                f"case {number}: {day} is before the request came in; give the day {what}"
+            )
 
     @workflow.update
     async def close_unverified(self, action: CloseUnverifiedInput) -> ActionResult:
@@ -456,7 +483,7 @@ class CaseWorkflow(StaffRoles):
         # Checked again: another handler may have recorded it meanwhile.
         self._revalidate(self._validate_record_clarification, action)
         self._clarification = None
-        await self._resume("clarification")
+        await self._resume("clarification", on=action.received_on)
         await self._record_clock_event(actor=action.handler, action="clarification_received")
         return ActionResult(case_number=self._case.case_number, state=self._state)
 
@@ -464,6 +491,7 @@ class CaseWorkflow(StaffRoles):
     def _validate_record_clarification(self, action: RecordClarificationInput) -> None:
         if self._clarification is None:
             raise WrongState(f"case {self._case.case_number} waits for no clarification")
+        self._check_answer_day(action.received_on, "the answer arrived")
         self._check_role(action.handler, "record_clarification")
 
     @workflow.update
@@ -554,6 +582,13 @@ class CaseWorkflow(StaffRoles):
                     verified_at=confirmation.verified_at,
                 )
                 return True
+        if workflow.patched(PROPORTIONATE_IDENTITY_PATCH):
+            # Art. 12(2),(6), EDPB 01/2022 §§ 69-77: proof only where the answer or action
+            # could reach or harm someone else.
+            basis = await self._proof_not_needed()
+            if basis is not None:
+                self._identity_basis = basis
+                return True
         if self._clock_plan is not None:
             # The subject is asked for proof in their digital mailbox; the clock may stand
             # still meanwhile. Without a mailbox the handler asks, and the clock runs on.
@@ -562,15 +597,35 @@ class CaseWorkflow(StaffRoles):
         await self._wait_for_handler(
             lambda: self._identity is not None or self._unverified is not None
         )
-        await self._resume("identity")
+        await self._resume("identity", on=self._supplied_on)
         return self._identity is not None
 
+    async def _proof_not_needed(self) -> IdentityBasis | None:
+        """Why this request needs no identity proof, or None if it does: erasure,
+        rectification and restriction change the subject's data and always do (a hook for the
+        kinds whose answer alone goes out)."""
+        return None
+
+    async def _delivery_route(self) -> DeliveryRoute:
+        """Where an answer can reach the subject alone (digital mailbox, population-register
+        address), read once and kept in history."""
+        if self._route is None:
+            self._route = await workflow.execute_activity_method(
+                DeliveryActivities.delivery_route,
+                DeliveryRouteInput(case_number=self._case.case_number, subject_id=self._subject),
+                start_to_close_timeout=SHORT_TIMEOUT,
+                retry_policy=PERSISTENT,
+            )
+        return self._route
+
     async def _verified(self) -> tuple[str, str] | None:
-        """The identity step: (who verified, the trail action) once proven, None if the case
-        ended there (then `_identity_step_ended` closes it)."""
+        """The identity step: (who verified, the trail action) once proven or not needed, None
+        if the case ended there (then `_identity_step_ended` closes it)."""
         if not await self._establish_identity():
             return None
-        assert self._identity is not None
+        if self._identity is None:
+            assert self._identity_basis is not None
+            return ENGINE, f"identity_not_needed:{self._identity_basis.value}"
         return self._identity.verified_by, f"identity:{self._identity.method}"
 
     async def _identity_step_ended(self) -> CaseResult:
@@ -995,14 +1050,20 @@ class CaseWorkflow(StaffRoles):
             await self._move_deadline(plan, actor=ENGINE, action=f"pause_started:{reason}")
             return counts
 
-    async def _resume(self, reason: str) -> None:
-        """The answer came: the pause ends, and the deadline moves by the days paused."""
+    async def _resume(self, reason: str, *, on: date | None = None) -> None:
+        """The answer came: the pause ends, and the deadline moves by the days paused. `on`:
+        the day the subject's answer arrived, if not today; the pause runs to that day, not to
+        the day a handler recorded it."""
         async with self._clock_lock:
             open_ = [i for i, p in enumerate(self._pauses) if p.reason == reason and not p.ended_at]
             if self._clock_plan is None or not open_:
                 return
             pause = self._pauses[open_[-1]]
-            self._pauses[open_[-1]] = pause.model_copy(update={"ended_at": workflow.now()})
+            # Midday UTC is the same day in Stockholm: the plan counts Stockholm days. Proof that
+            # came with the request, before it was asked for, paused nothing.
+            ended = workflow.now() if on is None else datetime.combine(on, time(10), UTC)
+            ended = max(ended, pause.started_at)
+            self._pauses[open_[-1]] = pause.model_copy(update={"ended_at": ended})
             plan = await self._plan_deadline()
             await self._move_deadline(
                 plan,
@@ -1140,6 +1201,11 @@ class CaseWorkflow(StaffRoles):
         """Return once the workflow has acted on the decision, so the caller sees the new state."""
         await workflow.wait_condition(lambda: self._state is not state)
         return ActionResult(case_number=self._case.case_number, state=self._state)
+
+
+def is_no_address(error: ActivityError) -> bool:
+    """The population register has no address for a letter (protected, or unknown)."""
+    return isinstance(error.cause, ApplicationError) and error.cause.type == "NoAddress"
 
 
 def is_no_mailbox(error: ActivityError) -> bool:

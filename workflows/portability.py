@@ -12,7 +12,9 @@ from dsr.models import (
     CaseInput,
     CaseResult,
     DeliveryMethod,
+    DeliveryRoute,
     ExtractResult,
+    IdentityBasis,
 )
 from workflows.access import AccessRequestWorkflow
 
@@ -42,5 +44,16 @@ class PortabilityWorkflow(AccessRequestWorkflow):
     ) -> Callable[[ExtractActivities, BuildExtractInput], Coroutine[Any, Any, ExtractResult]]:
         return ExtractActivities.build_portable
 
-    def _delivery_method(self, protected: bool, extract: ExtractResult) -> DeliveryMethod:
+    def _delivery_method(
+        self, protected: bool, extract: ExtractResult, route: DeliveryRoute | None
+    ) -> DeliveryMethod:
         return DeliveryMethod.MANUAL if protected else DeliveryMethod.DIGITAL_MAILBOX
+
+    async def _proof_not_needed(self) -> IdentityBasis | None:
+        """Portability goes by digital mailbox only: that reaches the subject alone."""
+        if self._case.details.deliver_elsewhere:
+            return None
+        route = await self._delivery_route()
+        if route.digital_mailbox and not route.protected_identity:
+            return IdentityBasis.DIGITAL_MAILBOX
+        return None

@@ -47,9 +47,7 @@ from dsr.models import (
     CaseResult,
     CaseState,
     DeliveryMethod,
-    IdentityMethod,
     Outcome,
-    VerifyIdentityInput,
 )
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit_access, wait_for_state
@@ -142,18 +140,11 @@ async def trail(settings: Settings, case_number: str) -> tuple[str | None, list[
         await engine.dispose()
 
 
-async def awaiting_identity(client: Client, settings: Settings) -> WorkflowHandle[Any, CaseResult]:
-    """An unsigned access request from the e-service: the subject has been asked for proof."""
+async def submitted_case(client: Client, settings: Settings) -> WorkflowHandle[Any, CaseResult]:
+    """An unsigned access request from the e-service, answered in the subject's own digital
+    mailbox: no proof is needed, and collection starts at once."""
     submitted = await submit_access(client, settings, SUBJECT)
-    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
-    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
-    return handle
-
-
-async def verify_identity(handle: WorkflowHandle[Any, CaseResult]) -> None:
-    await handle.execute_update(
-        "verify_identity", VerifyIdentityInput(method=IdentityMethod.ID_CHECKED, handler="anna")
-    )
+    return client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
 
 
 async def running_on(
@@ -183,7 +174,8 @@ async def kill(worker: WorkerProcess) -> str:
 async def assert_delivered_once(
     handle: WorkflowHandle[Any, CaseResult], settings: Settings, killed_log: str, new: WorkerProcess
 ) -> None:
-    """Closed as delivered, with one extract and one identity notice in the subject's mailbox,
+    """Closed as delivered, with one extract in the subject's mailbox (and no identity notice:
+    none was needed),
     one delivery in history and in the workers' logs, and one in the register's trail."""
     number = handle.id
     result = await asyncio.wait_for(handle.result(), 30)
@@ -193,19 +185,16 @@ async def assert_delivered_once(
     assert Path(result.delivery.location) == settings.outbox_dir / "digital-mailbox" / number
 
     # Messages are kept by id, so a second send would overwrite one: hence the counts below.
-    assert mailbox(settings) == {
-        number: EXTRACT_FILES,
-        f"{number}-identity_requested": ["message.json"],
-    }
+    assert mailbox(settings) == {number: EXTRACT_FILES}
     message = json.loads(
         (settings.outbox_dir / "digital-mailbox" / number / "message.json").read_text()
     )
     assert message["message_id"] == number and message["attachments"] == EXTRACT_FILES[:2]
 
     events = await history(handle)
-    for name in ("deliver_extract", "send_notice"):
-        runs = activity_runs(events, name)
-        assert [run.completed for run in runs] == [True], f"{name}: {runs}"
+    runs = activity_runs(events, "deliver_extract")
+    assert [run.completed for run in runs] == [True], runs
+    assert activity_runs(events, "send_notice") == []
     delivered = [
         line for log in (killed_log, new.log()) for line in logged(log, "extract delivered")
     ]
@@ -226,8 +215,7 @@ async def test_a_worker_killed_while_collecting_is_replaced_and_the_case_deliver
 ) -> None:
     async with readers_blocked(settings.system_url("billing")) as release:
         async with worker_processes(client, settings, 1) as [killed]:
-            handle = await awaiting_identity(client, settings)
-            await verify_identity(handle)
+            handle = await submitted_case(client, settings)
             blocked = await until(
                 lambda: the_one_running_collect(handle),
                 "billing's collection to block",
@@ -265,8 +253,7 @@ async def test_a_worker_killed_while_delivering_is_replaced_and_delivers_once(
     client: Client, settings: Settings
 ) -> None:
     async with worker_processes(client, settings, 1) as [killed]:
-        handle = await awaiting_identity(client, settings)
-        await verify_identity(handle)
+        handle = await submitted_case(client, settings)
         await wait_for_state(handle, CaseState.AWAITING_REVIEW, timeout=60)
 
         message = settings.outbox_dir / "digital-mailbox" / handle.id

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
@@ -24,6 +24,7 @@ from dsr.models import (
     Channel,
     CloseUnverifiedInput,
     DeliveryMethod,
+    IdentityBasis,
     IdentityMethod,
     Outcome,
     RecordManualDeliveryInput,
@@ -32,7 +33,7 @@ from dsr.models import (
 )
 from dsr.worker_setup import build_activities, create_worker
 from systems.catalog import load_catalog
-from systems.demo import DEMO_SUBJECTS, SeedManifest
+from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, SeedManifest
 from tests.helpers import record_history, status_of, submit_access, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -173,26 +174,24 @@ async def test_verified_at_intake_is_collected_reviewed_and_delivered(
     assert events[4].actor == "anna"
 
 
-async def test_handler_verifies_identity_then_releases(
+async def test_a_letter_to_the_population_register_address_needs_no_identity_proof(
     client: Client, worker: Settings, seeded: SeedManifest
 ) -> None:
+    """Art. 12(2),(6), EDPB 01/2022 §§ 69-77: a request by letter is answered by letter to the
+    address the population register (SPAR) has for the number, which reaches the subject and
+    nobody else: no proof is asked, the clock does not stop. Not to the customer record's
+    address (Karin Lindqvist has moved), and on paper every row is printed, in annexes."""
     settings = worker
     subject = DEMO_SUBJECTS["joint_a"]
     submitted = await submit_access(
         client, settings, subject, channel=Channel.LETTER, assignee=None
     )
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
-    waiting = await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
-    assert waiting.identity is None and waiting.extract is None
-
-    moved = await handle.execute_update(
-        "verify_identity",
-        VerifyIdentityInput(method=IdentityMethod.SIGNED_LETTER, handler="bo"),
-        result_type=ActionResult,
-    )
-    assert moved.state is not CaseState.AWAITING_IDENTITY
     review = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
-    assert review.assignee == "bo", "the first handler to act on an unassigned case takes it"
+    assert review.identity is None and review.identity_basis is IdentityBasis.REGISTERED_ADDRESS
+    assert review.pauses == [] and review.deadline == submitted.deadline
+    assert not (settings.outbox_dir / "digital-mailbox").exists(), "nobody was asked for proof"
+    assert [s.action for s in review.steps][0] == "identity_not_needed:registered_address"
     assert review.extract is not None
     # The co-holder of the shared contract: the contract is there, their own data is not.
     rows = extract_rows(settings, review.extract.json_ref)
@@ -207,33 +206,81 @@ async def test_handler_verifies_identity_then_releases(
     )
     result = await handle.result()
     assert result.delivery is not None and result.delivery.method is DeliveryMethod.LETTER
-    await record_history(handle, "access_verified_by_handler_letter")
+    await record_history(handle, "access_letter_to_registered_address")
     letter = Path(result.delivery.location)
-    assert (letter / "letter.html").exists()
-    # The letter goes to the registered address on the customer record.
-    billing = create_engine(settings.system_url("billing"))
-    async with billing.connect() as conn:
-        customer = (
-            await conn.execute(
-                text(
-                    "SELECT name, street, postal_code, city FROM customers "
-                    "WHERE personal_number = :id"
-                ),
-                {"id": subject},
-            )
-        ).one()
-    await billing.dispose()
+    # The population register's address, not the customer record's (she has moved).
     assert (letter / "address.txt").read_text().splitlines() == [
-        customer.name,
-        customer.street,
-        f"{customer.postal_code} {customer.city}",
+        "Karin Lindqvist",
+        "Vallmovägen 3",
+        "724 60 Västerås",
     ]
+    assert "Rönnbärsstigen" not in (letter / "address.txt").read_text()
+    # Paper carries every row: two years of hourly readings in an annex of their own.
+    body = (letter / "letter.html").read_text()
+    readings = len(seeded.rows_of(subject, "network")["meter_readings"])
+    assert readings > 100
+    assert f"Samtliga {readings} rader finns i bilaga 1" in body
+    assert f"Bilaga 1: Mätvärden (timvärden) ({readings} rader)" in body
+    annex = body[body.index("Bilaga 1:") :]
+    assert annex.count("<tr>") == readings + 1  # the heading and every row
+    assert "extract.json" not in body
+
+
+async def test_an_answer_asked_for_elsewhere_waits_for_identity_proof(
+    client: Client, worker: Settings
+) -> None:
+    """Delivered anywhere but the subject's own mailbox or registered address, the answer could
+    reach someone else: proof first, then a handler sends it where it was asked for."""
+    submitted = await submit_access(
+        client, worker, DEMO_SUBJECTS["joint_a"], assignee=None, deliver_elsewhere=True
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    waiting = await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+    assert waiting.identity is None and waiting.extract is None and waiting.identity_basis is None
+    moved = await handle.execute_update(
+        "verify_identity",
+        VerifyIdentityInput(method=IdentityMethod.SIGNED_LETTER, handler="bo"),
+        result_type=ActionResult,
+    )
+    assert moved.state is not CaseState.AWAITING_IDENTITY
+    review = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    assert review.assignee == "bo", "the first handler to act on an unassigned case takes it"
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="bo"))
+    manual = await wait_for_state(handle, CaseState.AWAITING_MANUAL_DELIVERY)
+    assert manual.manual_handling_reason == "delivery_elsewhere"
+    await handle.execute_update(
+        "record_manual_delivery",
+        RecordManualDeliveryInput(handler="bo", note="Skickat till ombudet enligt fullmakt"),
+    )
+    assert (await handle.result()).outcome is Outcome.DELIVERED_MANUALLY
+    await record_history(handle, "access_verified_by_handler_elsewhere")
+
+
+async def test_skyddad_folkbokforing_in_the_population_register_routes_to_a_handler(
+    client: Client, worker: Settings
+) -> None:
+    """Sofia Lund's customer record says nothing; SPAR reports skyddad folkbokföring. No
+    address is used or shown: proof is asked, and a handler hands the answer over."""
+    submitted = await submit_access(client, worker, FILLER_SUBJECTS["lund"])
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+    await handle.execute_update(
+        "verify_identity", VerifyIdentityInput(method=IdentityMethod.ID_CHECKED, handler="anna")
+    )
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+    manual = await wait_for_state(handle, CaseState.AWAITING_MANUAL_DELIVERY)
+    assert manual.manual_handling_reason == "protected_identity"
+    assert not (worker.outbox_dir / "letters").exists(), "no letter to an address"
+    await handle.terminate("test over")
 
 
 async def test_actions_in_the_wrong_state_are_rejected_and_change_nothing(
     client: Client, worker: Settings
 ) -> None:
-    submitted = await submit_access(client, worker, DEMO_SUBJECTS["coordination"])
+    submitted = await submit_access(
+        client, worker, DEMO_SUBJECTS["coordination"], deliver_elsewhere=True
+    )
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
     await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
 
@@ -262,7 +309,9 @@ async def test_actions_in_the_wrong_state_are_rejected_and_change_nothing(
 
 
 async def test_duplicate_submission_returns_the_open_case(client: Client, worker: Settings) -> None:
-    first = await submit_access(client, worker, DEMO_SUBJECTS["marketing_only"])
+    first = await submit_access(
+        client, worker, DEMO_SUBJECTS["marketing_only"], deliver_elsewhere=True
+    )
     second = await submit_access(client, worker, DEMO_SUBJECTS["marketing_only"])
     assert second.existing and second.case_number == first.case_number
     intakes = [
@@ -307,7 +356,7 @@ async def test_unknown_subject_still_gets_an_answer(client: Client, worker: Sett
 async def test_close_unverified_sends_a_notice_with_the_right_to_complain(
     client: Client, worker: Settings
 ) -> None:
-    submitted = await submit_access(client, worker, DEMO_SUBJECTS["tolvan"])
+    submitted = await submit_access(client, worker, DEMO_SUBJECTS["tolvan"], deliver_elsewhere=True)
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
     await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
     with pytest.raises(ValidationError, match="must not be blank"):
@@ -385,7 +434,9 @@ async def test_the_automatic_release_policy_delivers_e_id_cases_without_review(
             (CaseState.CLOSED, "delivered:digital_mailbox", "engine"),
         ]
         # Identity proven by a handler, or protected identity: reviewed as always.
-        by_letter = await submit_access(client, automatic, DEMO_SUBJECTS["coordination"])
+        by_letter = await submit_access(
+            client, automatic, DEMO_SUBJECTS["coordination"], deliver_elsewhere=True
+        )
         letter = client.get_workflow_handle(by_letter.case_number)
         await wait_for_state(letter, CaseState.AWAITING_IDENTITY)
         await letter.execute_update(

@@ -34,13 +34,21 @@ from dsr.models import (
     Kind,
     RecordClarificationInput,
     RegisterCaseInput,
+    RequestDetails,
     SubmitRequestInput,
     VerifyIdentityInput,
 )
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
-from tests.helpers import Mailbox, record_history, status_of, submit, wait_for_state
+from tests.helpers import (
+    Mailbox,
+    record_history,
+    release_and_hand_over,
+    status_of,
+    submit,
+    wait_for_state,
+)
 from workflows.access import AccessRequestWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -48,7 +56,9 @@ TOLVAN = DEMO_SUBJECTS["tolvan"]
 LADDER = [Escalation.REMINDED, Escalation.ESCALATED, Escalation.OVERDUE]
 
 
-async def registered(settings: Settings, received_at: datetime) -> CaseInput:
+async def registered(
+    settings: Settings, received_at: datetime, *, deliver_elsewhere: bool = False
+) -> CaseInput:
     """A case registered as intake registers it, ready to start on any server."""
     async with build_activities(settings) as activities:
         by_name = {getattr(a, "__name__", ""): a for a in activities}
@@ -70,6 +80,7 @@ async def registered(settings: Settings, received_at: datetime) -> CaseInput:
         deadline_at=opened.deadline_at,
         channel=Channel.E_SERVICE,
         assignee="anna",
+        details=RequestDetails(deliver_elsewhere=deliver_elsewhere),
     )
 
 
@@ -78,9 +89,11 @@ async def started(
     env: WorkflowEnvironment, settings: Settings, *, bankid: bool = False
 ) -> AsyncIterator[tuple[WorkflowHandle[Any, CaseResult], CaseInput, datetime]]:
     """An access case received now (the test server's now), running on a worker for the
-    test; with `bankid`, signed at intake, so no identity pause."""
+    test; with `bankid`, signed at intake, so no identity pause. Without, the subject asks for
+    the answer elsewhere than their own mailbox: identity must be proven (and the clock may
+    stand still meanwhile)."""
     received = await env.get_current_time()
-    case = await registered(settings, received)
+    case = await registered(settings, received, deliver_elsewhere=not bankid)
     if bankid:
         signed = FakeEidProvider(settings.eid_dir).sign(TOLVAN)
         case = case.model_copy(
@@ -194,8 +207,7 @@ async def test_the_ladder_follows_pauses_and_an_extension_and_fires_each_step_on
             f"{number}-dpo-overdue-g1",
             f"{number}-team_lead-escalated-g1",
         ]
-        await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
-        await handle.result()
+        await release_and_hand_over(handle)
         await record_history(handle, "access_paused_extended_overdue")
         closed = await status_of(handle)
     assert closed.state is CaseState.CLOSED
@@ -293,6 +305,42 @@ async def test_a_case_received_40_days_ago_is_overdue_at_once_each_step_once_by_
         assert "access" in body and current.deadline.isoformat() in body
         for personal in (TOLVAN, TOLVAN[2:], "Tolvan"):
             assert personal not in subject + body
+
+
+async def test_the_pause_ends_the_day_the_proof_was_supplied_not_the_day_it_was_recorded(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    async with started(skipping_env, settings) as (handle, case, received):
+        await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+        asked = received.astimezone(STOCKHOLM).date()
+        # The signed letter arrived two days after the question; a handler records it a
+        # week after that. The clock stood still for two days, not nine.
+        await skipping_env.sleep(timedelta(days=9))
+        with pytest.raises(WorkflowUpdateFailedError) as future:
+            await handle.execute_update(
+                "verify_identity",
+                VerifyIdentityInput(
+                    method=IdentityMethod.SIGNED_LETTER,
+                    handler="anna",
+                    supplied_on=asked + timedelta(days=30),
+                ),
+            )
+        assert "is in the future" in str(future.value.cause)
+        await handle.execute_update(
+            "verify_identity",
+            VerifyIdentityInput(
+                method=IdentityMethod.SIGNED_LETTER,
+                handler="anna",
+                supplied_on=asked + timedelta(days=2),
+            ),
+        )
+        review = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+        assert review.deadline == gdpr_deadline(received, paused_days=2)
+        (pause,) = review.pauses
+        assert pause.ended_at is not None
+        assert pause.ended_at.astimezone(STOCKHOLM).date() == asked + timedelta(days=2)
+        await skip_to(skipping_env, review.deadline_at + timedelta(hours=1))  # type: ignore[operator]
+        await release_and_hand_over(handle)
 
 
 async def test_a_clarification_asked_in_time_stops_the_clock_and_one_asked_late_does_not(

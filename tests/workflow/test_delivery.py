@@ -71,7 +71,9 @@ async def test_no_mailbox_and_no_address_goes_to_a_handler(
 async def test_an_unverified_notice_without_mailbox_goes_to_a_handler(
     client: Client, mailboxless: Settings
 ) -> None:
-    submitted = await submit_access(client, mailboxless, DEMO_SUBJECTS["tolvan"])
+    submitted = await submit_access(
+        client, mailboxless, DEMO_SUBJECTS["tolvan"], deliver_elsewhere=True
+    )
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
     await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
     await handle.execute_update(

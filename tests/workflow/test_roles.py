@@ -45,7 +45,12 @@ async def staffed(client: Client, settings: Settings, tmp_path: Path) -> AsyncIt
 
 async def awaiting_identity(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:
     submitted = await submit_access(
-        client, settings, DEMO_SUBJECTS["tolvan"], channel=Channel.LETTER, assignee="anna"
+        client,
+        settings,
+        DEMO_SUBJECTS["tolvan"],
+        channel=Channel.LETTER,
+        assignee="anna",
+        deliver_elsewhere=True,
     )
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
     await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
