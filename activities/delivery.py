@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import defaultdict
 from datetime import UTC, datetime
 
 from temporalio import activity
@@ -50,16 +51,17 @@ NOTICES_SV = {
         "Din invändning mot direktmarknadsföring är genomförd",
         "Från och med {effective} använder vi inte dina personuppgifter för "
         "direktmarknadsföring, varken via e-post, sms, telefon eller post (artikel 21.3 "
-        "dataskyddsförordningen). Samtycken till marknadsföring är återkallade. Vi har "
-        "meddelat {providers} tjänsteleverantörer som fått uppgifter för marknadsföring. "
-        "Invändningen gäller endast marknadsföring: ditt avtal, dina fakturor och "
-        "meddelanden om avbrott påverkas inte.",
+        "dataskyddsförordningen). Samtycken till marknadsföring är återkallade. Invändningen "
+        "gäller endast marknadsföring: ditt avtal, dina fakturor och "
+        "meddelanden om avbrott påverkas inte. Tjänsteleverantörer som fått uppgifter för "
+        "marknadsföring och som vi har meddelat: {providers}.",
     ),
     "restriction_applied": (
         "Behandlingen av dina personuppgifter är begränsad",
         "Från och med {effective} lagrar vi dina uppgifter men behandlar dem inte på annat sätt "
         "utan ditt samtycke, utom för rättsliga anspråk eller för att skydda någon annan "
-        "(artikel 18 dataskyddsförordningen). Skäl till begränsningen: {ground}. Vi meddelar "
+        "(artikel 18 dataskyddsförordningen). Skäl till begränsningen: {ground}. Mottagare av "
+        "dina uppgifter som får veta om begränsningen (artikel 19): {recipients}. Vi meddelar "
         "dig innan begränsningen hävs.",
     ),
     "restriction_lifting": (
@@ -72,7 +74,8 @@ NOTICES_SV = {
         "Svar på din begäran om radering",
         "Raderat eller avidentifierat: {erased}. Sparas enligt lag, och behandlas under tiden "
         "bara för det ändamål som kräver det: {kept} Det som sparas raderas automatiskt när "
-        "tiden gått ut. " + REMEDIES_SV,
+        "tiden gått ut. Mottagare av de raderade uppgifterna som får veta om raderingen "
+        "(artikel 19): {recipients}. " + REMEDIES_SV,
     ),
     "extension": (
         "Vi behöver mer tid för att besvara din begäran",
@@ -95,10 +98,16 @@ NOTICES_SV = {
     "rectification_answer": (
         "Svar på din begäran om rättelse",
         "Rättade uppgifter: {changed}. Uppgifter som inte rättats: {rejected}. {reason_text}"
-        "Vi har meddelat {recipients} mottagare av uppgifterna om rättelsen (artikel 19 "
-        "dataskyddsförordningen). " + REMEDIES_SV,
+        "Mottagare av uppgifterna som får veta om rättelsen (artikel 19 "
+        "dataskyddsförordningen): {recipients}. " + REMEDIES_SV,
     ),
 }
+
+
+def _filled(template: str, reason: str, facts: dict[str, str]) -> str:
+    """The notice with its facts; a fact a case from before it existed did not give reads as
+    a dash rather than failing the notice."""
+    return template.format_map(defaultdict(lambda: "-", {"reason": reason, **facts}))
 
 
 class DeliveryActivities:
@@ -181,7 +190,7 @@ class DeliveryActivities:
                 + (f"-{request.notice_key}" if request.notice_key else ""),
                 recipient=request.subject_id,
                 subject=f"{title}, ärende {request.case_number}",
-                body=html.escape(template.format(reason=request.reason, **request.facts)),
+                body=html.escape(_filled(template, request.reason, request.facts)),
             )
         )
         return NoticeReceipt(location=location, sent_at=datetime.now(UTC))

@@ -77,7 +77,13 @@ class ErasureActivities:
             for item in await self._plan(engine, system, request.subject_id, request.today):
                 items.append(item)
                 told = await recipients_of_rows(engine, system, item.table, item.keys)
-                stored.append({**_item_json(item), "recipients": told})
+                stored.append(
+                    {
+                        **_item_json(item),
+                        "recipients": list(told.named),
+                        "categories": list(told.categories),
+                    }
+                )
         ref = self._store.ref(request.case_number, 1, "erasure-plan.json")
         self._store.write(ref, json.dumps(stored, ensure_ascii=False))
         return ErasurePlanResult(ref=ref, items=_summarise(items))
@@ -100,8 +106,16 @@ class ErasureActivities:
         recipients: set[str] = {
             name for item in mine if item["action"] != "keep" for name in item.get("recipients", ())
         }
+        categories = [
+            category
+            for item in mine
+            if item["action"] != "keep"
+            for category in item.get("categories", ())
+        ]
         if not recorded:
-            recipients.update(await subject_recipients(engine, system, request.subject_id))
+            everyone = await subject_recipients(engine, system, request.subject_id)
+            recipients.update(everyone.named)
+            categories += everyone.categories
         erased: dict[str, int] = {}
         keeps = any(item["action"] == "keep" for item in mine)
         done: list[str] = []
@@ -132,6 +146,12 @@ class ErasureActivities:
                 if item["action"] != "keep" and item["table"] in done
                 for name in item.get("recipients", ())
             }
+            categories = [
+                category
+                for item in mine
+                if item["action"] != "keep" and item["table"] in done
+                for category in item.get("categories", ())
+            ]
         if keeps:
             # Art. 17(3) + 18: what must be kept is only stored, nothing else, until it goes.
             restricted = await set_restriction(engine, system, request.subject_id, True)
@@ -146,6 +166,7 @@ class ErasureActivities:
             system=request.system,
             tables=erased,
             recipients=sorted(recipients) if erased_now else [],
+            categories=list(dict.fromkeys(categories)) if erased_now else [],
             blocked=blocked,
             done_tables=done,
         )
@@ -208,12 +229,15 @@ class ErasureActivities:
             return EraseDueResult(system=request.system, erased={}, next_due=None)
         # Who received the approved kept rows, as the plan recorded it (Art. 19 when they go).
         received: dict[tuple[str, int], list[str]] = {}
+        by_category: dict[tuple[str, int], list[str]] = {}
         for item in stored:
             if item["system"] == request.system and item["action"] == "keep":
                 for key in item["keys"]:
                     received[(item["table"], key)] = item.get("recipients", [])
+                    by_category[(item["table"], key)] = item.get("categories", [])
         erased: dict[str, int] = {}
         told: set[str] = set()
+        categories: set[str] = set()
         dated: list[date] = []
         waiting: set[str] = set()
         plan = await self._plan(engine, system, request.subject_id, request.today)
@@ -226,6 +250,7 @@ class ErasureActivities:
                 changed = await erase_rows(engine, system, item.table, keys, item.then)
                 erased[item.table] = erased.get(item.table, 0) + changed
                 told.update(name for key in keys for name in received.get((item.table, key), ()))
+                categories.update(c for key in keys for c in by_category.get((item.table, key), ()))
             elif item.keep_until is not None:
                 dated.append(item.keep_until)
             elif item.rule == "running_contract":
@@ -239,6 +264,7 @@ class ErasureActivities:
             next_due=next_due,
             waiting=sorted(waiting),
             recipients=sorted(told),
+            categories=sorted(categories),
         )
 
 

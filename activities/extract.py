@@ -16,9 +16,10 @@ from typing import Any
 from temporalio import activity
 
 from activities.collected import RowText, read_collected
+from activities.places import OTHER_PERSON_NOTE_SV
 from activities.store import ExtractStore
 from dsr.calendar import STOCKHOLM
-from dsr.disposal import DocumentPlan, retention_sv
+from dsr.disposal import ARCHIVED_SV, DocumentPlan, retention_sv
 from dsr.models import (
     BuildExtractInput,
     Channel,
@@ -28,7 +29,9 @@ from dsr.models import (
     DisposalDueInput,
     ExtractResult,
 )
+from dsr.recipients import RecipientsRegister
 from systems.catalog import CATEGORY_NAMES_SV, Catalog, TableDecl
+from systems.places import ARCHIVE, REGISTER
 
 # Tables longer than this are summarised in the HTML letter; every row is in the JSON file.
 HTML_ROW_LIMIT = 100
@@ -49,6 +52,14 @@ CATEGORY_LABELS_SV = {
     "marketing": "Marknadsföring",
     "disclosure": "Utlämnanden till andra",
     "technical": "Tekniska uppgifter (löpnummer, tidsstämplar)",
+}
+
+
+FOUND_SV, NOT_FOUND_SV = "uppgifter om dig finns", "inga uppgifter om dig"
+# What the places beyond the systems hold, as the answer's categories name it.
+PLACE_CATEGORIES_SV = {
+    ARCHIVE: "Handlingar som nämner dig (brev, klagomål, avtal)",
+    REGISTER: "Dina tidigare begäranden och våra svar",
 }
 
 
@@ -135,7 +146,24 @@ class ExtractActivities:
     def _answer(self, request: BuildExtractInput) -> dict[str, Any]:
         systems: list[dict[str, Any]] = []
         disclosures: list[dict[str, Any]] = []
+        # Every place searched, by name, whether it held anything (the answer claims no more).
+        places: list[dict[str, Any]] = []
+        documents: dict[str, Any] | None = None
+        earlier: dict[str, Any] | None = None
+        for collection in request.collections:
+            if collection.system in self._catalog.systems:
+                continue
+            content = json.loads(self._store.read(collection.ref))
+            places.append(
+                {"name": collection.system, "title": content["title"], "found": collection.found}
+            )
+            if collection.system == ARCHIVE:
+                documents = content
+            elif collection.system == REGISTER:
+                earlier = content
         for collection in sorted(request.collections, key=lambda c: c.system):
+            if collection.system not in self._catalog.systems:
+                continue
             declaration = self._catalog.systems[collection.system]
             # Long tables stay text (activities/collected.py): ten years of readings are
             # copied into the answer, not built as rows.
@@ -156,7 +184,14 @@ class ExtractActivities:
                 systems.append(
                     {"system": declaration.name, "title": declaration.title, "tables": tables}
                 )
+        searched = [
+            {"name": c.system, "title": self._catalog.systems[c.system].title, "found": c.found}
+            for c in sorted(request.collections, key=lambda c: c.system)
+            if c.system in self._catalog.systems
+        ]
         all_tables = [t for s in systems for t in s["tables"]]
+        # The places beyond the systems, where they held something, as the lists name them.
+        held = [place for place in (documents, earlier) if place and _entries(place)]
         return {
             "case_number": request.case_number,
             "generated_at": datetime.now(UTC).isoformat(),
@@ -167,13 +202,26 @@ class ExtractActivities:
                 "contact": self._controller.contact,
                 "data_protection_officer": self._controller.dpo_contact,
             },
-            "subject_found": bool(systems),
+            "subject_found": bool(systems) or bool(held),
+            "places_searched": searched + places,
             "systems": systems,
-            "purposes": _unique(t["purpose"] for t in all_tables),
-            "categories": _unique(c for t in all_tables for c in t["categories"]),
-            "legal_bases": _unique(t["legal_basis"] for t in all_tables),
-            "retention": [{"table": t["label"], "rule": t["retention"]} for t in all_tables],
-            "recipients": _recipients(all_tables, disclosures),
+            "documents": documents,
+            "earlier_cases": earlier,
+            "purposes": _unique(
+                [*(t["purpose"] for t in all_tables), *(p["purpose"] for p in held)]
+            ),
+            "categories": _unique(
+                [
+                    *(c for t in all_tables for c in t["categories"]),
+                    *(PLACE_CATEGORIES_SV[p["system"]] for p in held),
+                ]
+            ),
+            "legal_bases": _unique(
+                [*(t["legal_basis"] for t in all_tables), *(p["legal_basis"] for p in held)]
+            ),
+            "retention": [{"table": t["label"], "rule": t["retention"]} for t in all_tables]
+            + [{"table": p["label"], "rule": ARCHIVED_SV} for p in held],
+            "recipients": _recipients(all_tables, disclosures, self._catalog.recipients),
             "sources": _unique(t["source"] for t in all_tables),
             "automated_decisions": [
                 {"table": t["label"], "logic": t["automated_decision"]}
@@ -210,7 +258,12 @@ class ExtractActivities:
         }
         self._store.write(json_ref, json.dumps(payload, ensure_ascii=False).encode())
         self._store.write(zip_ref, _csv_zip(tables))
-        self._store.write(html_ref, _portable_cover(request.case_number, tables))
+        searched = [
+            self._catalog.systems[c.system].title
+            for c in sorted(request.collections, key=lambda c: c.system)
+            if c.system in self._catalog.systems
+        ]
+        self._store.write(html_ref, _portable_cover(request.case_number, tables, searched))
         return ExtractResult(
             version=request.version,
             json_ref=json_ref,
@@ -236,17 +289,25 @@ def _csv_zip(tables: dict[str, list[dict[str, Any]]]) -> bytes:
     return archive.getvalue()
 
 
-def _portable_cover(case_number: str, tables: dict[str, list[dict[str, Any]]]) -> str:
+def _portable_cover(
+    case_number: str, tables: dict[str, list[dict[str, Any]]], searched: list[str]
+) -> str:
+    """The cover note: what is attached, and where we looked (no more is claimed)."""
     listing = "".join(
         f"<li>{html.escape(name)}: {len(rows)} rader</li>" for name, rows in tables.items()
     )
+    places = ", ".join(html.escape(title) for title in searched)
     return (
         "<!doctype html><html lang='sv'><head><meta charset='utf-8'><title>Dataportabilitet "
         f"{html.escape(case_number)}</title></head><body><h1>Dina uppgifter i maskinläsbart "
         "format (artikel 20)</h1><p>Bifogat finns uppgifterna du lämnat till oss och de som "
         "registrerats när vi fullgjort ditt avtal, som JSON (portability.json) och som en "
         "CSV-fil per tabell (portability-csv.zip). Du kan ge dem till en annan leverantör.</p>"
-        f"<ul>{listing or '<li>Inga uppgifter</li>'}</ul></body></html>"
+        f"<ul>{listing or '<li>Inga uppgifter</li>'}</ul><p>Vi har hämtat uppgifterna ur: "
+        f"{places}. Diariet och ärenderegistret har vi inte tagit med: där behandlas uppgifter "
+        "för att lagen kräver det, inte med stöd av ditt samtycke eller ett avtal, och rätten "
+        "till dataportabilitet gäller inte dem (artikel 20.1). Du kan få en kopia av allt vi "
+        "har om dig genom en begäran om registerutdrag (artikel 15).</p></body></html>"
     )
 
 
@@ -306,7 +367,11 @@ def _table_section(
         "retention": retention_sv(plan, table.erasure.disposal if table.erasure else None),
         "source": table.source,
         "automated_decision": table.automated_decision,
-        "recipients": list(table.recipients),
+        # Art. 15(1)(c): recipients by name where known; categories resolved through a column
+        # of the rows (or the link's parent), else named as a category.
+        "recipients": table.named_recipients(),
+        "recipient_categories": [r.model_dump() for r in table.recipient_categories()],
+        "recipient_column": table.recipient_column,
         "categories": _unique(CATEGORY_LABELS_SV[c.category] for c in table.columns.values()),
         "columns": {name: column.label for name, column in table.columns.items()},
         # What the codes some columns hold mean, in Swedish: the letter shows the words, the
@@ -321,6 +386,12 @@ def _table_section(
     }
 
 
+def _entries(place: dict[str, Any]) -> list[dict[str, Any]]:
+    """The documents or the earlier requests a place's collection found."""
+    found: list[dict[str, Any]] = place.get("documents") or place.get("cases") or []
+    return found
+
+
 def _shown(table: dict[str, Any], column: str, value: Any) -> Any:
     """A cell as the subject reads it: a code by its Swedish words (the table's legend), a
     list of categories by their names; anything else as it is."""
@@ -333,9 +404,15 @@ def _shown(table: dict[str, Any], column: str, value: Any) -> Any:
 
 
 def _recipients(
-    tables: list[dict[str, Any]], disclosures: list[dict[str, Any]]
+    tables: list[dict[str, Any]],
+    disclosures: list[dict[str, Any]],
+    register: RecipientsRegister,
 ) -> list[dict[str, str]]:
-    named = [
+    """Who received the subject's data, by name where known (Art. 15(1)(c)): the disclosure
+    log's releases; each table's named recipients; the recipients its rows name (a fibre
+    service provider, the electricity supplier of a metering point); and, where nothing names
+    them, the category."""
+    found: list[dict[str, str]] = [
         {
             "name": str(row.get("recipient")),
             "type": str(row.get("recipient_type")),
@@ -345,18 +422,43 @@ def _recipients(
         }
         for row in disclosures
     ]
-    declared = [
-        {
-            "name": recipient,
-            "type": "mottagarkategori",
+    by_name = {t["table"]: t for t in tables}
+
+    def add(name: str, kind: str, table: dict[str, Any]) -> None:
+        entry = {
+            "name": name,
+            "type": kind,
             "date": "",
-            "purpose": t["purpose"],
-            "source": t["label"],
+            "purpose": table["purpose"],
+            "source": table["label"],
         }
-        for t in tables
-        for recipient in t["recipients"]
-    ]
-    return named + declared
+        if entry not in found:
+            found.append(entry)
+
+    for table in tables:
+        for name in table["recipients"]:
+            add(name, register.kind_sv(name) or "mottagare", table)
+        column = table.get("recipient_column")
+        if column:
+            for name in _distinct(table["rows"], column):
+                add(name, register.kind_sv(name) or "mottagare", table)
+        for category in table.get("recipient_categories", ()):
+            owner, _, name_column = (category["column"] or "").rpartition(".")
+            source = by_name.get(owner) if owner else table
+            names = _distinct(source["rows"], name_column) if source and name_column else []
+            for name in names:
+                add(name, category["category"], table)
+            if not names:
+                add(category["category"], "mottagarkategori", table)
+    return found
+
+
+def _distinct(rows: Sequence[dict[str, Any]], column: str) -> list[str]:
+    """The distinct values of a column in a table's rows; a long table's rows are not read
+    (none of those names a recipient)."""
+    if isinstance(rows, RowText):
+        return []
+    return list(dict.fromkeys(str(row[column]) for row in rows if row.get(column)))
 
 
 def _postal_address(catalog: Catalog, systems: list[dict[str, Any]]) -> list[str] | None:
@@ -399,12 +501,20 @@ def render_html(answer: dict[str, Any], *, paper: bool = False) -> str:
         f"{e(answer['controller']['contact'])}. Dataskyddsombud: "
         f"{e(answer['controller']['data_protection_officer'])}.</p>",
     ]
+    searched = answer.get("places_searched")
     if not answer["subject_found"]:
+        parts.append("<p><strong>Vi behandlar inga personuppgifter om dig.</strong></p>")
+    if searched is not None:
+        # Every place searched, by name: the answer says where it looked, and claims no more.
         parts.append(
-            "<p><strong>Vi behandlar inga personuppgifter om dig.</strong> Vi har sökt "
-            "i samtliga system där kunduppgifter finns.</p>"
+            "<h2>Där vi har sökt</h2>"
+            + _html_list(
+                f"{p['title']}: {FOUND_SV if p['found'] else NOT_FOUND_SV}" for p in searched
+            )
         )
-    else:
+    elif not answer["subject_found"]:
+        parts.append("<p>Vi har sökt i de system där kunduppgifter finns.</p>")
+    if answer["subject_found"]:
         parts.append("<h2>Dina personuppgifter</h2>")
         for system in answer["systems"]:
             parts.append(f"<h3>{e(system['title'])}</h3>")
@@ -414,6 +524,10 @@ def render_html(answer: dict[str, Any], *, paper: bool = False) -> str:
                     annexes.append(_annex(table, len(annexes) + 1))
                 else:
                     parts.append(_html_table(table))
+        if answer.get("documents") and answer["documents"]["documents"]:
+            parts.append(_html_documents(answer["documents"]))
+        if answer.get("earlier_cases") and answer["earlier_cases"]["cases"]:
+            parts.append(_html_earlier_cases(answer["earlier_cases"]))
         parts.append("<h2>Ändamål</h2>" + _html_list(answer["purposes"]))
         parts.append("<h2>Kategorier av personuppgifter</h2>" + _html_list(answer["categories"]))
         parts.append("<h2>Rättslig grund</h2>" + _html_list(answer["legal_bases"]))
@@ -449,6 +563,47 @@ def render_html(answer: dict[str, Any], *, paper: bool = False) -> str:
         parts.append("<p>Uppgifterna finns också i maskinläsbart format (extract.json).</p>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _html_documents(place: dict[str, Any]) -> str:
+    """The documents that name the subject: a list, then each copy, other people masked."""
+    e = html.escape
+    listing = "".join(
+        f"<tr><td>{e(d['date'])}</td><td>{e(d['type'])}</td><td>{e(d['title'])}</td></tr>"
+        for d in place["documents"]
+    )
+    copies = "".join(
+        f"<h4>{e(d['title'])} ({e(d['date'])})</h4><pre>{e(d['copy'])}</pre>"
+        for d in place["documents"]
+    )
+    note = (
+        f"<p>{e(OTHER_PERSON_NOTE_SV)}</p>" if any(d["masked"] for d in place["documents"]) else ""
+    )
+    return (
+        f"<h3>{e(place['title'])}</h3><h4>{e(place['label'])}</h4>"
+        f"<p>Ändamål: {e(_sentence(place['purpose']))} Rättslig grund: "
+        f"{e(_sentence(place['legal_basis']))}</p>"
+        f"<table border='1'><tr><th>Datum</th><th>Typ av handling</th><th>Rubrik</th></tr>"
+        f"{listing}</table><h4>Kopior av handlingarna</h4>{note}{copies}"
+    )
+
+
+def _html_earlier_cases(place: dict[str, Any]) -> str:
+    """The subject's earlier requests and what we sent in each."""
+    e = html.escape
+    items = []
+    for case in place["cases"]:
+        closed = f", avslutad {case['closed']}" if case["closed"] else ""
+        sent = "".join(f"<li>{e(s['date'])}: {e(s['what'])}</li>" for s in case["letters"])
+        items.append(
+            f"<li>{e(case['case_number'])}: {e(case['kind'])}, mottagen {e(case['received'])}"
+            f"{e(closed)}, {e(case['outcome'])}" + (f"<ul>{sent}</ul>" if sent else "") + "</li>"
+        )
+    return (
+        f"<h3>{e(place['title'])}</h3><h4>{e(place['label'])}</h4>"
+        f"<p>Ändamål: {e(_sentence(place['purpose']))} Rättslig grund: "
+        f"{e(_sentence(place['legal_basis']))}</p><ul>{''.join(items)}</ul>"
+    )
 
 
 def _annexed(table: dict[str, Any], number: int) -> str:

@@ -17,6 +17,7 @@ from dsr.adapters import (
     StaffMessage,
 )
 from dsr.models import FIELDS_SV, NoticeReceipt, NotifyRecipientInput, NotifyStaffInput
+from dsr.recipients import RecipientsRegister, load_recipients
 
 RECIPIENT_NOTICES_SV = {
     "rectification": (
@@ -81,6 +82,10 @@ STAFF_EVENTS_SV = {
     "public_overdue": (
         "Försenat: en begäran om allmänna handlingar har inte avgjorts på tre arbetsdagar"
     ),
+    "recipients_to_notify": (
+        "Mottagare av den registrerades uppgifter som bolaget inte kan nå av sig självt "
+        "(artikel 19): underrätta dem och anteckna det i ärendet"
+    ),
     "erasure_blocked": (
         "Raderingen stoppades i ett system: planera om, förbered och godkänn planen på nytt"
     ),
@@ -105,14 +110,28 @@ def _corrected(request: NotifyRecipientInput) -> str:
 
 
 class NotifyActivities:
-    def __init__(self, recipients: RecipientChannel, staff: StaffChannel) -> None:
+    def __init__(
+        self,
+        recipients: RecipientChannel,
+        staff: StaffChannel,
+        register: RecipientsRegister | None = None,
+    ) -> None:
         self._recipients = recipients
         self._staff = staff
+        self._register = register or load_recipients()
 
     @activity.defn
     async def notify_recipient(self, request: NotifyRecipientInput) -> NoticeReceipt:
-        """One notice per recipient and case: the id makes a retry send nothing twice."""
+        """One notice per recipient and case, to where the recipients register says it is
+        reached (Art. 19); the id makes a retry send nothing twice. A recipient the register
+        does not know is not reached (`reached` False): the case hands it to a handler."""
         title, template = RECIPIENT_NOTICES_SV[request.notice]
+        known = self._register.find(request.recipient)
+        if known is None:
+            activity.logger.info(
+                "recipient not in the register", extra={"case_number": request.case_number}
+            )
+            return NoticeReceipt(location="", sent_at=datetime.now(UTC), reached=False)
         location = await self._recipients.send(
             RecipientNotice(
                 notice_id=(
@@ -125,6 +144,8 @@ class NotifyActivities:
                 subject=f"{title} ({request.case_number})",
                 body=template.format(fields=_corrected(request)),
                 fields=tuple(request.fields),
+                email=known.email,
+                address=tuple(known.address),
             )
         )
         return NoticeReceipt(location=location, sent_at=datetime.now(UTC))

@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
+from activities.places import PlaceCollector
 from activities.store import ExtractStore
 from dsr.models import CollectInput, CollectionResult, PlanCollectionInput, PlanCollectionResult
 from systems.catalog import Catalog
 from systems.connector import collect_subject
+from systems.places import PLACES
 
 
 class SourceActivities:
@@ -21,18 +23,23 @@ class SourceActivities:
         store: ExtractStore,
         *,
         tell_assignee_after_seconds: int = 3600,
+        places: PlaceCollector | None = None,
     ) -> None:
         self._catalog = catalog
         self._engines = engines
         self._store = store
         self._tell_after = tell_assignee_after_seconds
+        self._places = places
 
     @activity.defn
     async def plan_collection(self, plan: PlanCollectionInput) -> PlanCollectionResult:
-        """The systems to collect from, fixed in history so a replay sees the same list, and
-        how long a case waits for one that does not answer before its assignee is told."""
+        """The systems to collect from, and the other places an access answer searches (the
+        document archive, the case register), fixed in history so a replay sees the same lists,
+        and how long a case waits for one that does not answer before its assignee is told."""
         return PlanCollectionResult(
-            systems=self._catalog.names(), tell_assignee_after_seconds=self._tell_after
+            systems=self._catalog.names(),
+            places=list(PLACES) if self._places is not None else [],
+            tell_assignee_after_seconds=self._tell_after,
         )
 
     @activity.defn
@@ -40,7 +47,11 @@ class SourceActivities:
         """Write the subject's rows in one system to the store; return the reference.
 
         Idempotent: a retry rewrites the same file (the connector replaces it atomically).
+        The archive and the case register are collected the same way (activities/places.py).
         """
+        if request.system in PLACES:
+            assert self._places is not None
+            return await self._places.collect(request)
         system = self._catalog.systems[request.system]
         ref = self._store.ref(request.case_number, request.version, f"{request.system}.json")
         destination = self._store.scratch(ref)

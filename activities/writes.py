@@ -40,13 +40,18 @@ class WriteActivities:
         # Art. 19: those who received the subject's data from a system that records the
         # restriction are told of it (and of its lifting).
         recipients: list[str] = []
+        categories: list[str] = []
         if (
             system.restriction is not None
             and await is_restricted(engine, system, request.subject_id) == request.restricted
         ):
-            recipients = list(await subject_recipients(engine, system, request.subject_id))
+            received = await subject_recipients(engine, system, request.subject_id)
+            recipients, categories = list(received.named), list(received.categories)
         return SystemWriteResult(
-            system=request.system, tables=summary.tables, recipients=recipients
+            system=request.system,
+            tables=summary.tables,
+            recipients=recipients,
+            categories=categories,
         )
 
     @activity.defn
@@ -55,13 +60,16 @@ class WriteActivities:
         engine, system = self._engines[request.system], self._catalog.systems[request.system]
         if system.suppression is None:
             return SystemWriteResult(system=request.system, tables={})
-        recipients = list(await subject_recipients(engine, system, request.subject_id))
+        received = await subject_recipients(engine, system, request.subject_id)
         summary = await suppress_marketing(
             engine, system, request.subject_id, now=datetime.now(UTC)
         )
         self._log("suppression", request, summary)
         return SystemWriteResult(
-            system=request.system, tables=summary.tables, recipients=recipients
+            system=request.system,
+            tables=summary.tables,
+            recipients=list(received.named),
+            categories=list(received.categories),
         )
 
     @activity.defn
@@ -82,7 +90,7 @@ class WriteActivities:
             raise ApplicationError(str(error), type="InvalidValue", non_retryable=True) from error
         received = await subject_recipients(engine, system, request.subject_id)
         told: dict[str, list[str]] = {}
-        for recipient, categories in received.items():
+        for recipient, categories in received.named.items():
             fields = [f for f in sorted(request.changes) if FIELD_CATEGORIES[f] in categories]
             if fields:
                 told[recipient] = fields
@@ -93,6 +101,7 @@ class WriteActivities:
             recipients=list(told),
             recipient_fields=told,
             values_withheld=list(told) if system.disclosure_log else [],
+            categories=list(received.categories),
             protected_identity=await has_protected_identity(engine, system, request.subject_id),
         )
 

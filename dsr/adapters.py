@@ -233,6 +233,9 @@ class RecipientNotice:
     subject: str
     body: str
     fields: tuple[str, ...] = ()
+    # Where it goes, from the recipients register: an e-mail address, else a postal address.
+    email: str | None = None
+    address: tuple[str, ...] = ()
 
 
 class RecipientChannel(Protocol):
@@ -256,6 +259,8 @@ class OutboxRecipients:
             "subject": notice.subject,
             "body": notice.body,
             "fields": list(notice.fields),
+            "email": notice.email,
+            "address": list(notice.address),
         }
         write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
         return str(target)

@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     # The document management plan (dokumenthanteringsplan): the disposal decisions
     # (gallringsbeslut) under which records may be destroyed; erasure goes no further.
     document_plan: Path = PROJECT_ROOT / "config" / "document_plan.yaml"
+    # The recipients register (mottagarregister): who receives customer data, and where an
+    # Art. 19 notice reaches them.
+    recipients_register: Path = PROJECT_ROOT / "config" / "recipients.yaml"
     # The month the financial year starts (Bokföringslagen 3 kap.): accounting records are kept
     # to the end of the seventh year after the calendar year in which it ended (7 kap. 2 §).
     financial_year_start_month: int = Field(default=1, ge=1, le=12)

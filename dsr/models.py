@@ -596,6 +596,8 @@ class CaseStatus(Model):
     # Per kind: what was applied where, who was told, what was decided.
     applied: dict[str, dict[str, int]] = Field(default_factory=dict)
     recipients_notified: list[str] = Field(default_factory=list)
+    # Recipients a handler must tell by hand (Art. 19): unknown to the register, or a category.
+    recipients_to_notify: list[str] = Field(default_factory=list)
     decision: str | None = None
     refusal_reason: str | None = None
     restriction_ground: RestrictionGround | None = None
@@ -720,6 +722,9 @@ class PlanCollectionInput(Model):
 
 class PlanCollectionResult(Model):
     systems: list[str]
+    # The places an access answer also searches, read only (the document archive, the case
+    # register); empty in plans recorded before they were searched.
+    places: list[str] = Field(default_factory=list)
     # After this long waiting for a system, its case tells the assignee; None in histories from
     # before the notice existed (they keep their course: no timer).
     tell_assignee_after_seconds: int | None = None
@@ -779,6 +784,8 @@ class SystemWriteResult(Model):
     # protected personal data (an address never goes into a recipient notice).
     values_withheld: list[str] = Field(default_factory=list)
     protected_identity: bool = False
+    # Recipients known only as a category (Art. 19), whom a handler must tell.
+    categories: list[str] = Field(default_factory=list)
     # Erasure: why the system stopped part-way (a foreign key the declarations miss), and the
     # tables erased before it did.
     blocked: str | None = None
@@ -836,8 +843,10 @@ class EraseDueResult(Model):
     next_due: date | None  # the first day something kept may go, if any has a date
     # Undated reasons approved rows are still kept for: running_contract, archive.
     waiting: list[str] = Field(default_factory=list)
-    # Who received the rows erased in this run (Art. 19), as the approved plan recorded it.
+    # Who received the rows erased in this run (Art. 19), as the approved plan recorded it,
+    # and the recipients known only as a category, for a handler.
     recipients: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
 
 
 class RetentionFollowUpInput(Model):
@@ -925,6 +934,9 @@ class NotifyStaffInput(Model):
 class NoticeReceipt(Model):
     location: str
     sent_at: datetime
+    # A recipient notice (Art. 19): False when the recipient is not in the recipients register,
+    # so the notice could go nowhere and a handler must send it.
+    reached: bool = True
 
 
 # --- public access: locating, the secrecy review, the decision, the appeal ---------------------

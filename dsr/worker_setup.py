@@ -18,6 +18,7 @@ from activities.extract import Controller, ExtractActivities
 from activities.heartbeat import HeartbeatWhileRunning
 from activities.identity import IdentityActivities
 from activities.notify import NotifyActivities
+from activities.places import PlaceCollector
 from activities.public_access import PublicAccessActivities
 from activities.register import RegisterActivities
 from activities.roster import RosterActivities, check_declarations
@@ -42,11 +43,13 @@ from dsr.config import Settings
 from dsr.db import create_engine, sessionmaker
 from dsr.delegation import DelegationError
 from dsr.disposal import DocumentPlanError, load_document_plan
+from dsr.recipients import RecipientsError, load_recipients
 from dsr.roster import RosterError
 from dsr.schema import SchemaError, require_current
 from systems.catalog import Catalog, CatalogError, load_catalog
 from systems.demo import population_register
 from systems.document_archive import load_archive
+from systems.places import load_register_place
 from workflows.catalog import WORKFLOWS as CATALOG
 
 WORKFLOWS: Sequence[type] = CATALOG
@@ -57,6 +60,7 @@ STARTUP_ERRORS: tuple[type[Exception], ...] = (
     RosterError,
     CatalogError,
     DocumentPlanError,
+    RecipientsError,
     DelegationError,
     ConnectionSettingsError,
     SchemaError,
@@ -68,7 +72,10 @@ def load_declarations(settings: Settings) -> Catalog:
     delegation register fit together, and every table's disposal rule is the document plan's
     (a declaration that would erase what no rule lets go stops it: arkivlagen 1990:782)."""
     check_declarations(settings)
-    return load_catalog(plan=load_document_plan(settings.document_plan))
+    return load_catalog(
+        plan=load_document_plan(settings.document_plan),
+        recipients=load_recipients(settings.recipients_register),
+    )
 
 
 @asynccontextmanager
@@ -90,8 +97,10 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
     }
     store = ExtractStore(settings.extract_dir, settings.key_ring())
     archive_engine = create_engine(settings.archive_url, own_database=False)
+    archive_decl = load_archive()
+    register_sessions = sessionmaker(register_engine)
     register = RegisterActivities(
-        sessionmaker(register_engine),
+        register_sessions,
         secret=settings.subject_reference_secret,
         public_access_working_days=settings.public_access_escalation_working_days[0],
     )
@@ -100,6 +109,14 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         system_engines,
         store,
         tell_assignee_after_seconds=settings.system_wait_notice_seconds,
+        places=PlaceCollector(
+            archive=archive_engine,
+            archive_decl=archive_decl,
+            register=register_sessions,
+            register_decl=load_register_place(),
+            secret=settings.subject_reference_secret,
+            store=store,
+        ),
     )
     extract = ExtractActivities(
         catalog,
@@ -130,13 +147,15 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         financial_year_first_month=settings.financial_year_start_month,
     )
     notify = NotifyActivities(
-        OutboxRecipients(settings.outbox_dir / "recipients"), staff_channel(settings)
+        OutboxRecipients(settings.outbox_dir / "recipients"),
+        staff_channel(settings),
+        catalog.recipients,
     )
     deadlines = DeadlineActivities(settings)
     roster = RosterActivities(settings)
     public_access = PublicAccessActivities(
         archive_engine,
-        load_archive(),
+        archive_decl,
         store,
         requester_email(settings),
         PrintFolderLetters(settings.outbox_dir / "letters"),

@@ -349,6 +349,19 @@ def public_access_demo(settings: Settings, handler: str) -> str:
     )
 
 
+def show_archive_in_answer(result: dict[str, Any]) -> None:
+    """The first access answer searched the whole organisation: show where, and the archive's
+    documents it lists, each copy with the other people it names masked (Art. 15(4))."""
+    delivered = Path(result["delivery"]["location"]) / "extract.json"
+    answer = json.loads(delivered.read_text())
+    places = ", ".join(place["title"] for place in answer["places_searched"])
+    print(f"  {result['case_number']} searched: {places}")
+    for document in (answer.get("documents") or {}).get("documents", []):
+        print(f"    archive: {document['date']} {document['type']}: {document['title']}")
+        if document["masked"]:
+            print(f"      copy: {' '.join(document['copy'].split())[:200]}")
+
+
 def demo(settings: Settings) -> None:
     with running_stack(settings):
         run_demo(settings)
@@ -396,6 +409,7 @@ def run_demo(settings: Settings) -> None:
             where += f"; escalation: {result['escalation']} (staff notices in the outbox)"
         print(f"  {result['case_number']} ({result['kind']}): {result['outcome']}{where}")
     print(public_line)
+    show_archive_in_answer(results[0])
     print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
     print(
         f"\nWeb UI: {settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows"

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from dsr.disposal import DocumentPlan, Period, load_document_plan
+from dsr.recipients import RecipientsRegister, load_recipients
 
 ColumnCategory = Literal[
     "identifier",
@@ -295,6 +296,15 @@ class ErasureDecl(_Declaration):
         return [columns] if isinstance(columns, str) else list(columns)
 
 
+class RecipientCategoryDecl(_Declaration):
+    """A recipient known only as a category ("Din elhandlare"). With ``column`` (of the table
+    itself, or ``parent.column`` of its link's parent table), the rows name which one; without,
+    a handler notifies whoever it is (Art. 19)."""
+
+    category: _Text
+    column: ColumnReference | None = None
+
+
 class TableDecl(_Declaration):
     """A table with subject data, and what an access answer (Art. 15) must say about it.
 
@@ -315,7 +325,9 @@ class TableDecl(_Declaration):
     legal_basis: _Text
     source: _Text = "Den registrerade"
     automated_decision: _Text | None = None
-    recipients: list[_Text] = []
+    # Who receives the rows: a name of the recipients register (config/recipients.yaml), or a
+    # category, resolved per row through a column where the system knows which one.
+    recipients: list[_Text | RecipientCategoryDecl] = []
     primary_key: Identifier
     order_by: Identifier | None = None
     link: LinkDecl
@@ -327,6 +339,12 @@ class TableDecl(_Declaration):
     references: dict[Identifier, ColumnReference] = {}
     # None: no disposal rule covers the table; its rows are kept for good (see ErasureDecl).
     erasure: ErasureDecl | None = None
+
+    def named_recipients(self) -> list[str]:
+        return [r for r in self.recipients if isinstance(r, str)]
+
+    def recipient_categories(self) -> list[RecipientCategoryDecl]:
+        return [r for r in self.recipients if isinstance(r, RecipientCategoryDecl)]
 
     def received_categories(self) -> frozenset[str]:
         """The categories every recipient of this table received (without per-row names)."""
@@ -519,6 +537,14 @@ class SystemDecl(_Declaration):
             table.recipients or table.recipient_column
         ):
             raise ValueError(f"{where}.disclosed_categories: the table declares no recipients")
+        for index, category in enumerate(table.recipient_categories()):
+            if category.column is None:
+                continue
+            owner, _, column = category.column.rpartition(".")
+            spot = f"{where}.recipients.{index}.column"
+            if owner and owner != table.link.parent:
+                raise ValueError(f"{spot}: a column of the table or of its link's parent")
+            _require_column(self.tables[owner] if owner else table, column, spot)
         for column, declared in table.columns.items():
             if declared.field is not None and declared.category != FIELD_CATEGORIES[declared.field]:
                 raise ValueError(
@@ -630,6 +656,7 @@ class Catalog(_Declaration):
 
     systems: dict[str, SystemDecl]
     plan: DocumentPlan
+    recipients: RecipientsRegister
 
     def names(self) -> list[str]:
         """The system names, sorted, so callers iterate in a stable order."""
@@ -640,11 +667,18 @@ class CatalogError(ValueError):
     """A declaration file is missing, unreadable or invalid; the message names file and field."""
 
 
-def load_catalog(directory: Path | None = None, *, plan: DocumentPlan | None = None) -> Catalog:
+def load_catalog(
+    directory: Path | None = None,
+    *,
+    plan: DocumentPlan | None = None,
+    recipients: RecipientsRegister | None = None,
+) -> Catalog:
     """Read and validate every ``*.yaml`` in ``directory`` (default: this package's folder),
-    each table's disposal rule against the document plan (default: config/document_plan.yaml)."""
+    each table's disposal rule against the document plan (default: config/document_plan.yaml)
+    and each recipient it names against the recipients register (config/recipients.yaml)."""
     directory = directory or Path(__file__).resolve().parent
     plan = plan or load_document_plan()
+    recipients = recipients or load_recipients()
     files = sorted(directory.glob("*.yaml"))
     if not files:
         raise CatalogError(f"{directory}: no system declarations (*.yaml) found")
@@ -657,12 +691,25 @@ def load_catalog(directory: Path | None = None, *, plan: DocumentPlan | None = N
                 f"{path.name}: name: system {system.name!r} is also declared in "
                 f"{origin[system.name]}"
             )
-        problem = disposal_problem(system, plan)
+        problem = disposal_problem(system, plan) or recipients_problem(system, recipients)
         if problem:
             raise CatalogError(f"{path.name}: {problem}")
         systems[system.name] = system
         origin[system.name] = path.name
-    return Catalog(systems=systems, plan=plan)
+    return Catalog(systems=systems, plan=plan, recipients=recipients)
+
+
+def recipients_problem(system: SystemDecl, register: RecipientsRegister) -> str | None:
+    """A recipient a table names that the recipients register does not know: its notices could
+    go nowhere (Art. 19)."""
+    for key, table in system.tables.items():
+        for index, recipient in enumerate(table.recipients):
+            if isinstance(recipient, str) and register.find(recipient) is None:
+                return (
+                    f"tables.{key}.recipients.{index}: {recipient!r} is not in the recipients "
+                    "register; add it there, or declare it as a category"
+                )
+    return None
 
 
 def disposal_problem(system: SystemDecl, plan: DocumentPlan) -> str | None:

@@ -427,22 +427,34 @@ async def suppress_marketing(
     return WriteSummary(system=system.name, tables=counts)
 
 
+@dataclass(frozen=True)
+class Recipients:
+    """Who received a subject's data (Art. 19): by name, with the data categories each
+    received, and the recipients known only as a category, whom a handler must tell."""
+
+    named: dict[str, frozenset[str]]
+    categories: tuple[str, ...] = ()
+
+
 async def subject_recipients(
     engine: AsyncEngine,
     system: SystemDecl,
     subject_id: str,
     *,
     tables: Collection[str] | None = None,
-) -> dict[str, frozenset[str]]:
+) -> Recipients:
     """Everyone the subject's data in `system` went to (Art. 19), with the data categories each
     received (see `TableDecl`), by name in sorted order; only from `tables` if given.
 
     A table that names the recipient per row (``recipient_column``) gives those names and,
     with ``recipient_categories_column``, what each row says was given; any other table where
-    the subject has rows gives its declared ``recipients``.
+    the subject has rows gives its declared recipients: a name from the recipients register, a
+    category resolved through its column (the supplier of a metering point), or a category
+    that no column resolves, for a handler.
     """
     _require_canonical(subject_id, "subject_recipients")
     found: dict[str, set[str]] = {}
+    categories: list[str] = []
     async with engine.connect() as conn:
         reflected = await _reflect(conn, system)
         for name, declared in system.tables.items():
@@ -451,33 +463,88 @@ async def subject_recipients(
             table = reflected[name]
             mine = _belongs_to_subject(system, reflected, name, subject_id)
             if declared.recipient_column is not None:
-                for recipient, categories in await _named_recipients(conn, declared, table, mine):
-                    found.setdefault(recipient, set()).update(categories)
+                for recipient, received in await _named_recipients(conn, declared, table, mine):
+                    found.setdefault(recipient, set()).update(received)
             elif declared.recipients:
-                if (await conn.execute(sa.select(sa.exists().where(mine)))).scalar():
-                    for recipient in declared.recipients:
-                        found.setdefault(recipient, set()).update(declared.received_categories())
-    return {recipient: frozenset(found[recipient]) for recipient in sorted(found)}
+                if not (await conn.execute(sa.select(sa.exists().where(mine)))).scalar():
+                    continue
+                resolved = await _declared_recipients(conn, system, reflected, name, mine)
+                for recipient in resolved.named:
+                    found.setdefault(recipient, set()).update(declared.received_categories())
+                categories += resolved.categories
+    return Recipients(
+        named={recipient: frozenset(found[recipient]) for recipient in sorted(found)},
+        categories=tuple(dict.fromkeys(categories)),
+    )
 
 
 async def recipients_of_rows(
     engine: AsyncEngine, system: SystemDecl, table: str, keys: Sequence[int]
-) -> list[str]:
+) -> Recipients:
     """Who received the rows of `table` with these primary keys (Art. 19 for an erasure of
-    exactly those rows), sorted and distinct."""
+    exactly those rows): names sorted and distinct, and categories for a handler."""
     declared = system.tables[table]
     if not keys:
-        return []
-    if declared.recipient_column is None:
-        return sorted(set(declared.recipients))
+        return Recipients(named={})
     found: set[str] = set()
+    categories: list[str] = []
     async with engine.connect() as conn:
-        reflected = (await _reflect(conn, system))[table]
-        key = reflected.c[declared.primary_key]
+        reflected = await _reflect(conn, system)
+        key = reflected[table].c[declared.primary_key]
         for chunk in _chunks(sorted(set(keys))):
-            rows = await _named_recipients(conn, declared, reflected, key.in_(chunk))
-            found.update(recipient for recipient, _ in rows)
-    return sorted(found)
+            chosen = key.in_(chunk)
+            if declared.recipient_column is not None:
+                rows = await _named_recipients(conn, declared, reflected[table], chosen)
+                found.update(recipient for recipient, _ in rows)
+            else:
+                resolved = await _declared_recipients(conn, system, reflected, table, chosen)
+                found.update(resolved.named)
+                categories += resolved.categories
+    return Recipients(
+        named={name: declared.received_categories() for name in sorted(found)},
+        categories=tuple(dict.fromkeys(categories)),
+    )
+
+
+async def _declared_recipients(
+    conn: AsyncConnection,
+    system: SystemDecl,
+    tables: Mapping[str, sa.Table],
+    name: str,
+    where: sa.ColumnElement[bool],
+) -> Recipients:
+    """The recipients a table declares, for its rows `where` selects: the named ones, each
+    category through its column where it has one (none found: the category itself)."""
+    declared = system.tables[name]
+    named = set(declared.named_recipients())
+    categories: list[str] = []
+    for category in declared.recipient_categories():
+        values: list[str] = []
+        if category.column is not None:
+            owner, _, column = category.column.rpartition(".")
+            if owner:
+                link = declared.link
+                assert link.column is not None and link.parent_column is not None
+                parent = tables[owner]
+                query = (
+                    sa.select(parent.c[column])
+                    .distinct()
+                    .where(
+                        parent.c[link.parent_column].in_(
+                            sa.select(tables[name].c[link.column]).where(where)
+                        ),
+                        parent.c[column].is_not(None),
+                    )
+                )
+            else:
+                own = tables[name].c[column]
+                query = sa.select(own).distinct().where(where, own.is_not(None))
+            values = [str(value) for value in (await conn.execute(query)).scalars()]
+        if values:
+            named.update(values)
+        else:
+            categories.append(category.category)
+    return Recipients(named={n: frozenset() for n in sorted(named)}, categories=tuple(categories))
 
 
 async def _named_recipients(

@@ -175,6 +175,8 @@ def _network_tables() -> sa.MetaData:
         sa.Column("fuse_amperes", sa.Integer, nullable=False),
         sa.Column("installed_at", sa.Date, nullable=False),
         sa.Column("supply_ended_on", sa.Date),  # the customer moved out: the contract ended
+        # Who sells the electricity at the point: the datahub tells the grid company.
+        _text("electricity_supplier", nullable=False),
     )
     sa.Table(
         "meter_readings",
@@ -551,6 +553,7 @@ _PEOPLE: tuple[_Person, ...] = (
 )  # fmt: skip
 
 _PROVIDERS = ("Nordnät Bredband AB", "Mälarfiber AB", "Lokal-TV i Mälardalen AB")
+_SUPPLIERS = ("Mälarenergi Elhandel AB", "Västerås Elhandel AB")
 _SERVICES = ("Bredband 1000/1000", "Bredband 250/250", "Bredband 100/100", "IP-telefoni", "TV Bas")
 _CREDIT_AGENCY = "UC AB"
 
@@ -694,6 +697,7 @@ def _generate(reading_years: int) -> _Demo:
             fuse_amperes=rng.choice((16, 20, 25)),
             installed_at=start,
             supply_ended_on=end,
+            electricity_supplier=_SUPPLIERS[len(demo.rows["network"]["metering_points"]) % 2],
         )
         demo.rows["network"]["metering_points"][-1]["gsrn"] = _gsrn(point_id)
         series_end = datetime.combine(

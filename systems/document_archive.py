@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dsr.db import create_engine
 from dsr.declarations import load_declaration
+from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 
 DECLARATION = Path(__file__).resolve().parent / "archive" / "documents.yaml"
 _Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
@@ -38,8 +39,31 @@ class ArchiveColumns(BaseModel):
     pages: _Name
 
 
+class PartiesDecl(BaseModel):
+    """The table of who each document names: a row per party, a private person with the
+    identity number where the registry knows it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    table: _Name
+    document: _Name
+    personal_number: _Name
+    name: _Name
+    address: _Name
+    person: _Name
+
+
+class SubjectAccessDecl(BaseModel):
+    """How an access answer (Art. 15) presents the documents that name the subject."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    label: str = Field(min_length=1)
+    purpose: str = Field(min_length=1)
+    legal_basis: str = Field(min_length=1)
+
+
 class ArchiveDecl(BaseModel):
-    """The declaration of a document archive: one table and what each column holds."""
+    """The declaration of a document archive: one table and what each column holds, and the
+    parties each document names."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: _Name
@@ -49,6 +73,8 @@ class ArchiveDecl(BaseModel):
     primary_key: _Name
     columns: ArchiveColumns
     document_types: dict[_Name, str] = Field(min_length=1)
+    parties: PartiesDecl
+    subject_access: SubjectAccessDecl
 
 
 class ArchiveError(ValueError):
@@ -101,6 +127,91 @@ def _table(decl: ArchiveDecl) -> sa.Table:
         sa.Column(c.text, sa.Text, nullable=False),
         sa.Column(c.pages, sa.Integer, nullable=False),
     )
+
+
+def _parties_table(decl: ArchiveDecl) -> sa.Table:
+    p = decl.parties
+    return sa.Table(
+        p.table,
+        sa.MetaData(),
+        sa.Column("party_id", sa.Integer, primary_key=True),
+        sa.Column(p.document, sa.Integer, nullable=False, index=True),
+        sa.Column(p.personal_number, sa.String(12), index=True),
+        sa.Column(p.name, sa.String(200), nullable=False),
+        sa.Column(p.address, sa.String(200)),
+        sa.Column(p.person, sa.Boolean, nullable=False),
+    )
+
+
+@dataclass(frozen=True)
+class Party:
+    """Someone a document names: a private person (with the identity number where known) or an
+    organisation."""
+
+    name: str
+    personal_number: str | None
+    address: str | None
+    person: bool
+
+
+@dataclass(frozen=True)
+class SubjectDocument:
+    """A document that names the subject: what it is, its text, and every party it names."""
+
+    document: DocumentRef
+    text: str
+    parties: tuple[Party, ...]
+
+
+async def documents_naming(
+    engine: AsyncEngine, decl: ArchiveDecl, subject_id: str
+) -> list[SubjectDocument]:
+    """Every document whose parties include the subject by identity number (Art. 15: the
+    search covers the document archive), oldest first, with their texts and all their parties.
+    The number is bound as a parameter, never spliced into SQL."""
+    table, parties, c, p = _table(decl), _parties_table(decl), decl.columns, decl.parties
+    mine = sa.select(parties.c[p.document]).where(parties.c[p.personal_number] == subject_id)
+    query = (
+        sa.select(
+            table.c[decl.primary_key],
+            table.c[c.type],
+            table.c[c.date],
+            table.c[c.title],
+            table.c[c.pages],
+            table.c[c.text],
+        )
+        .where(table.c[decl.primary_key].in_(mine))
+        .order_by(table.c[c.date], table.c[decl.primary_key])
+    )
+    async with engine.connect() as conn:
+        found = (await conn.execute(query)).all()
+        ids = [int(row[0]) for row in found]
+        named = (
+            await conn.execute(
+                sa.select(
+                    parties.c[p.document],
+                    parties.c[p.name],
+                    parties.c[p.personal_number],
+                    parties.c[p.address],
+                    parties.c[p.person],
+                )
+                .where(parties.c[p.document].in_(ids))
+                .order_by(parties.c["party_id"])
+            )
+        ).all()
+    by_document: dict[int, list[Party]] = {}
+    for document_id, name, number, address, person in named:
+        by_document.setdefault(int(document_id), []).append(
+            Party(str(name), number, address, bool(person))
+        )
+    return [
+        SubjectDocument(
+            DocumentRef(int(r[0]), str(r[1]), r[2], str(r[3]), int(r[4])),
+            str(r[5]),
+            tuple(by_document.get(int(r[0]), ())),
+        )
+        for r in found
+    ]
 
 
 def _like(text: str) -> str:
@@ -175,11 +286,29 @@ CONTRACTORS = ("Elnätsentreprenad AB", "Mälarfiber AB", "Nordnät Bredband AB"
 
 async def seed_archive(url: str, *, documents: int = 300) -> dict[str, list[int]]:
     """Drop, recreate and fill the demo archive; return document ids by kind of content:
-    ``plain``, ``personal`` (a private person named), ``protected_address``, ``trade``."""
+    ``plain``, ``personal`` (a private person named), ``protected_address``, ``trade``.
+
+    After the generated documents come two that name a customer by identity number, found by
+    his access request: a complaint of his that names a neighbour (masked in his copy, Art.
+    15(4)) and his fibre contract."""
     decl = load_archive()
-    table = _table(decl)
+    table, parties_table, p = _table(decl), _parties_table(decl), decl.parties
     rng = random.Random(_SEED)
     rows: list[dict[str, Any]] = []
+    parties: list[dict[str, Any]] = []
+
+    def named(document_id: int, party: Party) -> None:
+        parties.append(
+            {
+                "party_id": len(parties) + 1,
+                p.document: document_id,
+                p.personal_number: party.personal_number,
+                p.name: party.name,
+                p.address: party.address,
+                p.person: party.person,
+            }
+        )
+
     kinds: dict[str, list[int]] = {
         "plain": [],
         "personal": [],
@@ -191,28 +320,106 @@ async def seed_archive(url: str, *, documents: int = 300) -> dict[str, list[int]
     for document_id in range(1, documents + 1):
         doc_type = rng.choice(sorted(decl.document_types))
         when = start + timedelta(days=rng.randint(0, 2850))
-        title, parties, body, kind = _document(rng, doc_type, document_id, when)
+        title, parties_text, body, kind = _document(rng, doc_type, document_id, when)
         rows.append(
             {
                 decl.primary_key: document_id,
                 c.type: doc_type,
                 c.date: when,
                 c.title: title,
-                c.parties: parties,
+                c.parties: parties_text,
                 c.text: body,
                 c.pages: 1 + len(body) // 1800 + rng.randint(0, 12),
             }
         )
         kinds[kind].append(document_id)
+        for index, name in enumerate(parties_text.split("; ")):
+            person = index > 0 and kind in ("personal", "protected_address")
+            protected = person and name == "Sanna Ek"
+            named(
+                document_id,
+                Party(
+                    name,
+                    _SANNA_EK if protected else None,
+                    PROTECTED_ADDRESS if protected else None,
+                    person,
+                ),
+            )
+    for document in _DOCUMENTS_NAMING_A_CUSTOMER:
+        document_id = len(rows) + 1
+        rows.append(
+            {
+                decl.primary_key: document_id,
+                c.type: document.type,
+                c.date: document.date,
+                c.title: document.title,
+                c.parties: "; ".join(party.name for party in document.parties),
+                c.text: document.text,
+                c.pages: 1,
+            }
+        )
+        kinds["personal"].append(document_id)
+        for party in document.parties:
+            named(document_id, party)
     engine = create_engine(url, own_database=False)
     try:
         async with engine.begin() as conn:
-            await conn.run_sync(table.metadata.drop_all)
-            await conn.run_sync(table.metadata.create_all)
+            for schema in (table.metadata, parties_table.metadata):
+                await conn.run_sync(schema.drop_all)
+                await conn.run_sync(schema.create_all)
             await conn.execute(sa.insert(table), rows)
+            await conn.execute(sa.insert(parties_table), parties)
     finally:
         await engine.dispose()
     return kinds
+
+
+_COMPANY = "Stadsnät och Elnät i Exempelstad AB"
+_SANNA_EK = DEMO_SUBJECTS["protected"]
+_TOLVAN = DEMO_SUBJECTS["tolvan"]
+_HOLM = FILLER_SUBJECTS["holm"]
+
+
+@dataclass(frozen=True)
+class _NamedDocument:
+    type: str
+    date: date
+    title: str
+    text: str
+    parties: tuple[Party, ...]
+
+
+# Documents that name a customer by identity number, as the registry records its parties.
+NEIGHBOUR = "Anders Holm"
+NEIGHBOUR_ADDRESS = "Kvarnfallsgatan 4"
+_DOCUMENTS_NAMING_A_CUSTOMER = (
+    _NamedDocument(
+        "correspondence",
+        date(2025, 9, 12),
+        "Klagomål på mätarskåp i gemensam källare",
+        "Tolvan Tolvansson, Blåklintsgränd 12, 722 12 Västerås, skriver att grannen "
+        f"{NEIGHBOUR}, {NEIGHBOUR_ADDRESS},\nhar brutit plomberingen på det gemensamma "
+        f"mätarskåpet och flyttat säkringar. Tolvan Tolvansson ber bolaget kontrollera "
+        f"mätaren. Bolaget har besökt platsen; {NEIGHBOUR.upper()} var inte hemma.",
+        (
+            Party(_COMPANY, None, None, False),
+            Party("Tolvan Tolvansson", _TOLVAN, "Blåklintsgränd 12, 722 12 Västerås", True),
+            Party(NEIGHBOUR, _HOLM, NEIGHBOUR_ADDRESS, True),
+        ),
+    ),
+    _NamedDocument(
+        "contract",
+        date(2024, 3, 1),
+        "Avtal om fiberanslutning, Blåklintsgränd 12",
+        f"Avtal mellan {_COMPANY} och Tolvan Tolvansson om anslutning till stadsnätet med "
+        "fiber från och med 1 mars 2024. Avtalet löper tills vidare med en månads "
+        "uppsägningstid.",
+        (
+            Party(_COMPANY, None, None, False),
+            Party("Tolvan Tolvansson", _TOLVAN, "Blåklintsgränd 12, 722 12 Västerås", True),
+        ),
+    ),
+)
 
 
 def _document(

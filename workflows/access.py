@@ -139,6 +139,10 @@ class AccessRequestWorkflow(CaseWorkflow):
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
         )
+        if self._searches_places() and plan.places:
+            # The whole organisation is searched (Art. 15, EDPB 01/2022): the document archive
+            # and the case register too. Plans recorded before name no places.
+            plan = plan.model_copy(update={"systems": [*plan.systems, *plan.places]})
         return await self._in_every_system(
             plan,
             "collect",
@@ -175,6 +179,11 @@ class AccessRequestWorkflow(CaseWorkflow):
     ) -> Callable[[ExtractActivities, BuildExtractInput], Coroutine[Any, Any, ExtractResult]]:
         """What is built from the collected data: the Art. 15 answer (a hook for subclasses)."""
         return ExtractActivities.build_extract
+
+    def _searches_places(self) -> bool:
+        """Whether the answer searches the archive and the case register as well as the
+        systems: the access answer does; portability's data is the systems' alone."""
+        return True
 
     def _released_by_policy(
         self, collections: list[CollectionResult], extract: ExtractResult

@@ -191,6 +191,8 @@ class CaseWorkflow(StaffRoles):
         self._manual_handling_reason: str | None = None
         self._applied: dict[str, dict[str, int]] = {}
         self._recipients_notified: list[str] = []
+        # Recipients a handler must tell (not in the recipients register, or a category).
+        self._recipients_to_notify: list[str] = []
         self._decision: str | None = None
         self._erasure_plan: list[ErasureSummary] = []
         # The clock.
@@ -250,6 +252,7 @@ class CaseWorkflow(StaffRoles):
             manual_handling_reason=self._manual_handling_reason,
             applied=self._applied,
             recipients_notified=list(self._recipients_notified),
+            recipients_to_notify=list(self._recipients_to_notify),
             decision=self._decision,
             refusal_reason=self._refusal.reason if self._refusal else None,
             restriction_ground=details.restriction_ground,
@@ -870,12 +873,16 @@ class CaseWorkflow(StaffRoles):
         notice: str,
         changes: Mapping[str, str] | None = None,
         withhold: Collection[str] = (),
+        categories: Collection[str] = (),
     ) -> None:
-        """One notice per recipient (Art. 19 / 21(3)), all at once.
+        """One notice per recipient (Art. 19 / 21(3)), all at once, where the recipients
+        register says each is reached.
 
         For a rectification, `recipients` maps each recipient to the corrected fields it
         received, and the notice carries just those fields' new values from `changes`, except
-        to those in `withhold`, who learn which fields were corrected.
+        to those in `withhold`, who learn which fields were corrected. A recipient the register
+        does not know, and each recipient known only as one of `categories`, goes to the
+        assignee to notify by hand, never skipped.
         """
         fields_of = (
             {name: sorted(set(fields)) for name, fields in recipients.items()}
@@ -884,7 +891,7 @@ class CaseWorkflow(StaffRoles):
         )
         names = sorted(fields_of)
         values = changes or {}
-        await asyncio.gather(
+        receipts = await asyncio.gather(
             *(
                 workflow.execute_activity_method(
                     NotifyActivities.notify_recipient,
@@ -905,7 +912,41 @@ class CaseWorkflow(StaffRoles):
             )
         )
         # Who has been told anything in this case, each once (status and the answer).
-        self._recipients_notified = sorted(set(self._recipients_notified) | set(names))
+        reached = {name for name, receipt in zip(names, receipts, strict=True) if receipt.reached}
+        self._recipients_notified = sorted(set(self._recipients_notified) | reached)
+        by_hand = [name for name in names if name not in reached] + [
+            category for category in categories if category not in names
+        ]
+        if by_hand:
+            await self._recipients_by_hand(sorted(set(by_hand)), notice)
+
+    async def _recipients_by_hand(self, recipients: list[str], notice: str) -> None:
+        """Recipients the engine cannot reach itself: the assignee is told whom, once per
+        notice, and the trail and status keep them (names of companies and categories only)."""
+        new = [r for r in recipients if r not in self._recipients_to_notify]
+        if not new:
+            return
+        self._recipients_to_notify += new
+        detail = ", ".join(new)
+        await self._record_clock_event(
+            actor=ENGINE, action=f"recipients_to_notify:{notice}", detail=detail
+        )
+        try:
+            await self._tell_staff("assignee", "recipients_to_notify", key=notice, detail=detail)
+        except ActivityError:
+            await self._record_clock_event(
+                actor=ENGINE, action="staff_notice_failed:assignee:recipients_to_notify"
+            )
+
+    def _told_recipients_sv(self) -> str:
+        """Who the recipients were (Art. 19, last sentence), for the subject's answer."""
+        told = ", ".join(self._recipients_notified)
+        by_hand = ", ".join(self._recipients_to_notify)
+        if told and by_hand:
+            return f"{told}; dessutom underrättar en handläggare {by_hand}"
+        if by_hand:
+            return f"en handläggare underrättar {by_hand}"
+        return told or "inga"
 
     # --- lifecycle -------------------------------------------------------------------------
 

@@ -169,7 +169,10 @@ class ErasureWorkflow(CaseWorkflow):
             Outcome.PARTLY_COMPLETED if partly else Outcome.COMPLETED,
             actor=ENGINE,
             action="erased",
-            facts=answer_facts(_merged(self._erased_before, self._plan.items)),
+            facts={
+                **answer_facts(_merged(self._erased_before, self._plan.items)),
+                "recipients": self._told_recipients_sv(),
+            },
         )
 
     # --- updates ---------------------------------------------------------------------------
@@ -292,7 +295,9 @@ class ErasureWorkflow(CaseWorkflow):
                 self._applied[f"erasure:{result.system}"] = result.tables
         if workflow.patched(ART19_RESTRICTION_ERASURE_PATCH):
             await self._notify_recipients(
-                [name for result in results for name in result.recipients], "erasure"
+                [name for result in results for name in result.recipients],
+                "erasure",
+                categories=[c for result in results for c in result.categories],
             )
         if not stopped:
             return None
@@ -515,9 +520,10 @@ class RetentionFollowUpWorkflow(StaffRoles):
     async def _tell_recipients(
         self, follow_up: RetentionFollowUpInput, results: list[EraseDueResult]
     ) -> None:
-        """Art. 19: whoever received the rows erased in this run is told, once per run."""
+        """Art. 19: whoever received the rows erased in this run is told, once per run; those
+        the recipients register does not know go to the team lead to tell by hand."""
         names = sorted({name for result in results for name in result.recipients})
-        await asyncio.gather(
+        receipts = await asyncio.gather(
             *(
                 workflow.execute_activity_method(
                     NotifyActivities.notify_recipient,
@@ -534,6 +540,22 @@ class RetentionFollowUpWorkflow(StaffRoles):
                 for name in names
             )
         )
+        unreached = [n for n, r in zip(names, receipts, strict=True) if not r.reached]
+        unreached += sorted({c for result in results for c in result.categories} - set(names))
+        if unreached:
+            await workflow.execute_activity_method(
+                NotifyActivities.notify_staff,
+                NotifyStaffInput(
+                    case_number=self._case_number,
+                    kind=Kind.ERASURE,
+                    role="team_lead",
+                    event="recipients_to_notify",
+                    notice_key=f"run{self._runs}",
+                    detail=", ".join(unreached),
+                ),
+                start_to_close_timeout=SHORT_TIMEOUT,
+                retry_policy=PERSISTENT,
+            )
 
     async def _erase_due(
         self, follow_up: RetentionFollowUpInput, run: int, dispose: bool

@@ -29,14 +29,18 @@ class ObjectionWorkflow(CaseWorkflow):
         await self._enter(
             CaseState.NOTIFYING_RECIPIENTS, actor=ENGINE, action="marketing_suppressed"
         )
-        await self._notify_recipients(providers, "objection")
+        await self._notify_recipients(
+            providers,
+            "objection",
+            categories=[c for result in results for c in result.categories],
+        )
         effective = workflow.now().date().isoformat()
         return await self._notify_and_close(
             "objection_confirmed",
             Outcome.COMPLETED,
             actor=ENGINE,
             action="recipients_notified",
-            facts={"effective": effective, "providers": str(len(providers))},
+            facts={"effective": effective, "providers": self._told_recipients_sv()},
         )
 
     def _refusal_blocked(self) -> str | None:

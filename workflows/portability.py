@@ -49,6 +49,11 @@ class PortabilityWorkflow(AccessRequestWorkflow):
     ) -> DeliveryMethod:
         return DeliveryMethod.MANUAL if protected else DeliveryMethod.DIGITAL_MAILBOX
 
+    def _searches_places(self) -> bool:
+        # The archive and the case register hold nothing processed under consent or contract
+        # (Art. 20(1)): documents kept by law, and the requests themselves.
+        return False
+
     async def _proof_not_needed(self) -> IdentityBasis | None:
         """Portability goes by digital mailbox only: that reaches the subject alone."""
         if self._case.details.deliver_elsewhere:

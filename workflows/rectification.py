@@ -80,6 +80,7 @@ class RectificationWorkflow(RestrictionSteps):
                 "rectification",
                 accepted,
                 withhold=set(told) if protected else withheld,
+                categories=[c for result in results for c in result.categories],
             )
             actor, action = ENGINE, "recipients_notified"
         else:
@@ -147,7 +148,7 @@ class RectificationWorkflow(RestrictionSteps):
                 "changed": ", ".join(FIELDS_SV[f] for f in accepted) or "inga",
                 "rejected": ", ".join(FIELDS_SV[f] for f in rejected) or "inga",
                 "reason_text": f"Skäl: {reason} " if reason else "",
-                "recipients": str(len(set(self._recipients_notified))),
+                "recipients": self._told_recipients_sv(),
             },
         )
 

@@ -43,14 +43,20 @@ class RestrictionSteps(CaseWorkflow):
         await self._tell_recipients(results, "restriction")
         await self._tell_subject(
             "restriction_applied",
-            facts={"effective": workflow.now().date().isoformat(), "ground": GROUNDS_SV[ground]},
+            facts={
+                "effective": workflow.now().date().isoformat(),
+                "ground": GROUNDS_SV[ground],
+                "recipients": self._told_recipients_sv(),
+            },
         )
 
     async def _tell_recipients(self, results: list[SystemWriteResult], notice: str) -> None:
         """Art. 19 for restriction: one notice per recipient of the restricted data."""
         if workflow.patched(ART19_RESTRICTION_ERASURE_PATCH):
             await self._notify_recipients(
-                [name for result in results for name in result.recipients], notice
+                [name for result in results for name in result.recipients],
+                notice,
+                categories=[c for result in results for c in result.categories],
             )
 
     async def _lift(self, *, actor: str, reason: str) -> None:

@@ -56,7 +56,15 @@ def test_what_the_access_answer_needs_is_declared(catalog: Catalog) -> None:
     assert catalog.plan.rule(invoices.disposal or "").after == ["accounting"]
     assert catalog.plan.rule(readings.disposal or "").after == ["accounting"]
     assert readings.date_columns("accounting") == ["read_at"]
-    assert catalog.systems["network"].tables["fibre_service_subscriptions"].recipients
+    # Recipients by name: the rows name the service provider; the metering point names the
+    # supplier behind "Din elhandlare"; every named recipient is in the recipients register.
+    assert catalog.systems["network"].tables["fibre_service_subscriptions"].recipient_column
+    [supplier] = catalog.systems["network"].tables["metering_points"].recipient_categories()
+    assert (supplier.category, supplier.column) == ("Din elhandlare", "electricity_supplier")
+    for system in catalog.systems.values():
+        for table in system.tables.values():
+            for name in table.named_recipients():
+                assert catalog.recipients.find(name) is not None, name
     assert [n for n, s in catalog.systems.items() if s.disclosure_log] == ["disclosure"]
     assert [n for n, s in catalog.systems.items() if s.protected_identity] == ["billing"]
 
@@ -458,3 +466,13 @@ def test_bad_rectified_values_are_refused_without_echo(
     assert str(caught.value).startswith(problem)
     stripped = value.strip()
     assert len(stripped) < 3 or stripped not in str(caught.value)
+
+
+def test_a_recipient_the_register_does_not_know_is_refused(tmp_path: Path) -> None:
+    def change(data: Any) -> None:
+        data["tables"]["invoices"]["recipients"][0] = "Tryckeri och distributör av fakturor"
+
+    with pytest.raises(CatalogError) as caught:
+        load_catalog(_declarations_with(tmp_path, change))
+    assert str(caught.value).startswith("billing.yaml: tables.invoices.recipients.0: ")
+    assert "not in the recipients register" in str(caught.value)

@@ -9,6 +9,7 @@ import pytest
 
 from systems.catalog import Catalog, SystemDecl
 from systems.connector import (
+    Recipients,
     WriteSummary,
     fields_held,
     is_restricted,
@@ -229,30 +230,31 @@ async def test_an_objection_suppresses_marketing_and_withdraws_consents(
 
 
 async def test_recipients_of_the_subjects_data(writable: WritableSystems, catalog: Catalog) -> None:
-    async def received(name: str, subject_id: str = TOLVAN) -> dict[str, frozenset[str]]:
+    async def received(name: str, subject_id: str = TOLVAN) -> Recipients:
         return await subject_recipients(writable.engines[name], catalog.systems[name], subject_id)
 
     async def recipients(name: str, subject_id: str = TOLVAN) -> list[str]:
-        return list(await received(name, subject_id))
+        return list((await received(name, subject_id)).named)
 
     # The disclosure log says what each recipient was given, row by row.
-    assert await received("disclosure") == {
+    assert (await received("disclosure")).named == {
         "Elnätsentreprenad AB": {"identifier", "contact", "address", "connection"},
         "Länsförsäkringar": {"identifier", "address", "connection"},
         "Polismyndigheten": {"identifier", "address", "metering"},
     }
     billing = await received("billing")
-    # Declared per table: the invoice printer gets name and address, the bank payment data.
-    assert billing["Tryckeri och distributör av fakturor (personuppgiftsbiträde)"] == {
-        "identifier",
-        "address",
-        "billing",
-    }
-    assert billing["Banker och betaltjänstleverantörer"] == {"payment", "billing"}
+    # Declared per table, by name from the recipients register: the printer gets name and
+    # address; recipients known only as a category are left for a handler, never dropped.
+    assert billing.named["Exempeltryck AB"] == {"identifier", "address", "billing"}
+    assert billing.categories == (
+        "Inkassoföretag vid obetald faktura",
+        "Banker och betaltjänstleverantörer",
+    )
     # Only from the tables asked about (an erasure of some tables).
-    assert await subject_recipients(
+    payments = await subject_recipients(
         writable.engines["billing"], catalog.systems["billing"], TOLVAN, tables={"payments"}
-    ) == {"Banker och betaltjänstleverantörer": {"payment", "billing"}}
+    )
+    assert payments == Recipients(named={}, categories=("Banker och betaltjänstleverantörer",))
     # Who received given rows: the names on them, or the table's declared recipients.
     disclosures = writable.manifest.rows_of(TOLVAN, "disclosure")["disclosures"]
     police = [
@@ -260,19 +262,20 @@ async def test_recipients_of_the_subjects_data(writable: WritableSystems, catalo
         for key in disclosures
         if writable.rows("disclosure", "disclosures")[key]["recipient"] == "Polismyndigheten"
     ]
-    assert await recipients_of_rows(
+    by_rows = await recipients_of_rows(
         writable.engines["disclosure"], catalog.systems["disclosure"], "disclosures", police
-    ) == ["Polismyndigheten"]
-    invoices = writable.manifest.rows_of(TOLVAN, "billing")["invoices"]
-    assert await recipients_of_rows(
-        writable.engines["billing"], catalog.systems["billing"], "invoices", invoices
-    ) == sorted(catalog.systems["billing"].tables["invoices"].recipients)
-    assert (
-        await recipients_of_rows(
-            writable.engines["billing"], catalog.systems["billing"], "invoices", []
-        )
-        == []
     )
+    assert list(by_rows.named) == ["Polismyndigheten"]
+    invoices = writable.manifest.rows_of(TOLVAN, "billing")["invoices"]
+    of_invoices = await recipients_of_rows(
+        writable.engines["billing"], catalog.systems["billing"], "invoices", invoices
+    )
+    assert list(of_invoices.named) == ["Exempeltryck AB"]
+    assert of_invoices.categories == ("Inkassoföretag vid obetald faktura",)
+    none = await recipients_of_rows(
+        writable.engines["billing"], catalog.systems["billing"], "invoices", []
+    )
+    assert none == Recipients(named={})
     subscriptions = writable.rows("network", "fibre_service_subscriptions")
     providers = {
         subscriptions[key]["service_provider"]
@@ -280,10 +283,25 @@ async def test_recipients_of_the_subjects_data(writable: WritableSystems, catalo
     }
     network = await recipients("network")
     assert providers and providers <= set(network)
-    assert "Din elhandlare" in network  # declared for the metering tables
+    # "Din elhandlare" is resolved through the metering point: the supplier by name.
+    points = writable.rows("network", "metering_points")
+    suppliers = {
+        points[key]["electricity_supplier"]
+        for key in writable.manifest.rows_of(TOLVAN, "network")["metering_points"]
+    }
+    assert suppliers == {"Mälarenergi Elhandel AB"} and suppliers <= set(network)
+    assert "Din elhandlare" not in network
+    assert "Svenska kraftnät (datahubben)" in network
+    readings = writable.manifest.rows_of(TOLVAN, "network")["meter_readings"]
+    of_readings = await recipients_of_rows(
+        writable.engines["network"],
+        catalog.systems["network"],
+        "meter_readings",
+        list(readings)[:5],
+    )
+    assert set(of_readings.named) == {"Mälarenergi Elhandel AB", "Svenska kraftnät (datahubben)"}
     # A table naming its recipients per row gives the names, not its declared category.
     assert await recipients("marketing") == ["Nordnät Bredband AB"]
-    assert "Inkassoföretag vid obetald faktura" in await recipients("billing")
     for name in catalog.names():
         assert await recipients(name, DEMO_SUBJECTS["unknown"]) == []
         assert await recipients(name) == sorted(set(await recipients(name)))

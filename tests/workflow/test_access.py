@@ -26,6 +26,7 @@ from dsr.models import (
     DeliveryMethod,
     IdentityBasis,
     IdentityMethod,
+    Kind,
     Outcome,
     RecordManualDeliveryInput,
     RequestChangesInput,
@@ -34,7 +35,7 @@ from dsr.models import (
 from dsr.worker_setup import build_activities, create_worker
 from systems.catalog import load_catalog
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, SeedManifest
-from tests.helpers import record_history, status_of, submit_access, wait_for_state
+from tests.helpers import record_history, status_of, submit, submit_access, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -133,6 +134,32 @@ async def test_verified_at_intake_is_collected_reviewed_and_delivered(
     assert "identitetsuppgifter, adress" in html and "identifier,address" not in html
 
     answer = json.loads((outbox / "extract.json").read_text())
+    # The whole organisation was searched, and the answer names every place (Art. 15, EDPB
+    # 01/2022): the four systems, the document archive and the case register.
+    assert [p["title"] for p in answer["places_searched"]] == [
+        "Kund- och faktureringssystemet",
+        "Logg över utlämnade uppgifter",
+        "Marknadsföringssystemet",
+        "Nätsystemet (elnät och stadsnät)",
+        "Diarium och arkiv",
+        "Ärenderegistret (dina tidigare begäranden och våra svar)",
+    ]
+    assert "samtliga system" not in html
+    for place in answer["places_searched"]:
+        assert place["title"] in html
+    # The archive's documents that name him, listed, each copy with the neighbour masked.
+    documents = {d["title"]: d for d in answer["documents"]["documents"]}
+    assert set(documents) == {
+        "Klagomål på mätarskåp i gemensam källare",
+        "Avtal om fiberanslutning, Blåklintsgränd 12",
+    }
+    complaint = documents["Klagomål på mätarskåp i gemensam källare"]
+    assert complaint["type"] == "Korrespondens" and complaint["date"] == "2025-09-12"
+    assert "Tolvan Tolvansson" in complaint["copy"]  # his own data stays
+    assert "holm" not in complaint["copy"].lower() and "Kvarnfallsgatan" not in complaint["copy"]
+    assert complaint["copy"].count("[uppgift om annan person borttagen]") == 3
+    assert "Anders Holm" not in html and "Kvarnfallsgatan" not in html
+    assert "artikel 15.4" in html and "Kopior av handlingarna" in html
     contracts = next(t for s in answer["systems"] for t in s["tables"] if t["table"] == "contracts")
     assert {row["kind"] for row in contracts["rows"]} == {"electricity", "fibre"}
     assert contracts["legend"]["kind"]["electricity"] == "Elnät"
@@ -142,6 +169,15 @@ async def test_verified_at_intake_is_collected_reviewed_and_delivered(
     assert answer["automated_decisions"], "the credit check is an automated decision"
     disclosed = [r for r in answer["recipients"] if r["source"] == "utlämnandelogg"]
     assert disclosed and all(r["name"] in recipients for r in disclosed)
+    # Recipients by name where known (Art. 15(1)(c)): the supplier the metering point names
+    # behind "Din elhandlare", the fibre providers his subscriptions name, the printer; a
+    # category only where no system names who.
+    types = {(r["name"], r["type"]) for r in answer["recipients"]}
+    assert ("Mälarenergi Elhandel AB", "Din elhandlare") in types
+    assert ("Exempeltryck AB", "personuppgiftsbiträde") in types
+    assert ("Nordnät Bredband AB", "tjänsteleverantör i stadsnätet") in types
+    assert ("Inkassoföretag vid obetald faktura", "mottagarkategori") in types
+    assert ("Din elhandlare", "mottagarkategori") not in types
 
     await record_history(handle, "access_verified_at_intake")
     final = await status_of(handle)
@@ -351,6 +387,36 @@ async def test_unknown_subject_still_gets_an_answer(client: Client, worker: Sett
     assert result.outcome is Outcome.DELIVERED and result.delivery is not None
     html = (Path(result.delivery.location) / "extract.html").read_text()
     assert "Vi behandlar inga personuppgifter om dig" in html
+    # It says where it looked, every place by name, and that none held anything.
+    assert "Där vi har sökt" in html and html.count("inga uppgifter om dig") == 6
+    assert "Diarium och arkiv: inga uppgifter om dig" in html
+
+
+async def test_the_answer_lists_the_subjects_earlier_requests_from_the_case_register(
+    client: Client, worker: Settings
+) -> None:
+    subject = DEMO_SUBJECTS["marketing_only"]
+    objected = await submit(client, worker, subject, Kind.OBJECTION)
+    await client.get_workflow_handle(objected.case_number).result()
+    submitted = await submit_access(client, worker, subject)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+    result = await handle.result()
+    assert result.delivery is not None
+    folder = Path(result.delivery.location)
+    answer = json.loads((folder / "extract.json").read_text())
+    [earlier] = answer["earlier_cases"]["cases"]
+    assert earlier["case_number"] == objected.case_number
+    assert earlier["kind"] == "Invändning mot direktmarknadsföring (artikel 21)"
+    assert earlier["outcome"] == "genomförd" and earlier["closed"] is not None
+    assert [s["what"] for s in earlier["letters"]] == [
+        "Ett meddelande skickades till din digitala brevlåda"
+    ]
+    html = (folder / "extract.html").read_text()
+    assert objected.case_number in html and "Dina tidigare begäranden hos oss" in html
+    register = next(p for p in answer["places_searched"] if p["name"] == "register")
+    assert register["found"] is True
 
 
 async def test_close_unverified_sends_a_notice_with_the_right_to_complain(

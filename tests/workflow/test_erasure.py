@@ -154,6 +154,8 @@ async def test_erasure_erases_what_it_may_and_keeps_the_rest_restricted_with_dat
     # and the collection agency are not told of an erasure that has not happened.
     assert "Nordnät Bredband AB" in told
     assert not told & {"Polismyndigheten", "Inkassoföretag vid obetald faktura"}
+    # The answer names who was told (Art. 19, last sentence).
+    assert "Nordnät Bredband AB" in body
     follow_up = client.get_workflow_handle(f"{submitted.case_number}-retention")
     described = await follow_up.describe()
     assert described.status is WorkflowExecutionStatus.RUNNING, "the follow-up waits for dates"
@@ -290,13 +292,23 @@ async def test_kept_parts_are_erased_when_their_retention_ends_without_anyone_ac
         assert any(key.startswith("billing.invoices") for key in done.erased)
         assert not any(key.startswith("disclosure") for key in done.erased)
         # Nobody is asked for a disposal decision on the log: no rule of the plan covers it.
-        staff = list((custom.outbox_dir / "staff").glob(f"{opened.case_number}-*"))
-        assert staff == [] and await staff_notices_sent(handle) == 0
-        # Art. 19 as the kept rows went: the collection agency of the invoices, the supplier of
-        # the readings; never the insurer the disclosure log names.
+        # Art. 19 as the kept rows went: the printer of the invoices and the supplier of the
+        # readings, by name, at their addresses in the recipients register; the collection
+        # agency, a category billing cannot name, goes to the team lead; never the insurer the
+        # disclosure log names (the log stays).
         told = erasure_notices(custom, opened.case_number)
-        assert {"Inkassoföretag vid obetald faktura", "Din elhandlare"} <= told
-        assert "Länsförsäkringar" not in told
+        assert {"Exempeltryck AB", "Svenska kraftnät (datahubben)"} <= told
+        assert told & {"Mälarenergi Elhandel AB", "Västerås Elhandel AB"}
+        assert "Länsförsäkringar" not in told and "Din elhandlare" not in told
+        staff = sorted(
+            p.stem for p in (custom.outbox_dir / "staff").glob(f"{opened.case_number}-*")
+        )
+        assert staff and all("recipients_to_notify" in name for name in staff), staff
+        by_hand = " ".join(
+            json.loads(p.read_text())["body"]
+            for p in (custom.outbox_dir / "staff").glob(f"{opened.case_number}-*")
+        )
+        assert "Inkassoföretag vid obetald faktura" in by_hand
     after = await remaining_plan(custom, akesson, date(2040, 1, 1))
     assert after == [("disclosure.disclosures", "keep:None")], after
     async with billing.connect() as conn:

@@ -12,7 +12,15 @@ import pytest
 from temporalio.client import Client
 
 from dsr.config import Settings
-from dsr.models import ApproveReleaseInput, CaseResult, CaseState, DeliveryMethod, Kind, Outcome
+from dsr.models import (
+    ApproveReleaseInput,
+    CaseResult,
+    CaseState,
+    DeliveryMethod,
+    IdentityBasis,
+    Kind,
+    Outcome,
+)
 from systems.catalog import load_catalog
 from systems.demo import DEMO_SUBJECTS, SeedManifest
 from tests.helpers import record_history, submit, wait_for_state
@@ -59,3 +67,19 @@ async def test_portable_data_as_json_and_csv_in_the_digital_mailbox(
         )
     assert len(readings) == expected["network.meter_readings"]
     assert "kwh" in readings[0] or any("kwh" in column for column in readings[0])
+    # The cover names where the data came from and says why the archive and the case register
+    # are not in it, instead of claiming every system.
+    cover = (delivered / "portability.html").read_text()
+    for title in ("Kund- och faktureringssystemet", "Nätsystemet (elnät och stadsnät)"):
+        assert title in cover
+    assert "artikel 20.1" in cover and "ärenderegistret" in cover
+
+
+async def test_portability_needs_no_proof_when_it_goes_to_the_subjects_own_mailbox(
+    client: Client, worker: Settings
+) -> None:
+    submitted = await submit(client, worker, DEMO_SUBJECTS["joint_a"], Kind.PORTABILITY)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    review = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    assert review.identity is None and review.identity_basis is IdentityBasis.DIGITAL_MAILBOX
+    await handle.terminate("test over")

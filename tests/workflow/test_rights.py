@@ -89,7 +89,7 @@ async def test_objection_suppresses_marketing_at_once_and_tells_each_provider(
     client: Client, writable: Settings
 ) -> None:
     before = await audience(writable)
-    providers = await in_system(writable, "marketing", subject_recipients, TOLVAN)
+    providers = (await in_system(writable, "marketing", subject_recipients, TOLVAN)).named
     assert before and providers, "the demo has tolvan in the campaign audience and providers"
 
     submitted = await submit(client, writable, TOLVAN, Kind.OBJECTION, assignee=None)
@@ -168,7 +168,7 @@ async def test_restriction_holds_until_lifted_and_the_subject_is_told_first(
     # Art. 19: every recipient of restricted data is told of the restriction and of its end.
     told: set[str] = set()
     for system in ("billing", "network", "marketing", "disclosure"):
-        told |= set(await in_system(writable, system, subject_recipients, TOLVAN))
+        told |= set((await in_system(writable, system, subject_recipients, TOLVAN)).named)
     recipients_dir = outbox(writable, "recipients", submitted.case_number)
     for notice in ("restriction-", "restriction_lifted-"):
         sent = {json.loads(p.read_text())["recipient"] for p in recipients_dir.glob(f"{notice}*")}
@@ -240,10 +240,12 @@ async def test_rectification_corrects_every_system_and_tells_every_recipient(
         assert not await in_system(writable, system, is_restricted, TOLVAN), "lifted at the end"
 
     # Art. 19: one notice per recipient of the old values, each with just the fields it
-    # received and their new values. Who received what, from the declarations and the demo's
-    # disclosure log: an address went to the invoice printer, the collection agency, the grid
-    # datahub and supplier, the fibre providers and the police; the e-mail address only to the
-    # contractor, the fibre providers and the marketing partner; nothing to the bank.
+    # received and their new values, to the address the recipients register has. Who received
+    # what, from the declarations and the demo's disclosure log: an address went to the invoice
+    # printer, the grid datahub and the supplier (by name, from the metering point), the fibre
+    # providers and the police; the e-mail address only to the contractor, the fibre providers
+    # and the marketing partner. The collection agency and the bank are categories billing
+    # cannot name: the assignee is told to reach them.
     notices = {
         notice["recipient"]: notice
         for notice in (
@@ -255,10 +257,9 @@ async def test_rectification_corrects_every_system_and_tells_every_recipient(
     }
     both, address_only = ["email", "street"], ["street"]
     expected = {
-        "Tryckeri och distributör av fakturor (personuppgiftsbiträde)": address_only,
-        "Inkassoföretag vid obetald faktura": address_only,
-        "Din elhandlare": address_only,
-        "Svenska kraftnäts datahubb för elmarknaden": address_only,
+        "Exempeltryck AB": address_only,
+        "Mälarenergi Elhandel AB": address_only,
+        "Svenska kraftnät (datahubben)": address_only,
         "Polismyndigheten": address_only,
         "Länsförsäkringar": address_only,
         "Elnätsentreprenad AB": both,
@@ -270,13 +271,24 @@ async def test_rectification_corrects_every_system_and_tells_every_recipient(
     # Ongoing recipients get the new values; the police got one release years ago and learn
     # which field was corrected, not the new address (that would be a new disclosure).
     assert "e-postadress: tolvan.ny@example.se" in notices["Nordnät Bredband AB"]["body"]
-    assert "gatuadress: Nygatan 5" in notices["Din elhandlare"]["body"]
+    assert "gatuadress: Nygatan 5" in notices["Mälarenergi Elhandel AB"]["body"]
+    assert notices["Exempeltryck AB"]["email"] == "dataskydd@exempeltryck.example"
+    assert notices["Polismyndigheten"]["address"][0] == "Polismyndigheten"
+    final = await status_of(handle)
+    assert final.recipients_to_notify == [
+        "Banker och betaltjänstleverantörer",
+        "Inkassoföretag vid obetald faktura",
+    ]
+    staff = outbox(writable, "staff").glob(f"{submitted.case_number}-assignee-recipients*")
+    assert "Inkassoföretag vid obetald faktura" in " ".join(p.read_text() for p in staff)
     police = notices["Polismyndigheten"]["body"]
     assert "gatuadress" in police and "Nygatan 5" not in police
     await record_history(handle, "rectification_restricted_accepted")
-    assert "Rättade uppgifter: e-postadress, gatuadress" in mailbox_body(
-        writable, f"{submitted.case_number}-rectification_answer"
-    )
+    answer = mailbox_body(writable, f"{submitted.case_number}-rectification_answer")
+    assert "Rättade uppgifter: e-postadress, gatuadress" in answer
+    # The subject is told who the recipients were (Art. 19, last sentence).
+    assert "Mälarenergi Elhandel AB" in answer and "Polismyndigheten" in answer
+    assert "underrättar en handläggare Banker" in answer and "Inkassoföretag" in answer
 
 
 async def test_a_protected_persons_new_address_never_reaches_a_recipient(
