@@ -83,6 +83,7 @@ from dsr.models import (
     LiftRestrictionInput,
     LinkCaseInput,
     Mask,
+    Outcome,
     PrepareErasurePlanInput,
     PublicAccessStatus,
     PublicRequest,
@@ -90,6 +91,7 @@ from dsr.models import (
     RecordClarificationInput,
     RecordDisposalDecisionInput,
     RecordManualDeliveryInput,
+    RecordRestrictionGroundInput,
     RectifiableField,
     RectificationDecision,
     RefuseInput,
@@ -105,6 +107,7 @@ from dsr.models import (
     SecrecyGround,
     SubmitRequestInput,
     VerifyIdentityInput,
+    WithdrawInput,
 )
 from dsr.roles import ACTIONS, Role, refusal
 from dsr.roster import RosterError, load_roster
@@ -597,13 +600,14 @@ async def submit_rectification(
 async def submit_restriction(
     subject: SubjectOption,
     ground: Annotated[
-        RestrictionGround,
+        RestrictionGround | None,
         typer.Option(
             "--ground",
             help="Art. 18(1): a accuracy contested, b unlawful but no erasure wanted, "
-            "c needed for legal claims, d objection being assessed.",
+            "c needed for legal claims, d objection being assessed. Left out when the request "
+            "names none: the subject is asked.",
         ),
-    ],
+    ] = None,
     received: ReceivedOption = None,
     channel: ChannelOption = Channel.E_SERVICE,
     verified_by: VerifiedByOption = None,
@@ -611,7 +615,10 @@ async def submit_restriction(
     handler: AssignOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Restrict processing in every system until a handler lifts it (GDPR Art. 18)."""
+    """Restrict processing in every system until a handler lifts it (GDPR Art. 18).
+
+    A request that names no ground is not assumed to be one: the subject is asked which, and
+    a handler records the answer with `record-restriction-ground`."""
     await submit_request(
         Kind.RESTRICTION,
         subject=subject,
@@ -772,6 +779,29 @@ async def decide_rectification(
     print_action(result, as_json, f"rectification decided ({decision.value})")
 
 
+@app.command("record-restriction-ground")
+@command
+async def record_restriction_ground(
+    case: CaseArgument,
+    ground: Annotated[
+        RestrictionGround, typer.Option("--ground", help="a, b, c or d (Art. 18(1)).")
+    ],
+    handler: HandlerOption,
+    received: Annotated[
+        str | None,
+        typer.Option("--received", help="The day the answer arrived (YYYY-MM-DD); default today."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The subject has said on which ground of Art. 18(1) processing is to be restricted; the
+    restriction is applied. The clock's pause ends the day the answer arrived."""
+    action = RecordRestrictionGroundInput(
+        handler=handler, ground=ground, received_on=parse_past_day(received, "--received")
+    )
+    result = await act(parse_case_number(case), "record_restriction_ground", action)
+    print_action(result, as_json, f"ground {ground.value} recorded; restricting")
+
+
 @app.command("lift-restriction")
 @command
 async def lift_restriction(
@@ -843,6 +873,41 @@ async def refuse(
         parse_case_number(case), "refuse", RefuseInput(handler=handler, reason=reason)
     )
     print_action(result, as_json, "refused")
+
+
+@app.command("withdraw")
+@command
+async def withdraw(
+    case: CaseArgument,
+    handler: HandlerOption,
+    received: Annotated[
+        str | None,
+        typer.Option(
+            "--received", help="The day the withdrawal reached us (YYYY-MM-DD); default today."
+        ),
+    ] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="How it came in, e.g. 'Telefonsamtal'.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The subject (or requester) withdraws the request: any time while the case waits.
+
+    What the case is doing stops (collection, review), a confirmation goes out, and it closes
+    as withdrawn. What was already carried out, an erasure say, stays carried out; a
+    restriction held for the request is lifted, the subject told first."""
+    action = WithdrawInput(
+        handler=handler, received_on=parse_past_day(received, "--received"), note=note
+    )
+    case_number = parse_case_number(case)
+    result = await act(case_number, "withdraw", action)
+    after = await fetch_status(await client_for(get_settings()), case_number)
+    what = (
+        "withdrawn; the confirmation is sent"
+        if after.outcome is Outcome.WITHDRAWN
+        else f"answered before the withdrawal took effect ({after.outcome})"
+    )
+    print_action(result, as_json, what)
 
 
 @app.command("retention")

@@ -64,6 +64,15 @@ NOTICES_SV = {
         "dina uppgifter som får veta om begränsningen (artikel 19): {recipients}. Vi meddelar "
         "dig innan begränsningen hävs.",
     ),
+    "restriction_ground_requested": (
+        "Vi behöver veta varför behandlingen ska begränsas",
+        "Du har begärt att behandlingen av dina personuppgifter begränsas (artikel 18 "
+        "dataskyddsförordningen). Ange vilken av grunderna i artikel 18.1 det gäller: a) du "
+        "bestrider att uppgifterna är korrekta, b) behandlingen är olaglig men du vill inte att "
+        "uppgifterna raderas, c) du behöver uppgifterna för att fastställa, göra gällande eller "
+        "försvara rättsliga anspråk, eller d) du har invänt mot behandlingen och vi prövar om "
+        "våra skäl väger tyngre. Svara genom att kontakta oss och ange ärendenumret. {clock}",
+    ),
     "restriction_lifting": (
         "Begränsningen av behandlingen kommer att hävas",
         "Begränsningen av behandlingen av dina personuppgifter hävs (artikel 18.3 "
@@ -76,6 +85,11 @@ NOTICES_SV = {
         "bara för det ändamål som kräver det: {kept} Det som sparas raderas automatiskt när "
         "tiden gått ut. Mottagare av de raderade uppgifterna som får veta om raderingen "
         "(artikel 19): {recipients}. " + REMEDIES_SV,
+    ),
+    "withdrawn": (
+        "Din begäran är återkallad",
+        "Du återkallade din begäran den {received}. Vi har avslutat ärendet och gör inget mer "
+        "med begäran. {done} Vill du göra en ny begäran är du välkommen att kontakta oss.",
     ),
     "extension": (
         "Vi behöver mer tid för att besvara din begäran",

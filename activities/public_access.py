@@ -39,6 +39,7 @@ from dsr.models import (
     PublicAccessTermsInput,
     ReviewDecision,
     ReviewDocumentInput,
+    WithdrawalLetterInput,
 )
 from systems.document_archive import (
     MAX_HITS,
@@ -60,6 +61,7 @@ SUBJECTS_SV = {
     "copies": "Begärda allmänna handlingar",
     "decision": "Beslut om utlämnande av allmänna handlingar",
     "appeal_dismissed": "Beslut: överklagandet har kommit in för sent",
+    "withdrawn": "Din begäran om allmänna handlingar är återkallad",
 }
 
 
@@ -253,6 +255,20 @@ class PublicAccessActivities:
         with which delegation, and how to appeal."""
         ref = self._ref(request.case_number, "beslut.html")
         self._store.write(ref, _decision_html(request))
+        return IssuedDecision(ref=ref)
+
+    @activity.defn
+    async def confirm_withdrawal(self, request: WithdrawalLetterInput) -> IssuedDecision:
+        """The confirmation that a withdrawn request is closed, for the requester."""
+        ref = self._ref(request.case_number, "aterkallelse.html")
+        self._store.write(
+            ref,
+            _head(f"Återkallad begäran om allmänna handlingar, ärende {request.case_number}")
+            + f"<p>Till: {html.escape(request.sender or 'den som begärt handlingarna')}</p>"
+            f"<p>Du återkallade din begäran den {request.received_on}. Ärendet är avslutat och "
+            "inga handlingar lämnas ut på begäran. Vill du ta del av handlingar är du välkommen "
+            "att begära dem på nytt.</p></body></html>",
+        )
         return IssuedDecision(ref=ref)
 
     @activity.defn

@@ -169,6 +169,8 @@ class Outcome(StrEnum):
     APPEAL_FORWARDED = "appeal_forwarded"  # a timely appeal, sent on to the court
     APPEAL_DISMISSED = "appeal_dismissed"  # an appeal that came in too late (FL 45 §)
     NO_DOCUMENTS = "no_documents"  # the company holds no document that matches
+    # The subject or requester withdrew the request; what was carried out stays.
+    WITHDRAWN = "withdrawn"
 
 
 class DeliveryMethod(StrEnum):
@@ -653,6 +655,15 @@ class RecordManualDeliveryInput(Model):
     note: Reason
 
 
+class WithdrawInput(Model):
+    """The subject (or a public-access requester) withdraws the request, at any time."""
+
+    handler: HandlerId  # who recorded it
+    # The day the withdrawal reached the company (a letter, a call); None: today.
+    received_on: date | None = None
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
 class RefuseInput(Model):
     """Art. 12(5): manifestly unfounded or excessive; the reason is required and sent."""
 
@@ -665,6 +676,14 @@ class DecideRectificationInput(Model):
     decision: RectificationDecision
     accepted_fields: list[RectifiableField] = Field(default_factory=list)
     reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class RecordRestrictionGroundInput(Model):
+    """The subject's answer to which ground of Art. 18(1) the restriction rests on."""
+
+    handler: HandlerId
+    ground: RestrictionGround
+    received_on: date | None = None  # the day the answer arrived: the pause ends then
 
 
 class LiftRestrictionInput(Model):
@@ -1181,6 +1200,12 @@ class IssueDecisionInput(Model):
 
 class IssuedDecision(Model):
     ref: str
+
+
+class WithdrawalLetterInput(Model):
+    case_number: CaseNumber
+    received_on: date
+    sender: str | None = None
 
 
 class AppealWindowInput(Model):

@@ -197,6 +197,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             public_access.delegations,
             public_access.issue_decision,
             public_access.handle_appeal,
+            public_access.confirm_withdrawal,
             roster.staff_roles,
         ]
     finally:

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Coroutine,
+    Mapping,
+    Sequence,
+)
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
@@ -67,6 +75,7 @@ from dsr.models import (
     SystemWriteInput,
     SystemWriteResult,
     VerifyIdentityInput,
+    WithdrawInput,
 )
 from dsr.policies import PERSISTENT, SHORT_TIMEOUT
 from workflows.disposal import ExtractDisposalWorkflow
@@ -92,6 +101,8 @@ EXTRACT_DISPOSAL_PATCH = "extract-disposal"
 # Identity proof only where the answer could reach someone else (Art. 12(2),(6)); letters to
 # the population-register address (SPAR).
 PROPORTIONATE_IDENTITY_PATCH = "proportionate-identity"
+# A request may be withdrawn (cases started since run their steps in a task the withdrawal ends).
+WITHDRAWAL_PATCH = "withdrawal"
 ESCALATIONS_METRIC = "dsr_escalations"
 
 # Trail rows of the clock (ladder steps, extension, pauses) are numbered from here, clear of
@@ -113,6 +124,28 @@ LADDER_NOTICES = {
     Escalation.ESCALATED: (("team_lead", "escalated"), ("dpo", "escalated")),
     Escalation.OVERDUE: (("dpo", "overdue"),),
 }
+
+# Where a request may be withdrawn: the case waits, or does what can stop without harm
+# (collecting, building, planning). Not while it writes in the systems or sends the answer:
+# that finishes first, and what was carried out stays carried out.
+WITHDRAWABLE = frozenset(
+    {
+        CaseState.REGISTERED,
+        CaseState.AWAITING_IDENTITY,
+        CaseState.COLLECTING,
+        CaseState.BUILDING_EXTRACT,
+        CaseState.AWAITING_REVIEW,
+        CaseState.AWAITING_DECISION,
+        CaseState.PLANNING,
+        CaseState.AWAITING_APPROVAL,
+        CaseState.RESTRICTED,
+        CaseState.AWAITING_MANUAL_DELIVERY,
+        CaseState.LOCATING,
+        CaseState.AWAITING_CONFIRMATION,
+        CaseState.SECRECY_REVIEW,
+        CaseState.AWAITING_FORMAL_DECISION,
+    }
+)
 
 # Where a handler's decision is pending, a request may be refused (Art. 12(5)).
 REFUSABLE = frozenset(
@@ -221,6 +254,12 @@ class CaseWorkflow(StaffRoles):
         self._links: list[str] = []
         self._staff = None  # the roster, once read (cases since ROSTER_PATCH)
         self._deciding = False  # a decision is claimed while its actor is checked
+        # Withdrawal: the request as withdrawn, whether this case can take one (since the
+        # patch), and how many steps are under way that must finish before it takes effect.
+        self._withdrawal: WithdrawInput | None = None
+        self._withdrawable_run = False
+        self._shields = 0
+        self._holding_restriction = False
         # Connected systems a step is waiting for ("step:system"), and how many such steps.
         self._waiting: dict[str, SystemWait] = {}
         self._system_rounds = 0
@@ -361,6 +400,46 @@ class CaseWorkflow(StaffRoles):
             )
         self._require_open(self._state, "refuse the request")
         self._check_role(action.handler, "refuse")
+
+    @workflow.update
+    async def withdraw(self, action: WithdrawInput) -> ActionResult:
+        """The subject (or requester) withdraws the request: recorded at once; the case stops
+        what it does at the next point where it can, confirms, and closes as withdrawn."""
+        await self._authorize(action.handler, "withdraw")
+        self._revalidate(self._validate_withdraw, action)
+        self._withdrawal = action
+        day = action.received_on or workflow.now().date()
+        await self._record_clock_event(
+            actor=action.handler, action="withdrawal_received", detail=f"received {day}"
+        )
+        await workflow.wait_condition(lambda: self._state is CaseState.CLOSED)
+        return ActionResult(case_number=self._case.case_number, state=self._state)
+
+    @withdraw.validator
+    def _validate_withdraw(self, action: WithdrawInput) -> None:
+        number = self._case.case_number
+        blocked = self._withdrawal_blocked()
+        if blocked:
+            raise WrongState(f"case {number}: {blocked}")
+        if not self._withdrawable_run:
+            raise WrongState(
+                f"case {number} was registered before withdrawals were recorded by the engine; "
+                "close it as the case allows and note the withdrawal"
+            )
+        if self._withdrawal is not None:
+            raise WrongState(f"case {number}: the request is already withdrawn")
+        if self._state not in WITHDRAWABLE:
+            raise WrongState(
+                f"case {number} is {self._state.value}: what it is doing now finishes first "
+                "(what is carried out stays carried out); withdraw when it waits again, if it "
+                "is still open"
+            )
+        self._check_answer_day(action.received_on, "the withdrawal arrived")
+        self._check_role(action.handler, "withdraw")
+
+    def _withdrawal_blocked(self) -> str | None:
+        """Why this kind can never be withdrawn, if it cannot (a hook for subclasses)."""
+        return None
 
     @workflow.update
     async def record_manual_delivery(self, action: RecordManualDeliveryInput) -> ActionResult:
@@ -647,21 +726,22 @@ class CaseWorkflow(StaffRoles):
 
     async def _tell_staff(self, role: str, event: str, *, key: str = "", detail: str = "") -> None:
         """A message to the DPO, the team lead or the assignee: the case and what happened."""
-        await workflow.execute_activity_method(
-            NotifyActivities.notify_staff,
-            NotifyStaffInput(
-                case_number=self._case.case_number,
-                kind=self._case.kind,
-                role=role,
-                event=event,
-                deadline=self._deadline,
-                assignee=self._assignee,
-                notice_key=key,
-                detail=detail,
-            ),
-            start_to_close_timeout=SHORT_TIMEOUT,
-            retry_policy=PERSISTENT,
-        )
+        async with self._shielded():
+            await workflow.execute_activity_method(
+                NotifyActivities.notify_staff,
+                NotifyStaffInput(
+                    case_number=self._case.case_number,
+                    kind=self._case.kind,
+                    role=role,
+                    event=event,
+                    deadline=self._deadline,
+                    assignee=self._assignee,
+                    notice_key=key,
+                    detail=detail,
+                ),
+                start_to_close_timeout=SHORT_TIMEOUT,
+                retry_policy=PERSISTENT,
+            )
 
     async def _wait_for_handler(self, decided: Callable[[], bool]) -> bool:
         """Wait for a handler's decision; False if the request was refused instead."""
@@ -694,7 +774,11 @@ class CaseWorkflow(StaffRoles):
     ) -> CaseResult:
         """Send the subject the closing notice (a handler hands it over if it cannot be sent)."""
         await self._enter(CaseState.SENDING_NOTICE, actor=actor, action=action, detail=reason)
-        handed_over_by = await self._tell_subject(notice, reason=reason, facts=facts)
+        async with self._shielded():
+            sent = await self._send_notice(notice, reason=reason, facts=facts)
+        handed_over_by = None
+        if not sent:
+            handed_over_by = (await self._hand_over_manually("no_digital_mailbox")).handler
         if handed_over_by is not None:
             return await self._close(outcome, actor=handed_over_by, action="record_manual_delivery")
         return await self._close(outcome, actor=ENGINE, action="notice_sent")
@@ -717,26 +801,27 @@ class CaseWorkflow(StaffRoles):
         within: timedelta | None = None,
     ) -> bool:
         """Send a notice to the subject; False if they have no digital mailbox."""
-        try:
-            await workflow.execute_activity_method(
-                DeliveryActivities.send_notice,
-                SendNoticeInput(
-                    case_number=self._case.case_number,
-                    subject_id=self._subject,
-                    notice=notice,
-                    reason=reason,
-                    facts=facts or {},
-                    notice_key=key,
-                ),
-                start_to_close_timeout=SHORT_TIMEOUT,
-                schedule_to_close_timeout=within,
-                retry_policy=PERSISTENT,
-            )
-        except ActivityError as error:
-            if not is_no_mailbox(error):
-                raise
-            return False
-        return True
+        async with self._shielded():
+            try:
+                await workflow.execute_activity_method(
+                    DeliveryActivities.send_notice,
+                    SendNoticeInput(
+                        case_number=self._case.case_number,
+                        subject_id=self._subject,
+                        notice=notice,
+                        reason=reason,
+                        facts=facts or {},
+                        notice_key=key,
+                    ),
+                    start_to_close_timeout=SHORT_TIMEOUT,
+                    schedule_to_close_timeout=within,
+                    retry_policy=PERSISTENT,
+                )
+            except ActivityError as error:
+                if not is_no_mailbox(error):
+                    raise
+                return False
+            return True
 
     async def _hand_over_manually(
         self, reason: str, *, actor: str = ENGINE, action: str = "manual_handling"
@@ -820,34 +905,36 @@ class CaseWorkflow(StaffRoles):
         restricted: bool = False,
     ) -> list[SystemWriteResult]:
         """Run one declared write in every connected system at once; remember what changed."""
-        plan = await workflow.execute_activity_method(
-            SourceActivities.plan_collection,
-            PlanCollectionInput(case_number=self._case.case_number),
-            start_to_close_timeout=SHORT_TIMEOUT,
-            retry_policy=PERSISTENT,
-        )
-        results = await self._in_every_system(
-            plan,
-            label,
-            lambda system: workflow.execute_activity_method(
-                write,
-                SystemWriteInput(
-                    case_number=self._case.case_number,
-                    system=system,
-                    subject_id=self._subject,
-                    changes=changes or {},
-                    restricted=restricted,
-                ),
-                start_to_close_timeout=timedelta(minutes=5),
-                # Heartbeats while it runs: a lost worker or task is retried after 30 s, not 5 min.
-                heartbeat_timeout=timedelta(seconds=30),
+        async with self._shielded():
+            plan = await workflow.execute_activity_method(
+                SourceActivities.plan_collection,
+                PlanCollectionInput(case_number=self._case.case_number),
+                start_to_close_timeout=SHORT_TIMEOUT,
                 retry_policy=PERSISTENT,
-            ),
-        )
-        for result in results:
-            if result.tables:
-                self._applied[f"{label}:{result.system}"] = result.tables
-        return list(results)
+            )
+            results = await self._in_every_system(
+                plan,
+                label,
+                lambda system: workflow.execute_activity_method(
+                    write,
+                    SystemWriteInput(
+                        case_number=self._case.case_number,
+                        system=system,
+                        subject_id=self._subject,
+                        changes=changes or {},
+                        restricted=restricted,
+                    ),
+                    start_to_close_timeout=timedelta(minutes=5),
+                    # Heartbeats while it runs: a lost worker or task is retried after 30 s,
+                    # not 5 min.
+                    heartbeat_timeout=timedelta(seconds=30),
+                    retry_policy=PERSISTENT,
+                ),
+            )
+            for result in results:
+                if result.tables:
+                    self._applied[f"{label}:{result.system}"] = result.tables
+            return list(results)
 
     async def _hold_restriction(self, hold: bool) -> int:
         """Take or release this case's hold; returns the subject's holds left, all cases.
@@ -855,17 +942,19 @@ class CaseWorkflow(StaffRoles):
         Cases started before holds existed took none and release none (0 left: the flags come
         off as they did then); `patched` keeps their histories replaying.
         """
-        if not workflow.patched(RESTRICTION_HOLDS_PATCH):
-            return 0
-        result = await workflow.execute_activity_method(
-            RegisterActivities.set_restriction_hold,
-            RestrictionHoldInput(
-                case_number=self._case.case_number, subject_id=self._subject, hold=hold
-            ),
-            start_to_close_timeout=SHORT_TIMEOUT,
-            retry_policy=PERSISTENT,
-        )
-        return result.holds_remaining
+        async with self._shielded():
+            if not workflow.patched(RESTRICTION_HOLDS_PATCH):
+                return 0
+            self._holding_restriction = hold
+            result = await workflow.execute_activity_method(
+                RegisterActivities.set_restriction_hold,
+                RestrictionHoldInput(
+                    case_number=self._case.case_number, subject_id=self._subject, hold=hold
+                ),
+                start_to_close_timeout=SHORT_TIMEOUT,
+                retry_policy=PERSISTENT,
+            )
+            return result.holds_remaining
 
     async def _notify_recipients(
         self,
@@ -884,41 +973,44 @@ class CaseWorkflow(StaffRoles):
         does not know, and each recipient known only as one of `categories`, goes to the
         assignee to notify by hand, never skipped.
         """
-        fields_of = (
-            {name: sorted(set(fields)) for name, fields in recipients.items()}
-            if isinstance(recipients, Mapping)
-            else dict.fromkeys(recipients, list[str]())
-        )
-        names = sorted(fields_of)
-        values = changes or {}
-        receipts = await asyncio.gather(
-            *(
-                workflow.execute_activity_method(
-                    NotifyActivities.notify_recipient,
-                    NotifyRecipientInput(
-                        case_number=self._case.case_number,
-                        subject_id=self._subject,
-                        recipient=name,
-                        notice=notice,
-                        fields=fields_of[name],
-                        changes={}
-                        if name in withhold
-                        else {f: values[f] for f in fields_of[name] if f in values},
-                    ),
-                    start_to_close_timeout=SHORT_TIMEOUT,
-                    retry_policy=PERSISTENT,
-                )
-                for name in names
+        async with self._shielded():
+            fields_of = (
+                {name: sorted(set(fields)) for name, fields in recipients.items()}
+                if isinstance(recipients, Mapping)
+                else dict.fromkeys(recipients, list[str]())
             )
-        )
-        # Who has been told anything in this case, each once (status and the answer).
-        reached = {name for name, receipt in zip(names, receipts, strict=True) if receipt.reached}
-        self._recipients_notified = sorted(set(self._recipients_notified) | reached)
-        by_hand = [name for name in names if name not in reached] + [
-            category for category in categories if category not in names
-        ]
-        if by_hand:
-            await self._recipients_by_hand(sorted(set(by_hand)), notice)
+            names = sorted(fields_of)
+            values = changes or {}
+            receipts = await asyncio.gather(
+                *(
+                    workflow.execute_activity_method(
+                        NotifyActivities.notify_recipient,
+                        NotifyRecipientInput(
+                            case_number=self._case.case_number,
+                            subject_id=self._subject,
+                            recipient=name,
+                            notice=notice,
+                            fields=fields_of[name],
+                            changes={}
+                            if name in withhold
+                            else {f: values[f] for f in fields_of[name] if f in values},
+                        ),
+                        start_to_close_timeout=SHORT_TIMEOUT,
+                        retry_policy=PERSISTENT,
+                    )
+                    for name in names
+                )
+            )
+            # Who has been told anything in this case, each once (status and the answer).
+            reached = {
+                name for name, receipt in zip(names, receipts, strict=True) if receipt.reached
+            }
+            self._recipients_notified = sorted(set(self._recipients_notified) | reached)
+            by_hand = [name for name in names if name not in reached] + [
+                category for category in categories if category not in names
+            ]
+            if by_hand:
+                await self._recipients_by_hand(sorted(set(by_hand)), notice)
 
     async def _recipients_by_hand(self, recipients: list[str], notice: str) -> None:
         """Recipients the engine cannot reach itself: the assignee is told whom, once per
@@ -959,6 +1051,18 @@ class CaseWorkflow(StaffRoles):
         detail: str | None = None,
         outcome: Outcome | None = None,
     ) -> None:
+        async with self._shielded():
+            await self._entered(state, actor=actor, action=action, detail=detail, outcome=outcome)
+
+    async def _entered(
+        self,
+        state: CaseState,
+        *,
+        actor: str,
+        action: str,
+        detail: str | None,
+        outcome: Outcome | None,
+    ) -> None:
         await self._start_clock()
         previous = self._state
         self._state = state
@@ -994,19 +1098,87 @@ class CaseWorkflow(StaffRoles):
     async def _close(
         self, outcome: Outcome, *, actor: str, action: str, detail: str | None = None
     ) -> CaseResult:
-        self._outcome = outcome
+        async with self._shielded():
+            self._outcome = outcome
+            await self._enter(
+                CaseState.CLOSED, actor=actor, action=action, detail=detail, outcome=outcome
+            )
+            # The clock stops; an overdue mark stays. Staff notices still on their way may finish.
+            await self._stop_clock()
+            if self._has_stored_files() and workflow.patched(EXTRACT_DISPOSAL_PATCH):
+                await self._schedule_disposal()
+            # Handlers still returning their result must finish before the workflow completes.
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return CaseResult(
+                case_number=self._case.case_number, outcome=outcome, delivery=self._delivery
+            )
+
+    # --- withdrawal ----------------------------------------------------------------------------
+
+    async def _withdrawable(self, body: Coroutine[Any, Any, CaseResult]) -> CaseResult:
+        """Run the case's steps so that a withdrawal can end them: once one is recorded, the
+        steps stop at the next point where nothing is under way that must finish (`_shielded`:
+        a state change, writes in the systems, an answer going out), and the withdrawal is
+        confirmed. Cases started before the patch run their steps as they did."""
+        if not workflow.patched(WITHDRAWAL_PATCH):
+            return await body
+        self._withdrawable_run = True
+        steps = asyncio.create_task(body)
+        await workflow.wait_condition(
+            lambda: steps.done() or (self._withdrawal is not None and self._shields == 0)
+        )
+        if steps.done():
+            return steps.result()
+        steps.cancel()
+        try:
+            # Done anyway, as the cancellation came: the answer stands.
+            return await steps
+        except (asyncio.CancelledError, ActivityError):
+            # Stopped where it waited; an activity it waited for (a collection) is cancelled
+            # and fails as such.
+            return await self._close_withdrawn()
+
+    @contextlib.asynccontextmanager
+    async def _shielded(self) -> AsyncIterator[None]:
+        """A step a withdrawal must let finish: a state change and its trail row, writes in
+        the systems, an answer or a notice going out."""
+        self._shields += 1
+        try:
+            yield
+        finally:
+            self._shields -= 1
+
+    async def _close_withdrawn(self) -> CaseResult:
+        """The request is withdrawn: undo what only served it (a restriction this case
+        holds), tell the subject what was done and what stays done, close as withdrawn."""
+        withdrawal = self._withdrawal
+        assert withdrawal is not None
+        received = (withdrawal.received_on or workflow.now().date()).isoformat()
         await self._enter(
-            CaseState.CLOSED, actor=actor, action=action, detail=detail, outcome=outcome
+            CaseState.SENDING_NOTICE, actor=withdrawal.handler, action="withdraw", detail=received
         )
-        # The clock stops; an overdue mark stays. Staff notices still on their way may finish.
-        await self._stop_clock()
-        if self._has_stored_files() and workflow.patched(EXTRACT_DISPOSAL_PATCH):
-            await self._schedule_disposal()
-        # Handlers still returning their result must finish before the workflow completes.
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return CaseResult(
-            case_number=self._case.case_number, outcome=outcome, delivery=self._delivery
+        # The confirmation first: it also tells of a restriction about to be lifted (18(3)).
+        async with self._shielded():
+            sent = await self._send_notice(
+                "withdrawn",
+                reason=withdrawal.note or "",
+                facts={"received": received, "done": self._withdrawal_consequences()},
+            )
+        handed_over = None if sent else await self._hand_over_manually("no_digital_mailbox")
+        await self._undo_for_withdrawal()
+        return await self._close(
+            Outcome.WITHDRAWN,
+            actor=handed_over.handler if handed_over else ENGINE,
+            action="record_manual_delivery" if handed_over else "withdrawal_confirmed",
         )
+
+    def _withdrawal_consequences(self) -> str:
+        """What the withdrawal takes back, and what stays carried out, in the confirmation's
+        words (a hook for the kinds that change something before they answer)."""
+        return "Inget hade ännu genomförts i ärendet."
+
+    async def _undo_for_withdrawal(self) -> None:
+        """Take back what only served the request (a hook: a restriction this case holds)."""
 
     # --- the clock: deadline, pauses, escalation ladder -------------------------------------
 
@@ -1078,40 +1250,44 @@ class CaseWorkflow(StaffRoles):
         Returns whether it counts, or None if the subject could not be asked digitally (then
         nothing changed).
         """
-        async with self._clock_lock:
-            self._pauses.append(PauseRecord(reason=reason, started_at=workflow.now()))
-            index = len(self._pauses) - 1
-            plan = await self._plan_deadline()
-            counts = index in plan.counted
-            facts = {"clock": CLOCK_STOPS_SV if counts else ""}
-            if not await self._send_notice(notice, reason=question, facts=facts, key=key):
-                self._pauses.pop(index)
-                return None
-            self._pauses[index] = self._pauses[index].model_copy(update={"counts": counts})
-            await self._move_deadline(plan, actor=ENGINE, action=f"pause_started:{reason}")
-            return counts
+        async with self._shielded():
+            async with self._clock_lock:
+                self._pauses.append(PauseRecord(reason=reason, started_at=workflow.now()))
+                index = len(self._pauses) - 1
+                plan = await self._plan_deadline()
+                counts = index in plan.counted
+                facts = {"clock": CLOCK_STOPS_SV if counts else ""}
+                if not await self._send_notice(notice, reason=question, facts=facts, key=key):
+                    self._pauses.pop(index)
+                    return None
+                self._pauses[index] = self._pauses[index].model_copy(update={"counts": counts})
+                await self._move_deadline(plan, actor=ENGINE, action=f"pause_started:{reason}")
+                return counts
 
     async def _resume(self, reason: str, *, on: date | None = None) -> None:
         """The answer came: the pause ends, and the deadline moves by the days paused. `on`:
         the day the subject's answer arrived, if not today; the pause runs to that day, not to
         the day a handler recorded it."""
-        async with self._clock_lock:
-            open_ = [i for i, p in enumerate(self._pauses) if p.reason == reason and not p.ended_at]
-            if self._clock_plan is None or not open_:
-                return
-            pause = self._pauses[open_[-1]]
-            # Midday UTC is the same day in Stockholm: the plan counts Stockholm days. Proof that
-            # came with the request, before it was asked for, paused nothing.
-            ended = workflow.now() if on is None else datetime.combine(on, time(10), UTC)
-            ended = max(ended, pause.started_at)
-            self._pauses[open_[-1]] = pause.model_copy(update={"ended_at": ended})
-            plan = await self._plan_deadline()
-            await self._move_deadline(
-                plan,
-                actor=ENGINE,
-                action="pause_ended",
-                detail=f"{reason}: {plan.paused_days} days paused in all",
-            )
+        async with self._shielded():
+            async with self._clock_lock:
+                open_ = [
+                    i for i, p in enumerate(self._pauses) if p.reason == reason and not p.ended_at
+                ]
+                if self._clock_plan is None or not open_:
+                    return
+                pause = self._pauses[open_[-1]]
+                # Midday UTC is the same day in Stockholm: the plan counts Stockholm days.
+                # Proof that came with the request, before it was asked for, paused nothing.
+                ended = workflow.now() if on is None else datetime.combine(on, time(10), UTC)
+                ended = max(ended, pause.started_at)
+                self._pauses[open_[-1]] = pause.model_copy(update={"ended_at": ended})
+                plan = await self._plan_deadline()
+                await self._move_deadline(
+                    plan,
+                    actor=ENGINE,
+                    action="pause_ended",
+                    detail=f"{reason}: {plan.paused_days} days paused in all",
+                )
 
     def _next_step(self) -> EscalationStep | None:
         """The ladder's next step not yet taken, unless the clock stands still."""

@@ -52,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notify import NotifyActivities
     from activities.register import RegisterActivities
     from activities.sources import SourceActivities
+    from activities.writes import WriteActivities
 
 # Kept parts are erased in runs at most this far apart, so a table with a date per row (meter
 # readings) costs a run a month, not a run a day; nothing stays longer than that past its date.
@@ -101,6 +102,9 @@ class ErasureWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
+        return await self._withdrawable(self._handle(case))
+
+    async def _handle(self, case: CaseInput) -> CaseResult:
         verified = await self._verified()
         if verified is None:
             return await self._identity_step_ended()
@@ -220,6 +224,24 @@ class ErasureWorkflow(CaseWorkflow):
 
     def _today(self) -> date:
         return workflow.now().date()
+
+    def _withdrawal_consequences(self) -> str:
+        """An erasure carried out stays carried out; kept parts are no longer restricted for
+        it."""
+        if not self._erased_before:
+            return super()._withdrawal_consequences()
+        erased = answer_facts(self._erased_before)["erased"]
+        return (
+            f"Det som redan raderats förblir raderat: {erased}. Det som sparas begränsas inte "
+            "längre för din begäran."
+        )
+
+    async def _undo_for_withdrawal(self) -> None:
+        """Kept rows were restricted for the erasure: that hold goes with the request."""
+        if self._holding_restriction and await self._hold_restriction(False) == 0:
+            await self._write_everywhere(
+                WriteActivities.apply_restriction, "lift", restricted=False
+            )
 
     def _followed_undated(self) -> tuple[str, ...]:
         """The reasons to keep without a date that the follow-up waits out: a running contract.

@@ -43,5 +43,11 @@ class ObjectionWorkflow(CaseWorkflow):
             facts={"effective": effective, "providers": self._told_recipients_sv()},
         )
 
+    def _withdrawal_blocked(self) -> str | None:
+        return (
+            "an objection to direct marketing is carried out at once; for marketing again, the "
+            "subject gives a new consent"
+        )
+
     def _refusal_blocked(self) -> str | None:
         return "an objection to direct marketing is absolute and cannot be refused (Art. 21(3))"

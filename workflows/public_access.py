@@ -42,6 +42,7 @@ from dsr.models import (
     ReviewDecision,
     ReviewDocumentInput,
     SearchAgainInput,
+    WithdrawalLetterInput,
 )
 from dsr.policies import PERSISTENT, SHORT_TIMEOUT
 from workflows.case import ENGINE, CaseWorkflow, WrongState
@@ -133,6 +134,9 @@ class PublicAccessWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
+        return await self._withdrawable(self._handle(case))
+
+    async def _handle(self, case: CaseInput) -> CaseResult:
         self._terms = await workflow.execute_activity_method(
             PublicAccessActivities.public_access_terms,
             PublicAccessTermsInput(case_number=case.case_number),
@@ -620,6 +624,27 @@ class PublicAccessWorkflow(CaseWorkflow):
             f"case {self._case.case_number}: {handler} holds no delegated authority to {what} "
             "(see the delegation register)"
         )
+
+    async def _close_withdrawn(self) -> CaseResult:
+        """The requester withdrew: a confirmation goes to the contact they gave (an anonymous
+        requester without one was told by whoever took the withdrawal), and the case closes."""
+        withdrawal = self._withdrawal
+        assert withdrawal is not None
+        if self._request.contact is not None:
+            letter = await workflow.execute_activity_method(
+                PublicAccessActivities.confirm_withdrawal,
+                WithdrawalLetterInput(
+                    case_number=self._case.case_number,
+                    received_on=withdrawal.received_on or workflow.now().date(),
+                    sender=self._request.sender,
+                ),
+                start_to_close_timeout=SHORT_TIMEOUT,
+                retry_policy=PERSISTENT,
+            )
+            await self._send_to_requester(
+                "withdrawn", [letter.ref], actor=withdrawal.handler, action="withdraw"
+            )
+        return await self._close(Outcome.WITHDRAWN, actor=withdrawal.handler, action="withdrawn")
 
     def _refusal_blocked(self) -> str | None:
         return (

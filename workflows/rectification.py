@@ -41,6 +41,9 @@ class RectificationWorkflow(RestrictionSteps):
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
+        return await self._withdrawable(self._handle(case))
+
+    async def _handle(self, case: CaseInput) -> CaseResult:
         verified = await self._verified()
         if verified is None:
             return await self._identity_step_ended()

@@ -11,10 +11,14 @@ from dsr.models import (
     CaseState,
     LiftRestrictionInput,
     Outcome,
+    RecordRestrictionGroundInput,
     RestrictionGround,
     SystemWriteResult,
 )
-from workflows.case import ART19_RESTRICTION_ERASURE_PATCH, ENGINE, CaseWorkflow
+from workflows.case import ART19_RESTRICTION_ERASURE_PATCH, ENGINE, CaseWorkflow, WrongState
+
+# Patch id: a request without a ground asks the subject for one instead of assuming (a).
+RESTRICTION_GROUND_PATCH = "restriction-ground"
 
 with workflow.unsafe.imports_passed_through():
     from activities.writes import WriteActivities
@@ -59,6 +63,27 @@ class RestrictionSteps(CaseWorkflow):
                 categories=[c for result in results for c in result.categories],
             )
 
+    def _withdrawal_consequences(self) -> str:
+        if self._holding_restriction:
+            return (
+                "Begränsningen av behandlingen som gällde för din begäran hävs nu (artikel 18.3 "
+                "dataskyddsförordningen), om inte ett annat ärende fortfarande kräver den."
+            )
+        return super()._withdrawal_consequences()
+
+    async def _undo_for_withdrawal(self) -> None:
+        """A restriction this case holds goes with the request; the flags come off with the
+        last hold (another case may still need them)."""
+        if not self._holding_restriction:
+            return
+        if await self._hold_restriction(False) > 0:
+            self._applied["lift"] = {"kept_by_other_cases": 1}
+            return
+        results = await self._write_everywhere(
+            WriteActivities.apply_restriction, "lift", restricted=False
+        )
+        await self._tell_recipients(results, "restriction_lifted")
+
     async def _lift(self, *, actor: str, reason: str) -> None:
         """Art. 18(3): the subject is told before the restriction is lifted, never after."""
         await self._enter(
@@ -91,14 +116,26 @@ class RestrictionWorkflow(RestrictionSteps):
     def __init__(self, case: CaseInput) -> None:
         super().__init__(case)
         self._lift_request: LiftRestrictionInput | None = None
+        self._awaiting_ground = False
+        self._ground_answer: RecordRestrictionGroundInput | None = None
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
+        return await self._withdrawable(self._handle(case))
+
+    async def _handle(self, case: CaseInput) -> CaseResult:
         verified = await self._verified()
         if verified is None:
             return await self._identity_step_ended()
         actor, action = verified
-        ground = case.details.restriction_ground or RestrictionGround.ACCURACY_CONTESTED
+        ground = case.details.restriction_ground
+        if ground is None and workflow.patched(RESTRICTION_GROUND_PATCH):
+            # Not assumed: the subject says which ground of Art. 18(1) applies.
+            ground = await self._ask_for_ground(actor=actor, action=action)
+            assert self._ground_answer is not None
+            actor, action = self._ground_answer.handler, f"ground:{ground.value}"
+        # Cases from before the patch took a request without a ground as (a).
+        ground = ground or RestrictionGround.ACCURACY_CONTESTED
         await self._restrict(ground, actor=actor, action=action)
         await self._enter(CaseState.RESTRICTED, actor=ENGINE, action="restricted")
         await self._wait_for_handler(lambda: self._lift_request is not None)
@@ -106,6 +143,39 @@ class RestrictionWorkflow(RestrictionSteps):
         assert lift is not None
         await self._lift(actor=lift.handler, reason=lift.reason)
         return await self._close(Outcome.LIFTED, actor=ENGINE, action="restriction_lifted")
+
+    async def _ask_for_ground(self, *, actor: str, action: str) -> RestrictionGround:
+        """Ask the subject on which ground of Art. 18(1) to restrict (digitally, the clock
+        standing still if asked in time; without a mailbox the handler asks by letter or
+        phone), and wait for a handler to record the answer."""
+        self._awaiting_ground = True
+        await self._ask_subject("clarification", "restriction_ground_requested", key="ground")
+        await self._enter(
+            CaseState.AWAITING_DECISION, actor=actor, action=action, detail="ground_requested"
+        )
+        await workflow.wait_condition(lambda: self._ground_answer is not None)
+        answer = self._ground_answer
+        assert answer is not None
+        self._awaiting_ground = False
+        await self._resume("clarification", on=answer.received_on)
+        return answer.ground
+
+    @workflow.update
+    async def record_restriction_ground(self, action: RecordRestrictionGroundInput) -> ActionResult:
+        await self._take_decision("record_restriction_ground", action.handler)
+        self._ground_answer = action
+        return await self._after(CaseState.AWAITING_DECISION)
+
+    @record_restriction_ground.validator
+    def _validate_record_restriction_ground(self, action: RecordRestrictionGroundInput) -> None:
+        if not self._awaiting_ground:
+            raise WrongState(
+                f"case {self._case.case_number} waits for no ground: the request named one, or "
+                "it has been recorded"
+            )
+        self._require_open(CaseState.AWAITING_DECISION, "record the ground")
+        self._check_answer_day(action.received_on, "the answer arrived")
+        self._check_role(action.handler, "record_restriction_ground")
 
     @workflow.update
     async def lift_restriction(self, action: LiftRestrictionInput) -> ActionResult:

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from temporalio.client import Client, WorkflowHandle
 
 from dsr.config import Settings
-from dsr.models import CaseState, CaseStatus
+from dsr.models import CaseState, CaseStatus, WithdrawInput
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS, default_urls, seed_demo_systems
 from tests.helpers import status_of, submit_access, wait_for_state
@@ -123,3 +123,39 @@ async def test_a_system_that_is_down_is_retried_shown_told_and_the_case_goes_on(
         assert "collected" in actions
         # Told once, however long it took.
         assert len(staff_notices(custom, number, "system_waiting")) == 1
+
+
+async def test_a_request_withdrawn_while_a_system_is_down_stops_collecting(
+    client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    """Withdrawn in the middle of collection: the collection that waits for the system is
+    cancelled, nothing is built or sent, and the case closes as withdrawn."""
+    seeded = default_urls(tmp_path / "seeded")
+    await seed_demo_systems(seeded)
+    broken = tmp_path / "down" / f"{DOWN}.db"
+    broken.parent.mkdir()
+    sqlite3.connect(broken).close()
+    custom = settings.model_copy(
+        update={"system_urls": {**seeded, DOWN: f"sqlite+aiosqlite:///{broken}"}}
+    )
+    async with build_activities(custom) as activities, create_worker(client, custom, activities):
+        submitted = await submit_access(client, custom, DEMO_SUBJECTS["tolvan"], bankid=True)
+        handle = client.get_workflow_handle(submitted.case_number)
+        await until_status(
+            handle, lambda s: s.waiting_for_systems, "the case to wait for the system"
+        )
+        await handle.execute_update("withdraw", WithdrawInput(handler="anna"))
+        result = await asyncio.wait_for(handle.result(), 30)
+        assert result["outcome"] == "withdrawn"
+        described = await handle.describe()
+        assert not described.raw_description.pending_activities, "the collection is cancelled"
+        history = await handle.fetch_history()
+        built = [
+            e
+            for e in history.events
+            if e.HasField("activity_task_scheduled_event_attributes")
+            and e.activity_task_scheduled_event_attributes.activity_type.name
+            in ("build_extract", "deliver_extract")
+        ]
+        assert built == [], "nothing was built or sent"
+        assert (await status_of(handle)).waiting_for_systems == []

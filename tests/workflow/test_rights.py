@@ -25,6 +25,7 @@ from dsr.models import (
     Kind,
     LiftRestrictionInput,
     Outcome,
+    RecordRestrictionGroundInput,
     RectifiableField,
     RectificationDecision,
     RefuseInput,
@@ -427,3 +428,35 @@ async def test_lifting_one_case_leaves_another_cases_restriction_in_force(
     await dispute.result()
     for system in ("billing", "network", "marketing"):
         assert not await in_system(writable, system, is_restricted, TOLVAN), system
+
+
+async def test_a_restriction_without_a_ground_asks_the_subject_instead_of_assuming_one(
+    client: Client, writable: Settings
+) -> None:
+    subject = DEMO_SUBJECTS["coordination"]
+    submitted = await submit(client, writable, subject, Kind.RESTRICTION, bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    waiting = await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    assert waiting.restriction_ground is None
+    assert not await in_system(writable, "billing", is_restricted, subject), "nothing assumed"
+    asked = mailbox_body(writable, f"{submitted.case_number}-restriction_ground_requested-ground")
+    assert "artikel 18.1" in asked and "rättsliga anspråk" in asked
+    assert [p.reason for p in waiting.pauses] == ["clarification"]
+    await handle.execute_update(
+        "record_restriction_ground",
+        RecordRestrictionGroundInput(handler="anna", ground=RestrictionGround.UNLAWFUL_NO_ERASURE),
+    )
+    restricted = await wait_for_state(handle, CaseState.RESTRICTED)
+    assert await in_system(writable, "billing", is_restricted, subject)
+    applied = mailbox_body(writable, f"{submitted.case_number}-restriction_applied")
+    assert "behandlingen är olaglig" in applied, "the ground the subject gave, not (a)"
+    assert all(p.ended_at is not None for p in restricted.pauses)
+    with pytest.raises(WorkflowUpdateFailedError) as again:
+        await handle.execute_update(
+            "record_restriction_ground",
+            RecordRestrictionGroundInput(
+                handler="anna", ground=RestrictionGround.OBJECTION_PENDING
+            ),
+        )
+    assert "waits for no ground" in str(again.value.cause)
+    await handle.terminate("test over")

@@ -1,0 +1,161 @@
+"""Withdrawal: a subject or requester may withdraw a request at any time. It is recorded, the
+work stops, a confirmation goes out and the case closes as withdrawn; what was carried out
+stays carried out, and a restriction held for the request is lifted, the subject told first."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+
+from dsr.config import Settings
+from dsr.models import (
+    ActionResult,
+    CaseResult,
+    CaseState,
+    ConfirmDocumentsInput,
+    Contact,
+    DocumentQuery,
+    Kind,
+    Outcome,
+    PrepareErasurePlanInput,
+    PublicRequest,
+    RequestDetails,
+    RestrictionGround,
+    WithdrawInput,
+)
+from systems.connector import is_restricted
+from systems.demo import DEMO_SUBJECTS
+from tests.helpers import Cli, record_history, status_of, submit, submit_access, wait_for_state
+from tests.workflow.test_public_access import request_documents
+from tests.workflow.test_rights import in_system
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+def mailbox_body(settings: Settings, message_id: str) -> str:
+    message = settings.outbox_dir / "digital-mailbox" / message_id / "message.json"
+    return str(json.loads(message.read_text())["body"])
+
+
+async def withdrawn(handle: WorkflowHandle[Any, Any], **kwargs: Any) -> CaseResult:
+    await handle.execute_update(
+        "withdraw", WithdrawInput(handler="anna", **kwargs), result_type=ActionResult
+    )
+    result: CaseResult = await handle.result()
+    return result
+
+
+async def test_an_access_request_withdrawn_in_review_is_never_delivered(
+    client: Client, worker: Settings
+) -> None:
+    submitted = await submit_access(client, worker, DEMO_SUBJECTS["tolvan"], bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    result = await withdrawn(handle, note="Ringde och återkallade")
+    assert result.outcome is Outcome.WITHDRAWN and result.delivery is None
+    await record_history(handle, "access_withdrawn")
+    number = submitted.case_number
+    assert not (worker.outbox_dir / "digital-mailbox" / number).exists(), "no extract went"
+    body = mailbox_body(worker, f"{number}-withdrawn")
+    assert "återkallade din begäran" in body and "Inget hade ännu genomförts" in body
+    final = await status_of(handle)
+    assert [s.action for s in final.steps][-2:] == ["withdraw", "withdrawal_confirmed"]
+    # Once closed, nothing more: a second withdrawal is refused with one line.
+    with pytest.raises(Exception, match="closed"):
+        await Cli(client, worker).json("withdraw", number, "--handler", "anna")
+
+
+async def test_a_withdrawn_restriction_is_lifted_after_the_subject_is_told(
+    client: Client, writable: Settings
+) -> None:
+    subject = DEMO_SUBJECTS["coordination"]
+    submitted = await submit(
+        client,
+        writable,
+        subject,
+        Kind.RESTRICTION,
+        bankid=True,
+        details=RequestDetails(restriction_ground=RestrictionGround.NEEDED_FOR_LEGAL_CLAIMS),
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.RESTRICTED)
+    assert await in_system(writable, "billing", is_restricted, subject)
+    result = await withdrawn(handle)
+    assert result.outcome is Outcome.WITHDRAWN
+    for system in ("billing", "network"):
+        assert not await in_system(writable, system, is_restricted, subject), system
+    body = mailbox_body(writable, f"{submitted.case_number}-withdrawn")
+    assert "hävs nu" in body and "18.3" in body
+    steps = [s.state for s in (await status_of(handle)).steps]
+    # The subject is told (sending_notice) before the flags come off, then it closes.
+    assert steps[-2:] == [CaseState.SENDING_NOTICE, CaseState.CLOSED]
+    await record_history(handle, "restriction_withdrawn")
+
+
+async def test_an_erasure_withdrawn_before_approval_erases_nothing(
+    client: Client, writable: Settings
+) -> None:
+    subject = DEMO_SUBJECTS["tolvan"]
+    submitted = await submit(client, writable, subject, Kind.ERASURE, bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_DECISION)
+    await handle.execute_update("prepare_erasure_plan", PrepareErasurePlanInput(handler="anna"))
+    await wait_for_state(handle, CaseState.AWAITING_APPROVAL)
+    result = await withdrawn(handle)
+    assert result.outcome is Outcome.WITHDRAWN
+    final = await status_of(handle)
+    assert not any(key.startswith("erasure:") for key in final.applied), "nothing was erased"
+    follow_up = client.get_workflow_handle(f"{submitted.case_number}-retention")
+    with pytest.raises(Exception, match="not found"):
+        await follow_up.describe()
+
+
+async def test_a_request_for_documents_withdrawn_in_review_is_confirmed_to_the_requester(
+    client: Client, worker: Settings
+) -> None:
+    public = PublicRequest(
+        description="Skrivelser om flytt av elmätare",
+        query=DocumentQuery(types=["correspondence"], text="elmätare"),
+        contact=Contact(email="begaran@example.org"),
+    )
+    opened = await request_documents(client, worker, public)
+    handle = client.get_workflow_handle(opened.case_number, result_type=CaseResult)
+    located = await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
+    assert located.public is not None
+    document = located.public.candidates[0].document_id
+    await handle.execute_update(
+        "confirm_documents", ConfirmDocumentsInput(handler="anna", document_ids=[document])
+    )
+    await wait_for_state(handle, CaseState.SECRECY_REVIEW)
+    result = await withdrawn(handle)
+    assert result.outcome is Outcome.WITHDRAWN
+    folder = worker.outbox_dir / "email" / f"{opened.case_number}-withdrawn"
+    files = {p.name: p.read_text() for p in Path(folder).iterdir()}
+    assert "återkallade din begäran" in files["aterkallelse.html"]
+    assert not (worker.outbox_dir / "email" / f"{opened.case_number}-copies").exists()
+
+
+async def test_a_withdrawal_is_checked_before_anything_changes(
+    client: Client, worker: Settings
+) -> None:
+    submitted = await submit_access(client, worker, DEMO_SUBJECTS["joint_b"], bankid=True)
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    cli = Cli(client, worker)
+    code, _, err = await cli.run(
+        "withdraw", submitted.case_number, "--handler", "anna", "--received", "2999-01-01"
+    )
+    assert code == 1 and "--received: that day has not come yet" in err
+    code, _, err = await cli.run("withdraw", submitted.case_number, "--handler", "dataskyddsombud")
+    assert code == 1 and "data protection officer" in err
+    with pytest.raises(WorkflowUpdateFailedError) as unknown:
+        await handle.execute_update("withdraw", WithdrawInput(handler="nobody.here"))
+    assert "not in the staff roster" in str(unknown.value.cause)
+    assert (await status_of(handle)).state is CaseState.AWAITING_REVIEW, "nothing changed"
+    answer = await cli.json("withdraw", submitted.case_number, "--handler", "anna")
+    assert answer["state"] == "closed"
+    assert (await status_of(handle)).outcome is Outcome.WITHDRAWN
