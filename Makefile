@@ -64,4 +64,5 @@ histories: venv
 	DSR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflow/test_access.py tests/workflow/test_rights.py \
 		tests/workflow/test_clock.py \
 		tests/workflow/test_erasure.py tests/workflow/test_portability.py \
-		tests/workflow/test_public_access.py tests/workflow/test_public_access_clock.py
+		tests/workflow/test_public_access.py tests/workflow/test_public_access_clock.py \
+		tests/workflow/test_withdrawal.py tests/workflow/test_disposal.py

@@ -89,6 +89,7 @@ from dsr.models import (
     PublicRequest,
     ReassignInput,
     RecordClarificationInput,
+    RecordDecisionReceiptInput,
     RecordDisposalDecisionInput,
     RecordManualDeliveryInput,
     RecordRestrictionGroundInput,
@@ -390,6 +391,10 @@ EidOrderOption = Annotated[
     str | None, typer.Option("--eid-order", help="The e-ID order reference of the signature.")
 ]
 AssignOption = Annotated[str | None, typer.Option("--handler", help="Assign to this handler.")]
+AnswerReceivedOption = Annotated[
+    str | None,
+    typer.Option("--received", help="The day the answer arrived (YYYY-MM-DD); default today."),
+]
 KIND_TITLES = {
     Kind.ACCESS: "Access request",
     Kind.RECTIFICATION: "Rectification request",
@@ -787,10 +792,7 @@ async def record_restriction_ground(
         RestrictionGround, typer.Option("--ground", help="a, b, c or d (Art. 18(1)).")
     ],
     handler: HandlerOption,
-    received: Annotated[
-        str | None,
-        typer.Option("--received", help="The day the answer arrived (YYYY-MM-DD); default today."),
-    ] = None,
+    received: AnswerReceivedOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The subject has said on which ground of Art. 18(1) processing is to be restricted; the
@@ -1083,11 +1085,21 @@ def add_public_rows(table: Table, public: PublicAccessStatus) -> None:
     if public.formal_decision_by:
         received = public.decision_received_on or "-"
         table.add_row("formal decision", f"by {public.formal_decision_by}, received {received}")
+    if public.receipt_pending:
+        table.add_row(
+            "appeal period",
+            "not begun: the decision went by letter; record its receipt "
+            "(record-decision-receipt), until then no appeal is late",
+        )
     if public.appeal_window_end:
         table.add_row("appeal period", f"ends {public.appeal_window_end}")
     if public.appeal:
         appeal = public.appeal
         fate = "in time: forwarded to the court" if appeal.timely else "too late: dismissed"
+        if appeal.basis == "reached_court_in_time":
+            fate = "reached the court in time: forwarded (FL 45 §)"
+        elif appeal.basis == "receipt_not_shown":
+            fate = "receipt of the decision not shown: not late, forwarded (FL 44 §)"
         table.add_row(
             "appeal", f"received {appeal.received_on}, {fate} (by {appeal.registered_by})"
         )
@@ -1158,10 +1170,7 @@ async def ask_clarification(
 async def record_clarification(
     case: CaseArgument,
     handler: HandlerOption,
-    received: Annotated[
-        str | None,
-        typer.Option("--received", help="The day the answer arrived (YYYY-MM-DD); default today."),
-    ] = None,
+    received: AnswerReceivedOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """The subject has clarified: the clock runs again, the deadline later by the days paused.
@@ -1660,6 +1669,39 @@ async def review_document(
     print_action(result, as_json, f"document {document_id} reviewed ({decision.value})")
 
 
+@app.command("preview-copies")
+@command
+async def preview_copies(case: CaseArgument, as_json: JsonOption = False) -> None:
+    """Show exactly what the requester will receive: the letter and every copy, with the
+    masked parts removed, opened from the sealed store on the handler's screen.
+
+    Then `approve CASE` sends them, or `review-document` changes a review (the copies are made
+    again, to be looked at again)."""
+    settings = get_settings()
+    case_number = parse_case_number(case)
+    current = await public_case(await client_for(settings), case_number, "have copies")
+    public = current.public
+    assert public is not None
+    if public.letter_ref is None:
+        fail(f"case {case_number}: no copies are prepared yet (every document is reviewed first)")
+    store = ExtractStore(settings.extract_dir, settings.key_ring())
+    try:
+        files = {
+            Path(ref).name: store.read_text(ref) for ref in [public.letter_ref, *public.copy_refs]
+        }
+    except FileNotFoundError:
+        fail(f"case {case_number}: the copies are no longer kept (deleted after delivery)")
+    except EncryptionKeyError as error:
+        fail(str(error))
+
+    def human() -> None:
+        for name, text in files.items():
+            console.rule(name)
+            console.print(text, markup=False, highlight=False)
+
+    emit(as_json, {"case_number": case_number, "state": current.state, "files": files}, human)
+
+
 @app.command("request-formal-decision")
 @command
 async def request_formal_decision(
@@ -1714,6 +1756,14 @@ async def register_appeal(
             "(a decision sent by letter); the period runs from then.",
         ),
     ] = None,
+    court_received: Annotated[
+        str | None,
+        typer.Option(
+            "--court-received",
+            help="The day it reached the court, when lodged there and sent on to us: in time "
+            "there, it is never dismissed (FL 45 § second paragraph).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Register an appeal against a formal decision on official documents.
@@ -1727,7 +1777,10 @@ async def register_appeal(
     if decision_on and decision_on > received_on:
         fail("--decision-received: after the appeal came in")
     action = RegisterAppealInput(
-        handler=handler, received_on=received_on, decision_received_on=decision_on
+        handler=handler,
+        received_on=received_on,
+        decision_received_on=decision_on,
+        court_received_on=parse_past_day(court_received, "--court-received"),
     )
     number = parse_case_number(case)
     _, result = await act_public(number, "register_appeal", action, "can be appealed")
@@ -1740,6 +1793,32 @@ async def register_appeal(
     else:
         what = f"appeal too late (period ended {appeal.period_end}): dismissed"
     print_action(result, as_json, what)
+
+
+@app.command("record-decision-receipt")
+@command
+async def record_decision_receipt(
+    case: CaseArgument,
+    handler: HandlerOption,
+    received: Annotated[
+        str, typer.Option("--received", help="The day the decision reached the requester.")
+    ],
+    evidence: Annotated[
+        str, typer.Option("--evidence", help="How that is shown, e.g. a signed receipt.")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """The day a formal decision sent by letter reached the requester, and how it is shown.
+
+    Until it is recorded the appeal period has not begun, and no appeal is dismissed as late
+    (FL 44 §); from it, the three weeks run."""
+    day = parse_past_day(received, "--received")
+    assert day is not None
+    action = RecordDecisionReceiptInput(handler=handler, received_on=day, evidence=evidence)
+    _, result = await act_public(
+        parse_case_number(case), "record_decision_receipt", action, "have decisions"
+    )
+    print_action(result, as_json, f"decision received {day}; the appeal period runs from it")
 
 
 @app.command("link")

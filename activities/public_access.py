@@ -107,6 +107,7 @@ class PublicAccessActivities:
             appeal_weeks=s.appeal_weeks,
             late_appeal_days=s.late_appeal_days,
             court=s.court_of_appeal,
+            receipt_wait_days=s.decision_receipt_wait_days,
         )
 
     @activity.defn
@@ -273,17 +274,26 @@ class PublicAccessActivities:
 
     @activity.defn
     async def handle_appeal(self, request: AppealInput) -> AppealResult:
-        """A timely appeal goes on to the court with the decision (FL 46 §); a late one is
-        dismissed (FL 45 §) by a decision to the requester."""
+        """A timely appeal goes on to the court with the decision and the documents it
+        concerns, the withheld ones as they are in the archive, marked secret (FL 46 §); a late
+        one is dismissed (FL 45 §) by a decision to the requester."""
         if request.timely:
             ref = self._ref(request.case_number, "overlamnande.html")
             self._store.write(ref, _forwarding_html(request))
+            concerned = []
+            for document_id in request.documents:
+                original = self._ref(request.case_number, f"till-domstolen-{document_id}.txt")
+                self._store.write(
+                    original,
+                    f"{SECRET_FOR_COURT_SV}\n\n{await self._text(document_id)}\n",
+                )
+                concerned.append(self._store.attachment(original))
             await self._letters.post(
                 Letter(
                     letter_id=f"{request.case_number}-appeal",
                     address_lines=(request.court,),
                     body_html=self._store.read_text(ref),
-                    enclosures=(self._store.attachment(request.decision_ref),),
+                    enclosures=(self._store.attachment(request.decision_ref), *concerned),
                 )
             )
         else:
@@ -418,15 +428,39 @@ def _decision_html(request: IssueDecisionInput) -> str:
     return "".join(parts)
 
 
+# On each document sent on to the court: it is secret, and why it goes there anyway.
+SECRET_FOR_COURT_SV = (
+    "SEKRETESSBELAGD HANDLING. Överlämnas till domstolen med överklagandet enligt 46 § "
+    "förvaltningslagen (2017:900); sekretessen gäller även hos domstolen."
+)
+TIMELY_SV = {
+    "": "i rätt tid (sista dag {end})",
+    "reached_court_in_time": (
+        "till domstolen inom tiden för överklagande (sista dag {end}) och ska därför inte "
+        "avvisas (45 § andra stycket förvaltningslagen)"
+    ),
+    "receipt_not_shown": (
+        "och prövas inte som för sent: beslutet skickades med brev och det kan inte visas när "
+        "det kom fram (44 § förvaltningslagen)"
+    ),
+}
+
+
 def _forwarding_html(request: AppealInput) -> str:
     e = html.escape
+    timely = TIMELY_SV[request.basis].format(end=request.window_end)
+    documents = (
+        f" Bifogas också de {len(request.documents)} handlingar som beslutet gäller, som de "
+        "finns i arkivet; de är sekretessbelagda."
+        if request.documents
+        else ""
+    )
     return (
         _head(f"Överlämnande av överklagande, ärende {request.case_number}")
         + f"<p>Till {e(request.court)}.</p><p>Bolaget överlämnar ett överklagande av "
         f"beslutet i ärende {e(request.case_number)} om utlämnande av allmänna handlingar. "
-        f"Överklagandet kom in den {request.received_on}, i rätt tid (sista dag "
-        f"{request.window_end}). Bolaget har inte ändrat beslutet. Beslutet bifogas.</p>"
-        "</body></html>"
+        f"Överklagandet kom in den {request.received_on}, {timely}. Bolaget har inte ändrat "
+        f"beslutet. Beslutet bifogas.{documents}</p></body></html>"
     )
 
 

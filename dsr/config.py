@@ -153,6 +153,9 @@ class Settings(BaseSettings):
     appeal_weeks: int = Field(default=3, ge=1)
     late_appeal_days: int = Field(default=14, ge=0)
     court_of_appeal: str = "Kammarrätten i Stockholm"
+    # A formal decision sent by letter waits this long for its day of receipt to be shown
+    # (FL 44 §); then the case closes with the decision sent but not final.
+    decision_receipt_wait_days: int = Field(default=90, ge=1)
     # Who may take a formal refusal decision (delegationsordning): a YAML file, handler id ->
     # point and the matters it covers.
     delegation_register: Path = PROJECT_ROOT / "config" / "delegations.yaml"

@@ -166,6 +166,8 @@ class Outcome(StrEnum):
     PARTLY_RELEASED = "partly_released"
     WITHHELD = "withheld"  # every document withheld; no formal decision asked
     DECISION_FINAL = "decision_final"  # a formal decision, not appealed in time
+    # A decision sent by letter whose receipt was never shown: it has not become final.
+    DECISION_SENT = "decision_sent"
     APPEAL_FORWARDED = "appeal_forwarded"  # a timely appeal, sent on to the court
     APPEAL_DISMISSED = "appeal_dismissed"  # an appeal that came in too late (FL 45 §)
     NO_DOCUMENTS = "no_documents"  # the company holds no document that matches
@@ -1151,6 +1153,9 @@ class PublicAccessTerms(Model):
     appeal_weeks: int  # the appeal period, from the day the decision was received
     late_appeal_days: int  # how long after it the case stays open for appeals still coming in
     court: str
+    # How long a decision sent by letter waits for its receipt to be shown before the case
+    # closes with the decision sent but not final (terms read before this existed: 90).
+    receipt_wait_days: int = 90
 
 
 class PublicAccessTermsInput(Model):
@@ -1229,9 +1234,20 @@ class AppealWindow(Model):
     closes_at: AwareDatetime
 
 
+class RecordDecisionReceiptInput(Model):
+    """The day a formal decision sent by letter reached the requester, and how that is shown."""
+
+    handler: HandlerId
+    received_on: date
+    evidence: Reason  # e.g. "Mottagningsbevis undertecknat 2026-12-03"
+
+
 class RegisterAppealInput(Model):
     handler: HandlerId
     received_on: date  # the day the appeal reached the company: decides whether it is in time
+    # The day it reached the administrative court, when it was lodged there by mistake and sent
+    # on: in time there, it is never dismissed (FL 45 § second paragraph).
+    court_received_on: date | None = None
     # The day the requester received the decision, if later than the day it was sent (a
     # decision sent by letter): the appeal period runs from then.
     decision_received_on: date | None = None
@@ -1246,10 +1262,14 @@ class RegisterAppealInput(Model):
 class AppealInput(Model):
     case_number: CaseNumber
     received_on: date
-    window_end: date
+    window_end: date | None  # None: the decision's receipt was never shown
     timely: bool
     court: str
     decision_ref: str
+    # Why in time beyond the period: reached_court_in_time, receipt_not_shown; "" plainly.
+    basis: str = ""
+    # The documents the decision concerns (withheld or masked): sent to the court (FL 46 §).
+    documents: list[int] = Field(default_factory=list)
 
 
 class AppealResult(Model):
@@ -1262,6 +1282,7 @@ class AppealRecord(Model):
     timely: bool
     ref: str
     period_end: date | None = None  # the last day it could come in, by which it was judged
+    basis: str = ""  # reached_court_in_time, receipt_not_shown: why not dismissed
 
 
 class PublicAccessStatus(Model):
@@ -1276,7 +1297,13 @@ class PublicAccessStatus(Model):
     reviews: list[DocumentReview] = Field(default_factory=list)
     pages: int | None = None
     fee_sek: int | None = None
+    # Where the prepared letter and copies are in the extract store (sealed): what the
+    # requester receives, for the handler's preview.
+    letter_ref: str | None = None
+    copy_refs: list[str] = Field(default_factory=list)
     formal_decision_by: str | None = None
+    # A decision sent by letter whose day of receipt is not yet shown: the period has not begun.
+    receipt_pending: bool = False
     decision_received_on: date | None = None
     appeal_window_end: date | None = None
     appeal: AppealRecord | None = None

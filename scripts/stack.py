@@ -335,6 +335,11 @@ def public_access_demo(settings: Settings, handler: str) -> str:
         "--handler",
         handler,
     )
+    wait_for(number, {"awaiting_review"})
+    print("Before anything goes, the handler looks at exactly what the requester will receive")
+    print("(preview-copies) and sends it:")
+    quiet_cli("preview-copies", number)
+    cli("approve", number, "--handler", handler)
     answered = wait_for(number, {"awaiting_decision_request", "closed"})
     copies = settings.outbox_dir / "email" / f"{number}-copies"
     released = next(copies.glob("handling-*.txt"))

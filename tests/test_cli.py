@@ -424,6 +424,12 @@ async def test_an_anonymous_request_for_documents_from_request_to_appeal(
     mask = f"{PROTECTED_ADDRESS}=OSL 21:3"
     await cli.json("review-document", case, first, "--handler", "anna", "--mask", mask)
     await cli.json("review-document", case, second, "--handler", "anna", "--withhold", "21:7")
+    # The handler sees exactly what will go out, then sends it.
+    await cli.wait_for(case, "awaiting_review")
+    preview = await cli.json("preview-copies", case)
+    assert "svar.html" in preview["files"] and f"handling-{first}.txt" in preview["files"]
+    assert "gläntans" not in preview["files"][f"handling-{first}.txt"].lower()
+    await cli.json("approve", case, "--handler", "anna")
     answered = (await cli.wait_for(case, "awaiting_decision_request"))["public"]
     decisions = {r["document_id"]: (r["decision"], r["grounds"]) for r in answered["reviews"]}
     assert decisions == {
@@ -479,10 +485,11 @@ async def test_an_access_case_and_a_public_access_case_are_linked(
     access, public = submitted["case_number"], requested["case_number"]
     # Each kind's commands are refused, in one line, on the other kind.
     (code, _, err), (code2, _, err2) = await asyncio.gather(
-        cli.run("documents", access), cli.run("approve", public, "--handler", "anna")
+        cli.run("documents", access),
+        cli.run("request-changes", public, "--handler", "anna", "--reason", "Fel fil"),
     )
     assert code == 1 and f"case {access} is not a public-access request" in err
-    assert code2 == 1 and err2 == f"error: case {public} does not accept approve-release\n"
+    assert code2 == 1 and err2 == f"error: case {public} does not accept request-changes\n"
 
     linked = await cli.json("link", access, public, "--handler", "anna")
     assert linked["linked"] == [access, public]

@@ -14,6 +14,7 @@ from dsr.models import (
     AppealRecord,
     AppealWindow,
     AppealWindowInput,
+    ApproveReleaseInput,
     CandidateDocument,
     CaseInput,
     CaseResult,
@@ -37,6 +38,7 @@ from dsr.models import (
     PublicAccessTerms,
     PublicAccessTermsInput,
     PublicRequest,
+    RecordDecisionReceiptInput,
     RegisterAppealInput,
     RequestFormalDecisionInput,
     ReviewDecision,
@@ -52,6 +54,27 @@ with workflow.unsafe.imports_passed_through():
     from activities.public_access import PublicAccessActivities
 
 ANONYMOUS = "anonymous"
+# Patch id: the copies wait for a handler who has seen exactly what will go out.
+COPIES_PREVIEW_PATCH = "copies-preview"
+# Patch id: a decision sent by letter waits for its day of receipt to be shown (FL 44 §).
+APPEAL_RECEIPT_PATCH = "appeal-receipt"
+RELEASED = ReviewDecision.RELEASE
+
+
+def _timeliness(appeal: RegisterAppealInput, window: AppealWindow | None) -> tuple[bool, str]:
+    """Whether an appeal is in time, and on what basis beyond the plain period (FL 44-45 §§):
+    it came in within the period; it reached the court within it (never dismissed, FL 45 §
+    second paragraph); or the day the decision was received cannot be shown, so the period
+    cannot be said to have ended (not dismissed as late)."""
+    if window is None:
+        return True, "receipt_not_shown"
+    if appeal.received_on <= window.last_day:
+        return True, ""
+    if appeal.court_received_on is not None and appeal.court_received_on <= window.last_day:
+        return True, "reached_court_in_time"
+    return False, ""
+
+
 # The decision is made once the review is done and the answer goes out: the clock stops
 # there, and starts again only if the requester asks for a formal decision.
 DECIDED = frozenset(
@@ -131,6 +154,12 @@ class PublicAccessWorkflow(CaseWorkflow):
         self._appeal_window_used: AppealWindow | None = None
         self._decision_sent_at: datetime | None = None
         self._appeal_record: AppealRecord | None = None
+        # The preview of the copies: released by a handler, or a review changed meanwhile.
+        self._copies_released: ApproveReleaseInput | None = None
+        self._revised = False
+        # A decision sent by letter: its day of receipt waits to be shown.
+        self._receipt_pending = False
+        self._receipt: RecordDecisionReceiptInput | None = None
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
@@ -153,21 +182,26 @@ class PublicAccessWorkflow(CaseWorkflow):
         await workflow.wait_condition(
             lambda: len(self._reviews) == len(self._documents) and not self._checking
         )
-        last = max(self._reviewed.values(), key=lambda r: r.reviewed_at, default=None)
-        copies = self._copies = await workflow.execute_activity_method(
-            PublicAccessActivities.prepare_copies,
-            PrepareCopiesInput(
-                case_number=case.case_number,
-                documents=self._documents,
-                reviews=[self._reviews[d.document_id] for d in self._documents],
-                sender=self._request.sender,
-            ),
-            start_to_close_timeout=timedelta(minutes=5),
-            retry_policy=PERSISTENT,
-        )
+        previewed = workflow.patched(COPIES_PREVIEW_PATCH)
+        while True:
+            last = max(self._reviewed.values(), key=lambda r: r.reviewed_at, default=None)
+            copies = self._copies = await self._prepare_copies()
+            actor = last.reviewed_by if last else confirmed.handler
+            if not previewed:  # cases from before the preview sent the copies as prepared
+                action = "secrecy_review_done"
+                break
+            # The handler sees exactly what the requester will receive before it goes; a
+            # review changed meanwhile makes the copies again, to be looked at again.
+            self._revised = False
+            await self._enter(CaseState.AWAITING_REVIEW, actor=actor, action="copies_prepared")
+            await workflow.wait_condition(
+                lambda: self._copies_released is not None or (self._revised and not self._checking)
+            )
+            if self._copies_released is not None:
+                actor, action = self._copies_released.handler, "approve_release"
+                break
         refs = [copies.letter_ref, *copies.copy_refs]
-        actor = last.reviewed_by if last else confirmed.handler
-        await self._send_to_requester("copies", refs, actor=actor, action="secrecy_review_done")
+        await self._send_to_requester("copies", refs, actor=actor, action=action)
         if not self._documents:
             return await self._close(Outcome.NO_DOCUMENTS, actor=ENGINE, action="answered")
         if not self._refused():
@@ -263,17 +297,20 @@ class PublicAccessWorkflow(CaseWorkflow):
         )
         if self._assignee is None:
             self._assignee = action.handler
+        if self._state is CaseState.AWAITING_REVIEW:
+            self._revised = True  # the copies are made again and shown again
         return ActionResult(case_number=self._case.case_number, state=self._state)
 
     @review_document.validator
     def _validate_review_document(self, action: ReviewDocumentInput) -> None:
         number = self._case.case_number
-        if self._state is not CaseState.SECRECY_REVIEW:
+        previewing = self._state is CaseState.AWAITING_REVIEW and not self._decision_taken
+        if self._state is not CaseState.SECRECY_REVIEW and not previewing:
             raise WrongState(
                 f"case {number} is {self._state.value}; documents are reviewed only while it "
-                "is secrecy_review"
+                "is secrecy_review, or changed while the copies wait in awaiting_review"
             )
-        if len(self._reviews) == len(self._documents) and not self._checking:
+        if not previewing and len(self._reviews) == len(self._documents) and not self._checking:
             raise WrongState(f"case {number}: every document is reviewed already")
         if action.document_id not in {d.document_id for d in self._documents}:
             raise WrongState(
@@ -285,6 +322,29 @@ class PublicAccessWorkflow(CaseWorkflow):
                 "else right now"
             )
         self._check_role(action.handler, "review_document")
+
+    @workflow.update
+    async def approve_release(self, action: ApproveReleaseInput) -> ActionResult:
+        """The handler has seen the copies and the letter as they will go: send them."""
+        await self._take_decision("approve_release", action.handler)
+        self._copies_released = action
+        return await self._after(CaseState.AWAITING_REVIEW)
+
+    @approve_release.validator
+    def _validate_approve_release(self, action: ApproveReleaseInput) -> None:
+        self._require_open(CaseState.AWAITING_REVIEW, "send the copies")
+        pending = [d.document_id for d in self._documents if d.document_id not in self._reviews]
+        if pending:
+            raise WrongState(
+                f"case {self._case.case_number}: document {', '.join(map(str, pending))} waits "
+                "for its review again; review it, then look at the copies again"
+            )
+        if self._checking or self._revised:
+            raise WrongState(
+                f"case {self._case.case_number}: a review is being changed; look at the copies "
+                "again when it is done"
+            )
+        self._check_role(action.handler, "approve_release")
 
     @workflow.update
     async def request_formal_decision(self, action: RequestFormalDecisionInput) -> ActionResult:
@@ -327,10 +387,11 @@ class PublicAccessWorkflow(CaseWorkflow):
             raise
         try:
             window = self._window
-            assert window is not None
-            if action.decision_received_on not in (None, window.received_on):
+            if action.decision_received_on is not None and (
+                window is None or action.decision_received_on != window.received_on
+            ):
                 window = await self._appeal_window(received_on=action.decision_received_on)
-            timely = action.received_on <= window.last_day
+            timely, _ = _timeliness(action, window)
             if not timely:
                 # Dismissing a late appeal is a decision of the company (FL 45 §).
                 await self._require_delegate(action.handler, "dismiss a late appeal")
@@ -346,13 +407,17 @@ class PublicAccessWorkflow(CaseWorkflow):
     @register_appeal.validator
     def _validate_register_appeal(self, action: RegisterAppealInput) -> None:
         self._require_open(CaseState.AWAITING_APPEAL, "register an appeal")
-        number, window = self._case.case_number, self._window
-        assert window is not None
-        decided = action.decision_received_on or window.received_on
-        if decided < window.received_on:
+        number = self._case.case_number
+        sent = (
+            self._window.received_on
+            if self._window is not None
+            else (self._decision_sent_at or workflow.now()).date()
+        )
+        decided = action.decision_received_on or sent
+        if decided < sent:
             raise WrongState(
-                f"case {number}: the decision went out on {window.received_on}; it cannot have "
-                "been received before"
+                f"case {number}: the decision went out on {sent}; it cannot have been received "
+                "before"
             )
         if action.received_on < decided:
             raise WrongState(
@@ -360,6 +425,30 @@ class PublicAccessWorkflow(CaseWorkflow):
                 f"({decided})"
             )
         # Stockholm is at most two hours ahead of UTC: no day later than this has begun there.
+        if action.received_on > (workflow.now() + timedelta(hours=2)).date():
+            raise WrongState(f"case {number}: {action.received_on} is in the future")
+        self._check_role(action.handler, "register_appeal")
+
+    @workflow.update
+    async def record_decision_receipt(self, action: RecordDecisionReceiptInput) -> ActionResult:
+        """The day a decision sent by letter reached the requester, shown (a receipt, their
+        word): the appeal period runs from it (FL 44 §)."""
+        await self._authorize(action.handler, "register_appeal")
+        self._revalidate(self._validate_record_decision_receipt, action)
+        self._receipt = action
+        await workflow.wait_condition(lambda: not self._receipt_pending)
+        return ActionResult(case_number=self._case.case_number, state=self._state)
+
+    @record_decision_receipt.validator
+    def _validate_record_decision_receipt(self, action: RecordDecisionReceiptInput) -> None:
+        number = self._case.case_number
+        if not self._receipt_pending or self._receipt is not None:
+            raise WrongState(
+                f"case {number}: no decision sent by letter waits for its receipt to be shown"
+            )
+        sent = (self._decision_sent_at or workflow.now()).date()
+        if action.received_on < sent:
+            raise WrongState(f"case {number}: the decision went out on {sent}, not before")
         if action.received_on > (workflow.now() + timedelta(hours=2)).date():
             raise WrongState(f"case {number}: {action.received_on} is in the future")
         self._check_role(action.handler, "register_appeal")
@@ -502,17 +591,52 @@ class PublicAccessWorkflow(CaseWorkflow):
         await self._send_to_requester(
             "decision", [issued.ref], actor=formal.handler, action="make_formal_decision"
         )
-        # The appeal period runs from the day the requester received the decision: by e-mail
-        # or by hand, the day it went out; by letter, at the earliest that day (an appeal can
-        # name a later day of receipt, and the case waits for appeals well beyond the period).
+        # The appeal period runs from the day the requester received the decision (FL 44 §):
+        # by e-mail, the day the mail server took it (the delivery just completed); by hand,
+        # that day.
+        delivery = self._delivery
         self._decision_sent_at = workflow.now()
-        window = self._window = await self._appeal_window()
-        await self._enter(
-            CaseState.AWAITING_APPEAL,
-            actor=ENGINE,
-            action="decision_received",
-            detail=f"appeal period ends {window.last_day}",
-        )
+        if (
+            delivery is not None
+            and delivery.method is DeliveryMethod.LETTER
+            and workflow.patched(APPEAL_RECEIPT_PATCH)
+        ):
+            # A letter's day of arrival must be shown (a receipt, the requester's word): until
+            # it is, the period has not begun, and no appeal is dismissed as late.
+            self._receipt_pending = True
+            await self._enter(
+                CaseState.AWAITING_APPEAL,
+                actor=ENGINE,
+                action="decision_sent_by_letter",
+                detail="receipt of the decision not yet shown",
+            )
+            try:
+                await workflow.wait_condition(
+                    lambda: self._appeal is not None or self._receipt is not None,
+                    timeout=timedelta(days=terms.receipt_wait_days),
+                )
+            except TimeoutError:
+                return await self._close(
+                    Outcome.DECISION_SENT, actor=ENGINE, action="receipt_never_shown"
+                )
+            if self._appeal is not None:
+                return await self._handle_appeal(issued.ref, self._appeal_window_used, terms)
+            assert self._receipt is not None
+            window = self._window = await self._appeal_window(received_on=self._receipt.received_on)
+            self._receipt_pending = False
+            await self._record_clock_event(
+                actor=self._receipt.handler,
+                action="decision_receipt_shown",
+                detail=f"received {window.received_on}; appeal period ends {window.last_day}",
+            )
+        else:
+            window = self._window = await self._appeal_window()
+            await self._enter(
+                CaseState.AWAITING_APPEAL,
+                actor=ENGINE,
+                action="decision_received",
+                detail=f"appeal period ends {window.last_day}",
+            )
         try:
             await workflow.wait_condition(
                 lambda: self._appeal is not None, timeout=window.closes_at - workflow.now()
@@ -525,22 +649,27 @@ class PublicAccessWorkflow(CaseWorkflow):
         return await self._handle_appeal(issued.ref, self._appeal_window_used, terms)
 
     async def _handle_appeal(
-        self, decision_ref: str, window: AppealWindow, terms: PublicAccessTerms
+        self, decision_ref: str, window: AppealWindow | None, terms: PublicAccessTerms
     ) -> CaseResult:
         appeal = self._appeal
         assert appeal is not None
         # In time is decided by the day it came in, by the calendar: not by when it was
         # registered here.
-        timely = appeal.received_on <= window.last_day
+        timely, basis = _timeliness(appeal, window)
+        end = window.last_day if window else None
         handled = await workflow.execute_activity_method(
             PublicAccessActivities.handle_appeal,
             AppealInput(
                 case_number=self._case.case_number,
                 received_on=appeal.received_on,
-                window_end=window.last_day,
+                window_end=end,
                 timely=timely,
                 court=terms.court,
                 decision_ref=decision_ref,
+                basis=basis,
+                # FL 46 §: the court gets the documents the decision concerns, withheld ones
+                # too, as they are in the archive.
+                documents=[d for d, r in self._reviews.items() if r.decision is not RELEASED],
             ),
             start_to_close_timeout=SHORT_TIMEOUT,
             retry_policy=PERSISTENT,
@@ -550,14 +679,16 @@ class PublicAccessWorkflow(CaseWorkflow):
             registered_by=appeal.handler,
             timely=timely,
             ref=handled.ref,
-            period_end=window.last_day,
+            period_end=end,
+            basis=basis,
         )
         if timely:
             return await self._close(
                 Outcome.APPEAL_FORWARDED,
                 actor=appeal.handler,
                 action="appeal_forwarded",
-                detail=f"received {appeal.received_on}, period ended {window.last_day}",
+                detail=f"received {appeal.received_on}, period ended {end or 'not begun'}"
+                + (f" ({basis})" if basis else ""),
             )
         await self._send_to_requester(
             "appeal_dismissed", [handled.ref], actor=appeal.handler, action="appeal_late"
@@ -566,10 +697,23 @@ class PublicAccessWorkflow(CaseWorkflow):
             Outcome.APPEAL_DISMISSED,
             actor=appeal.handler,
             action="appeal_dismissed",
-            detail=f"received {appeal.received_on}, period ended {window.last_day}",
+            detail=f"received {appeal.received_on}, period ended {end}",
         )
 
     # --- helpers ---------------------------------------------------------------------------
+
+    async def _prepare_copies(self) -> CopiesResult:
+        return await workflow.execute_activity_method(
+            PublicAccessActivities.prepare_copies,
+            PrepareCopiesInput(
+                case_number=self._case.case_number,
+                documents=self._documents,
+                reviews=[self._reviews[d.document_id] for d in self._documents],
+                sender=self._request.sender,
+            ),
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=PERSISTENT,
+        )
 
     def _has_stored_files(self) -> bool:
         return self._copies is not None
@@ -668,7 +812,10 @@ class PublicAccessWorkflow(CaseWorkflow):
             ],
             pages=copies.pages if copies else None,
             fee_sek=copies.fee_sek if copies else None,
+            letter_ref=copies.letter_ref if copies else None,
+            copy_refs=list(copies.copy_refs) if copies else [],
             formal_decision_by=self._decided_by,
+            receipt_pending=self._receipt_pending,
             decision_received_on=self._window.received_on if self._window else None,
             appeal_window_end=self._window.last_day if self._window else None,
             appeal=self._appeal_record,

@@ -74,15 +74,8 @@ class RestrictionSteps(CaseWorkflow):
     async def _undo_for_withdrawal(self) -> None:
         """A restriction this case holds goes with the request; the flags come off with the
         last hold (another case may still need them)."""
-        if not self._holding_restriction:
-            return
-        if await self._hold_restriction(False) > 0:
-            self._applied["lift"] = {"kept_by_other_cases": 1}
-            return
-        results = await self._write_everywhere(
-            WriteActivities.apply_restriction, "lift", restricted=False
-        )
-        await self._tell_recipients(results, "restriction_lifted")
+        if self._holding_restriction:
+            await self._release_hold()
 
     async def _lift(self, *, actor: str, reason: str) -> None:
         """Art. 18(3): the subject is told before the restriction is lifted, never after."""
@@ -91,6 +84,11 @@ class RestrictionSteps(CaseWorkflow):
         )
         await self._tell_subject("restriction_lifting", reason=reason)
         await self._enter(CaseState.LIFTING_RESTRICTION, actor=ENGINE, action="subject_told")
+        await self._release_hold()
+
+    async def _release_hold(self) -> None:
+        """This case's hold goes; the flags come off in every system (and the recipients are
+        told, Art. 19) only with the last hold."""
         if await self._hold_restriction(False) > 0:
             # Another case (a restriction, or the kept parts of an erasure) still needs the
             # flags: this case's hold is gone, the restriction stays.

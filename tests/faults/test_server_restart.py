@@ -245,6 +245,7 @@ async def release_documents(case: Case) -> None:
         handler="anna", document_id=document, decision=ReviewDecision.RELEASE
     )
     await act(case, "review_document", released)
+    await release_extract(case)  # the preview of the copies, approved
 
 
 # What the handlers do to take each case from where it waits to its end.

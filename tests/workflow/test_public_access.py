@@ -4,19 +4,24 @@ public entry."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
+from activities.store import ExtractStore
 from dsr.config import Settings
 from dsr.models import (
+    ApproveReleaseInput,
     CaseResult,
     CaseState,
+    CaseStatus,
     ConfirmDocumentsInput,
     Contact,
     DocumentQuery,
@@ -60,6 +65,21 @@ async def request_documents(
     )
 
 
+async def request_meter_letters(
+    client: Client, settings: Settings
+) -> tuple[WorkflowHandle[Any, CaseResult], CaseStatus]:
+    """An anonymous request for the letters about moving an electricity meter, by e-mail,
+    waiting for the handler to confirm the documents found."""
+    public = PublicRequest(
+        description="Skrivelser om flytt av elmätare",
+        query=DocumentQuery(types=["correspondence"], text="elmätare"),
+        contact=Contact(email="begaran@example.org"),
+    )
+    opened = await request_documents(client, settings, public)
+    handle = client.get_workflow_handle(opened.case_number, result_type=CaseResult)
+    return handle, await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
+
+
 def expected_fee(pages: int) -> int:
     """The default fee schedule, written out: nine pages free, 50 kr for the tenth, 2 kr for
     each page after it."""
@@ -82,17 +102,16 @@ async def review(
     )
 
 
+async def release_copies(handle: WorkflowHandle[Any, Any], handler: str = "anna") -> None:
+    """The handler has looked at the copies as they will go (preview) and sends them."""
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler=handler))
+
+
 async def test_an_anonymous_request_gets_copies_with_the_masked_parts_removed(
     client: Client, worker: Settings
 ) -> None:
-    public = PublicRequest(
-        description="Skrivelser om flytt av elmätare",
-        query=DocumentQuery(types=["correspondence"], text="elmätare"),
-        contact=Contact(email="begaran@example.org"),
-    )
-    opened = await request_documents(client, worker, public)
-    handle = client.get_workflow_handle(opened.case_number, result_type=CaseResult)
-    located = await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
+    handle, located = await request_meter_letters(client, worker)
     assert located.public is not None and located.public.sender == "anonymous"
     candidates = located.public.candidates
     assert len(candidates) >= 2
@@ -126,6 +145,17 @@ async def test_an_anonymous_request_gets_copies_with_the_masked_parts_removed(
     assert (await status_of(handle)).state is CaseState.SECRECY_REVIEW  # one left to review
     await review(handle, second, ReviewDecision.MASK, masks=protected)
 
+    # Before anything goes, the handler sees exactly what the requester will receive: the
+    # prepared letter and copies wait, and nothing is sent.
+    preview = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    assert preview.public is not None and preview.public.letter_ref is not None
+    store = ExtractStore(worker.extract_dir, worker.key_ring())
+    previewed = {
+        Path(ref).name: store.read_text(ref)
+        for ref in [preview.public.letter_ref, *preview.public.copy_refs]
+    }
+    assert not (worker.outbox_dir / "email" / f"{handle.id}-copies").exists()
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
     answered = await wait_for_state(handle, CaseState.AWAITING_DECISION_REQUEST)
     assert answered.public is not None
     reviews = {r.document_id: r for r in answered.public.reviews}
@@ -137,7 +167,7 @@ async def test_an_anonymous_request_gets_copies_with_the_masked_parts_removed(
     assert answered.public.pages == pages
     assert answered.public.fee_sek == expected_fee(pages)
 
-    message = emailed(worker, f"{opened.case_number}-copies")
+    message = emailed(worker, f"{handle.id}-copies")
     assert message["to"] == "begaran@example.org"
     copies = [text for name, text in message["files"].items() if name.startswith("handling-")]
     assert len(copies) == 2
@@ -148,19 +178,14 @@ async def test_an_anonymous_request_gets_copies_with_the_masked_parts_removed(
         assert "begär att elmätaren flyttas" in text  # the rest of the document is there
     letter = message["files"]["svar.html"]
     assert "skriftligt beslut" in letter and "överklagas" in letter  # the remedy
+    # What went is exactly what the handler saw.
+    assert message["files"] == previewed
 
 
 async def test_a_withheld_document_is_named_by_its_masked_title_with_its_ground(
     client: Client, worker: Settings
 ) -> None:
-    public = PublicRequest(
-        description="Skrivelser om flytt av elmätare",
-        query=DocumentQuery(types=["correspondence"], text="elmätare"),
-        contact=Contact(email="begaran@example.org"),
-    )
-    opened = await request_documents(client, worker, public)
-    handle = client.get_workflow_handle(opened.case_number, result_type=CaseResult)
-    located = await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
+    handle, located = await request_meter_letters(client, worker)
     assert located.public is not None
     document = located.public.candidates[0]
     assert "Sanna Ek" in document.title
@@ -186,8 +211,9 @@ async def test_a_withheld_document_is_named_by_its_masked_title_with_its_ground(
         ground=SecrecyGround.PROTECTED_IDENTITY,
         masks=[Mask(text="SANNA EK", ground=SecrecyGround.PROTECTED_IDENTITY)],
     )
+    await release_copies(handle)
     await wait_for_state(handle, CaseState.AWAITING_DECISION_REQUEST)
-    message = emailed(worker, f"{opened.case_number}-copies")
+    message = emailed(worker, f"{handle.id}-copies")
     assert [name for name in message["files"] if name.startswith("handling-")] == []
     letter = message["files"]["svar.html"]
     assert "Sanna" not in letter, "the title of a withheld document is masked too"
@@ -212,6 +238,7 @@ async def test_a_request_without_a_contact_is_handed_over_and_closes_released(
     )
     await wait_for_state(handle, CaseState.SECRECY_REVIEW)
     await review(handle, document, ReviewDecision.RELEASE)
+    await release_copies(handle)
     await wait_for_state(handle, CaseState.AWAITING_MANUAL_DELIVERY)
     await handle.execute_update(
         "record_manual_delivery",
@@ -246,8 +273,9 @@ async def test_a_search_that_finds_nothing_is_answered_so_after_another_search(
     await handle.execute_update(
         "confirm_documents", ConfirmDocumentsInput(handler="anna", document_ids=[])
     )
+    await release_copies(handle)
     assert (await handle.result()).outcome is Outcome.NO_DOCUMENTS
-    letter = emailed(worker, f"{opened.case_number}-copies")["files"]["svar.html"]
+    letter = emailed(worker, f"{handle.id}-copies")["files"]["svar.html"]
     assert "inte några allmänna handlingar som motsvarar" in letter
 
 
@@ -274,6 +302,7 @@ async def test_copies_go_by_e_mail_through_the_company_mail_server(
         )
         await wait_for_state(handle, CaseState.SECRECY_REVIEW)
         await review(handle, document.document_id, ReviewDecision.RELEASE)
+        await release_copies(handle)
         assert (await handle.result()).outcome is Outcome.RELEASED
     [mail] = box.messages
     assert mail["To"] == "kim@example.org"
@@ -338,6 +367,7 @@ async def test_a_refused_address_goes_to_a_handler_and_a_failed_re_review_withdr
             ReviewDecision.MASK,
             masks=[Mask(text=PROTECTED_ADDRESS, ground=SecrecyGround.PROTECTED_IDENTITY)],
         )
+        await release_copies(handle)
         # The mail server refuses the address: no retrying for ever, a handler takes over.
         manual = await wait_for_state(handle, CaseState.AWAITING_MANUAL_DELIVERY)
         assert manual.manual_handling_reason == "undeliverable"
@@ -414,3 +444,31 @@ async def test_a_public_access_request_cannot_be_extended_and_links_both_ways(
             "link", LinkCaseInput(handler="anna", other=documents.case_number)
         )
     assert "cannot be linked with itself" in str(itself.value.cause)
+
+
+async def test_a_review_changed_at_the_preview_makes_the_copies_again(
+    client: Client, worker: Settings
+) -> None:
+    handle, located = await request_meter_letters(client, worker)
+    assert located.public is not None
+    document = located.public.candidates[0].document_id
+    await handle.execute_update(
+        "confirm_documents", ConfirmDocumentsInput(handler="anna", document_ids=[document])
+    )
+    await wait_for_state(handle, CaseState.SECRECY_REVIEW)
+    await review(handle, document, ReviewDecision.RELEASE)
+    first = await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+    assert first.public is not None and first.public.copy_refs
+    # The preview shows the protected address would go out: the handler withholds instead.
+    await review(handle, document, ReviewDecision.WITHHOLD, ground=SecrecyGround.PROTECTED_IDENTITY)
+    for _ in range(100):
+        again = await status_of(handle)
+        if again.state is CaseState.AWAITING_REVIEW and again.public and not again.public.copy_refs:
+            break
+        await asyncio.sleep(0.1)
+    assert again.public is not None and again.public.copy_refs == [], "made again: no copy"
+    assert [s.action for s in again.steps].count("copies_prepared") == 2
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
+    await wait_for_state(handle, CaseState.AWAITING_DECISION_REQUEST)
+    sent = emailed(worker, f"{handle.id}-copies")
+    assert [name for name in sent["files"] if name.startswith("handling-")] == []

@@ -17,6 +17,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from dsr.calendar import STOCKHOLM, add_swedish_working_days
 from dsr.config import Settings
 from dsr.models import (
+    ApproveReleaseInput,
     CaseInput,
     CaseResult,
     CaseState,
@@ -29,6 +30,7 @@ from dsr.models import (
     Kind,
     Outcome,
     PublicRequest,
+    RecordDecisionReceiptInput,
     RegisterAppealInput,
     RegisterCaseInput,
     RequestFormalDecisionInput,
@@ -208,6 +210,8 @@ async def refused_and_decided(
             ground=SecrecyGround.BUSINESS_RELATIONS,
         ),
     )
+    await wait_for_state(handle, CaseState.AWAITING_REVIEW)  # the handler looks at the answer
+    await handle.execute_update("approve_release", ApproveReleaseInput(handler="anna"))
     await wait_for_state(handle, CaseState.AWAITING_DECISION_REQUEST)
     await skip_to(env, stockholm(decision_day, 9))
     await handle.execute_update(
@@ -321,3 +325,80 @@ async def test_a_decision_not_appealed_becomes_final_when_the_period_and_late_da
         end = datetime.combine(status.public.appeal_window_end, time(23, 59, 59), STOCKHOLM)
         expected = end + timedelta(days=settings.late_appeal_days)
         assert abs(closed - expected) < timedelta(minutes=5)
+
+
+async def test_a_decision_by_letter_waits_for_its_receipt_and_no_unshown_receipt_makes_it_late(
+    skipping_env: WorkflowEnvironment, settings: Settings
+) -> None:
+    """FL 44-46 §§: the period runs from the day the decision reached the requester, which for
+    a letter must be shown; where it cannot be, a late appeal is not dismissed; one that
+    reached the court in time never is; what goes to the court carries the decision and the
+    documents it concerns, the withheld one as it is in the archive."""
+    today = (await skipping_env.get_current_time()).astimezone(STOCKHOLM).date()
+    decision_day = add_swedish_working_days(today, 2)
+    async with running(skipping_env, settings):
+        unshown, unshown_number = await refused_and_decided(
+            skipping_env, decision_day, settings, BY_LETTER
+        )
+        shown, _ = await refused_and_decided(skipping_env, decision_day, settings, BY_LETTER)
+        court, court_number = await refused_and_decided(skipping_env, decision_day, settings)
+        pending = await status_of(unshown)
+        assert pending.public is not None and pending.public.receipt_pending
+        assert pending.public.appeal_window_end is None, "the period has not begun"
+
+        # A receipt shown for one: the three weeks run from it.
+        receipt_day = decision_day + timedelta(days=1)
+        await skip_to(skipping_env, stockholm(receipt_day + timedelta(days=1)))
+        await shown.execute_update(
+            "record_decision_receipt",
+            RecordDecisionReceiptInput(
+                handler="anna", received_on=receipt_day, evidence="Mottagningsbevis"
+            ),
+        )
+        counted = await status_of(shown)
+        assert counted.public is not None and not counted.public.receipt_pending
+        assert counted.public.decision_received_on == receipt_day
+        last_day = counted.public.appeal_window_end
+        assert last_day is not None and last_day >= receipt_day + timedelta(weeks=3)
+
+        # After the periods ended (still within the days kept open for late registrations): the
+        # appeal against the unshown letter is not late; the one that reached the court in
+        # time is not either, though it reached us late.
+        court_window = (await status_of(court)).public
+        assert court_window is not None and court_window.appeal_window_end is not None
+        late_day = max(last_day, court_window.appeal_window_end) + timedelta(days=2)
+        await skip_to(skipping_env, stockholm(late_day))
+        await unshown.execute_update(
+            "register_appeal", RegisterAppealInput(handler="anna", received_on=late_day)
+        )
+        await court.execute_update(
+            "register_appeal",
+            RegisterAppealInput(
+                handler="anna",
+                received_on=late_day,
+                court_received_on=court_window.appeal_window_end,
+            ),
+        )
+        # The one whose receipt was shown is late now: dismissed, by a delegate.
+        await shown.execute_update(
+            "register_appeal", RegisterAppealInput(handler="chef.jurist", received_on=late_day)
+        )
+
+        assert (await unshown.result()).outcome is Outcome.APPEAL_FORWARDED
+        appeal = (await status_of(unshown)).public.appeal  # type: ignore[union-attr]
+        assert appeal is not None and appeal.basis == "receipt_not_shown"
+        assert (await court.result()).outcome is Outcome.APPEAL_FORWARDED
+        appeal = (await status_of(court)).public.appeal  # type: ignore[union-attr]
+        assert appeal is not None and appeal.basis == "reached_court_in_time"
+        assert (await shown.result()).outcome is Outcome.APPEAL_DISMISSED
+
+        forwarded = settings.outbox_dir / "letters" / f"{court_number}-appeal"
+        files = {p.name: p.read_text() for p in forwarded.iterdir()}
+        assert "beslut.html" in files
+        [secret] = [text for name, text in files.items() if name.startswith("till-domstolen-")]
+        assert secret.startswith("SEKRETESSBELAGD HANDLING") and "46 § förvaltningslagen" in secret
+        assert "Ersättning" in secret, "the withheld document as it is in the archive"
+        assert "45 § andra stycket" in files["letter.html"]
+        unshown_letter = settings.outbox_dir / "letters" / f"{unshown_number}-appeal"
+        assert "44 § förvaltningslagen" in (unshown_letter / "letter.html").read_text()
+        await record_history(unshown, "public_access_appeal_receipt_not_shown")

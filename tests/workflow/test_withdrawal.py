@@ -17,12 +17,9 @@ from dsr.models import (
     CaseResult,
     CaseState,
     ConfirmDocumentsInput,
-    Contact,
-    DocumentQuery,
     Kind,
     Outcome,
     PrepareErasurePlanInput,
-    PublicRequest,
     RequestDetails,
     RestrictionGround,
     WithdrawInput,
@@ -30,7 +27,7 @@ from dsr.models import (
 from systems.connector import is_restricted
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import Cli, record_history, status_of, submit, submit_access, wait_for_state
-from tests.workflow.test_public_access import request_documents
+from tests.workflow.test_public_access import request_meter_letters
 from tests.workflow.test_rights import in_system
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -117,14 +114,7 @@ async def test_an_erasure_withdrawn_before_approval_erases_nothing(
 async def test_a_request_for_documents_withdrawn_in_review_is_confirmed_to_the_requester(
     client: Client, worker: Settings
 ) -> None:
-    public = PublicRequest(
-        description="Skrivelser om flytt av elmätare",
-        query=DocumentQuery(types=["correspondence"], text="elmätare"),
-        contact=Contact(email="begaran@example.org"),
-    )
-    opened = await request_documents(client, worker, public)
-    handle = client.get_workflow_handle(opened.case_number, result_type=CaseResult)
-    located = await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
+    handle, located = await request_meter_letters(client, worker)
     assert located.public is not None
     document = located.public.candidates[0].document_id
     await handle.execute_update(
@@ -133,10 +123,10 @@ async def test_a_request_for_documents_withdrawn_in_review_is_confirmed_to_the_r
     await wait_for_state(handle, CaseState.SECRECY_REVIEW)
     result = await withdrawn(handle)
     assert result.outcome is Outcome.WITHDRAWN
-    folder = worker.outbox_dir / "email" / f"{opened.case_number}-withdrawn"
+    folder = worker.outbox_dir / "email" / f"{handle.id}-withdrawn"
     files = {p.name: p.read_text() for p in Path(folder).iterdir()}
     assert "återkallade din begäran" in files["aterkallelse.html"]
-    assert not (worker.outbox_dir / "email" / f"{opened.case_number}-copies").exists()
+    assert not (worker.outbox_dir / "email" / f"{handle.id}-copies").exists()
 
 
 async def test_a_withdrawal_is_checked_before_anything_changes(
