@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo run test test-postgres postgres browser lint typecheck check clean histories bench
+.PHONY: venv idp demo run test test-postgres postgres browser lint typecheck check clean histories bench
 
 venv: $(STAMP)
 
@@ -17,17 +17,23 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: venv
+demo: venv idp
 	$(PY) scripts/stack.py demo
 
-run: venv
+run: venv idp
 	$(PY) scripts/stack.py run
 
-test: venv browser
+test: venv idp browser
 	$(PY) -m pytest -q
 
 browser:
 	bash scripts/install-browser.sh
+
+# The local OpenID Connect provider's packages (idp/package-lock.json, from the npm registry).
+idp: idp/node_modules/.package-lock.json
+
+idp/node_modules/.package-lock.json: idp/package-lock.json
+	cd idp && npm ci --no-audit --no-fund --loglevel=error
 
 # The database and end-to-end tests again, on a throwaway PostgreSQL server (Debian's packages,
 # a cluster under a temporary directory on a free port, removed afterwards).
@@ -44,7 +50,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy dsr workflows activities systems bench worker.py starter.py codec_server.py
+	$(VENV)/bin/mypy dsr workflows activities systems service bench worker.py starter.py codec_server.py
 
 check: lint typecheck test
 

@@ -18,7 +18,6 @@ import json
 import os
 import re
 import sys
-import uuid
 from collections.abc import Callable, Coroutine
 from datetime import UTC, date, datetime, time, timedelta
 from functools import wraps
@@ -36,17 +35,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
-    WorkflowFailureError,
     WorkflowHandle,
     WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store import ExtractStore
-from dsr import schema, search
+from dsr import schema
 from dsr.adapters import FakeEidProvider
 from dsr.audit import chain_key
 from dsr.audit import evidence as audit_evidence
@@ -72,7 +67,6 @@ from dsr.models import (
     Contact,
     DecideRectificationInput,
     DocumentQuery,
-    Escalation,
     ExtendInput,
     FieldChange,
     FollowUpStatus,
@@ -113,9 +107,19 @@ from dsr.models import (
 from dsr.roles import ACTIONS, Role, refusal
 from dsr.roster import RosterError, load_roster
 from dsr.subject import parse_subject_id
+from service.cases import (
+    QUERY_TIMEOUT,
+    CaseError,
+    case_handle,
+    fetch_status,
+    list_query,
+    register,
+    retention_handle,
+    run_update,
+)
+from service.cases import list_cases as list_cases_in
 from systems.catalog import validate_rectification
 from systems.document_archive import ArchiveError, document_text, load_archive
-from workflows.intake import IntakeWorkflow
 
 app = typer.Typer(
     help="Handle data-subject requests (GDPR) and requests for official documents "
@@ -141,10 +145,6 @@ HandlerOption = Annotated[str, typer.Option("--handler", help="Your handler id."
 CaseArgument = Annotated[str, typer.Argument(help="Case number, e.g. DSR-2026-000042.")]
 
 
-# How long a handler waits for an answer before the CLI gives up with a message.
-QUERY_TIMEOUT = timedelta(seconds=10)
-UPDATE_TIMEOUT = timedelta(seconds=30)
-INTAKE_WAIT = timedelta(seconds=60)
 # A request registered late may carry an old date of receipt, but not an implausible one.
 OLDEST_RECEIPT = timedelta(days=2 * 366)
 
@@ -164,7 +164,7 @@ def command(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, None]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             asyncio.run(func(*args, **kwargs))
-        except (UserError, schema.SchemaError) as error:
+        except (UserError, schema.SchemaError, CaseError) as error:
             errors.print(f"error: {error}", markup=False, highlight=False)
             raise typer.Exit(1) from None
         except ValidationError as error:
@@ -256,105 +256,10 @@ async def client_for(settings: Settings) -> Client:
         )
 
 
-async def existing_handle(
-    client: Client, workflow_id: str, missing: str
-) -> WorkflowHandle[Any, Any]:
-    handle = client.get_workflow_handle(workflow_id)
-    try:
-        await handle.describe()
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            fail(missing)
-        raise
-    return handle
-
-
-async def case_handle(client: Client, case_number: str) -> WorkflowHandle[Any, Any]:
-    return await existing_handle(client, case_number, f"unknown case {case_number}")
-
-
-async def retention_handle(client: Client, case_number: str) -> WorkflowHandle[Any, Any]:
-    """The erasure case's follow-up of what it kept (id CASE-retention)."""
-    await case_handle(client, case_number)
-    return await existing_handle(
-        client,
-        f"{case_number}-retention",
-        f"case {case_number} has no retention follow-up (nothing was kept to follow)",
-    )
-
-
 async def act(case_number: str, update: str, action: BaseModel) -> ActionResult:
     client = await client_for(get_settings())
     handle = await case_handle(client, case_number)
     return await run_update(handle, case_number, update, action, ActionResult)
-
-
-async def run_update(
-    handle: WorkflowHandle[Any, Any],
-    case_number: str,
-    update: str,
-    action: BaseModel,
-    result_type: type[M],
-    *,
-    refreshed: bool = False,
-) -> M:
-    try:
-        result: M = await handle.execute_update(
-            update, action, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
-        )
-    except WorkflowUpdateFailedError as error:
-        cause = error.cause
-        copy_refused = isinstance(cause, ApplicationError) and cause.type == "NotPermittedByCopy"
-        if copy_refused and not refreshed:
-            # The case judged by the roster it read last: someone given a role since is
-            # refused by it. Have it read the roster now, and try once more.
-            if await refresh_roster(handle):
-                return await run_update(
-                    handle, case_number, update, action, result_type, refreshed=True
-                )
-        if isinstance(cause, ApplicationError) and "expected but not found" in cause.message:
-            # The SDK's answer when this kind of case has no such update.
-            fail(f"case {case_number} does not accept {update.replace('_', '-')}")
-        fail(cause.message if isinstance(cause, ApplicationError) else str(cause or error))
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        fail(
-            f"case {case_number} did not answer within {UPDATE_TIMEOUT.seconds} s (is the worker "
-            "running?); the action may still be applied when it is: check `status`"
-        )
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            fail(f"case {case_number} is closed; no action can be taken on it")
-        if error.status is RPCStatusCode.INVALID_ARGUMENT:
-            fail(f"case {case_number} does not accept {update.replace('_', '-')}")
-        raise
-    return result
-
-
-async def refresh_roster(handle: WorkflowHandle[Any, Any]) -> bool:
-    """Have the case read the staff roster anew; False if it could not be asked."""
-    try:
-        await handle.execute_update("refresh_roster", rpc_timeout=UPDATE_TIMEOUT)
-    except (WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError):
-        return False
-    return True
-
-
-async def fetch_status(client: Client, case_number: str) -> CaseStatus:
-    handle = await case_handle(client, case_number)
-    try:
-        status: CaseStatus = await handle.query(
-            "status", result_type=CaseStatus, rpc_timeout=QUERY_TIMEOUT
-        )
-    except WorkflowQueryFailedError as error:
-        fail(f"case {case_number} cannot be read right now: {error}")
-    except RPCError as error:
-        if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
-            fail(
-                f"case {case_number} did not answer within {QUERY_TIMEOUT.seconds} s: "
-                "is the worker running?"
-            )
-        raise
-    return status
 
 
 def emit(as_json: bool, payload: dict[str, Any], human: Callable[[], None]) -> None:
@@ -468,20 +373,7 @@ async def register_request(
     client: Client, settings: Settings, request: SubmitRequestInput, as_json: bool
 ) -> None:
     """Start intake for a checked request, wait for its case number and print it."""
-    intake = await client.start_workflow(
-        IntakeWorkflow.run, request, id=f"intake-{uuid.uuid4()}", task_queue=settings.task_queue
-    )
-    try:
-        result = await asyncio.wait_for(intake.result(), INTAKE_WAIT.total_seconds())
-    except TimeoutError:
-        # Intake is durable: it registers the request as soon as a worker runs. Say so, rather
-        # than pretend nothing happened.
-        fail(
-            f"no worker answered within {INTAKE_WAIT.seconds} s (is the worker running?); the "
-            f"request is queued as {intake.id} and gets its case number when one is; see `list`"
-        )
-    except WorkflowFailureError as error:
-        fail(f"the request could not be registered: {error.cause}")
+    result = await register(client, settings, request)
     payload = result.model_dump(mode="json")
     payload["ui"] = (
         f"{settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows/{result.case_number}"
@@ -1215,35 +1107,14 @@ async def list_cases(
 ) -> None:
     """Cases from the Temporal visibility store (what supervisors see in the Web UI)."""
     settings = get_settings()
-    clauses = [f'DsrKind = "{kind.value}"' if kind else "DsrKind IS NOT NULL"]
-    if open_only or overdue or due_within:
-        clauses.append('ExecutionStatus = "Running"')
-    if overdue:
-        clauses.append(f'DsrEscalation = "{Escalation.OVERDUE.value}"')
-    if due_within is not None:
-        until = datetime.now(UTC) + parse_period(due_within)
-        clauses.append(f'DsrDeadline <= "{until.isoformat(timespec="seconds")}"')
-        # A restriction in force is answered; it stays open for months but is due for nothing.
-        clauses.append(f'DsrState != "{CaseState.RESTRICTED.value}"')
-    if assignee is not None:
-        clauses.append(f'DsrAssignee = "{parse_handler(assignee)}"')
-    client = await client_for(settings)
-    rows = []
-    async for execution in client.list_workflows(" AND ".join(clauses)):
-        attributes = execution.typed_search_attributes
-        deadline = attributes.get(search.DEADLINE)
-        rows.append(
-            {
-                "case_number": attributes.get(search.CASE_NUMBER) or execution.id,
-                "kind": attributes.get(search.KIND),
-                "state": attributes.get(search.STATE),
-                "deadline": deadline.astimezone(STOCKHOLM).date().isoformat() if deadline else None,
-                "assignee": attributes.get(search.ASSIGNEE),
-                "escalation": attributes.get(search.ESCALATION),
-                "open": execution.status is not None and execution.status.name == "RUNNING",
-            }
-        )
-    rows.sort(key=lambda r: str(r["case_number"]))
+    query = list_query(
+        kind=kind,
+        open_only=open_only,
+        overdue=overdue,
+        due_within=parse_period(due_within) if due_within is not None else None,
+        assignee=parse_handler(assignee) if assignee is not None else None,
+    )
+    rows = await list_cases_in(await client_for(settings), query)
 
     def human() -> None:
         table = Table()

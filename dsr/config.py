@@ -49,6 +49,20 @@ class Settings(BaseSettings):
     worker_shutdown_grace_seconds: float = Field(default=30.0, ge=0, le=3600)
     ui_url: str = "http://127.0.0.1:8233"
 
+    # The case service (python -m service): the one door for staff and the customer e-service.
+    service_address: str = "127.0.0.1:8300"
+    # Larger request bodies are refused (413) before they are read.
+    service_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Sign-in: the organisation's OpenID Connect provider (Entra ID, Keycloak, any), found by
+    # discovery from its issuer; `make run` starts a local one and sets this. Access tokens
+    # must be for `oidc_audience`; `oidc_login_claim` carries the login the staff roster
+    # knows (e.g. preferred_username, or upn in Entra ID).
+    oidc_issuer: str = "http://127.0.0.1:8301"
+    oidc_audience: str = "urn:dsr:api"
+    oidc_login_claim: str = "preferred_username"
+    # The public client the CLI signs in with (device authorization grant).
+    oidc_cli_client_id: str = "dsr-cli"
+
     # Empty means "SQLite under var_dir"; set a full SQLAlchemy async URL to use another database.
     register_url: str = ""
     # Per connected system, e.g. DSR_SYSTEM_URLS='{"billing": "postgresql+asyncpg://..."}'.
@@ -234,6 +248,10 @@ class Settings(BaseSettings):
     def ladder(self, kind: str) -> tuple[int, int]:
         """(reminder, escalation) days before the deadline for a kind of case."""
         return self.escalation_days.get(kind) or self.escalation_days.get("default") or (10, 3)
+
+    @property
+    def service_url(self) -> str:
+        return f"http://{self.service_address}"
 
     @property
     def codec_url(self) -> str:

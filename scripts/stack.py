@@ -1,4 +1,5 @@
-"""The embedded stack: Temporal dev server (Web UI, SQLite under var/), demo systems, worker.
+"""The embedded stack: Temporal dev server (Web UI, SQLite under var/), demo systems, worker,
+the local identity provider and the case service.
 
 python scripts/stack.py run    # stays up in the foreground until Ctrl-C (make run)
 python scripts/stack.py demo   # starts it, drives demo cases through the CLI, stops (make demo)
@@ -22,12 +23,22 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from dsr import search  # noqa: E402
 from dsr.binaries import temporal_binary  # noqa: E402
 from dsr.config import Settings, get_settings  # noqa: E402
+from dsr.idp import (  # noqa: E402
+    IdentityProviderError,
+    LocalIdentityProvider,
+    demo_password,
+    device_sign_in,
+    start_identity_provider,
+)
+from dsr.roster import load_roster  # noqa: E402
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems  # noqa: E402
 from systems.document_archive import PROTECTED_ADDRESS, seed_archive  # noqa: E402
 
@@ -91,6 +102,8 @@ def running_stack(settings: Settings) -> Iterator[None]:
     )
     worker: subprocess.Popen[bytes] | None = None
     codec: subprocess.Popen[bytes] | None = None
+    service: subprocess.Popen[bytes] | None = None
+    idp: LocalIdentityProvider | None = None
     try:
         wait_for_port(host, int(port), what="the Temporal dev server")
         wait_for_port(host, int(ui_port), what="the Temporal Web UI")
@@ -115,20 +128,66 @@ def running_stack(settings: Settings) -> Iterator[None]:
                 start_new_session=True,
             )
             wait_for_port(codec_host, int(codec_port), what="the codec server")
+        idp = local_identity_provider(settings, log_dir)
+        service_host, service_port = settings.service_address.rsplit(":", 1)
+        if port_open(service_host, int(service_port)):
+            sys.exit(f"something already listens on {settings.service_address} (case service)")
+        service = subprocess.Popen(
+            [sys.executable, "-m", "service"],
+            cwd=ROOT,
+            stdout=open(log_dir / "service.log", "ab"),  # noqa: SIM115
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "DSR_LOG_FORMAT": "json", "DSR_OIDC_ISSUER": idp.issuer},
+            start_new_session=True,
+        )
+        wait_for_port(service_host, int(service_port), what="the case service")
         time.sleep(1.0)
         if worker.poll() is not None:
             sys.exit(f"the worker stopped at start; see {log_dir / 'worker.log'}")
         yield
     finally:
-        for process in (codec, worker, server):
+        if idp is not None:
+            idp.stop()
+        for process in (service, codec, worker, server):
             if process is not None and process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in (codec, worker, server):
+        for process in (service, codec, worker, server):
             if process is not None:
                 try:
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def local_identity_provider(settings: Settings, log_dir: Path) -> LocalIdentityProvider:
+    """The local OpenID Connect provider at the configured issuer's port, the roster's staff
+    as its users."""
+    port = int(settings.oidc_issuer.rstrip("/").rsplit(":", 1)[1])
+    if port_open("127.0.0.1", port):
+        sys.exit(f"something already listens on {settings.oidc_issuer} (identity provider)")
+    try:
+        return start_identity_provider(
+            demo_logins(settings),
+            console_redirects=[f"{settings.service_url}/auth/callback"],
+            port=port,
+            log=open(log_dir / "idp.log", "a"),  # noqa: SIM115 - lives as long as the provider
+        )
+    except IdentityProviderError as error:
+        sys.exit(str(error))
+
+
+def demo_logins(settings: Settings) -> list[str]:
+    return list(load_roster(settings.roster).staff)
+
+
+def print_sign_in(settings: Settings) -> None:
+    print(
+        f"Case service: {settings.service_url} (API {settings.service_url}/api/v1, its "
+        f"OpenAPI pages at {settings.service_url}/api/docs); sign-in at {settings.oidc_issuer}",
+        flush=True,
+    )
+    logins = ", ".join(f"{login} / {demo_password(login)}" for login in demo_logins(settings))
+    print(f"Demo logins (login / password): {logins}", flush=True)
 
 
 def seed_if_missing(settings: Settings) -> None:
@@ -416,10 +475,28 @@ def run_demo(settings: Settings) -> None:
     print(public_line)
     show_archive_in_answer(results[0])
     print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
+    service_demo(settings, results[0]["case_number"])
     print(
         f"\nWeb UI: {settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows"
         "?query=DsrKind%3D%22access%22"
     )
+
+
+def service_demo(settings: Settings, case_number: str) -> None:
+    """The case service: a signed-in person reads a case; nobody else can."""
+    print(
+        "\nThe case service: anna signs in with the device flow (the demo types her password "
+        "into the identity provider's page) and reads a case through the API:"
+    )
+    token = device_sign_in(settings.oidc_issuer, "anna")
+    base = f"{settings.service_url}/api/v1"
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as api:
+        print(f"  GET {base}/me -> {api.get('/me').json()}")
+        status = api.get(f"/cases/{case_number}").json()
+        print(f"  GET {base}/cases/{case_number} -> {status['state']}, {status['outcome']}")
+    refused = httpx.get(f"{base}/cases/{case_number}")
+    print(f"  Without a token: {refused.status_code} {refused.json()['detail']}")
+    print_sign_in(settings)
 
 
 def run(settings: Settings) -> None:
@@ -434,6 +511,7 @@ def run(settings: Settings) -> None:
                 f"{settings.codec_url}, and so does `temporal workflow show --codec-endpoint "
                 f"{settings.codec_url} --codec-auth 'Bearer <token>'`."
             )
+        print_sign_in(settings)
         print("Handlers: python starter.py --help. Stop with Ctrl-C.", flush=True)
         stop = False
 

@@ -1,0 +1,28 @@
+"""python -m service: the case service on DSR_SERVICE_ADDRESS (uvicorn)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from dsr.config import get_settings
+from dsr.logging import configure_logging
+from service.app import create_app
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging()
+    host, port = settings.service_address.rsplit(":", 1)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=int(port),
+        log_level="warning",
+        # Bodies past the limit are refused by the application (413); h11 is told as well.
+        h11_max_incomplete_event_size=settings.service_max_body_bytes,
+        proxy_headers=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""The case service's side of Temporal: find a case, read its status, take an action on it,
+register a request. Each refusal is a `CaseError` with the status code it means and the one
+line a person reads; nothing is written when an action is refused (the workflows' update
+validators judge it before anything enters history).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from dsr import search
+from dsr.calendar import STOCKHOLM
+from dsr.config import Settings
+from dsr.models import (
+    CaseState,
+    CaseStatus,
+    Escalation,
+    Kind,
+    SubmitRequestInput,
+    SubmitRequestResult,
+)
+from workflows.intake import IntakeWorkflow
+
+M = TypeVar("M", bound=BaseModel)
+
+# How long a caller waits for an answer before being told to look again.
+QUERY_TIMEOUT = timedelta(seconds=10)
+UPDATE_TIMEOUT = timedelta(seconds=30)
+INTAKE_WAIT = timedelta(seconds=60)
+
+
+class CaseError(Exception):
+    """A refused or failed call on a case: `status` as in HTTP, `message` one line."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# The workflows' refusals (their ApplicationError types) and what they mean.
+REFUSAL_STATUS = {"NotPermitted": 403, "NotPermittedByCopy": 403, "WrongState": 409}
+
+
+async def existing_handle(
+    client: Client, workflow_id: str, missing: str
+) -> WorkflowHandle[Any, Any]:
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        await handle.describe()
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise CaseError(404, missing) from None
+        raise
+    return handle
+
+
+async def case_handle(client: Client, case_number: str) -> WorkflowHandle[Any, Any]:
+    return await existing_handle(client, case_number, f"unknown case {case_number}")
+
+
+async def retention_handle(client: Client, case_number: str) -> WorkflowHandle[Any, Any]:
+    """The erasure case's follow-up of what it kept (id CASE-retention)."""
+    await case_handle(client, case_number)
+    return await existing_handle(
+        client,
+        f"{case_number}-retention",
+        f"case {case_number} has no retention follow-up (nothing was kept to follow)",
+    )
+
+
+async def run_update(
+    handle: WorkflowHandle[Any, Any],
+    case_number: str,
+    update: str,
+    action: BaseModel,
+    result_type: type[M],
+    *,
+    refreshed: bool = False,
+) -> M:
+    try:
+        result: M = await handle.execute_update(
+            update, action, result_type=result_type, rpc_timeout=UPDATE_TIMEOUT
+        )
+    except WorkflowUpdateFailedError as error:
+        cause = error.cause
+        kind = cause.type if isinstance(cause, ApplicationError) else None
+        if kind == "NotPermittedByCopy" and not refreshed:
+            # The case judged by the roster it read last: someone given a role since is
+            # refused by it. Have it read the roster now, and try once more.
+            if await refresh_roster(handle):
+                return await run_update(
+                    handle, case_number, update, action, result_type, refreshed=True
+                )
+        if isinstance(cause, ApplicationError) and "expected but not found" in cause.message:
+            # The SDK's answer when this kind of case has no such update.
+            raise CaseError(
+                409, f"case {case_number} does not accept {update.replace('_', '-')}"
+            ) from None
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or error)
+        raise CaseError(REFUSAL_STATUS.get(kind or "", 422), message) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise CaseError(
+            503,
+            f"case {case_number} did not answer within {UPDATE_TIMEOUT.seconds} s (is the worker "
+            "running?); the action may still be applied when it is: check `status`",
+        ) from None
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise CaseError(
+                409, f"case {case_number} is closed; no action can be taken on it"
+            ) from None
+        if error.status is RPCStatusCode.INVALID_ARGUMENT:
+            raise CaseError(
+                409, f"case {case_number} does not accept {update.replace('_', '-')}"
+            ) from None
+        raise
+    return result
+
+
+async def refresh_roster(handle: WorkflowHandle[Any, Any]) -> bool:
+    """Have the case read the staff roster anew; False if it could not be asked."""
+    try:
+        await handle.execute_update("refresh_roster", rpc_timeout=UPDATE_TIMEOUT)
+    except (WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError):
+        return False
+    return True
+
+
+async def fetch_status(client: Client, case_number: str) -> CaseStatus:
+    handle = await case_handle(client, case_number)
+    try:
+        status: CaseStatus = await handle.query(
+            "status", result_type=CaseStatus, rpc_timeout=QUERY_TIMEOUT
+        )
+    except WorkflowQueryFailedError as error:
+        raise CaseError(503, f"case {case_number} cannot be read right now: {error}") from None
+    except RPCError as error:
+        if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            raise CaseError(
+                503,
+                f"case {case_number} did not answer within {QUERY_TIMEOUT.seconds} s: "
+                "is the worker running?",
+            ) from None
+        raise
+    return status
+
+
+async def register(
+    client: Client, settings: Settings, request: SubmitRequestInput
+) -> SubmitRequestResult:
+    """Start intake for a checked request and wait for its case number."""
+    intake = await client.start_workflow(
+        IntakeWorkflow.run, request, id=f"intake-{uuid.uuid4()}", task_queue=settings.task_queue
+    )
+    try:
+        result: SubmitRequestResult = await asyncio.wait_for(
+            intake.result(), INTAKE_WAIT.total_seconds()
+        )
+    except TimeoutError:
+        # Intake is durable: it registers the request as soon as a worker runs. Say so, rather
+        # than pretend nothing happened.
+        raise CaseError(
+            503,
+            f"no worker answered within {INTAKE_WAIT.seconds} s (is the worker running?); the "
+            f"request is queued as {intake.id} and gets its case number when one is; see `list`",
+        ) from None
+    except WorkflowFailureError as error:
+        raise CaseError(422, f"the request could not be registered: {error.cause}") from None
+    return result
+
+
+def list_query(
+    *,
+    kind: Kind | None,
+    open_only: bool,
+    overdue: bool,
+    due_within: timedelta | None,
+    assignee: str | None,
+) -> str:
+    """The visibility query for a list of cases (what supervisors see in the Web UI)."""
+    clauses = [f'DsrKind = "{kind.value}"' if kind else "DsrKind IS NOT NULL"]
+    if open_only or overdue or due_within:
+        clauses.append('ExecutionStatus = "Running"')
+    if overdue:
+        clauses.append(f'DsrEscalation = "{Escalation.OVERDUE.value}"')
+    if due_within is not None:
+        until = datetime.now(UTC) + due_within
+        clauses.append(f'DsrDeadline <= "{until.isoformat(timespec="seconds")}"')
+        # A restriction in force is answered; it stays open for months but is due for nothing.
+        clauses.append(f'DsrState != "{CaseState.RESTRICTED.value}"')
+    if assignee is not None:
+        clauses.append(f'DsrAssignee = "{assignee}"')
+    return " AND ".join(clauses)
+
+
+async def list_cases(client: Client, query: str) -> list[dict[str, Any]]:
+    rows = []
+    async for execution in client.list_workflows(query):
+        attributes = execution.typed_search_attributes
+        deadline = attributes.get(search.DEADLINE)
+        rows.append(
+            {
+                "case_number": attributes.get(search.CASE_NUMBER) or execution.id,
+                "kind": attributes.get(search.KIND),
+                "state": attributes.get(search.STATE),
+                "deadline": deadline.astimezone(STOCKHOLM).date().isoformat() if deadline else None,
+                "assignee": attributes.get(search.ASSIGNEE),
+                "escalation": attributes.get(search.ESCALATION),
+                "open": execution.status is not None and execution.status.name == "RUNNING",
+            }
+        )
+    rows.sort(key=lambda r: str(r["case_number"]))
+    return rows

@@ -1,0 +1,159 @@
+"""The case service's API against the running service, the local identity provider and a
+worker: who acts is who signed in, roles are checked, four eyes hold, errors are problem
+details, and nothing changes when a call is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from dsr.models import CaseState
+from systems.demo import DEMO_SUBJECTS
+from tests.oidc import device_login, eservice_token
+from tests.service.conftest import RunningService
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+PROBLEM = "application/problem+json"
+
+
+async def state_of(api: httpx.AsyncClient, case: str) -> dict[str, Any]:
+    response = await api.get(f"/cases/{case}")
+    assert response.status_code == 200, response.text
+    status: dict[str, Any] = response.json()
+    return status
+
+
+async def wait_for(api: httpx.AsyncClient, case: str, state: CaseState) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        status = await state_of(api, case)
+        if status["state"] == state.value:
+            return status
+        assert time.monotonic() < deadline, f"{case} is {status['state']}, not {state.value}"
+        await asyncio.sleep(0.2)
+
+
+def problem(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["title"]
+    return str(body["detail"])
+
+
+async def register(api: httpx.AsyncClient, kind: str, subject: str) -> str:
+    response = await api.post("/requests", json={"kind": kind, "subject": subject})
+    assert response.status_code == 201, response.text
+    return str(response.json()["case_number"])
+
+
+async def test_a_handler_signs_in_and_acts_as_themselves(service: RunningService) -> None:
+    token = await device_login(service.idp, "anna")
+    async with service.api(token) as anna:
+        me = (await anna.get("/me")).json()
+        assert me == {"login": "anna", "roles": ["handler"]}
+        case = await register(anna, "erasure", DEMO_SUBJECTS["tolvan"])
+        await wait_for(anna, case, CaseState.AWAITING_IDENTITY)
+        # A body naming another handler is refused, and the case is as it was.
+        forged = await anna.post(
+            f"/cases/{case}/verify-identity", json={"method": "id_checked", "handler": "cecilia"}
+        )
+        assert "cecilia" in problem(forged, 403) and "signed in" in forged.json()["detail"]
+        assert (await state_of(anna, case))["state"] == CaseState.AWAITING_IDENTITY.value
+        done = await anna.post(f"/cases/{case}/verify-identity", json={"method": "id_checked"})
+        assert done.status_code == 200, done.text
+        status = await wait_for(anna, case, CaseState.AWAITING_DECISION)
+    # The trail names the signed-in person as the one who verified.
+    verified = [step for step in status["steps"] if step["action"].startswith("identity:")]
+    assert [step["actor"] for step in verified] == ["anna"]
+    assert status["identity"]["verified_by"] == "anna"
+
+
+async def test_four_eyes_one_login_cannot_prepare_and_approve(service: RunningService) -> None:
+    first = service.api(await device_login(service.idp, "bo"))
+    second = service.api(await device_login(service.idp, "cecilia"))
+    async with first as bo, second as cecilia:
+        case = await register(bo, "erasure", DEMO_SUBJECTS["joint_a"])
+        await wait_for(bo, case, CaseState.AWAITING_IDENTITY)
+        verified = await bo.post(f"/cases/{case}/verify-identity", json={"method": "id_checked"})
+        assert verified.status_code == 200, verified.text
+        await wait_for(bo, case, CaseState.AWAITING_DECISION)
+        prepared = await bo.post(f"/cases/{case}/prepare-erasure-plan", json={})
+        assert prepared.status_code == 200, prepared.text
+        await wait_for(bo, case, CaseState.AWAITING_APPROVAL)
+        # bo is a team lead and may approve plans, but not one he prepared himself.
+        own = await bo.post(f"/cases/{case}/approve-erasure-plan", json={})
+        assert "four eyes" in problem(own, 409)
+        assert (await state_of(bo, case))["state"] == CaseState.AWAITING_APPROVAL.value
+        approved = await cecilia.post(f"/cases/{case}/approve-erasure-plan", json={})
+        assert approved.status_code == 200, approved.text
+        steps = (await state_of(cecilia, case))["steps"]
+    actors = {step["action"]: step["actor"] for step in steps}
+    assert actors["prepare_erasure_plan"] == "bo"
+    assert actors["approve_erasure_plan"] == "cecilia"
+
+
+async def test_a_role_the_person_lacks_is_named_in_the_refusal(service: RunningService) -> None:
+    async with service.api(await device_login(service.idp, "anna")) as anna:
+        case = await register(anna, "erasure", DEMO_SUBJECTS["coordination"])
+        refused = await anna.post(f"/cases/{case}/approve-erasure-plan", json={})
+        assert "takes a team lead" in problem(refused, 403)
+    async with service.api(await device_login(service.idp, "dataskyddsombud")) as dpo:
+        assert (await dpo.get(f"/cases/{case}")).status_code == 200
+        told = await dpo.post(f"/cases/{case}/verify-identity", json={"method": "id_checked"})
+        assert "data protection officer" in problem(told, 403)
+
+
+async def test_no_token_or_a_bad_one_is_401_and_changes_nothing(service: RunningService) -> None:
+    async with service.api() as nobody:
+        missing = await nobody.get("/cases")
+        assert "bearer" in problem(missing, 401)
+        assert missing.headers["www-authenticate"].startswith("Bearer")
+        submitted = await nobody.post("/requests", json={"kind": "access", "subject": "x"})
+        problem(submitted, 401)
+    token = await device_login(service.idp, "anna")
+    header, payload, signature = token.split(".")
+    # The same claims, but someone else's login: the signature no longer fits.
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["preferred_username"] = "cecilia"
+    altered = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    for forged in (f"{header}.{altered}.{signature}", "not-a-token", f"{header}.{payload}."):
+        async with service.api(forged) as mallory:
+            problem(await mallory.get("/me"), 401)
+
+
+async def test_the_eservice_client_is_no_staff_member(service: RunningService) -> None:
+    async with service.api(await eservice_token(service.idp)) as eservice:
+        refused = await eservice.get("/cases")
+        assert "acts for no person" in problem(refused, 403)
+
+
+async def test_unknown_cases_and_bad_input_are_clear(service: RunningService) -> None:
+    async with service.api(await device_login(service.idp, "anna")) as anna:
+        unknown = await anna.get("/cases/DSR-2020-999999")
+        assert problem(unknown, 404) == "unknown case DSR-2020-999999"
+        malformed = await anna.get("/cases/not-a-case")
+        problem(malformed, 422)
+        bad_subject = await anna.post(
+            "/requests", json={"kind": "access", "subject": "19121212-1213"}
+        )
+        assert problem(bad_subject, 422).startswith("subject:")
+        wrong_state = await anna.post(
+            "/cases/DSR-2020-999999/extend", json={"reason": "Omfattande begäran"}
+        )
+        problem(wrong_state, 404)
+        oversized = await anna.post(
+            "/requests",
+            content=b"{" + b" " * 300_000 + b"}",
+            headers={"content-type": "application/json"},
+        )
+        problem(oversized, 413)
+        listed = await anna.get("/cases", params={"open": "true", "kind": "access"})
+        assert listed.status_code == 200 and isinstance(listed.json()["cases"], list)
