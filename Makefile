@@ -38,7 +38,7 @@ idp/node_modules/.package-lock.json: idp/package-lock.json
 # The database and end-to-end tests again, on a throwaway PostgreSQL server (Debian's packages,
 # a cluster under a temporary directory on a free port, removed afterwards).
 PG_TESTS := tests/activities tests/systems tests/workflow tests/test_schema.py tests/test_audit.py \
-	tests/test_cli.py tests/test_worker_lifecycle.py
+	tests/test_cli.py tests/test_worker_lifecycle.py tests/service
 test-postgres: venv postgres
 	$(PY) scripts/postgres.py -- $(PY) -m pytest -q $(PG_TESTS)
 

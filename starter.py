@@ -41,7 +41,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.store import ExtractStore
-from dsr import schema
+from dsr import schema, signin
 from dsr.adapters import FakeEidProvider
 from dsr.audit import chain_key
 from dsr.audit import evidence as audit_evidence
@@ -1771,6 +1771,56 @@ async def show_extract(
 # --- the audit trail ---------------------------------------------------------------------
 
 
+@app.command("login")
+@command
+async def login() -> None:
+    """Sign in to the case service (DSR_SERVICE_URL): open the page shown, enter the code,
+    sign in with your own account. The sign-in is kept for you alone (mode 0600)."""
+    service = signin.service_url()
+    try:
+        record = await asyncio.to_thread(
+            signin.login, service, show=lambda line: typer.echo(line, err=False)
+        )
+        me = await asyncio.to_thread(whoami_at, service)
+    except signin.SignInError as error:
+        fail(str(error))
+    roles = ", ".join(me["roles"]) or "no role"
+    console.print(f"Signed in to {record['service']} as [bold]{me['login']}[/] ({roles})")
+
+
+@app.command("logout")
+@command
+async def logout() -> None:
+    """Sign out: the kept sign-in is revoked at the identity provider and removed."""
+    service = signin.service_url()
+    removed = await asyncio.to_thread(signin.logout, service)
+    console.print(f"Signed out of {service}" if removed else f"Not signed in to {service}")
+
+
+@app.command("whoami")
+@command
+async def whoami(as_json: JsonOption = False) -> None:
+    """Who the case service takes you for, and your roles today."""
+    service = signin.service_url()
+    try:
+        me = await asyncio.to_thread(whoami_at, service)
+    except signin.SignInError as error:
+        fail(str(error))
+    emit(
+        as_json, me, lambda: console.print(f"{me['login']} ({', '.join(me['roles']) or 'no role'})")
+    )
+
+
+def whoami_at(service: str) -> dict[str, Any]:
+    token = signin.access_token(service)
+    status, me = signin.request_json(
+        "GET", f"{service}/api/v1/me", headers={"Authorization": f"Bearer {token}"}
+    )
+    if status != 200:
+        raise signin.SignInError(str(me.get("detail") or f"the case service answered {status}"))
+    return dict(me)
+
+
 @app.command("roster")
 @command
 async def roster(
@@ -1904,16 +1954,7 @@ async def audit_verify(case: CaseArgument, as_json: JsonOption = False) -> None:
             )
     finally:
         await engine.dispose()
-    payload = {
-        "case_number": case_number,
-        "intact": result.intact,
-        "events": result.events,
-        "chained": result.chained,
-        "unchained_before_the_chain": result.unchained,
-        "head": result.head,
-        "compared_with_workflow": transitions is not None,
-        "problems": result.problems,
-    }
+    payload = {**result.summary(), "compared_with_workflow": transitions is not None}
 
     def human() -> None:
         if result.intact:

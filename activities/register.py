@@ -12,7 +12,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deadlines import public_access_deadline
-from dsr.audit import append_link, chain_key
+from dsr.audit import READ_TRAIL_KEYS, READ_WINDOW, append_link, chain_key
 from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline
 from dsr.db import Case, CaseCounter, CaseEvent, PublicEntry, RestrictionHold
 from dsr.models import (
@@ -152,17 +152,34 @@ class RegisterActivities:
             bring_up_to_date,
         )
 
+    async def record_read(
+        self, case_number: str, actor: str, action: str, detail: str | None = None
+    ) -> bool:
+        """A person read the case, its extract or a document under review (the case service):
+        a trail row in the case's chain, under the next free key from READ_TRAIL_KEYS. The same
+        person reading the same thing again within READ_WINDOW adds nothing (a view, not each
+        refresh of it). False when there was nothing new to write."""
+        for attempt in range(_ALLOCATION_ATTEMPTS):
+            try:
+                return await self._append(case_number, None, actor, action, detail)
+            except IntegrityError as error:
+                # Two reads of one case took the same key at once: take the next.
+                if not _is_duplicate_step(error) or attempt == _ALLOCATION_ATTEMPTS - 1:
+                    raise
+        return False
+
     async def _append(
         self,
         case_number: str,
-        key: int,
+        key: int | None,
         actor: str,
         action: str,
         detail: str | None,
         change: Callable[[Case], None] | None = None,
-    ) -> None:
+    ) -> bool:
         """A trail row that leaves the state as it is (and `change` applied to the case row),
-        in one transaction; a retry of a key already written changes nothing."""
+        in one transaction; a retry of a key already written changes nothing. `key` None: a
+        read, under the next read key (and nothing if the same read is recent)."""
         try:
             async with self._sessions.begin() as session:
                 # A write first: the transaction holds SQLite's write lock (PostgreSQL: the
@@ -171,14 +188,28 @@ class RegisterActivities:
                     update(Case).where(Case.case_number == case_number).values(state=Case.state)
                 )
                 if touched.rowcount != 1:  # type: ignore[attr-defined]
-                    raise RuntimeError(f"case {case_number} is not in the register")
+                    missing = f"case {case_number} is not in the register"
+                    # A read of an unknown case is the caller's mistake; an activity's, the
+                    # register and Temporal disagreeing: it stalls and retries.
+                    raise LookupError(missing) if key is None else RuntimeError(missing)
                 case = await session.get_one(Case, case_number)
+                now = datetime.now(UTC)
+                if key is None:
+                    if await self._read_lately(session, case_number, actor, action, now):
+                        return False
+                    last = await session.scalar(
+                        select(func.max(CaseEvent.step)).where(
+                            CaseEvent.case_number == case_number,
+                            CaseEvent.step >= READ_TRAIL_KEYS,
+                        )
+                    )
+                    key = (last or READ_TRAIL_KEYS - 1) + 1
                 if change is not None:
                     change(case)
                 event = CaseEvent(
                     case_number=case_number,
                     step=key,
-                    at=datetime.now(UTC),
+                    at=now,
                     actor=actor,
                     action=action,
                     from_state=case.state,
@@ -188,8 +219,27 @@ class RegisterActivities:
                 session.add(event)
                 await append_link(session, event, self._chain_key)
         except IntegrityError as error:
-            if not _is_duplicate_step(error):
+            if key is not None and key >= READ_TRAIL_KEYS or not _is_duplicate_step(error):
                 raise
+            return False
+        return True
+
+    @staticmethod
+    async def _read_lately(
+        session: AsyncSession, case_number: str, actor: str, action: str, now: datetime
+    ) -> bool:
+        recent = await session.scalar(
+            select(CaseEvent.id)
+            .where(
+                CaseEvent.case_number == case_number,
+                CaseEvent.step >= READ_TRAIL_KEYS,
+                CaseEvent.actor == actor,
+                CaseEvent.action == action,
+                CaseEvent.at >= now - READ_WINDOW,
+            )
+            .limit(1)
+        )
+        return recent is not None
 
     @activity.defn
     async def set_restriction_hold(self, change: RestrictionHoldInput) -> RestrictionHoldResult:

@@ -18,7 +18,10 @@ and the CLI's start-up (`--help`), the part of each command that is Python impor
 The overdue list is checked against the cases made overdue; `list --open` must return every
 case, across the SDK's pages of 1,000; the status must show the case waiting and overdue. The
 status asked for is that of the first overdue case, long evicted from the worker's cache (1,000
-workflows, the SDK's default) by then, so its first run replays the case's history.
+workflows, the SDK's default) by then, so its first run replays the case's history. Then the
+case service (its own process, signed in as a team lead through the local provider): p95 of
+an action (`reassign`, an update each, on 100 cases), of the overdue list and of a case's
+status, one call at a time from the client (budgets for the action and the list).
 
     python -m bench.open_cases [--cases 5000] [--overdue 500]
 
@@ -32,6 +35,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 import uuid
@@ -40,12 +44,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from temporalio.client import Client
 
 from bench.load import synthetic_subjects
 from bench.report import Figure, at_most, failed, info, print_table, save
-from bench.stack import ROOT, BenchStack, bench_stack
+from bench.stack import ROOT, BenchStack, bench_stack, free_port, wait_for_port
 from bench.volume import worker_memory_mb
+from dsr.idp import device_sign_in, start_identity_provider
 from dsr.models import (
     CaseState,
     Channel,
@@ -55,6 +61,7 @@ from dsr.models import (
     SubmitRequestInput,
     SubmitRequestResult,
 )
+from dsr.roster import load_roster
 from workflows.intake import IntakeWorkflow
 
 SECTION = "open_cases"
@@ -64,6 +71,11 @@ IN_FLIGHT = 50  # submissions at once
 LATE_BY = timedelta(days=40)  # past the one-month deadline, within the CLI's two years
 ASSIGNEES = ("anna", "bo", "cecilia")
 LIST_BUDGET_S = 2.0
+# The case service with the backlog open (issue 18): one call at a time, as a person clicks.
+API_ACTION_P95_BUDGET_S = 0.150
+API_LIST_P95_BUDGET_S = 0.300
+API_ACTIONS = 100
+API_READS = 60
 RUNS = 3
 SETTLE_TIMEOUT_S = 600.0
 COMMAND_TIMEOUT_S = 120.0
@@ -249,6 +261,73 @@ def check_status(output: str, case_number: str) -> list[str]:
 # --- the benchmark -------------------------------------------------------------------------
 
 
+def p95(seconds: list[float]) -> float:
+    return round(statistics.quantiles(seconds, n=20, method="inclusive")[18], 4)
+
+
+async def timed_api(stack: BenchStack, cases: list[str], overdue: int) -> dict[str, Any]:
+    """The case service over this stack, signed in as a team lead: reassigning cases (an
+    update each), the overdue list and a case's status, each call timed from the client."""
+    staff = list(load_roster(stack.settings.roster).staff)
+    provider = start_identity_provider(staff, console_redirects=[])
+    port = free_port()
+    env = {
+        **stack.env,
+        "DSR_SERVICE_ADDRESS": f"127.0.0.1:{port}",
+        "DSR_OIDC_ISSUER": provider.issuer,
+        "DSR_SERVICE_RATE_LIMIT": "1000000/minute",
+    }
+    service = subprocess.Popen(
+        [sys.executable, "-m", "service"],
+        env=env,
+        cwd=ROOT,
+        stdout=(stack.root / "service.log").open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        await wait_for_port(port, "the case service")
+        token = await asyncio.to_thread(device_sign_in, provider.issuer, "bo")
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}/api/v1", headers=headers, timeout=60
+        ) as api:
+
+            async def timed(method: str, url: str, **kwargs: Any) -> tuple[float, httpx.Response]:
+                began = time.perf_counter()
+                response = await api.request(method, url, **kwargs)
+                elapsed = time.perf_counter() - began
+                if response.status_code != 200:
+                    raise SystemExit(f"{method} {url}: {response.status_code} {response.text}")
+                return elapsed, response
+
+            await timed("GET", "/me")  # the service's first call connects what it needs
+            actions = [
+                (await timed("POST", f"/cases/{case}/reassign", json={"to": "chef.jurist"}))[0]
+                for case in cases[:API_ACTIONS]
+            ]
+            lists = []
+            listed = 0
+            for _ in range(API_READS // 2):
+                elapsed, response = await timed("GET", "/cases", params={"overdue": "true"})
+                lists.append(elapsed)
+                listed = len(response.json()["cases"])
+            reads = [
+                (await timed("GET", f"/cases/{case}"))[0]
+                for case in cases[API_ACTIONS : API_ACTIONS + API_READS]
+            ]
+    finally:
+        service.terminate()
+        service.wait(timeout=30)
+        provider.stop()
+    return {
+        "action_seconds": [round(s, 4) for s in actions],
+        "overdue_list_seconds": [round(s, 4) for s in lists],
+        "status_seconds": [round(s, 4) for s in reads],
+        "overdue_listed": listed,
+        "overdue_expected": overdue,
+    }
+
+
 async def measure(
     *, cases: int = CASES, overdue: int = OVERDUE
 ) -> tuple[list[Figure], dict[str, Any]]:
@@ -293,6 +372,8 @@ async def measure(
         overdue_list = await timed_cli(stack.env, "list", "--overdue", "--json")
         open_list = await timed_cli(stack.env, "list", "--open", "--json")
         status = await timed_cli(stack.env, "status", probe, "--json")
+        print("  timing the case service ...", flush=True)
+        api = await timed_api(stack, [case.case_number for case in submitted], overdue)
 
     listed = check_overdue_list(overdue_list.output, {case.case_number for case in late})
     open_listed = {row["case_number"] for row in json.loads(open_list.output)["cases"]}
@@ -331,6 +412,20 @@ async def measure(
             not status_problems,
         ),
         info("CLI start-up (--help)", start_up.median, "s"),
+        at_most(
+            "API action p95 (reassign)", p95(api["action_seconds"]), "s", API_ACTION_P95_BUDGET_S
+        ),
+        at_most(
+            "API list p95 (overdue)", p95(api["overdue_list_seconds"]), "s", API_LIST_P95_BUDGET_S
+        ),
+        Figure(
+            "API overdue cases listed",
+            api["overdue_listed"],
+            "cases",
+            f"= {overdue}",
+            api["overdue_listed"] == overdue,
+        ),
+        info("API status p95", p95(api["status_seconds"]), "s"),
     ]
     details = {
         "cases": cases,
@@ -352,6 +447,7 @@ async def measure(
             "list --open --json": open_list.seconds,
             "status CASE --json": status.seconds,
         },
+        "api": api,
         "open_cases_listed": len(open_listed),
         "overdue_list_check": listed,
         "status_case": probe,

@@ -9,6 +9,7 @@ recipient's identity number) and write to files under var/ instead of the networ
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import secrets
 import smtplib
@@ -23,11 +24,15 @@ from dsr.files import write_atomically
 
 @dataclass(frozen=True)
 class EidCompletion:
-    """What an e-ID provider returns for a completed signature order."""
+    """What an e-ID provider returns for a completed signature order: BankID's collect answer
+    (status "complete") carries the personal number, the signature (an XML signature, base64)
+    and the OCSP response that shows the certificate was valid."""
 
     order_ref: str
     personal_number: str
     completed_at: datetime
+    signature: str = ""
+    ocsp_response: str = ""
 
 
 class EidProvider(Protocol):
@@ -37,7 +42,8 @@ class EidProvider(Protocol):
 
 
 class FakeEidProvider:
-    """Stands in for the e-ID broker: `sign` plays the person signing in the e-service."""
+    """Stands in for the e-ID broker: `sign` plays the person signing in the e-service, and
+    `completion_data` is what the e-service then got back from its own collect call."""
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
@@ -45,7 +51,12 @@ class FakeEidProvider:
     def sign(self, personal_number: str) -> str:
         order_ref = f"fake-{secrets.token_hex(8)}"
         self._directory.mkdir(parents=True, exist_ok=True)
-        record = {"personal_number": personal_number, "completed_at": datetime.now(UTC).isoformat()}
+        record = {
+            "personal_number": personal_number,
+            "completed_at": datetime.now(UTC).isoformat(),
+            "signature": base64.b64encode(secrets.token_bytes(96)).decode(),
+            "ocsp_response": base64.b64encode(secrets.token_bytes(48)).decode(),
+        }
         write_atomically(self._directory / f"{order_ref}.json", json.dumps(record).encode())
         return order_ref
 
@@ -60,7 +71,24 @@ class FakeEidProvider:
             order_ref=order_ref,
             personal_number=record["personal_number"],
             completed_at=datetime.fromisoformat(record["completed_at"]),
+            signature=record.get("signature", ""),
+            ocsp_response=record.get("ocsp_response", ""),
         )
+
+    async def completion_data(self, order_ref: str) -> dict[str, object]:
+        """The order as BankID's /rp/v6.0/collect answers it when complete."""
+        completion = await self.collect(order_ref)
+        if completion is None:
+            raise LookupError(f"no completed order {order_ref}")
+        return {
+            "orderRef": order_ref,
+            "status": "complete",
+            "completionData": {
+                "user": {"personalNumber": completion.personal_number},
+                "signature": completion.signature,
+                "ocspResponse": completion.ocsp_response,
+            },
+        }
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +28,11 @@ from dsr.db import AuditLink, AuditMeta, Case, CaseEvent
 GENESIS = "0" * 64
 # Trail keys below this are the case's state transitions (above: clock, follow-up, disposal).
 TRANSITION_KEYS = 10_000
+# Reads (a person opened the case, its extract, a document under review) from here up: they
+# are evidence too, in the same chain.
+READ_TRAIL_KEYS = 1_000_000
+# One row per person and kind of read in this window: a view, not each refresh of it.
+READ_WINDOW = timedelta(minutes=10)
 
 
 def canonical(event: CaseEvent) -> bytes:
@@ -93,6 +98,18 @@ class Verification:
     @property
     def intact(self) -> bool:
         return not self.problems
+
+    def summary(self) -> dict[str, Any]:
+        """As `audit verify --json` and the API answer it."""
+        return {
+            "case_number": self.case_number,
+            "intact": self.intact,
+            "events": self.events,
+            "chained": self.chained,
+            "unchained_before_the_chain": self.unchained,
+            "head": self.head,
+            "problems": self.problems,
+        }
 
 
 async def verify(

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
 
     # The case service (python -m service): the one door for staff and the customer e-service.
     service_address: str = "127.0.0.1:8300"
+    # Calls per signed-in person or client (limits' notation, a moving window): more get 429.
+    service_rate_limit: str = "600/minute"
     # Larger request bodies are refused (413) before they are read.
     service_max_body_bytes: int = Field(default=256 * 1024, ge=1024, le=64 * 1024 * 1024)
     # Sign-in: the organisation's OpenID Connect provider (Entra ID, Keycloak, any), found by
@@ -60,8 +62,14 @@ class Settings(BaseSettings):
     oidc_issuer: str = "http://127.0.0.1:8301"
     oidc_audience: str = "urn:dsr:api"
     oidc_login_claim: str = "preferred_username"
-    # The public client the CLI signs in with (device authorization grant).
+    # The public client the CLI signs in with (device authorization grant), and the scopes it
+    # asks for (in Entra ID, e.g. "api://<app>/.default offline_access").
     oidc_cli_client_id: str = "dsr-cli"
+    oidc_cli_scope: str = "openid api"
+    # The customer e-service's clients (client credentials): the only callers of its door.
+    eservice_client_ids: list[str] = Field(default_factory=lambda: ["dsr-eservice"])
+    # An e-ID proof older than this is refused: the person signs again.
+    eid_proof_max_age_seconds: int = Field(default=600, ge=30, le=86_400)
 
     # Empty means "SQLite under var_dir"; set a full SQLAlchemy async URL to use another database.
     register_url: str = ""

@@ -80,6 +80,12 @@ ACTIONS: dict[str, tuple[frozenset[Role], str]] = {
     "approve_erasure_plan": (_APPROVER, "approve the erasure plan"),
     "reject_erasure_plan": (_APPROVER, "send the erasure plan back"),
     "make_formal_decision": (frozenset({Role.DECIDES_PUBLIC_ACCESS}), "make the formal decision"),
+    # Reads through the case service (each one recorded in the case's trail).
+    "read_extract": (frozenset({Role.HANDLER, Role.TEAM_LEAD}), "read a subject's extract"),
+    "read_trail": (
+        frozenset({Role.HANDLER, Role.TEAM_LEAD, Role.DPO}),
+        "read the case's audit trail",
+    ),
     "dismiss_late_appeal": (frozenset({Role.DECIDES_PUBLIC_ACCESS}), "dismiss a late appeal"),
 }
 

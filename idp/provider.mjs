@@ -82,7 +82,9 @@ const configuration = {
         const note = err
           ? '<p class="fel">Koden stämmer inte eller har gått ut. Försök igen.</p>'
           : '<p>Skriv in koden som visas i terminalen.</p>';
-        ctx.body = page('Logga in en enhet', `${note}${form}
+        // The provider's form, its English placeholder in Swedish.
+        const swedish = form.replace(/placeholder="[^"]*"/, 'placeholder="Koden, t.ex. BCDF-GHJK"');
+        ctx.body = page('Logga in en enhet', `${note}${swedish}
 <button type="submit" form="op.deviceInputForm">Fortsätt</button>`);
       },
       async userCodeConfirmSource(ctx, form, client, deviceInfo, userCode) {
@@ -147,6 +149,19 @@ async function readForm(req) {
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
+// Sign-in is rate-limited per login: after FAILURES_ALLOWED wrong passwords within
+// FAILURE_WINDOW_MS, that login is refused (429) until the oldest failure leaves the window.
+const FAILURES_ALLOWED = 5;
+const FAILURE_WINDOW_MS = 5 * 60 * 1000;
+const failures = new Map();
+
+function recentFailures(login) {
+  const now = Date.now();
+  const kept = (failures.get(login) || []).filter((at) => now - at < FAILURE_WINDOW_MS);
+  failures.set(login, kept);
+  return kept;
+}
+
 function passwordMatches(login, given) {
   const user = Object.hasOwn(users, login) ? users[login] : undefined;
   // Compared in constant time, and as long for an unknown login as for a known one.
@@ -178,10 +193,16 @@ async function interaction(provider, req, res, uid, posted) {
   if (!posted) return send(res, 200, loginForm(uid));
   if (req.method !== 'POST') return send(res, 405, page('Något gick fel', ''));
   const form = await readForm(req);
-  const login = form.get('login') || '';
+  const login = (form.get('login') || '').slice(0, 100);
+  if (recentFailures(login).length >= FAILURES_ALLOWED) {
+    res.setHeader('retry-after', String(Math.ceil(FAILURE_WINDOW_MS / 1000)));
+    return send(res, 429, loginForm(uid, 'För många misslyckade försök. Vänta några minuter.', login));
+  }
   if (!passwordMatches(login, form.get('password') || '')) {
+    recentFailures(login).push(Date.now());
     return send(res, 401, loginForm(uid, 'Fel användarnamn eller lösenord.', login));
   }
+  failures.delete(login);
   return provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
 }
 

@@ -12,21 +12,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
+from activities.register import RegisterActivities
+from activities.store import ExtractStore
+from dsr.audit import chain_key
+from dsr.audit import evidence as audit_evidence
+from dsr.audit import verify as verify_chain
 from dsr.calendar import STOCKHOLM
+from dsr.codec import EncryptionKeyError
 from dsr.config import Settings
+from dsr.db import Case, create_engine
 from dsr.delegation import DelegationError, load_delegations
 from dsr.models import (
     CASE_NUMBER_PATTERN,
     ActionResult,
+    CaseStatus,
     Channel,
+    Contact,
+    DocumentQuery,
+    FollowUpStatus,
     Kind,
     LinkCaseInput,
+    PublicRequest,
     RequestDetails,
     SubmitRequestInput,
     SubmitRequestResult,
@@ -37,7 +51,9 @@ from dsr.subject import parse_subject_id
 from service import cases
 from service.actions import ACTIONS, Action, body_model
 from service.auth import AuthenticationError, Principal, ProviderUnavailable, TokenVerifier
-from service.problems import Problem, unauthorized
+from service.metering import RateLimit
+from service.problems import Problem, unauthorized, validation_detail
+from systems.document_archive import ArchiveError, document_text, load_archive
 
 router = APIRouter(prefix="/api/v1")
 
@@ -61,11 +77,14 @@ async def principal(request: Request) -> Principal:
         )
     verifier: TokenVerifier = request.app.state.verifier
     try:
-        return await verifier.verify(token.strip())
+        who = await verifier.verify(token.strip())
     except AuthenticationError as error:
         raise unauthorized(str(error)) from None
     except ProviderUnavailable as error:
         raise Problem(503, str(error)) from None
+    limit: RateLimit = request.app.state.rate_limit
+    await limit.check(f"login:{who.login.casefold()}" if who.login else f"client:{who.subject}")
+    return who
 
 
 @dataclass(frozen=True)
@@ -122,6 +141,23 @@ def call(error: cases.CaseError) -> Problem:
     return Problem(error.status, error.message)
 
 
+class SignIn(BaseModel):
+    issuer: str
+    client_id: str
+    scope: str
+
+
+@router.get("/sign-in", response_model=SignIn, summary="How a command-line client signs in")
+async def sign_in(request: Request) -> SignIn:
+    """The identity provider and the public client for the device flow (no token needed)."""
+    settings: Settings = request.app.state.settings
+    return SignIn(
+        issuer=settings.oidc_issuer,
+        client_id=settings.oidc_cli_client_id,
+        scope=settings.oidc_cli_scope,
+    )
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
@@ -160,15 +196,110 @@ async def list_cases(
     return {"cases": await cases.list_cases(temporal(request), query)}
 
 
+async def recorded_read(
+    request: Request, case_number: str, member: StaffMember, action: str, detail: str | None = None
+) -> None:
+    """Reads are evidence: who opened what, and when, goes into the case's trail."""
+    register: RegisterActivities = request.app.state.register
+    try:
+        await register.record_read(case_number, member.login, action, detail)
+    except LookupError:
+        # A case Temporal knows but the register does not yet (intake is committing it).
+        raise Problem(503, f"case {case_number} is not in the register yet; try again") from None
+
+
+def unsealed(settings: Settings, refs: list[str], gone: str) -> dict[str, str]:
+    """Files of the extract store, opened for the person reading them; 410 with `gone` once
+    they are deleted."""
+    store = ExtractStore(settings.extract_dir, settings.key_ring())
+    try:
+        return {ref: store.read_text(ref) for ref in refs}
+    except FileNotFoundError:
+        raise Problem(410, gone) from None
+    except EncryptionKeyError as error:
+        raise Problem(503, str(error)) from None
+
+
 @router.get("/cases/{case_number}", response_model=None, summary="A case's status")
 async def status(request: Request, case_number: CaseNumberPath, member: Staff) -> dict[str, Any]:
     try:
         current = await cases.fetch_status(temporal(request), case_number)
     except cases.CaseError as error:
         raise call(error) from None
+    await recorded_read(request, case_number, member, "read:case")
     payload = current.model_dump(mode="json")
     payload["days_left"] = (current.deadline - datetime.now(STOCKHOLM).date()).days
     return payload
+
+
+@router.get(
+    "/cases/{case_number}/extract",
+    response_class=Response,
+    summary="The case's extract: the Swedish letter (HTML) or its JSON",
+    responses={200: {"content": {"text/html": {}, "application/json": {}}}},
+)
+async def extract(
+    request: Request,
+    case_number: CaseNumberPath,
+    member: Staff,
+    form: Annotated[str, Query(pattern="^(html|json)$", alias="format")] = "html",
+) -> Response:
+    member.may("read_extract")
+    settings: Settings = request.app.state.settings
+    try:
+        current = await cases.fetch_status(temporal(request), case_number)
+    except cases.CaseError as error:
+        raise call(error) from None
+    if current.extract is None:
+        raise Problem(409, f"case {case_number} has no extract (yet)")
+    ref = current.extract.json_ref if form == "json" else current.extract.html_ref
+    text = unsealed(
+        settings,
+        [ref],
+        f"case {case_number}: the extract is no longer kept (deleted after delivery)",
+    )[ref]
+    await recorded_read(request, case_number, member, "read:extract", form)
+    media = "application/json" if form == "json" else "text/html; charset=utf-8"
+    return Response(text, media_type=media, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/cases/{case_number}/audit", summary="Verify the case's audit trail")
+async def audit(request: Request, case_number: CaseNumberPath, member: Staff) -> dict[str, Any]:
+    member.may("read_trail")
+    settings: Settings = request.app.state.settings
+    # Rows cut off the trail's end leave a shorter valid chain: compare with the workflow's own
+    # count of transitions (with registration) when it can be asked.
+    try:
+        steps = len((await cases.fetch_status(temporal(request), case_number)).steps) + 1
+    except (cases.CaseError, Problem):
+        steps = None
+    async with request.app.state.register_sessions() as session:
+        if await session.get(Case, case_number) is None:
+            raise Problem(404, f"case {case_number} is not in the register")
+        result = await verify_chain(
+            session,
+            case_number,
+            chain_key(settings.subject_reference_secret),
+            expected_transitions=steps,
+        )
+    return {**result.summary(), "compared_with_workflow": steps is not None}
+
+
+@router.get("/cases/{case_number}/audit/export", summary="The case's audit evidence")
+async def audit_export(
+    request: Request, case_number: CaseNumberPath, member: Staff
+) -> dict[str, Any]:
+    """The register entry, every event (who, what, when; reads included), each link of the
+    hash chain and its verification. No payload data."""
+    member.may("read_trail")
+    settings: Settings = request.app.state.settings
+    async with request.app.state.register_sessions() as session:
+        try:
+            return await audit_evidence(
+                session, case_number, chain_key(settings.subject_reference_secret)
+            )
+        except LookupError as error:
+            raise Problem(404, str(error)) from None
 
 
 # --- registering a request --------------------------------------------------------------------
@@ -186,6 +317,18 @@ class SubmitBody(BaseModel):
     channel: Channel = Channel.E_SERVICE
     assignee: str | None = Field(default=None, max_length=64)
     details: RequestDetails = Field(default_factory=RequestDetails)
+
+
+def assignable(settings: Settings, member: StaffMember, assignee: str | None) -> str | None:
+    """A new case is assigned only to a handler in the staff roster as it stands today."""
+    if assignee is None:
+        return None
+    why = refusal(member.staff, assignee, "take_case")
+    if why is not None:
+        raise Problem(422, f"assignee: {why}")
+    # As the roster spells it: "Anna" and "anna" are one handler, in one list of cases.
+    names, _ = staff_today(settings)
+    return next(n for n in names if n.casefold() == assignee.casefold())
 
 
 def received_at(value: date | datetime | None) -> datetime:
@@ -219,14 +362,7 @@ async def submit(request: Request, body: SubmitBody, member: Staff) -> SubmitReq
     except ValueError as error:
         raise Problem(422, f"subject: {error}") from None
     settings: Settings = request.app.state.settings
-    assignee = None
-    if body.assignee is not None:
-        why = refusal(member.staff, body.assignee, "take_case")
-        if why is not None:
-            raise Problem(422, f"assignee: {why}")
-        # As the roster spells it: "Anna" and "anna" are one handler, in one list of cases.
-        names, _ = staff_today(settings)
-        assignee = next(n for n in names if n.casefold() == body.assignee.casefold())
+    assignee = assignable(settings, member, body.assignee)
     intake = SubmitRequestInput(
         kind=body.kind,
         subject_id=subject_id,
@@ -240,6 +376,149 @@ async def submit(request: Request, body: SubmitBody, member: Staff) -> SubmitReq
         return await cases.register(temporal(request), settings, intake)
     except cases.CaseError as error:
         raise call(error) from None
+
+
+class PublicSubmitBody(BaseModel):
+    """A request for official documents (TF 2 kap.): anyone may ask, anonymously, and need not
+    say why; no identity number is taken."""
+
+    sender: str | None = Field(default=None, max_length=100)
+    description: str = Field(max_length=200)
+    query: DocumentQuery
+    contact: Contact | None = None
+    received: date | datetime | None = None
+    channel: Channel = Channel.E_SERVICE
+    assignee: str | None = Field(default=None, max_length=64)
+
+
+@router.post(
+    "/public-requests",
+    response_model=SubmitRequestResult,
+    status_code=201,
+    summary="Register a request for official documents",
+)
+async def submit_public(
+    request: Request, body: PublicSubmitBody, member: Staff
+) -> SubmitRequestResult:
+    member.may("take_case")
+    settings: Settings = request.app.state.settings
+    try:
+        public = PublicRequest(
+            sender=body.sender, description=body.description, query=body.query, contact=body.contact
+        )
+    except ValidationError as error:
+        raise Problem(422, validation_detail(list(error.errors()))) from None
+    intake = SubmitRequestInput(
+        kind=Kind.PUBLIC_ACCESS,
+        received_at=received_at(body.received),
+        channel=body.channel,
+        assignee=assignable(settings, member, body.assignee),
+        public=public,
+    )
+    try:
+        return await cases.register(temporal(request), settings, intake)
+    except cases.CaseError as error:
+        raise call(error) from None
+
+
+async def public_status(request: Request, case_number: str, what: str) -> CaseStatus:
+    """A public-access case's status; any other kind is refused with a clear line."""
+    try:
+        current = await cases.fetch_status(temporal(request), case_number)
+    except cases.CaseError as error:
+        raise call(error) from None
+    if current.public is None:
+        raise Problem(
+            409,
+            f"case {case_number} is not a public-access request ({current.kind.value}); only "
+            f"those {what}",
+        )
+    return current
+
+
+@router.get("/cases/{case_number}/documents", summary="The documents found, confirmed, reviewed")
+async def documents(request: Request, case_number: CaseNumberPath, member: Staff) -> dict[str, Any]:
+    current = await public_status(request, case_number, "have documents to list")
+    assert current.public is not None
+    await recorded_read(request, case_number, member, "read:case")
+    return {"state": current.state.value, **current.public.model_dump(mode="json")}
+
+
+@router.get(
+    "/cases/{case_number}/documents/{document_id}",
+    summary="A document's full text, to review it for secrecy",
+)
+async def document(
+    request: Request,
+    case_number: CaseNumberPath,
+    document_id: Annotated[int, Path(ge=1, le=2**31)],
+    member: Staff,
+) -> dict[str, Any]:
+    member.may("review_document")
+    current = await public_status(request, case_number, "have documents to review")
+    assert current.public is not None
+    if document_id not in {d.document_id for d in current.public.candidates}:
+        raise Problem(
+            404, f"document {document_id} is not among the documents found for {case_number}"
+        )
+    settings: Settings = request.app.state.settings
+    try:
+        declaration = load_archive()
+    except ArchiveError as error:
+        raise Problem(503, f"the document archive's declaration cannot be read: {error}") from None
+    engine = create_engine(settings.archive_url, own_database=False)
+    try:
+        text = await document_text(engine, declaration, document_id)
+    except LookupError:
+        raise Problem(404, f"document {document_id} is not in the archive") from None
+    except SQLAlchemyError as error:
+        raise Problem(
+            503, f"the document archive cannot be read ({type(error).__name__})"
+        ) from None
+    finally:
+        await engine.dispose()
+    await recorded_read(request, case_number, member, "read:document", str(document_id))
+    return {"document_id": document_id, "text": text}
+
+
+@router.get("/cases/{case_number}/preview", summary="The letter and copies exactly as they will go")
+async def preview(request: Request, case_number: CaseNumberPath, member: Staff) -> dict[str, Any]:
+    member.may("approve_release")
+    current = await public_status(request, case_number, "have copies")
+    public = current.public
+    assert public is not None
+    if public.letter_ref is None:
+        raise Problem(
+            409,
+            f"case {case_number}: no copies are prepared yet (every document is reviewed first)",
+        )
+    settings: Settings = request.app.state.settings
+    refs = [public.letter_ref, *public.copy_refs]
+    texts = unsealed(
+        settings,
+        refs,
+        f"case {case_number}: the copies are no longer kept (deleted after delivery)",
+    )
+    files = {PurePath(ref).name: texts[ref] for ref in refs}
+    await recorded_read(request, case_number, member, "read:copies")
+    return {"case_number": case_number, "state": current.state.value, "files": files}
+
+
+@router.get(
+    "/cases/{case_number}/retention",
+    response_model=FollowUpStatus,
+    summary="What an erasure case still keeps, and when its follow-up looks again",
+)
+async def retention(request: Request, case_number: CaseNumberPath, member: Staff) -> FollowUpStatus:
+    client = temporal(request)
+    try:
+        handle = await cases.retention_handle(client, case_number)
+        progress: FollowUpStatus = await handle.query(
+            "progress", result_type=FollowUpStatus, rpc_timeout=cases.QUERY_TIMEOUT
+        )
+    except cases.CaseError as error:
+        raise call(error) from None
+    return progress
 
 
 # --- handler actions -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ It alone (with the workers) holds a Temporal client; people hold none, nor any p
 
 /api/v1 is the JSON API (its OpenAPI document at /api/v1/openapi.json, pages at /api/docs);
 /healthz answers while the process runs, /readyz when Temporal and the identity provider
-answer.
+answer, /metrics gives Prometheus the calls and their latency per route.
 """
 
 from __future__ import annotations
@@ -18,14 +18,18 @@ import httpx
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
+from activities.register import RegisterActivities
+from dsr.adapters import FakeEidProvider
 from dsr.client import connect
 from dsr.config import Settings
-from service import api
+from dsr.db import create_engine, sessionmaker
+from service import api, eservice
 from service.auth import ProviderUnavailable, TokenVerifier
+from service.metering import Metrics, RateLimit
 from service.problems import Problem, on_http, on_problem, on_validation, problem_response
 
 log = structlog.get_logger("service")
@@ -50,7 +54,15 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
                 # Not fatal: the first call tries again, and /readyz says why meanwhile.
                 log.warning("identity_provider_unavailable", reason=str(error))
             app.state.temporal = temporal or await connect(settings)
-            yield
+            engine = create_engine(settings.register_database_url)
+            app.state.register = RegisterActivities(
+                sessionmaker(engine), secret=settings.subject_reference_secret
+            )
+            app.state.register_sessions = sessionmaker(engine)
+            try:
+                yield
+            finally:
+                await engine.dispose()
 
     app = FastAPI(
         title="Ärendetjänsten (DSR engine case service)",
@@ -61,10 +73,16 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
         redoc_url=None,
     )
     app.state.settings = settings
+    # The e-ID provider the e-service's proofs are checked with (the demo's, as the worker's).
+    app.state.eid_provider = FakeEidProvider(settings.eid_dir)
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.include_router(api.router)
+    app.include_router(eservice.router)
+    app.state.rate_limit = RateLimit(settings.service_rate_limit)
+    metrics = Metrics()
+    app.middleware("http")(metrics.middleware)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:
@@ -78,6 +96,10 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
                 413, f"the request body is larger than {settings.service_max_body_bytes} bytes"
             )
         return await call_next(request)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return metrics.exposition()
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -20,7 +20,8 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from dsr import search
@@ -162,12 +163,26 @@ async def fetch_status(client: Client, case_number: str) -> CaseStatus:
 
 
 async def register(
-    client: Client, settings: Settings, request: SubmitRequestInput
+    client: Client,
+    settings: Settings,
+    request: SubmitRequestInput,
+    *,
+    intake_id: str | None = None,
 ) -> SubmitRequestResult:
-    """Start intake for a checked request and wait for its case number."""
-    intake = await client.start_workflow(
-        IntakeWorkflow.run, request, id=f"intake-{uuid.uuid4()}", task_queue=settings.task_queue
-    )
+    """Start intake for a checked request and wait for its case number. `intake_id`: an id
+    that may be used once only, ever (an e-ID order's): a second start is refused (409)."""
+    try:
+        intake = await client.start_workflow(
+            IntakeWorkflow.run,
+            request,
+            id=intake_id or f"intake-{uuid.uuid4()}",
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        raise CaseError(
+            409, "this e-ID proof was already used for a request; the person signs again"
+        ) from None
     try:
         result: SubmitRequestResult = await asyncio.wait_for(
             intake.result(), INTAKE_WAIT.total_seconds()

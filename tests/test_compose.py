@@ -40,7 +40,7 @@ DEPLOY = ROOT / "deploy"
 DOCS = ROOT / "docs" / "deployment.md"
 
 # The engine's containers: one image, settings from DSR_* variables.
-ENGINE_SERVICES = ("worker", "codec-server", "migrate", "cli", "demo-systems")
+ENGINE_SERVICES = ("worker", "codec-server", "migrate", "case-service", "demo-systems")
 # What deploy/entrypoint.sh turns from a file under /run/secrets into a variable.
 VARIABLE_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 DSR_NAME = re.compile(r"\bDSR_[A-Z0-9_]*[A-Z0-9]\b")
@@ -334,9 +334,9 @@ def test_workers_scale_on_one_task_queue(compose: dict[str, Any]) -> None:
     grace = float(environment(compose, "worker")["DSR_WORKER_SHUTDOWN_GRACE_SECONDS"])
     stop = worker["stop_grace_period"]
     assert stop.endswith("s") and float(stop[:-1]) > grace
-    # Every worker and the CLI share the extract store.
+    # Every worker and the case service share the extract store.
     volume = "engine-data:/var/lib/dsr"
-    assert volume in worker["volumes"] and volume in service(compose, "cli")["volumes"]
+    assert volume in worker["volumes"] and volume in service(compose, "case-service")["volumes"]
     assert dockerfile_environment()["DSR_VAR_DIR"] == "/var/lib/dsr"
 
 
@@ -577,3 +577,15 @@ def test_replay_tool_replays_histories_and_catches_a_nondeterministic_change(
     assert good.returncode == 0 and "replayed 1 histories, 0 failed" in good.stdout, good.stdout
     bad = replay(changed)
     assert bad.returncode == 1 and "1 failed" in bad.stdout, bad.stdout
+
+
+def test_people_get_no_container_with_the_engines_secrets(compose: dict[str, Any]) -> None:
+    """Staff act through the case service; no CLI container holds payload keys or Temporal."""
+    assert "cli" not in compose["services"]
+    case_service = service(compose, "case-service")
+    assert case_service["command"] == ["python", "-m", "service"]
+    host, port = host_and_port(environment(compose, "case-service")["DSR_SERVICE_ADDRESS"])
+    assert published(compose, "case-service") == {port: ("127.0.0.1", port)}
+    assert f"127.0.0.1:{port}/healthz" in " ".join(case_service["healthcheck"]["test"])
+    issuer = environment(compose, "case-service")["DSR_OIDC_ISSUER"]
+    assert issuer.startswith("${DSR_OIDC_ISSUER:?"), "the provider is the organisation's own"

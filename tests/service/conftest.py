@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -41,12 +42,12 @@ class RunningService:
         return httpx.AsyncClient(base_url=f"{self.url}/api/v1", headers=headers, timeout=60)
 
 
-@pytest_asyncio.fixture(loop_scope="session")
-async def service(
-    client: Client, writable: Settings, idp: LocalIdentityProvider
+@contextlib.asynccontextmanager
+async def running_service(
+    client: Client, settings: Settings, idp: LocalIdentityProvider
 ) -> AsyncIterator[RunningService]:
-    # Over a private copy of the demo systems: an erasure approved here really erases.
-    settings = writable.model_copy(update={"oidc_issuer": idp.issuer})
+    """The service on a free loopback port, trusting `idp`, until the block ends."""
+    settings = settings.model_copy(update={"oidc_issuer": idp.issuer})
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -63,3 +64,12 @@ async def service(
         server.should_exit = True
         await task
         listener.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def service(
+    client: Client, writable: Settings, idp: LocalIdentityProvider
+) -> AsyncIterator[RunningService]:
+    # Over a private copy of the demo systems: an erasure approved here really erases.
+    async with running_service(client, writable, idp) as running:
+        yield running

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from dsr.models import CaseState
+from service.actions import ACTIONS
 from systems.demo import DEMO_SUBJECTS
 from tests.oidc import device_login, eservice_token
 from tests.service.conftest import RunningService
@@ -157,3 +158,50 @@ async def test_unknown_cases_and_bad_input_are_clear(service: RunningService) ->
         problem(oversized, 413)
         listed = await anna.get("/cases", params={"open": "true", "kind": "access"})
         assert listed.status_code == 200 and isinstance(listed.json()["cases"], list)
+
+
+async def test_reading_an_extract_is_evidence_in_the_trail(service: RunningService) -> None:
+    async with service.api(await device_login(service.idp, "anna")) as anna:
+        case = await register(anna, "access", DEMO_SUBJECTS["marketing_only"])
+        await wait_for(anna, case, CaseState.AWAITING_REVIEW)
+        before = (await anna.get(f"/cases/{case}/audit/export")).json()
+        assert not [e for e in before["events"] if e["action"] == "read:extract"]
+        letter = await anna.get(f"/cases/{case}/extract")
+        assert letter.status_code == 200 and "<html" in letter.text.lower()
+        assert letter.headers["cache-control"] == "no-store"
+        again = await anna.get(f"/cases/{case}/extract")  # a refresh of the same view
+        assert again.status_code == 200
+        exported = (await anna.get(f"/cases/{case}/audit/export")).json()
+    reads = [e for e in exported["events"] if e["action"] == "read:extract"]
+    assert [(e["actor"], e["detail"]) for e in reads] == [("anna", {"note": "html"})]
+    assert reads[0]["hash"] is not None  # inside the chain
+    assert exported["verification"]["intact"] is True
+    assert any(e["action"] == "read:case" and e["actor"] == "anna" for e in exported["events"])
+    async with service.api(await device_login(service.idp, "dataskyddsombud")) as dpo:
+        refused = await dpo.get(f"/cases/{case}/extract")
+        assert "read a subject's extract" in problem(refused, 403)
+        trail = (await dpo.get(f"/cases/{case}/audit/export")).json()
+    # The refused read left nothing; the DPO's export itself is no read of personal data.
+    assert not [
+        e
+        for e in trail["events"]
+        if e["actor"] == "dataskyddsombud" and e["action"] == "read:extract"
+    ]
+    assert (await anna_verified(service, case))["intact"] is True
+
+
+async def anna_verified(service: RunningService, case: str) -> dict[str, Any]:
+    async with service.api(await device_login(service.idp, "anna")) as anna:
+        result: dict[str, Any] = (await anna.get(f"/cases/{case}/audit")).json()
+    return result
+
+
+async def test_the_openapi_document_names_every_action(service: RunningService) -> None:
+    async with service.api() as anyone:
+        document = (await anyone.get("/openapi.json")).json()
+    paths = document["paths"]
+    for action in ACTIONS:
+        route = paths[f"/api/v1/cases/{{case_number}}/{action.path}"]["post"]
+        body = route["requestBody"]["content"]["application/json"]["schema"]
+        assert body, action.path
+    assert "/api/v1/eservice/requests" in paths and "/api/v1/cases/{case_number}/extract" in paths

@@ -45,6 +45,8 @@ def stack(tmp_path: Path, *, encryption: bool) -> Iterator[Settings]:
         env.setenv("DSR_TASK_QUEUE", "dsr-at-rest")
         env.setenv("DSR_METRICS_ADDRESS", f"127.0.0.1:{metrics_port}")
         env.setenv("DSR_CODEC_ADDRESS", f"127.0.0.1:{free_port()}")
+        env.setenv("DSR_SERVICE_ADDRESS", f"127.0.0.1:{free_port()}")
+        env.setenv("DSR_OIDC_ISSUER", f"http://127.0.0.1:{free_port()}")
         env.setenv("DSR_PAYLOAD_ENCRYPTION", "true" if encryption else "false")
         settings = Settings()
         with running_stack(settings):

@@ -51,6 +51,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env.setenv("DSR_TASK_QUEUE", "dsr-ui-test")
         env.setenv("DSR_METRICS_ADDRESS", f"127.0.0.1:{metrics_port}")
         env.setenv("DSR_CODEC_ADDRESS", f"127.0.0.1:{free_port()}")
+        env.setenv("DSR_SERVICE_ADDRESS", f"127.0.0.1:{free_port()}")
+        env.setenv("DSR_OIDC_ISSUER", f"http://127.0.0.1:{free_port()}")
         env.setenv("DSR_METRICS_INTERVAL_SECONDS", "1")
         settings = Settings()
         with running_stack(settings):
