@@ -195,7 +195,7 @@ class RegisterActivities:
                 case = await session.get_one(Case, case_number)
                 now = datetime.now(UTC)
                 if key is None:
-                    if await self._read_lately(session, case_number, actor, action, now):
+                    if await self._read_lately(session, case_number, actor, action, detail, now):
                         return False
                     last = await session.scalar(
                         select(func.max(CaseEvent.step)).where(
@@ -226,20 +226,25 @@ class RegisterActivities:
 
     @staticmethod
     async def _read_lately(
-        session: AsyncSession, case_number: str, actor: str, action: str, now: datetime
+        session: AsyncSession,
+        case_number: str,
+        actor: str,
+        action: str,
+        detail: str | None,
+        now: datetime,
     ) -> bool:
-        recent = await session.scalar(
-            select(CaseEvent.id)
-            .where(
+        """The same person read the same thing (the same document, the same form) lately."""
+        recent = await session.scalars(
+            select(CaseEvent.detail).where(
                 CaseEvent.case_number == case_number,
                 CaseEvent.step >= READ_TRAIL_KEYS,
                 CaseEvent.actor == actor,
                 CaseEvent.action == action,
                 CaseEvent.at >= now - READ_WINDOW,
             )
-            .limit(1)
         )
-        return recent is not None
+        wanted = {"note": detail} if detail else None
+        return any(seen == wanted for seen in recent)
 
     @activity.defn
     async def set_restriction_hold(self, change: RestrictionHoldInput) -> RestrictionHoldResult:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -82,12 +83,16 @@ def _origin(url: str) -> str:
 def _save(path: Path, record: dict[str, Any]) -> None:
     """Written readable by this user only, whatever the umask, replacing any older file."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_suffix(".tmp")
-    descriptor = os.open(temporary, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        json.dump(record, file)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
+    os.chmod(path.parent, 0o700)
+    # A fresh file of this process's own (mkstemp: O_EXCL, mode 0600), then put in place.
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".token-", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w") as file:
+            json.dump(record, file)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def _load(path: Path) -> dict[str, Any] | None:

@@ -158,7 +158,9 @@ const failures = new Map();
 function recentFailures(login) {
   const now = Date.now();
   const kept = (failures.get(login) || []).filter((at) => now - at < FAILURE_WINDOW_MS);
-  failures.set(login, kept);
+  // Only logins with recent failures are remembered: the map cannot grow without end.
+  if (kept.length) failures.set(login, kept);
+  else failures.delete(login);
   return kept;
 }
 
@@ -199,7 +201,7 @@ async function interaction(provider, req, res, uid, posted) {
     return send(res, 429, loginForm(uid, 'För många misslyckade försök. Vänta några minuter.', login));
   }
   if (!passwordMatches(login, form.get('password') || '')) {
-    recentFailures(login).push(Date.now());
+    failures.set(login, [...recentFailures(login), Date.now()]);
     return send(res, 401, loginForm(uid, 'Fel användarnamn eller lösenord.', login));
   }
   failures.delete(login);

@@ -18,8 +18,6 @@ def main() -> None:
         host=host,
         port=int(port),
         log_level="warning",
-        # Bodies past the limit are refused by the application (413); h11 is told as well.
-        h11_max_incomplete_event_size=settings.service_max_body_bytes,
         proxy_headers=False,
     )
 

@@ -33,6 +33,7 @@ from dsr.delegation import DelegationError, load_delegations
 from dsr.models import (
     CASE_NUMBER_PATTERN,
     ActionResult,
+    CaseState,
     CaseStatus,
     Channel,
     Contact,
@@ -114,13 +115,18 @@ def staff_today(settings: Settings) -> tuple[list[str], dict[str, list[Role]]]:
 async def staff_member(
     request: Request, who: Annotated[Principal, Depends(principal)]
 ) -> StaffMember:
-    if who.login is None:
+    settings: Settings = request.app.state.settings
+    if who.login is None or who.client_id in settings.eservice_client_ids:
+        # A client's own token (Keycloak gives service accounts a login claim too).
         raise Problem(
             403,
             f"client {who.client_id or who.subject} acts for no person; staff calls need a "
             "person's sign-in",
         )
-    names, staff = staff_today(request.app.state.settings)
+    if not who.login.isascii():
+        # Roster ids are ASCII: a look-alike login ("ſara" folds to "sara") is nobody's.
+        raise Problem(403, "the login is not one the staff roster can hold (not ASCII)")
+    names, staff = staff_today(settings)
     spelled = next((name for name in names if name.casefold() == who.login.casefold()), None)
     if spelled is None:
         raise Problem(403, f"{who.login} is not in the staff roster")
@@ -598,6 +604,10 @@ async def link(
     pairs = {case_number: body.other, body.other: case_number}
     try:
         handles = {number: await cases.case_handle(client, number) for number in pairs}
+        # Both must take the link before either does: no half-linked pair.
+        for number in pairs:
+            if (await cases.fetch_status(client, number)).state is CaseState.CLOSED:
+                raise cases.CaseError(409, f"case {number} is closed")
         states = {}
         for number, other in pairs.items():
             action = _with_actor(member, LinkBody(other=other, handler=body.handler), LinkCaseInput)

@@ -11,8 +11,8 @@ answer, /metrics gives Prometheus the calls and their latency per route.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import structlog
@@ -20,7 +20,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.register import RegisterActivities
 from dsr.adapters import FakeEidProvider
@@ -33,6 +35,73 @@ from service.metering import Metrics, RateLimit
 from service.problems import Problem, on_http, on_problem, on_validation, problem_response
 
 log = structlog.get_logger("service")
+
+
+class BodyLimit:
+    """Bodies past `limit` bytes are refused (413, a problem): by the declared length before
+    anything is read, and a body sent without one (chunked) as soon as what arrived passes it.
+    (Starlette's own limit answers in plain text, not as a problem.)"""
+
+    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = f"the request body is larger than {self.limit} bytes"
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await problem_response(413, too_large)(scope, receive, send)
+            return
+        arrived = 0
+
+        async def counted() -> Message:
+            nonlocal arrived
+            message = await receive()
+            if message["type"] == "http.request":
+                arrived += len(message.get("body", b""))
+                if arrived > self.limit:
+                    # Raised while the route reads its body: answered as a problem (413).
+                    raise StarletteHTTPException(413, too_large)
+            return message
+
+        await self.app(scope, counted, send)
+
+
+class Metered:
+    """Each call counted and timed by route template, method and status (pure ASGI: no task
+    in between, so what the route raises reaches its handlers as raised)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def noted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, noted)
+        finally:
+            self.metrics.observe(scope, status, time.perf_counter() - started)
+
+
+async def on_temporal_error(request: Request, error: Exception) -> JSONResponse:
+    """Temporal answered with something no route expects (it restarts, is unavailable)."""
+    assert isinstance(error, RPCError)
+    log.warning("temporal_error", status=error.status.name)
+    return problem_response(503, f"Temporal cannot be reached right now ({error.status.name})")
 
 
 def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI:
@@ -78,24 +147,13 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(RPCError, on_temporal_error)
     app.include_router(api.router)
     app.include_router(eservice.router)
     app.state.rate_limit = RateLimit(settings.service_rate_limit)
     metrics = Metrics()
-    app.middleware("http")(metrics.middleware)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        # The declared length is checked before anything is read; a body sent without one is
-        # refused as well when it grows past the limit (uvicorn gives h11 the limit too).
-        declared = request.headers.get("content-length")
-        if declared is not None and (
-            not declared.isdigit() or int(declared) > settings.service_max_body_bytes
-        ):
-            return problem_response(
-                413, f"the request body is larger than {settings.service_max_body_bytes} bytes"
-            )
-        return await call_next(request)
+    app.add_middleware(Metered, metrics=metrics)
+    app.add_middleware(BodyLimit, limit=settings.service_max_body_bytes)
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:

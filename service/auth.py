@@ -11,6 +11,7 @@ customer e-service, known by its client id.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -57,19 +58,23 @@ class Principal:
 
 class TokenVerifier:
     def __init__(self, *, issuer: str, audience: str, login_claim: str, http: httpx.AsyncClient):
-        self.issuer = issuer.rstrip("/")
+        # Verbatim: some providers' issuers end in "/" (Entra ID v1, Auth0), and `iss` is
+        # compared with it exactly (OpenID Connect Discovery 1.0 § 4.3).
+        self.issuer = issuer
         self.audience = audience
         self.login_claim = login_claim
         self._http = http
         self.metadata: dict[str, Any] = {}
         self._keys: KeySet | None = None
         self._keys_read_at = 0.0
+        # One discovery or key refresh at a time, however many calls arrive at once.
+        self._reading = asyncio.Lock()
 
     async def discover(self) -> dict[str, Any]:
         """Read the provider's metadata and keys; the issuer it states must be the one set."""
-        url = f"{self.issuer}/.well-known/openid-configuration"
+        url = f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
         document = await self._get_json(url)
-        if str(document.get("issuer", "")).rstrip("/") != self.issuer:
+        if document.get("issuer") != self.issuer:
             raise ProviderUnavailable(
                 f"the identity provider at {self.issuer} names another issuer "
                 f"({document.get('issuer')!r}) in its discovery document"
@@ -94,6 +99,9 @@ class TokenVerifier:
         return document
 
     async def _read_keys(self) -> None:
+        # The attempt counts even when it fails: a provider that is down is not asked again
+        # for every call naming an unknown key.
+        self._keys_read_at = time.monotonic()
         document = await self._get_json(self.metadata["jwks_uri"])
         try:
             self._keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
@@ -104,16 +112,21 @@ class TokenVerifier:
         self._keys_read_at = time.monotonic()
 
     async def verify(self, token: str) -> Principal:
-        if not self.metadata or self._keys is None:
-            await self.discover()
         if len(token) > MAX_TOKEN_BYTES:
             raise AuthenticationError("the access token is too large")
         try:
-            kid = extract_compact(token.encode()).headers().get("kid")
-        except (JoseError, ValueError, UnicodeError):
+            headers = extract_compact(token.encode()).headers()
+            kid = headers.get("kid") if isinstance(headers, dict) else None
+            if not isinstance(headers, dict):
+                raise ValueError("no header object")
+        except Exception:  # noqa: BLE001 - whatever is wrong with it, it is no token
             raise AuthenticationError("the access token is not a signed JWT") from None
-        if not self._knows(kid) and time.monotonic() - self._keys_read_at > JWKS_REFRESH_SECONDS:
-            await self._read_keys()
+        async with self._reading:
+            if not self.metadata or self._keys is None:
+                await self.discover()
+            stale = time.monotonic() - self._keys_read_at > JWKS_REFRESH_SECONDS
+            if not self._knows(kid) and stale:
+                await self._read_keys()
         if not self._knows(kid):
             raise AuthenticationError(
                 "the access token is signed with a key the provider does not publish"

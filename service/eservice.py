@@ -23,10 +23,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
-from temporalio.client import WorkflowFailureError
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
-from dsr.adapters import EidProvider
+from dsr.adapters import EidCompletion, EidProvider
 from dsr.config import Settings
 from dsr.models import (
     Channel,
@@ -100,18 +100,20 @@ class EserviceStatus(BaseModel):
 
 def eservice_client(request: Request, who: Annotated[Principal, Depends(principal)]) -> str:
     settings: Settings = request.app.state.settings
-    if who.is_person or who.client_id not in settings.eservice_client_ids:
+    if who.client_id not in settings.eservice_client_ids:
         raise Problem(
             403, "only the customer e-service's client may use this door (client credentials)"
         )
-    return who.client_id
+    return str(who.client_id)
 
 
 EserviceClient = Annotated[str, Depends(eservice_client)]
 
 
-async def verified_subject(provider: EidProvider, proof: BankIdProof, settings: Settings) -> str:
-    """The personal number the e-ID provider confirms for the order, or a refusal."""
+async def verified_order(
+    provider: EidProvider, proof: BankIdProof, settings: Settings
+) -> EidCompletion:
+    """The order as the e-ID provider holds it, if it confirms the proof; or a refusal."""
     try:
         given = parse_subject_id(proof.completionData.user.personalNumber)
     except ValueError as error:
@@ -123,8 +125,12 @@ async def verified_subject(provider: EidProvider, proof: BankIdProof, settings: 
         )
     same = (
         completion.personal_number == given
-        and hmac.compare_digest(completion.signature, proof.completionData.signature)
-        and hmac.compare_digest(completion.ocsp_response, proof.completionData.ocspResponse)
+        and hmac.compare_digest(
+            completion.signature.encode(), proof.completionData.signature.encode()
+        )
+        and hmac.compare_digest(
+            completion.ocsp_response.encode(), proof.completionData.ocspResponse.encode()
+        )
     )
     if not same:
         raise Problem(
@@ -139,7 +145,7 @@ async def verified_subject(provider: EidProvider, proof: BankIdProof, settings: 
             f"the e-ID proof has expired (signed {int(age.total_seconds() // 60)} minutes ago; "
             f"at most {settings.eid_proof_max_age_seconds // 60}); the person signs again",
         )
-    return completion.personal_number
+    return completion
 
 
 @router.post("/requests", response_model=EserviceReceipt, status_code=201)
@@ -150,15 +156,16 @@ async def submit(
     if body.kind is Kind.PUBLIC_ACCESS:
         raise Problem(422, "kind: a request for official documents needs no e-ID")
     settings: Settings = request.app.state.settings
-    subject_id = await verified_subject(request.app.state.eid_provider, body.eid, settings)
-    reference = f"{REFERENCE_PREFIX}{body.eid.orderRef}"
+    order = await verified_order(request.app.state.eid_provider, body.eid, settings)
+    # The provider's own spelling of the order: another spelling of it is no new order.
+    reference = f"{REFERENCE_PREFIX}{order.order_ref}"
     intake = SubmitRequestInput(
         kind=body.kind,
-        subject_id=subject_id,
+        subject_id=order.personal_number,
         received_at=datetime.now(UTC),
         channel=Channel.E_SERVICE,
         verified_by=IdentityMethod.BANKID,
-        eid_order_ref=body.eid.orderRef,
+        eid_order_ref=order.order_ref,
         details=body.details,
     )
     try:
@@ -184,10 +191,12 @@ async def request_status(
     """How the request stands: nothing personal, only its state and dates."""
     client = temporal(request)
     unknown = Problem(404, f"no request with the reference {reference}")
+    intake = client.get_workflow_handle(reference, result_type=SubmitRequestResult)
     try:
-        registered: Any = await client.get_workflow_handle(
-            reference, result_type=SubmitRequestResult
-        ).result()
+        described = await intake.describe()
+        if described.status is WorkflowExecutionStatus.RUNNING:
+            raise Problem(503, f"the request {reference} is still being registered; ask again")
+        registered: Any = await intake.result()
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
             raise unknown from None

@@ -10,7 +10,6 @@ a label), method and status: `dsr_service_requests_total` and
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 import limits
 from limits.aio.storage import MemoryStorage
@@ -22,11 +21,13 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from service.problems import Problem
 
+# Methods counted by name; any other is "other" (a label per made-up method would grow forever).
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 # Latency buckets for an API whose calls wait on Temporal (seconds).
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -71,20 +72,12 @@ class Metrics:
             registry=self.registry,
         )
 
-    async def middleware(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = getattr(request.scope.get("route"), "path", "unmatched")
-            elapsed = time.perf_counter() - started
-            self.requests.labels(route, request.method, str(status)).inc()
-            self.duration.labels(route, request.method).observe(elapsed)
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", "unmatched")
+        method = scope.get("method", "")
+        method = method if method in METHODS else "other"
+        self.requests.labels(route, method, str(status)).inc()
+        self.duration.labels(route, method).observe(seconds)
 
     def exposition(self) -> Response:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)

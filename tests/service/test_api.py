@@ -8,16 +8,20 @@ import asyncio
 import base64
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from temporalio.client import Client
 
+from dsr.config import Settings
+from dsr.idp import start_identity_provider
 from dsr.models import CaseState
 from service.actions import ACTIONS
 from systems.demo import DEMO_SUBJECTS
 from tests.oidc import device_login, eservice_token
-from tests.service.conftest import RunningService
+from tests.service.conftest import RunningService, running_service
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -125,7 +129,13 @@ async def test_no_token_or_a_bad_one_is_401_and_changes_nothing(service: Running
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     claims["preferred_username"] = "cecilia"
     altered = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-    for forged in (f"{header}.{altered}.{signature}", "not-a-token", f"{header}.{payload}."):
+    not_an_object = base64.urlsafe_b64encode(b'["alg"]').rstrip(b"=").decode()
+    for forged in (
+        f"{header}.{altered}.{signature}",
+        "not-a-token",
+        f"{header}.{payload}.",
+        f"{not_an_object}.{payload}.{signature}",
+    ):
         async with service.api(forged) as mallory:
             problem(await mallory.get("/me"), 401)
 
@@ -156,6 +166,16 @@ async def test_unknown_cases_and_bad_input_are_clear(service: RunningService) ->
             headers={"content-type": "application/json"},
         )
         problem(oversized, 413)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(40):
+                yield b" " * 10_000
+
+        # Sent without a length (chunked): refused once what arrived passes the limit.
+        streamed = await anna.post(
+            "/requests", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert "larger than" in problem(streamed, 413)
         listed = await anna.get("/cases", params={"open": "true", "kind": "access"})
         assert listed.status_code == 200 and isinstance(listed.json()["cases"], list)
 
@@ -205,3 +225,16 @@ async def test_the_openapi_document_names_every_action(service: RunningService) 
         body = route["requestBody"]["content"]["application/json"]["schema"]
         assert body, action.path
     assert "/api/v1/eservice/requests" in paths and "/api/v1/cases/{case_number}/extract" in paths
+
+
+async def test_a_look_alike_login_is_nobody_in_the_roster(client: Client, worker: Settings) -> None:
+    """'regiſtrator.ek' (a long s) folds to 'registrator.ek'; the provider keeps them apart, so
+    the service must too."""
+    provider = start_identity_provider(["regiſtrator.ek"], console_redirects=[])
+    try:
+        async with running_service(client, worker, provider) as service:
+            async with service.api(await device_login(provider, "regiſtrator.ek")) as someone:
+                refused = await someone.get("/me")
+        assert "not ASCII" in problem(refused, 403)
+    finally:
+        provider.stop()

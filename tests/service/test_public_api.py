@@ -37,6 +37,9 @@ async def test_documents_are_found_read_reviewed_previewed_and_released(
         assert "not among the documents found" in problem(elsewhere, 404)
         text = (await anna.get(f"/cases/{case}/documents/{first}")).json()["text"]
         assert "Sanna Ek" in text
+        second = found["candidates"][1]["document_id"]
+        assert (await anna.get(f"/cases/{case}/documents/{second}")).status_code == 200
+        assert (await anna.get(f"/cases/{case}/documents/{first}")).status_code == 200
         confirmed = await anna.post(
             f"/cases/{case}/confirm-documents", json={"document_ids": [first]}
         )
@@ -65,6 +68,13 @@ async def test_documents_are_found_read_reviewed_previewed_and_released(
         if e["actor"] == "anna" and e["action"].startswith("read:")
     }
     assert ("read:document", str(first)) in reads and ("read:copies", None) in reads
+    # Each document read is its own row; reading the first again soon after adds none.
+    documents = [
+        (e["detail"] or {}).get("note")
+        for e in trail["events"]
+        if e["actor"] == "anna" and e["action"] == "read:document"
+    ]
+    assert documents == [str(first), str(second)]
 
 
 async def test_a_public_only_read_on_a_gdpr_case_is_refused(service: RunningService) -> None:
