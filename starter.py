@@ -36,7 +36,6 @@ from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
     WorkflowHandle,
-    WorkflowQueryFailedError,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -116,6 +115,7 @@ from service.cases import (
     register,
     retention_handle,
     run_update,
+    transitions,
 )
 from service.cases import list_cases as list_cases_in
 from systems.catalog import validate_rectification
@@ -1923,13 +1923,9 @@ async def workflow_transitions(case_number: str) -> int | None:
     it cannot be asked (no worker, or a case Temporal no longer keeps)."""
     try:
         client = await client_for(get_settings())
-        handle = client.get_workflow_handle(case_number)
-        status: CaseStatus = await handle.query(
-            "status", result_type=CaseStatus, rpc_timeout=QUERY_TIMEOUT
-        )
-    except (UserError, RPCError, WorkflowQueryFailedError):
+    except UserError:
         return None
-    return len(status.steps) + 1
+    return await transitions(client, case_number)
 
 
 @audit_app.command("verify")

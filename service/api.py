@@ -273,12 +273,8 @@ async def extract(
 async def audit(request: Request, case_number: CaseNumberPath, member: Staff) -> dict[str, Any]:
     member.may("read_trail")
     settings: Settings = request.app.state.settings
-    # Rows cut off the trail's end leave a shorter valid chain: compare with the workflow's own
-    # count of transitions (with registration) when it can be asked.
-    try:
-        steps = len((await cases.fetch_status(temporal(request), case_number)).steps) + 1
-    except (cases.CaseError, Problem):
-        steps = None
+    client: Client | None = request.app.state.temporal
+    steps = await cases.transitions(client, case_number) if client else None
     async with request.app.state.register_sessions() as session:
         if await session.get(Case, case_number) is None:
             raise Problem(404, f"case {case_number} is not in the register")
@@ -557,16 +553,11 @@ def _add_action_route(action: Action) -> None:
         try:
             if action.target == "retention":
                 handle = await cases.retention_handle(client, case_number)
+            elif action.public_only:
+                await public_status(request, case_number, f"take {action.path}")
+                handle = client.get_workflow_handle(case_number)
             else:
                 handle = await cases.case_handle(client, case_number)
-                if action.public_only:
-                    current = await cases.fetch_status(client, case_number)
-                    if current.public is None:
-                        raise cases.CaseError(
-                            409,
-                            f"case {case_number} is not a public-access request "
-                            f"({current.kind.value}); only those take {action.path}",
-                        )
             return await cases.run_update(handle, case_number, action.update, update, action.result)
         except cases.CaseError as error:
             raise call(error) from None
@@ -603,7 +594,6 @@ async def link(
     client = temporal(request)
     pairs = {case_number: body.other, body.other: case_number}
     try:
-        handles = {number: await cases.case_handle(client, number) for number in pairs}
         # Both must take the link before either does: no half-linked pair.
         for number in pairs:
             if (await cases.fetch_status(client, number)).state is CaseState.CLOSED:
@@ -611,7 +601,8 @@ async def link(
         states = {}
         for number, other in pairs.items():
             action = _with_actor(member, LinkBody(other=other, handler=body.handler), LinkCaseInput)
-            result = await cases.run_update(handles[number], number, "link", action, ActionResult)
+            handle = client.get_workflow_handle(number)
+            result = await cases.run_update(handle, number, "link", action, ActionResult)
             states[number] = result.state.value
     except cases.CaseError as error:
         raise call(error) from None

@@ -162,6 +162,17 @@ async def fetch_status(client: Client, case_number: str) -> CaseStatus:
     return status
 
 
+async def transitions(client: Client, case_number: str) -> int | None:
+    """How many state transitions the case's workflow made (with registration), or None if
+    it cannot be asked (no worker, or a case Temporal no longer keeps): what `audit verify`
+    compares the trail with, since rows cut off its end leave a shorter valid chain."""
+    try:
+        status = await fetch_status(client, case_number)
+    except (CaseError, RPCError):
+        return None
+    return len(status.steps) + 1
+
+
 async def register(
     client: Client,
     settings: Settings,
