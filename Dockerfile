@@ -5,7 +5,7 @@
 #   docker run ... dsr-engine                                     # python worker.py
 #   docker run ... dsr-engine python codec_server.py
 #   docker run ... dsr-engine python starter.py status DSR-2026-000042
-#   docker run ... dsr-engine python starter.py db upgrade        # the register's migrations
+#   docker run ... dsr-engine python -m dsr.migrate upgrade        # the register's migrations
 #
 # Settings come from the environment (DSR_*, see dsr/config.py and docs/deployment.md); secrets
 # from files under /run/secrets (deploy/entrypoint.sh). docker-compose.yml runs the whole stack.

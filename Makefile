@@ -50,7 +50,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy dsr workflows activities systems service bench worker.py starter.py codec_server.py
+	$(VENV)/bin/mypy dsr cli workflows activities systems service bench worker.py starter.py codec_server.py
 
 check: lint typecheck test
 

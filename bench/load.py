@@ -52,8 +52,7 @@ from temporalio.service import RPCError
 
 from dsr import search
 from dsr.adapters import FakeEidProvider
-from dsr.audit import chain_key
-from dsr.audit import verify as verify_chain
+from dsr.audit import chain_key, verify as verify_chain
 from dsr.config import Settings
 from dsr.db import Case, create_engine, sessionmaker
 from dsr.models import (

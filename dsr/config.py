@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+import urllib.parse
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dsr.codec import KeyRing
@@ -66,6 +67,17 @@ class Settings(BaseSettings):
     # asks for (in Entra ID, e.g. "api://<app>/.default offline_access").
     oidc_cli_client_id: str = "dsr-cli"
     oidc_cli_scope: str = "openid api"
+    # The web console's sign-in: the confidential client of the authorization code flow (with
+    # PKCE), and the address people reach the service at (the provider sends them back to
+    # CONSOLE_URL/auth/callback). Without a secret the console's sign-in is off (503).
+    oidc_console_client_id: str = "dsr-console"
+    oidc_console_client_secret: SecretStr | None = None
+    console_url: str = "http://127.0.0.1:8300"
+    # A browser session ends this long after sign-in, or after this long without a request;
+    # its cookie is HttpOnly, SameSite=Lax, and Secure outside development (or as set here).
+    session_lifetime_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86_400)
+    session_idle_seconds: int = Field(default=30 * 60, ge=1, le=86_400)
+    session_cookie_secure: bool | None = None
     # The customer e-service's clients (client credentials): the only callers of its door.
     eservice_client_ids: list[str] = Field(default_factory=lambda: ["dsr-eservice"])
     # An e-ID proof older than this is refused: the person signs again.
@@ -231,6 +243,13 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if not self.payload_encryption:
                 raise ValueError("DSR_PAYLOAD_ENCRYPTION cannot be off in production")
+            if self.session_cookie_secure is False:
+                raise ValueError("DSR_SESSION_COOKIE_SECURE cannot be off in production")
+            console = urllib.parse.urlsplit(self.console_url)
+            if console.scheme != "https" and console.hostname not in ("127.0.0.1", "localhost"):
+                raise ValueError(
+                    "DSR_CONSOLE_URL must be https in production: the session cookie is Secure"
+                )
             if DEVELOPMENT_CODEC_TOKEN in self.codec_tokens:
                 raise ValueError(
                     "DSR_CODEC_TOKENS must be set in production (the default is public)"

@@ -185,7 +185,7 @@ def create_engine(url: str, *, own_database: bool = True) -> AsyncEngine:
 
 async def create_schema(engine: AsyncEngine) -> None:
     """Bring the register's schema to the code's revision (the migrations of dsr/schema.py):
-    what `starter.py db upgrade` does, for the embedded stack and the tests."""
+    what `python -m dsr.migrate upgrade` does, for the embedded stack and the tests."""
     from dsr.schema import upgrade  # the migrations import this module's models
 
     await upgrade(engine)

@@ -87,8 +87,9 @@ def _config(
                 "grant_types": ["authorization_code", "refresh_token"],
                 "response_types": ["code"],
                 "redirect_uris": console_redirects,
+                # The console's "signed out" page, beside each callback.
                 "post_logout_redirect_uris": [
-                    uri.rsplit("/", 2)[0] + "/" for uri in console_redirects
+                    uri.rsplit("/", 2)[0] + "/utloggad" for uri in console_redirects
                 ],
             },
             {

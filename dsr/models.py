@@ -23,7 +23,18 @@ from pydantic import (
 
 from dsr.roles import Role
 
-CASE_NUMBER_PATTERN = r"^DSR-\d{4}-\d{6}$"
+# The shared words (dsr.vocabulary), re-exported: the models are where the engine finds them.
+from dsr.vocabulary import (
+    CASE_NUMBER_PATTERN as CASE_NUMBER_PATTERN,
+    Channel as Channel,
+    IdentityMethod as IdentityMethod,
+    Kind as Kind,
+    RectifiableField as RectifiableField,
+    RectificationDecision as RectificationDecision,
+    RestrictionGround as RestrictionGround,
+    ReviewDecision as ReviewDecision,
+    SecrecyGround as SecrecyGround,
+)
 
 CaseNumber = Annotated[str, StringConstraints(pattern=CASE_NUMBER_PATTERN)]
 SubjectId = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
@@ -59,28 +70,8 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class Kind(StrEnum):
-    ACCESS = "access"
-    RECTIFICATION = "rectification"
-    RESTRICTION = "restriction"
-    OBJECTION = "objection"
-    ERASURE = "erasure"
-    PORTABILITY = "portability"
-    # Official documents under offentlighetsprincipen (TF 2 kap.): anyone may ask, no subject.
-    PUBLIC_ACCESS = "public_access"
-
-
 # The GDPR kinds: each concerns one data subject, identified by their identity number.
 GDPR_KINDS = frozenset(k for k in Kind if k is not Kind.PUBLIC_ACCESS)
-
-
-class RectifiableField(StrEnum):
-    NAME = "name"
-    STREET = "street"
-    POSTAL_CODE = "postal_code"
-    CITY = "city"
-    EMAIL = "email"
-    PHONE = "phone"
 
 
 # The fields as a Swedish letter names them.
@@ -92,36 +83,6 @@ FIELDS_SV: dict[str, str] = {
     "email": "e-postadress",
     "phone": "telefonnummer",
 }
-
-
-class RestrictionGround(StrEnum):
-    """Art. 18(1): the four grounds on which a subject may have processing restricted."""
-
-    ACCURACY_CONTESTED = "a"
-    UNLAWFUL_NO_ERASURE = "b"
-    NEEDED_FOR_LEGAL_CLAIMS = "c"
-    OBJECTION_PENDING = "d"
-
-
-class RectificationDecision(StrEnum):
-    ACCEPT = "accept"
-    PARTLY = "partly"
-    REJECT = "reject"
-
-
-class Channel(StrEnum):
-    E_SERVICE = "e-service"
-    LETTER = "letter"
-    EMAIL = "email"
-    PHONE = "phone"
-    IN_PERSON = "in-person"
-
-
-class IdentityMethod(StrEnum):
-    BANKID = "bankid"
-    SIGNED_LETTER = "signed_letter"
-    ID_CHECKED = "id_checked"
-    REGISTERED_CONTACT = "registered_contact"
 
 
 class CaseState(StrEnum):
@@ -963,24 +924,6 @@ class NoticeReceipt(Model):
 # --- public access: locating, the secrecy review, the decision, the appeal ---------------------
 
 
-class SecrecyGround(StrEnum):
-    """Grounds in offentlighets- och sekretesslagen (OSL) a reviewer may give for a mask or a
-    withheld document. No blanket secrecy for grid customers: each document is decided.
-
-    The security of the grid and the city network rests on OSL 18:8: a description of the
-    security measures for the company's installations (substations, nodes, locks, alarms,
-    cable routes' protection) whose purpose would be defeated if it were made known. OSL 18:13
-    is narrower, for risk and vulnerability analyses and planning for peacetime crises; it is
-    kept for those (and for reviews made before 18:8 was offered)."""
-
-    PROTECTED_IDENTITY = "OSL 21:3"  # skyddade personuppgifter: a protected address
-    PERSONAL_INTEGRITY = "OSL 21:7"  # a release would be unlawful processing under the GDPR
-    BUSINESS_RELATIONS = "OSL 31:16"  # a party's business or operating conditions
-    OWN_BUSINESS = "OSL 19:1"  # the company's own business in competition
-    SECURITY = "OSL 18:8"  # security measures for the grid's and the network's installations
-    RISK_ANALYSIS = "OSL 18:13"  # risk and vulnerability analyses, crisis planning
-
-
 # Each ground as the requester reads it: the provision's own words, with its place in the law.
 SECRECY_GROUNDS_SV: dict[SecrecyGround, str] = {
     SecrecyGround.PROTECTED_IDENTITY: (
@@ -1017,12 +960,6 @@ SECRECY_GROUNDS_SV: dict[SecrecyGround, str] = {
         "om uppgiften röjs (18 kap. 13 § offentlighets- och sekretesslagen)"
     ),
 }
-
-
-class ReviewDecision(StrEnum):
-    RELEASE = "release"
-    MASK = "mask"  # release with the named parts masked
-    WITHHOLD = "withhold"
 
 
 class CandidateDocument(Model):

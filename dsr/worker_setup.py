@@ -85,8 +85,9 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
     catalog = load_declarations(settings)
     register_engine = create_engine(settings.register_database_url)
     try:
-        # Migrations are an operator's step (`starter.py db upgrade`), never a side effect of
-        # starting a worker: a worker of older code must not meet a newer schema, nor the reverse.
+        # Migrations are an operator's step (`python -m dsr.migrate upgrade`), never a side
+        # effect of starting a worker: a worker of older code must not meet a newer schema, nor
+        # the reverse.
         await require_current(register_engine)
     except BaseException:
         await register_engine.dispose()

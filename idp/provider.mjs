@@ -75,7 +75,17 @@ const configuration = {
     devInteractions: { enabled: false }, // it would take any login: ours checks the password
     clientCredentials: { enabled: true },
     revocation: { enabled: true },
-    rpInitiatedLogout: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      async logoutSource(ctx, form) {
+        ctx.body = page('Logga ut', `<p>Vill du logga ut även här, hos inloggningstjänsten?</p>${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Ja, logga ut</button>
+<button type="submit" form="op.logoutForm">Nej</button>`);
+      },
+      async postLogoutSuccessSource(ctx) {
+        ctx.body = page('Utloggad', '<p>Du är utloggad.</p>');
+      },
+    },
     deviceFlow: {
       enabled: true,
       async userCodeInputSource(ctx, form, out, err) {

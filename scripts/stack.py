@@ -3,6 +3,13 @@ the local identity provider and the case service.
 
 python scripts/stack.py run    # stays up in the foreground until Ctrl-C (make run)
 python scripts/stack.py demo   # starts it, drives demo cases through the CLI, stops (make demo)
+
+The demo's people sign in as a handler does, once each: `python starter.py login` (the device
+flow; the demo types their password into the identity provider's page), their sign-in kept in
+a config directory of their own under var/sign-ins/. Every CLI command then runs as one of
+them, with nothing of the engine in its environment: only the case service's address and
+where the sign-in is kept. Requests signed with BankID come in through the e-service's door of
+the service, as the customer e-service sends them.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shlex
 import signal
 import socket
@@ -19,6 +27,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,12 +38,16 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cli.signin import DEFAULT_SERVICE_URL  # noqa: E402
 from dsr import search  # noqa: E402
+from dsr.adapters import FakeEidProvider  # noqa: E402
 from dsr.binaries import temporal_binary  # noqa: E402
 from dsr.config import Settings, get_settings  # noqa: E402
 from dsr.idp import (  # noqa: E402
+    ESERVICE_CLIENT,
     IdentityProviderError,
     LocalIdentityProvider,
+    approve_device,
     demo_password,
     device_sign_in,
     start_identity_provider,
@@ -58,7 +72,8 @@ def wait_for_port(host: str, port: int, *, what: str, timeout: float = 60.0) -> 
 
 
 @contextlib.contextmanager
-def running_stack(settings: Settings) -> Iterator[None]:
+def running_stack(settings: Settings) -> Iterator[Stack]:
+    """The stack up until the block ends; what it yields signs people in and acts as them."""
     host, port = settings.temporal_address.rsplit(":", 1)
     if port_open(host, int(port)):
         sys.exit(
@@ -109,7 +124,7 @@ def running_stack(settings: Settings) -> Iterator[None]:
         wait_for_port(host, int(ui_port), what="the Temporal Web UI")
         seed_if_missing(settings)
         # As an operator does before starting workers of a new version.
-        subprocess.run([sys.executable, str(ROOT / "starter.py"), "db", "upgrade"], check=True)
+        subprocess.run([sys.executable, "-m", "dsr.migrate", "upgrade"], check=True)
         worker = subprocess.Popen(
             [sys.executable, str(ROOT / "worker.py")],
             stdout=open(log_dir / "worker.log", "ab"),  # noqa: SIM115
@@ -137,14 +152,21 @@ def running_stack(settings: Settings) -> Iterator[None]:
             cwd=ROOT,
             stdout=open(log_dir / "service.log", "ab"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
-            env={**os.environ, "DSR_LOG_FORMAT": "json", "DSR_OIDC_ISSUER": idp.issuer},
+            env={
+                **os.environ,
+                "DSR_LOG_FORMAT": "json",
+                "DSR_OIDC_ISSUER": idp.issuer,
+                # The console's sign-in: the local provider's secret for it, made at its start.
+                "DSR_OIDC_CONSOLE_CLIENT_SECRET": idp.console_secret,
+                "DSR_CONSOLE_URL": settings.service_url,
+            },
             start_new_session=True,
         )
         wait_for_port(service_host, int(service_port), what="the case service")
         time.sleep(1.0)
         if worker.poll() is not None:
             sys.exit(f"the worker stopped at start; see {log_dir / 'worker.log'}")
-        yield
+        yield Stack(settings, idp)
     finally:
         if idp is not None:
             idp.stop()
@@ -181,13 +203,183 @@ def demo_logins(settings: Settings) -> list[str]:
 
 
 def print_sign_in(settings: Settings) -> None:
+    """Where the case service is, and how a person at the command line signs in to it."""
     print(
-        f"Case service: {settings.service_url} (API {settings.service_url}/api/v1, its "
-        f"OpenAPI pages at {settings.service_url}/api/docs); sign-in at {settings.oidc_issuer}",
+        f"Case service: {settings.service_url} (the console in a browser; the API at "
+        f"{settings.service_url}/api/v1, described in {settings.service_url}/api/v1/openapi.json);"
+        f" sign-in at {settings.oidc_issuer}",
+        flush=True,
+    )
+    prefix = (
+        ""
+        if settings.service_url == DEFAULT_SERVICE_URL
+        else f"DSR_SERVICE_URL={settings.service_url} "
+    )
+    print(
+        f"Sign in at the command line first: {prefix}python starter.py login (open the page it "
+        "shows, enter the code, sign in with a demo login); every command then acts as you.",
         flush=True,
     )
     logins = ", ".join(f"{login} / {demo_password(login)}" for login in demo_logins(settings))
     print(f"Demo logins (login / password): {logins}", flush=True)
+
+
+# --- people at the command line, and the customer e-service ---------------------------------
+
+CODE_LINE = re.compile(r"Open (\S+) in a browser and enter the code (\S+)")
+STARTER = ROOT / "starter.py"
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone at the command line in front of the stack's case service: `starter.py` as they
+    run it, with their sign-in (kept under `home`) and nothing of the engine in its
+    environment."""
+
+    login: str
+    service_url: str
+    home: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        kept = {key: value for key, value in os.environ.items() if not key.startswith("DSR_")}
+        return {**kept, "DSR_SERVICE_URL": self.service_url, "XDG_CONFIG_HOME": str(self.home)}
+
+    def sign_in(self) -> list[str]:
+        """`python starter.py login`, and the person's part in the identity provider's page
+        (the demo types their password); the lines the command printed."""
+        process = subprocess.Popen(
+            [sys.executable, str(STARTER), "login"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        shown = CODE_LINE.search(first)
+        if shown is None:
+            _, err = process.communicate(timeout=30)
+            sys.exit(f"{self.login} could not start signing in: {err.strip() or first.strip()}")
+        page = approve_device(shown.group(1), shown.group(2), self.login, demo_password(self.login))
+        if page.status_code != 200:
+            process.kill()
+            process.wait()
+            sys.exit(
+                f"{self.login} could not sign in at the identity provider ({page.status_code})"
+            )
+        out, err = process.communicate(timeout=120)
+        if process.returncode != 0:
+            sys.exit(f"{self.login} could not sign in: {err.strip()}")
+        return [first.strip(), *out.strip().splitlines()]
+
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(STARTER), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def quiet(self, *args: str) -> dict[str, Any]:
+        """A CLI command as this person, whose JSON answer is returned and not shown."""
+        done = self.run(*args, "--json")
+        if done.returncode != 0:
+            sys.exit(f"{self.login}: starter.py {args[0]} failed: {done.stderr.strip()}")
+        answer: dict[str, Any] = json.loads(done.stdout)
+        return answer
+
+    def cli(self, *args: str) -> dict[str, Any]:
+        """Run one CLI command as this person, show it, and return its JSON answer."""
+        print(f"{self.login}$ python starter.py {shlex.join(args)}", flush=True)
+        answer = self.quiet(*args)
+        print(f"  {json.dumps(answer, ensure_ascii=False)[:300]}", flush=True)
+        return answer
+
+    def wait_for(self, case_number: str, states: set[str], timeout: float = 60.0) -> dict[str, Any]:
+        """The case's status once it is in one of `states` (`status` as this person)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            done = self.run("status", case_number, "--json")
+            if done.returncode == 0:
+                current: dict[str, Any] = json.loads(done.stdout)
+                if current["state"] in states:
+                    return current
+            if time.monotonic() > deadline:
+                sys.exit(f"{case_number} did not reach {sorted(states)} within {timeout:.0f} s")
+            time.sleep(0.5)
+
+
+@dataclass
+class Stack:
+    """The running stack: its settings, its identity provider, and the people signed in to its
+    case service (each once in the stack's life: the provider's keys are made at each start,
+    so an earlier run's sign-in is worth nothing)."""
+
+    settings: Settings
+    idp: LocalIdentityProvider
+    people: dict[str, Person] = field(default_factory=dict)
+
+    def person(self, login: str) -> Person:
+        """`login` at the command line, signed in (the first time by `starter.py login`)."""
+        if login not in self.people:
+            self.sign_in(login)
+        return self.people[login]
+
+    def sign_in(self, *logins: str) -> None:
+        """Sign these people in side by side (each waits out the provider's polling interval),
+        each in a config directory of their own under var/sign-ins/."""
+        new = [
+            Person(login, self.settings.service_url, self.settings.var_dir / "sign-ins" / login)
+            for login in dict.fromkeys(logins)
+            if login not in self.people
+        ]
+        if not new:
+            return
+        with ThreadPoolExecutor(max_workers=len(new)) as pool:
+            said = list(pool.map(Person.sign_in, new))
+        for person, lines in zip(new, said, strict=True):
+            print(f"{person.login}$ python starter.py login", flush=True)
+            for line in lines:
+                print(f"  {line}", flush=True)
+            self.people[person.login] = person
+
+    def eservice_token(self) -> str:
+        """The customer e-service's access token (OAuth 2.0 client credentials)."""
+        with httpx.Client(timeout=10) as http:
+            issuer = self.idp.issuer
+            metadata = http.get(f"{issuer}/.well-known/openid-configuration").json()
+            answer = http.post(
+                metadata["token_endpoint"],
+                data={"grant_type": "client_credentials", "scope": "api"},
+                auth=(ESERVICE_CLIENT, self.idp.eservice_secret),
+            )
+        if answer.status_code != 200:
+            sys.exit(f"the e-service could not sign in: {answer.status_code} {answer.text[:200]}")
+        return str(answer.json()["access_token"])
+
+    def eservice_submit(
+        self, kind: str, subject: str, details: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A request the person signed with BankID in the customer e-service, sent to the case
+        service's e-service door with BankID's answer for the completed order as its proof
+        (the service checks it with the e-ID provider); shown, and its receipt returned."""
+        provider = FakeEidProvider(self.settings.eid_dir)
+        proof = asyncio.run(provider.completion_data(provider.sign(subject)))
+        url = f"{self.settings.service_url}/api/v1/eservice/requests"
+        body = {"kind": kind, "details": details or {}, "eid": proof}
+        shown = {"kind": kind, "details": details or {}, "eid": "<BankID: completed order>"}
+        print(f"e-service$ POST {url} {json.dumps(shown, ensure_ascii=False)}", flush=True)
+        headers = {"Authorization": f"Bearer {self.eservice_token()}"}
+        answer = httpx.post(url, json=body, headers=headers, timeout=90)
+        if answer.status_code != 201:
+            sys.exit(
+                f"the e-service's request was refused: {answer.status_code} {answer.text[:300]}"
+            )
+        receipt: dict[str, Any] = answer.json()
+        print(f"  {json.dumps(receipt, ensure_ascii=False)}", flush=True)
+        return receipt
 
 
 def seed_if_missing(settings: Settings) -> None:
@@ -208,161 +400,153 @@ def seed_if_missing(settings: Settings) -> None:
     marker.write_text(version + "\n")
 
 
-def quiet_cli(*args: str) -> dict[str, Any]:
-    """A CLI command, run as a handler runs it (in this process's environment), whose JSON
-    answer is returned and not shown."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "starter.py"), *args, "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        sys.exit(f"command failed: {done.stderr.strip()}")
-    answer: dict[str, Any] = json.loads(done.stdout)
-    return answer
+# --- the demo ---------------------------------------------------------------------------------
 
-
-def cli(*args: str) -> dict[str, Any]:
-    """Run one CLI command as a handler would, show it, and return its JSON answer."""
-    print(f"$ python starter.py {shlex.join(args)}", flush=True)
-    answer = quiet_cli(*args)
-    print(f"  {json.dumps(answer, ensure_ascii=False)[:300]}", flush=True)
-    return answer
-
-
-def wait_for(case_number: str, states: set[str], timeout: float = 60.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "starter.py"), "status", case_number, "--json"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if done.returncode == 0:
-            current: dict[str, Any] = json.loads(done.stdout)
-            if current["state"] in states:
-                return current
-        if time.monotonic() > deadline:
-            sys.exit(f"{case_number} did not reach {sorted(states)} within {timeout:.0f} s")
-        time.sleep(0.5)
-
-
-# What a handler does in each waiting state, to take a demo case to its end ("kind:state"
-# first, then the state alone).
-HANDLER_STEPS = {
-    "erasure:awaiting_decision": ("prepare-erasure-plan",),
-    # Four eyes: a second person approves the plan another prepared.
-    "erasure:awaiting_approval": ("approve-erasure-plan", "--handler", "cecilia"),
-    "awaiting_identity": ("verify-identity", "--method", "id_checked"),
-    "awaiting_review": ("approve",),
-    "awaiting_decision": ("decide-rectification", "--decision", "accept"),
-    "restricted": ("lift-restriction", "--reason", "Tvisten om uppgifterna är avgjord."),
+# What is done in each waiting state to take a demo case to its end ("kind:state" first, then
+# the state alone): who does it (None: the case's handler) and the command.
+HANDLER_STEPS: dict[str, tuple[str | None, tuple[str, ...]]] = {
+    "erasure:awaiting_decision": (None, ("prepare-erasure-plan",)),
+    # Four eyes: a team lead other than the handler who prepared the plan approves it.
+    "erasure:awaiting_approval": ("cecilia", ("approve-erasure-plan",)),
+    "awaiting_identity": (None, ("verify-identity", "--method", "id_checked")),
+    "awaiting_review": (None, ("approve",)),
+    "awaiting_decision": (None, ("decide-rectification", "--decision", "accept")),
+    "restricted": (None, ("lift-restriction", "--reason", "Tvisten om uppgifterna är avgjord.")),
     "awaiting_manual_delivery": (
-        "record-manual-delivery",
-        "--note",
-        "Hämtat på kundcenter mot uppvisad legitimation",
+        None,
+        ("record-manual-delivery", "--note", "Hämtat på kundcenter mot uppvisad legitimation"),
     ),
 }
+# Who gives the e-service's requests (which come in unassigned) to a handler.
+TEAM_LEAD = "bo"
+SUPERVISOR = "bo"
+# The demo's people, signed in once each at the start.
+DEMO_PEOPLE = ("anna", "bo", "cecilia")
+
+
+@dataclass(frozen=True)
+class DemoCase:
+    """A demo request: signed with BankID in the e-service (`details` is what it sends), or
+    registered by its handler at the command line (`options`, after `submit KIND`)."""
+
+    title: str
+    kind: str
+    subject: str
+    handler: str
+    bankid: bool = False
+    options: tuple[str, ...] = ()
+    details: dict[str, Any] = field(default_factory=dict)
+
 
 DEMO_CASES = [
-    (
+    DemoCase(
         "An access request signed with BankID in the e-service (identity verified)",
-        ("access", "--subject", DEMO_SUBJECTS["tolvan"], "--verified-by", "bankid"),
+        "access",
+        DEMO_SUBJECTS["tolvan"],
         "anna",
+        bankid=True,
     ),
-    (
+    DemoCase(
         "An access request by letter: answered by letter to the address the population "
         "register (SPAR) has, which reaches nobody else, so no identity proof is asked",
-        ("access", "--subject", DEMO_SUBJECTS["joint_a"], "--channel", "letter"),
+        "access",
+        DEMO_SUBJECTS["joint_a"],
         "bo",
+        options=("--channel", "letter"),
     ),
-    (
+    DemoCase(
         "An objection to direct marketing (runs by itself, within seconds)",
-        ("objection", "--subject", DEMO_SUBJECTS["marketing_only"]),
+        "objection",
+        DEMO_SUBJECTS["marketing_only"],
         "anna",
     ),
-    (
-        "A restriction while a dispute about the data is settled (Art. 18(1) c)",
-        (
-            "restriction",
-            "--subject",
-            DEMO_SUBJECTS["coordination"],
-            "--ground",
-            "c",
-            "--verified-by",
-            "bankid",
-        ),
+    DemoCase(
+        "A restriction while a dispute about the data is settled (Art. 18(1) c), signed with "
+        "BankID in the e-service",
+        "restriction",
+        DEMO_SUBJECTS["coordination"],
         "anna",
+        bankid=True,
+        details={"restriction_ground": "c"},
     ),
-    (
-        "A rectification of address and e-mail, processing restricted while it is checked",
-        (
-            "rectification",
-            "--subject",
-            DEMO_SUBJECTS["joint_b"],
-            "--change",
-            "street=Lindvägen 12",
-            "--change",
-            "email=nytt@example.se",
-            "--evidence",
-            "Flyttanmälan",
-            "--restrict",
-            "--verified-by",
-            "bankid",
-        ),
+    DemoCase(
+        "A rectification of address and e-mail, processing restricted while it is checked, "
+        "signed with BankID in the e-service",
+        "rectification",
+        DEMO_SUBJECTS["joint_b"],
         "bo",
+        bankid=True,
+        details={
+            "changes": [
+                {"field": "street", "new_value": "Lindvägen 12", "evidence": "Flyttanmälan"},
+                {"field": "email", "new_value": "nytt@example.se", "evidence": "Flyttanmälan"},
+            ],
+            "restrict_while_checking": True,
+        },
     ),
-    (
-        "A portability request: provided and observed data as JSON and CSV",
-        ("portability", "--subject", DEMO_SUBJECTS["joint_a"], "--verified-by", "bankid"),
+    DemoCase(
+        "A portability request signed with BankID in the e-service: provided and observed data "
+        "as JSON and CSV",
+        "portability",
+        DEMO_SUBJECTS["joint_a"],
         "bo",
+        bankid=True,
     ),
-    (
-        "An erasure: what the law lets go goes, the rest is kept restricted until its date",
-        ("erasure", "--subject", FILLER_SUBJECTS["akesson"], "--verified-by", "bankid"),
+    DemoCase(
+        "An erasure asked for at the customer centre, where the handler checks the ID: what "
+        "the law lets go goes, the rest is kept restricted until its date",
+        "erasure",
+        FILLER_SUBJECTS["akesson"],
         "anna",
+        options=("--channel", "in-person"),
     ),
-    (
+    DemoCase(
         "An access request that reached us 40 days ago and is registered only now: reminder, "
         "escalation and overdue fire at once, in order",
-        (
-            "access",
-            "--subject",
-            FILLER_SUBJECTS["holm"],
-            "--verified-by",
-            "bankid",
-            "--received",
-            (date.today() - timedelta(days=40)).isoformat(),
-        ),
+        "access",
+        FILLER_SUBJECTS["holm"],
         "bo",
+        options=("--received", (date.today() - timedelta(days=40)).isoformat()),
     ),
 ]
 
 
-def drive_to_end(case_number: str, handler: str) -> dict[str, Any]:
-    """Take a case from wherever it is to closed, as a handler would."""
+def register(stack: Stack, case: DemoCase) -> str:
+    """The demo request registered as it comes in; its case number."""
+    if case.bankid:
+        receipt = stack.eservice_submit(case.kind, case.subject, case.details)
+        number = str(receipt["case_number"])
+        # The e-service's requests come in unassigned: a team lead gives each to a handler.
+        stack.person(TEAM_LEAD).cli("reassign", number, "--to", case.handler)
+        return number
+    answer = stack.person(case.handler).cli(
+        "submit", case.kind, "--subject", case.subject, *case.options, "--assign", case.handler
+    )
+    return str(answer["case_number"])
+
+
+def drive_to_end(stack: Stack, case_number: str, handler: str) -> dict[str, Any]:
+    """Take a case from wherever it is to closed, as its handler (and a second pair of eyes
+    where the law wants one) would."""
+    states = {"closed", *(key.rpartition(":")[2] for key in HANDLER_STEPS)}
     while True:
-        states = {"closed", *(key.rpartition(":")[2] for key in HANDLER_STEPS)}
-        current = wait_for(case_number, states)
+        current = stack.person(handler).wait_for(case_number, states)
         if current["state"] == "closed":
             return current
         step = HANDLER_STEPS.get(f"{current['kind']}:{current['state']}")
-        command, *options = step or HANDLER_STEPS[current["state"]]
-        if "--handler" not in options:
-            options += ["--handler", handler]
-        cli(command, case_number, *options)
+        who, (command, *options) = step or HANDLER_STEPS[current["state"]]
+        stack.person(who or handler).cli(command, case_number, *options)
 
 
-def public_access_demo(settings: Settings, handler: str) -> str:
+def public_access_demo(stack: Stack, handler: str) -> str:
     """An anonymous request for official documents, reviewed for secrecy and released with a
     protected address masked; returns a line for the summary."""
+    settings, person = stack.settings, stack.person(handler)
     print(
         "\n9. An anonymous request for official documents (offentlighetsprincipen): letters "
         "about moving an electricity meter, copies by e-mail:"
     )
-    case = cli(
+    case = person.cli(
         "request-documents",
         "--description",
         "Skrivelser om flytt av elmätare",
@@ -372,18 +556,19 @@ def public_access_demo(settings: Settings, handler: str) -> str:
         "elmätare",
         "--email",
         "begaran@example.org",
-        "--handler",
+        "--assign",
         handler,
     )
     number = case["case_number"]
-    wait_for(number, {"awaiting_confirmation"})
-    found = cli("documents", number)
+    person.wait_for(number, {"awaiting_confirmation"})
+    found = person.cli("documents", number)
     first = found["candidates"][0]
-    cli("confirm-documents", number, "--document", str(first["document_id"]), "--handler", handler)
-    wait_for(number, {"secrecy_review"})
+    person.cli("confirm-documents", number, "--document", str(first["document_id"]))
+    person.wait_for(number, {"secrecy_review"})
     print(f"The reviewer reads document {first['document_id']} (show-document) and masks the")
     print("name and the protected address (OSL 21:3); the rest of the letter is released:")
-    cli(
+    person.quiet("show-document", number, str(first["document_id"]))
+    person.cli(
         "review-document",
         number,
         str(first["document_id"]),
@@ -391,15 +576,13 @@ def public_access_demo(settings: Settings, handler: str) -> str:
         f"{PROTECTED_ADDRESS}=OSL 21:3",
         "--mask",
         "Sanna Ek=OSL 21:3",
-        "--handler",
-        handler,
     )
-    wait_for(number, {"awaiting_review"})
+    person.wait_for(number, {"awaiting_review"})
     print("Before anything goes, the handler looks at exactly what the requester will receive")
     print("(preview-copies) and sends it:")
-    quiet_cli("preview-copies", number)
-    cli("approve", number, "--handler", handler)
-    answered = wait_for(number, {"awaiting_decision_request", "closed"})
+    person.quiet("preview-copies", number)
+    person.cli("approve", number)
+    answered = person.wait_for(number, {"awaiting_decision_request", "closed"})
     copies = settings.outbox_dir / "email" / f"{number}-copies"
     released = next(copies.glob("handling-*.txt"))
     print(f"  The copy sent: {released}")
@@ -413,13 +596,19 @@ def public_access_demo(settings: Settings, handler: str) -> str:
     )
 
 
-def show_archive_in_answer(result: dict[str, Any]) -> None:
+def show_archive_in_answer(person: Person, result: dict[str, Any]) -> None:
     """The first access answer searched the whole organisation: show where, and the archive's
-    documents it lists, each copy with the other people it names masked (Art. 15(4))."""
-    delivered = Path(result["delivery"]["location"]) / "extract.json"
-    answer = json.loads(delivered.read_text())
+    documents it lists, each copy with the other people it names masked (Art. 15(4)). The
+    handler reads it through the service (show-extract), which records the reading."""
+    done = person.run("show-extract", result["case_number"], "--json-file")
+    if done.returncode != 0:
+        sys.exit(f"{person.login}: show-extract failed: {done.stderr.strip()}")
+    answer = json.loads(done.stdout)
     places = ", ".join(place["title"] for place in answer["places_searched"])
-    print(f"  {result['case_number']} searched: {places}")
+    print(
+        f"  {result['case_number']} searched (read by {person.login} with show-extract "
+        f"--json-file): {places}"
+    )
     for document in (answer.get("documents") or {}).get("documents", []):
         print(f"    archive: {document['date']} {document['type']}: {document['title']}")
         if document["masked"]:
@@ -427,53 +616,65 @@ def show_archive_in_answer(result: dict[str, Any]) -> None:
 
 
 def demo(settings: Settings) -> None:
-    with running_stack(settings):
-        run_demo(settings)
+    with running_stack(settings) as stack:
+        run_demo(stack)
         print("The demo stack is stopped; `make run` keeps it up for the UI.")
 
 
-def run_demo(settings: Settings) -> None:
-    """Every kind of request, through the CLI, on a running stack."""
+def summary_line(result: dict[str, Any]) -> str:
+    """One closed case, for the summary."""
+    where = ""
+    delivery = result.get("delivery") or {}
+    if result.get("extract") and delivery:
+        extract = result["extract"]
+        where = (
+            f", extract of {extract['rows']} rows from {len(extract['systems'])} systems "
+            f"(sealed), delivered by {delivery['method']} to {delivery['location']}"
+        )
+    elif result.get("recipients_notified"):
+        where = f", recipients told: {', '.join(result['recipients_notified'])}"
+    elif result.get("erasure_plan"):
+        kept = [i for i in result["erasure_plan"] if i["action"] == "keep"]
+        where = (
+            f", {len(result['erasure_plan']) - len(kept)} tables erased, {len(kept)} "
+            f"kept; a follow-up ({result['case_number']}-retention) erases them later"
+        )
+    if delivery.get("method") == "letter":
+        envelope = (Path(delivery["location"]) / "address.txt").read_text().splitlines()
+        where += f"; addressed from the population register: {' / '.join(envelope)}"
+    if result.get("escalation") not in (None, "none"):
+        where += f"; escalation: {result['escalation']} (staff notices in the outbox)"
+    by = f", {result['assignee']}" if result.get("assignee") else ""
+    return f"  {result['case_number']} ({result['kind']}{by}): {result['outcome']}{where}"
+
+
+def run_demo(stack: Stack) -> None:
+    """Every kind of request, through the e-service's door and the CLI, on a running stack."""
+    settings = stack.settings
+    print(
+        "\nThe demo's people sign in at the command line, once each, as a handler does (the "
+        "device flow; the demo types each one's password into the identity provider's page):"
+    )
+    stack.sign_in(*DEMO_PEOPLE)
     submitted = []
-    for number, (title, args, handler) in enumerate(DEMO_CASES, start=1):
-        print(f"\n{number}. {title}:")
-        case = cli("submit", *args, "--handler", handler)
-        submitted.append((case["case_number"], handler))
+    for number, case in enumerate(DEMO_CASES, start=1):
+        print(f"\n{number}. {case.title}:")
+        submitted.append((register(stack, case), case.handler))
+    supervisor = stack.person(SUPERVISOR)
     print('\nA supervisor looks for overdue cases (the Web UI\'s DsrEscalation="overdue"):')
-    overdue: list[str] = []
     for _ in range(60):
-        overdue = [row["case_number"] for row in quiet_cli("list", "--overdue")["cases"]]
-        if overdue:
+        if supervisor.quiet("list", "--overdue")["cases"]:
             break
         time.sleep(0.5)
-    cli("list", "--overdue")
+    supervisor.cli("list", "--overdue")
     print("\nThe handlers drive every case to its end:")
-    results = [drive_to_end(case_number, handler) for case_number, handler in submitted]
-    public_line = public_access_demo(settings, "anna")
+    results = [drive_to_end(stack, case_number, handler) for case_number, handler in submitted]
+    public_line = public_access_demo(stack, "anna")
     print("\nDone:")
     for result in results:
-        where = ""
-        if result.get("extract_path"):
-            where = (
-                f", extract {result['extract_path']}, delivered to {result['delivery']['location']}"
-            )
-        elif result.get("recipients_notified"):
-            where = f", recipients told: {', '.join(result['recipients_notified'])}"
-        elif result.get("erasure_plan"):
-            kept = [i for i in result["erasure_plan"] if i["action"] == "keep"]
-            where = (
-                f", {len(result['erasure_plan']) - len(kept)} tables erased, {len(kept)} "
-                f"kept; a follow-up ({result['case_number']}-retention) erases them later"
-            )
-        delivery = result.get("delivery") or {}
-        if delivery.get("method") == "letter":
-            envelope = (Path(delivery["location"]) / "address.txt").read_text().splitlines()
-            where += f"; addressed from the population register: {' / '.join(envelope)}"
-        if result.get("escalation") not in (None, "none"):
-            where += f"; escalation: {result['escalation']} (staff notices in the outbox)"
-        print(f"  {result['case_number']} ({result['kind']}): {result['outcome']}{where}")
+        print(summary_line(result))
     print(public_line)
-    show_archive_in_answer(results[0])
+    show_archive_in_answer(stack.person(results[0].get("assignee") or "anna"), results[0])
     print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
     service_demo(settings, results[0]["case_number"])
     print(
@@ -485,8 +686,8 @@ def run_demo(settings: Settings) -> None:
 def service_demo(settings: Settings, case_number: str) -> None:
     """The case service: a signed-in person reads a case; nobody else can."""
     print(
-        "\nThe case service: anna signs in with the device flow (the demo types her password "
-        "into the identity provider's page) and reads a case through the API:"
+        "\nThe case service's API itself: anna signs in with the device flow and reads a case "
+        "with her token; without one the service answers nothing:"
     )
     token = device_sign_in(settings.oidc_issuer, "anna")
     base = f"{settings.service_url}/api/v1"
@@ -512,7 +713,10 @@ def run(settings: Settings) -> None:
                 f"{settings.codec_url} --codec-auth 'Bearer <token>'`."
             )
         print_sign_in(settings)
-        print("Handlers: python starter.py --help. Stop with Ctrl-C.", flush=True)
+        print(
+            "Handlers: python starter.py --help (after python starter.py login). Stop with Ctrl-C.",
+            flush=True,
+        )
         stop = False
 
         def _stop(*_: object) -> None:

@@ -16,15 +16,14 @@ from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field, ValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio.client import Client
 
 from activities.register import RegisterActivities
 from activities.store import ExtractStore
-from dsr.audit import chain_key
-from dsr.audit import evidence as audit_evidence
-from dsr.audit import verify as verify_chain
+from dsr.audit import chain_key, evidence as audit_evidence, verify as verify_chain
 from dsr.calendar import STOCKHOLM
 from dsr.codec import EncryptionKeyError
 from dsr.config import Settings
@@ -39,10 +38,13 @@ from dsr.models import (
     Contact,
     DocumentQuery,
     FollowUpStatus,
+    HandlerId,
     Kind,
     LinkCaseInput,
     PublicRequest,
+    ReassignInput,
     RequestDetails,
+    SearchAgainInput,
     SubmitRequestInput,
     SubmitRequestResult,
 )
@@ -54,9 +56,11 @@ from service.actions import ACTIONS, Action, body_model
 from service.auth import AuthenticationError, Principal, ProviderUnavailable, TokenVerifier
 from service.metering import RateLimit
 from service.problems import Problem, unauthorized, validation_detail
+from systems.catalog import validate_rectification
 from systems.document_archive import ArchiveError, document_text, load_archive
 
 router = APIRouter(prefix="/api/v1")
+HANDLER_ID: TypeAdapter[str] = TypeAdapter(HandlerId)
 
 # A request registered late may carry an old date of receipt, but not an implausible one.
 OLDEST_RECEIPT = timedelta(days=2 * 366)
@@ -112,6 +116,18 @@ def staff_today(settings: Settings) -> tuple[list[str], dict[str, list[Role]]]:
     return list(roster.staff), roster.roles_on(delegations, datetime.now(STOCKHOLM).date())
 
 
+def roster_member(settings: Settings, login: str) -> StaffMember:
+    """The signed-in `login` as the roster has it today, or 403 saying why not."""
+    if not login.isascii():
+        # Roster ids are ASCII: a look-alike login ("ſara" folds to "sara") is nobody's.
+        raise Problem(403, "the login is not one the staff roster can hold (not ASCII)")
+    names, staff = staff_today(settings)
+    entry = next((name for name in names if name.casefold() == login.casefold()), None)
+    if entry is None:
+        raise Problem(403, f"{login} is not in the staff roster")
+    return StaffMember(entry, staff.get(entry.casefold(), []), staff)
+
+
 async def staff_member(
     request: Request, who: Annotated[Principal, Depends(principal)]
 ) -> StaffMember:
@@ -123,14 +139,7 @@ async def staff_member(
             f"client {who.client_id or who.subject} acts for no person; staff calls need a "
             "person's sign-in",
         )
-    if not who.login.isascii():
-        # Roster ids are ASCII: a look-alike login ("ſara" folds to "sara") is nobody's.
-        raise Problem(403, "the login is not one the staff roster can hold (not ASCII)")
-    names, staff = staff_today(settings)
-    spelled = next((name for name in names if name.casefold() == who.login.casefold()), None)
-    if spelled is None:
-        raise Problem(403, f"{who.login} is not in the staff roster")
-    return StaffMember(spelled, staff.get(spelled.casefold(), []), staff)
+    return roster_member(settings, who.login)
 
 
 Staff = Annotated[StaffMember, Depends(staff_member)]
@@ -177,9 +186,20 @@ async def me(member: Staff) -> Me:
     return Me(login=member.login, roles=member.roles)
 
 
-@router.get("/roster", summary="The staff roster: everyone's roles today")
-async def roster(member: Staff) -> dict[str, Any]:
-    return {"staff": member.staff}
+@router.get("/roster", summary="The staff roster: everyone's roles on a day (default today)")
+async def roster(request: Request, member: Staff, on: date | None = None) -> dict[str, Any]:
+    """Who may act on cases, in which roles, on a day: the roster with the decision makers of
+    the delegation register. Files that do not fit together are refused (503)."""
+    settings: Settings = request.app.state.settings
+    day = on or datetime.now(STOCKHOLM).date()
+    try:
+        staff = load_roster(settings.roster)
+        delegations = load_delegations(settings.delegation_register)
+        staff.check(delegations)
+    except (RosterError, DelegationError) as error:
+        raise Problem(503, f"the staff roster cannot be read: {error}") from None
+    held = staff.roles_on(delegations, day)
+    return {"on": day.isoformat(), "staff": {who: list(roles) for who, roles in held.items()}}
 
 
 @router.get("/cases", summary="Cases, as supervisors see them in the Web UI")
@@ -190,16 +210,18 @@ async def list_cases(
     kind: Kind | None = None,
     overdue: bool = False,
     due_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
-    assignee: Annotated[str | None, Query(max_length=64, pattern=r"^[\w.-]+$")] = None,
-) -> dict[str, Any]:
+    assignee: Annotated[HandlerId | None, Query(max_length=64)] = None,
+) -> JSONResponse:
+    settings: Settings = request.app.state.settings
     query = cases.list_query(
         kind=kind,
         open_only=open_only,
         overdue=overdue,
         due_within=timedelta(days=due_within_days) if due_within_days is not None else None,
-        assignee=assignee,
+        assignee=spelled(settings, assignee, "assignee") if assignee is not None else None,
     )
-    return {"cases": await cases.list_cases(temporal(request), query)}
+    # Plain strings and booleans: written as they are, without FastAPI's encoder walking them.
+    return JSONResponse({"cases": await cases.list_cases(temporal(request), query)})
 
 
 async def recorded_read(
@@ -321,10 +343,25 @@ class SubmitBody(BaseModel):
     details: RequestDetails = Field(default_factory=RequestDetails)
 
 
+def spelled(settings: Settings, login: str, where: str) -> str:
+    """A handler id as the roster spells it (the id as given if it is in no roster entry; the
+    case then refuses it by the roster). Not ASCII: 422, like a look-alike login."""
+    if not login.isascii():
+        raise Problem(422, f"{where}: a handler id is ASCII letters, digits, '.', '_' or '-'")
+    names, _ = staff_today(settings)
+    return next((name for name in names if name.casefold() == login.casefold()), login)
+
+
 def assignable(settings: Settings, member: StaffMember, assignee: str | None) -> str | None:
     """A new case is assigned only to a handler in the staff roster as it stands today."""
     if assignee is None:
         return None
+    try:
+        # First the id's shape: an identity number typed here is never echoed.
+        assignee = HANDLER_ID.validate_python(assignee)
+    except ValidationError as error:
+        text = str(error.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise Problem(422, f"assignee: {text}") from None
     why = refusal(member.staff, assignee, "take_case")
     if why is not None:
         raise Problem(422, f"assignee: {why}")
@@ -365,6 +402,7 @@ async def submit(request: Request, body: SubmitBody, member: Staff) -> SubmitReq
         raise Problem(422, f"subject: {error}") from None
     settings: Settings = request.app.state.settings
     assignee = assignable(settings, member, body.assignee)
+    details = corrections_checked(body.details)
     intake = SubmitRequestInput(
         kind=body.kind,
         subject_id=subject_id,
@@ -372,12 +410,41 @@ async def submit(request: Request, body: SubmitBody, member: Staff) -> SubmitReq
         channel=body.channel,
         verified_by=None,
         assignee=assignee,
-        details=body.details,
+        details=details,
     )
     try:
         return await cases.register(temporal(request), settings, intake)
     except cases.CaseError as error:
         raise call(error) from None
+
+
+def corrections_checked(details: RequestDetails) -> RequestDetails:
+    """Each correction asked for (Art. 16) in the form every system keeps it, or 422 naming
+    the field; a field at most once."""
+    fields = [change.field for change in details.changes]
+    if len(set(fields)) != len(fields):
+        raise Problem(422, "change: each field at most once")
+    changes = []
+    for change in details.changes:
+        try:
+            value = validate_rectification(change.field.value, change.new_value)
+        except ValueError as error:
+            raise Problem(422, f"change: {error}") from None
+        changes.append(change.model_copy(update={"new_value": value}))
+    return details.model_copy(update={"changes": changes})
+
+
+def known_types(query: DocumentQuery) -> None:
+    """The document types asked for are the archive's (systems/archive/documents.yaml)."""
+    try:
+        known = load_archive().document_types
+    except ArchiveError as error:
+        raise Problem(503, f"the document archive's declaration cannot be read: {error}") from None
+    for name in query.types:
+        if name not in known:
+            raise Problem(
+                422, f"type: unknown document type {name!r}; use one of {', '.join(known)}"
+            )
 
 
 class PublicSubmitBody(BaseModel):
@@ -404,6 +471,7 @@ async def submit_public(
 ) -> SubmitRequestResult:
     member.may("take_case")
     settings: Settings = request.app.state.settings
+    known_types(body.query)
     try:
         public = PublicRequest(
             sender=body.sender, description=body.description, query=body.query, contact=body.contact
@@ -529,10 +597,11 @@ async def retention(request: Request, case_number: CaseNumberPath, member: Staff
 def _with_actor(member: StaffMember, body: BaseModel, model: type[BaseModel]) -> BaseModel:
     named = getattr(body, "handler", None)
     if named is not None and str(named).strip().casefold() != member.login.casefold():
+        # What the body named is not repeated: it may be an identity number typed wrong.
         raise Problem(
             403,
-            f"handler: the body names {str(named)[:64]!r}, but {member.login} is signed in; an "
-            "action is always taken as who signed in",
+            f"handler: the body names someone else, but {member.login} is signed in; an action "
+            "is always taken as who signed in",
         )
     fields = body.model_dump(exclude={"handler"})
     return model.model_validate({**fields, "handler": member.login})
@@ -549,6 +618,12 @@ def _add_action_route(action: Action) -> None:
     ) -> Any:
         member.may(action.role_action)
         update = _with_actor(member, body, action.model)
+        if isinstance(update, SearchAgainInput):
+            known_types(update.query)
+        if isinstance(update, ReassignInput):
+            # The roster's spelling: "CECILIA" is cecilia, in her list of cases.
+            to = spelled(request.app.state.settings, update.to, "to")
+            update = update.model_copy(update={"to": to})
         client = temporal(request)
         try:
             if action.target == "retention":

@@ -3,7 +3,8 @@ It alone (with the workers) holds a Temporal client; people hold none, nor any p
 
     python -m service    # uvicorn on DSR_SERVICE_ADDRESS (make run starts it)
 
-/api/v1 is the JSON API (its OpenAPI document at /api/v1/openapi.json, pages at /api/docs);
+/api/v1 is the JSON API (its OpenAPI document at /api/v1/openapi.json);
+/ is the web console, signed in with the organisation's provider (service.console);
 /healthz answers while the process runs, /readyz when Temporal and the identity provider
 answer, /metrics gives Prometheus the calls and their latency per route.
 """
@@ -29,7 +30,7 @@ from dsr.adapters import FakeEidProvider
 from dsr.client import connect
 from dsr.config import Settings
 from dsr.db import create_engine, sessionmaker
-from service import api, eservice
+from service import api, console, eservice
 from service.auth import ProviderUnavailable, TokenVerifier
 from service.metering import Metrics, RateLimit
 from service.problems import Problem, on_http, on_problem, on_validation, problem_response
@@ -97,6 +98,29 @@ class Metered:
             self.metrics.observe(scope, status, time.perf_counter() - started)
 
 
+class SecurityHeaders:
+    """On every answer: no sniffing of content types, no referrer to other sites."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def headed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, headed)
+
+
 async def on_temporal_error(request: Request, error: Exception) -> JSONResponse:
     """Temporal answered with something no route expects (it restarts, is unavailable)."""
     assert isinstance(error, RPCError)
@@ -138,7 +162,9 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
         version="1",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/docs",
+        # No docs pages: FastAPI's load Swagger UI from a CDN, third-party script on the
+        # console's own origin. The OpenAPI document is served; read it with any viewer.
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
@@ -150,8 +176,10 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
     app.add_exception_handler(RPCError, on_temporal_error)
     app.include_router(api.router)
     app.include_router(eservice.router)
+    console.install(app, settings)
     app.state.rate_limit = RateLimit(settings.service_rate_limit)
     metrics = Metrics()
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(Metered, metrics=metrics)
     app.add_middleware(BodyLimit, limit=settings.service_max_body_bytes)
 

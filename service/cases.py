@@ -7,11 +7,16 @@ validators judge it before anything enters history).
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
+from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
 from temporalio.client import (
     Client,
     WorkflowFailureError,
@@ -235,21 +240,54 @@ def list_query(
     return " AND ".join(clauses)
 
 
+# The list's columns, each from a search attribute (keyword values are JSON strings).
+_COLUMNS = {
+    "case_number": search.CASE_NUMBER.name,
+    "kind": search.KIND.name,
+    "state": search.STATE.name,
+    "assignee": search.ASSIGNEE.name,
+    "escalation": search.ESCALATION.name,
+}
+_PAGE = 1000
+
+
 async def list_cases(client: Client, query: str) -> list[dict[str, Any]]:
+    """The cases the visibility query finds, sorted by case number. Straight from the list
+    call's pages: each row's few search attributes read as they are (JSON), without making an
+    execution description of each (a third of the time with 500 rows)."""
     rows = []
-    async for execution in client.list_workflows(query):
-        attributes = execution.typed_search_attributes
-        deadline = attributes.get(search.DEADLINE)
-        rows.append(
-            {
-                "case_number": attributes.get(search.CASE_NUMBER) or execution.id,
-                "kind": attributes.get(search.KIND),
-                "state": attributes.get(search.STATE),
-                "deadline": deadline.astimezone(STOCKHOLM).date().isoformat() if deadline else None,
-                "assignee": attributes.get(search.ASSIGNEE),
-                "escalation": attributes.get(search.ESCALATION),
-                "open": execution.status is not None and execution.status.name == "RUNNING",
-            }
+    token = b""
+    while True:
+        page = await client.workflow_service.list_workflow_executions(
+            ListWorkflowExecutionsRequest(
+                namespace=client.namespace, query=query, page_size=_PAGE, next_page_token=token
+            ),
+            timeout=QUERY_TIMEOUT,
         )
+        for execution in page.executions:
+            fields = execution.search_attributes.indexed_fields
+            row: dict[str, Any] = {
+                column: _keyword(fields, name) for column, name in _COLUMNS.items()
+            }
+            row["case_number"] = row["case_number"] or execution.execution.workflow_id
+            deadline = _keyword(fields, search.DEADLINE.name)
+            row["deadline"] = (
+                datetime.fromisoformat(deadline).astimezone(STOCKHOLM).date().isoformat()
+                if deadline
+                else None
+            )
+            row["open"] = execution.status == RawStatus.WORKFLOW_EXECUTION_STATUS_RUNNING
+            rows.append(row)
+        token = page.next_page_token
+        if not token:
+            break
     rows.sort(key=lambda r: str(r["case_number"]))
     return rows
+
+
+def _keyword(fields: Mapping[str, Payload], name: str) -> str | None:
+    payload = fields.get(name)
+    if payload is None or not payload.data:
+        return None
+    value = json.loads(payload.data)
+    return value if isinstance(value, str) else None

@@ -39,7 +39,7 @@ from dsr.models import (
 )
 from dsr.subject import parse_subject_id
 from service import cases
-from service.api import call, principal, temporal
+from service.api import call, corrections_checked, principal, temporal
 from service.auth import Principal
 from service.problems import Problem
 
@@ -156,6 +156,8 @@ async def submit(
     if body.kind is Kind.PUBLIC_ACCESS:
         raise Problem(422, "kind: a request for official documents needs no e-ID")
     settings: Settings = request.app.state.settings
+    # The request itself first: a wrong one spends no proof.
+    details = corrections_checked(body.details)
     order = await verified_order(request.app.state.eid_provider, body.eid, settings)
     # The provider's own spelling of the order: another spelling of it is no new order.
     reference = f"{REFERENCE_PREFIX}{order.order_ref}"
@@ -166,7 +168,7 @@ async def submit(
         channel=Channel.E_SERVICE,
         verified_by=IdentityMethod.BANKID,
         eid_order_ref=order.order_ref,
-        details=body.details,
+        details=details,
     )
     try:
         result: SubmitRequestResult = await cases.register(

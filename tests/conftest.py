@@ -17,13 +17,16 @@ from temporalio.testing import WorkflowEnvironment
 from dsr import search
 from dsr.binaries import installed_binary
 from dsr.client import data_converter
-from dsr.config import Settings
+from dsr.config import PROJECT_ROOT, Settings
 from dsr.db import create_engine, create_schema
+from dsr.idp import LocalIdentityProvider, start_identity_provider
+from dsr.roster import load_roster
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import SeedManifest, seed_demo_systems
 from systems.document_archive import seed_archive
 from tests.databases import database_url, system_urls
 from tests.helpers import Mailbox, free_port
+from tests.serving import Desk, SignIns, desk_for
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -73,7 +76,7 @@ async def archive(systems_dir: Path) -> tuple[str, dict[str, list[int]]]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def register_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One case register for the session, as in production: case numbers never repeat. Its
-    schema is migrated as `starter.py db upgrade` does before workers start."""
+    schema is migrated as `python -m dsr.migrate upgrade` does before workers start."""
     url = database_url(tmp_path_factory.mktemp("register"), "register")
     engine = create_engine(url)
     try:
@@ -156,3 +159,30 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
         yield box, port
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="session")
+def idp(sign_ins: SignIns) -> Iterator[LocalIdentityProvider]:
+    """The local identity provider (Node's oidc-provider) with the demo roster's staff; the
+    console may send people back to the session's service port."""
+    staff = list(load_roster(PROJECT_ROOT / "config" / "roster.yaml").staff)
+    provider = start_identity_provider(
+        staff, console_redirects=[f"http://127.0.0.1:{sign_ins.port}/auth/callback"]
+    )
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def sign_ins(tmp_path_factory: pytest.TempPathFactory) -> SignIns:
+    return SignIns(home=tmp_path_factory.mktemp("sign-ins"), port=free_port())
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def desk(
+    client: Client, worker: Settings, idp: LocalIdentityProvider, sign_ins: SignIns
+) -> AsyncIterator[Desk]:
+    """The case service over the test's worker, and people signed in at the command line
+    (`await desk.login("anna")`)."""
+    async with desk_for(client, worker, idp, sign_ins) as running:
+        yield running

@@ -14,8 +14,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, cast
 
-from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import Envelope, Session
+from aiosmtpd.smtp import SMTP as SMTPServer, Envelope, Session
 from temporalio.client import Client, WorkflowHandle
 
 from dsr.adapters import FakeEidProvider
@@ -171,23 +170,30 @@ class Mailbox:
 STARTER = Path(__file__).resolve().parent.parent / "starter.py"
 
 
-class Cli:
-    def __init__(self, client: Client, settings: Settings) -> None:
-        self.env = {
-            **os.environ,
-            "DSR_TEMPORAL_ADDRESS": client.service_client.config.target_host,
-            "DSR_TASK_QUEUE": settings.task_queue,
-            "DSR_VAR_DIR": str(settings.var_dir),
-            "DSR_DOCUMENT_ARCHIVE_URL": settings.document_archive_url,
-            "DSR_REGISTER_URL": settings.register_url,
-            "DSR_SUBJECT_REFERENCE_SECRET": settings.subject_reference_secret,
-            "DSR_ROSTER": str(settings.roster),
-        }
+def engine_env(client: Client, settings: Settings) -> dict[str, str]:
+    """The environment of a process of the engine's own (a worker, a migration) for `settings`."""
+    return {
+        **os.environ,
+        "DSR_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "DSR_TASK_QUEUE": settings.task_queue,
+        "DSR_VAR_DIR": str(settings.var_dir),
+        "DSR_DOCUMENT_ARCHIVE_URL": settings.document_archive_url,
+        "DSR_REGISTER_URL": settings.register_url,
+        "DSR_SUBJECT_REFERENCE_SECRET": settings.subject_reference_secret,
+        "DSR_ROSTER": str(settings.roster),
+    }
+
+
+class Tool:
+    """A command run as a process of its own: its exit code, standard output and error."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.argv = argv
+        self.env = env
 
     async def run(self, *args: str) -> tuple[int, str, str]:
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(STARTER),
+            *self.argv,
             *args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
@@ -204,6 +210,27 @@ class Cli:
         assert len(lines) == 1, f"one JSON object expected, got: {out!r}"
         answer: dict[str, Any] = json.loads(lines[0])
         return answer
+
+
+class Operator(Tool):
+    """`python -m dsr.migrate`, as an operator runs it with the engine's settings."""
+
+    def __init__(self, client: Client, settings: Settings) -> None:
+        super().__init__([sys.executable, "-m", "dsr.migrate"], engine_env(client, settings))
+
+
+class Cli(Tool):
+    """`starter.py` as a person runs it: against the case service at `service_url`, signed in
+    with the sign-in kept under `home` (tests.serving.Desk.login signs them in). It knows
+    nothing of Temporal or the databases."""
+
+    def __init__(self, service_url: str, home: Path) -> None:
+        engine = {key for key in os.environ if key.startswith("DSR_")}
+        env = {key: value for key, value in os.environ.items() if key not in engine}
+        super().__init__(
+            [sys.executable, str(STARTER)],
+            {**env, "DSR_SERVICE_URL": service_url, "XDG_CONFIG_HOME": str(home)},
+        )
 
     async def wait_for(self, case: str, state: str) -> dict[str, Any]:
         for _ in range(100):

@@ -1,6 +1,6 @@
 """The tamper-evident trail, as an auditor uses it: `audit verify` and `audit export` in a real
-process, against a real case on the dev server, after rows were edited, removed or cut off
-directly in the register's database."""
+process, signed in and through the case service, against a real case on the dev server, after
+rows were edited, removed or cut off directly in the register's database."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from temporalio.client import Client
 
 from dsr.config import Settings
 from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
 from tests.helpers import Cli
+from tests.serving import Desk
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -35,36 +35,44 @@ def tamper(settings: Settings, sql: str, **params: object) -> None:
 
 
 async def a_case_in_review(cli: Cli, subject: str = "tolvan") -> str:
-    opened = await cli.json(
-        "submit", "access", "--subject", DEMO_SUBJECTS[subject], "--verified-by", "bankid"
-    )
+    """An access case answered in the subject's own digital mailbox (no proof asked), its
+    extract built and waiting for review."""
+    opened = await cli.json("submit", "access", "--subject", DEMO_SUBJECTS[subject])
     case = str(opened["case_number"])
     await cli.wait_for(case, "awaiting_review")
     return case
 
 
 async def test_an_untouched_trail_verifies_and_exports_as_evidence(
-    client: Client, worker: Settings, tmp_path: Path
+    desk: Desk, tmp_path: Path
 ) -> None:
-    cli = Cli(client, worker)
-    case = await a_case_in_review(cli)
-    verified = await cli.json("audit", "verify", case)
+    case = await a_case_in_review(await desk.login("anna"))
+    # The data protection officer acts on no case, but may check its trail.
+    dpo = await desk.login("dataskyddsombud")
+    verified = await dpo.json("audit", "verify", case)
     assert verified["intact"] is True and verified["problems"] == []
     assert verified["chained"] == verified["events"] >= 4  # register, collect, build, review
     assert verified["compared_with_workflow"] is True
 
     target = tmp_path / "evidence.json"
-    exported = await cli.json("audit", "export", case, "--out", str(target))
+    exported = await dpo.json("audit", "export", case, "--out", str(target))
     assert exported["intact"] is True and exported["head"] == verified["head"]
     evidence = json.loads(target.read_text())
-    assert [e["action"] for e in evidence["events"]][:2] == ["register", "identity:bankid"]
+    actions = [(e["action"], e["actor"]) for e in evidence["events"]]
+    assert [action for action, _ in actions][:2] == [
+        "register",
+        "identity_not_needed:digital_mailbox",
+    ]
+    # Reads are evidence too: anna opened the case while she waited for its extract.
+    assert ("read:case", "anna") in actions
     assert all(e["hash"] and e["prev_hash"] for e in evidence["events"])
     assert evidence["events"][-1]["hash"] == verified["head"]
     assert DEMO_SUBJECTS["tolvan"] not in target.read_text()  # no payload data
 
 
-async def test_an_edited_row_is_found(client: Client, worker: Settings) -> None:
-    cli = Cli(client, worker)
+async def test_an_edited_row_is_found(desk: Desk) -> None:
+    worker = desk.service.settings
+    cli = await desk.login("anna")
     case = await a_case_in_review(cli)
     tamper(
         worker,
@@ -77,9 +85,10 @@ async def test_an_edited_row_is_found(client: Client, worker: Settings) -> None:
 
 
 async def test_removing_the_links_hides_nothing_and_a_recomputed_link_does_not_fit(
-    client: Client, worker: Settings
+    desk: Desk,
 ) -> None:
-    cli = Cli(client, worker)
+    worker = desk.service.settings
+    cli = await desk.login("anna")
     unlinked = await a_case_in_review(cli)
     edit = "UPDATE case_events SET actor = 'mallory' WHERE case_number = :case AND step = 1"
     tamper(worker, edit, case=unlinked)
@@ -113,10 +122,9 @@ async def test_removing_the_links_hides_nothing_and_a_recomputed_link_does_not_f
     assert code == 1 and "step 1: the row was changed after it was written" in err
 
 
-async def test_a_removed_row_is_found_in_the_middle_and_at_the_end(
-    client: Client, worker: Settings
-) -> None:
-    cli = Cli(client, worker)
+async def test_a_removed_row_is_found_in_the_middle_and_at_the_end(desk: Desk) -> None:
+    worker = desk.service.settings
+    cli = await desk.login("anna")
     middle = await a_case_in_review(cli)
     tamper(worker, "DELETE FROM case_events WHERE case_number = :case AND step = 1", case=middle)
     code, _, err = await cli.run("audit", "verify", middle)
@@ -134,7 +142,8 @@ async def test_a_removed_row_is_found_in_the_middle_and_at_the_end(
     assert "rows were removed from its end" in err
 
 
-async def test_an_unknown_case_is_a_clear_error(client: Client, worker: Settings) -> None:
-    code, out, err = await Cli(client, worker).run("audit", "verify", "DSR-2026-999999")
+async def test_an_unknown_case_is_a_clear_error(desk: Desk) -> None:
+    cli = await desk.login("anna")
+    code, out, err = await cli.run("audit", "verify", "DSR-2026-999999")
     assert code == 1 and out == ""
     assert err.strip() == "error: case DSR-2026-999999 is not in the register"

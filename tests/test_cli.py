@@ -1,4 +1,6 @@
-"""The handler's CLI as a handler runs it: a real process against the real dev server."""
+"""The handler's CLI as a handler runs it: a real process, signed in with `dsr login` (the
+device flow, against the local identity provider), talking to the running case service in
+front of the real dev server."""
 
 from __future__ import annotations
 
@@ -12,17 +14,16 @@ from temporalio.client import Client
 
 from dsr.calendar import STOCKHOLM
 from dsr.config import Settings
+from dsr.idp import LocalIdentityProvider
 from dsr.masking import occurrences
 from systems.document_archive import PROTECTED_ADDRESS
-from tests.helpers import Cli
+from tests.serving import Desk, SignIns, desk_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
-async def test_a_handler_drives_a_case_from_submission_to_delivery(
-    client: Client, worker: Settings
-) -> None:
-    cli = Cli(client, worker)
+async def test_a_handler_drives_a_case_from_submission_to_delivery(desk: Desk) -> None:
+    cli = await desk.login("anna")
     # The answer is wanted elsewhere than the subject's own mailbox: identity first.
     submitted = await cli.json(
         "submit",
@@ -45,7 +46,7 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
     again = await cli.json("submit", "access", "--subject", "191212121212")
     assert again["case_number"] == case and again["existing"] is True
 
-    code, out, err = await cli.run("approve", case, "--handler", "anna")
+    code, out, err = await cli.run("approve", case)
     assert code == 1 and out == ""
     assert err.strip().splitlines() == [
         f"error: case {case} is awaiting_identity; you can approve the release only while it "
@@ -59,30 +60,37 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
         case,
         "--method",
         "id_checked",
-        "--handler",
-        "anna",
         "--supplied",
         tomorrow,
     )
     assert code == 1 and "--supplied: that day has not come yet" in err
     today = datetime.now(STOCKHOLM).date().isoformat()
-    await cli.json(
-        "verify-identity", case, "--method", "id_checked", "--handler", "anna", "--supplied", today
-    )
+    await cli.json("verify-identity", case, "--method", "id_checked", "--supplied", today)
     await cli.wait_for(case, "awaiting_review")
     listed = await cli.json("list", "--open", "--kind", "access")
     assert case in [row["case_number"] for row in listed["cases"]]
 
-    await cli.json("approve", case, "--handler", "anna")
+    # A reason is shown as written: never taken for formatting or a terminal link.
+    reason = "[/b] fel [link=http://example.org]här[/link]"
+    await cli.json("request-changes", case, "--reason", reason)
+    await cli.wait_for(case, "awaiting_review")
+    code, out, err = await cli.run("status", case)
+    assert code == 0 and "[/b] fel" in out and "[link=" in out, out
+    await cli.json("approve", case)
     await cli.wait_for(case, "awaiting_manual_delivery")
-    await cli.json("record-manual-delivery", case, "--handler", "anna", "--note", "Till ombudet")
+    await cli.json("record-manual-delivery", case, "--note", "Till ombudet")
     done = await cli.wait_for(case, "closed")
     assert done["outcome"] == "delivered_manually"
-    assert Path(done["extract_path"]).is_file()
-    # Sealed at rest; the handler reads it through the CLI.
-    assert b"Tolvan" not in Path(done["extract_path"]).read_bytes()
+    # Sealed at rest; the handler reads it through the service, and the reading is evidence.
+    sealed = desk.service.settings.extract_dir / done["extract"]["html_ref"]
+    assert sealed.is_file() and b"Tolvan" not in sealed.read_bytes()
     code, letter, _ = await cli.run("show-extract", case)
     assert code == 0 and "Tolvan" in letter
+    trail_file = desk.service.settings.var_dir / "trail.json"
+    exported = await cli.json("audit", "export", case, "--out", str(trail_file))
+    trail = json.loads(Path(exported["path"]).read_text())
+    reads = [e for e in trail["events"] if e["action"] == "read:extract"]
+    assert [(e["actor"], e["detail"]) for e in reads] == [("anna", {"note": "html"})]
     assert done["delivery"]["method"] == "manual"
     assert [s["action"] for s in done["steps"]][-2:] == [
         "approve_release",
@@ -122,48 +130,47 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
             ("submit", "access", "--subject", "191212121212", "--received", "2999-01-01"),
             "in the future",
         ),
-        (("submit", "access", "--subject", "191212121212", "--handler", "a b"), "handler"),
+        (("submit", "access", "--subject", "191212121212", "--assign", "a b"), "assignee: a"),
         # A new case goes only to a handler of the staff roster.
         (
-            ("submit", "access", "--subject", "191212121212", "--handler", "okand"),
+            ("submit", "access", "--subject", "191212121212", "--assign", "okand"),
             "okand is not in the staff roster, so may not be assigned a case",
         ),
         (
-            ("submit", "access", "--subject", "191212121212", "--handler", "dataskyddsombud"),
+            ("submit", "access", "--subject", "191212121212", "--assign", "dataskyddsombud"),
             "data protection officer",
         ),
         (
-            (
-                "submit",
-                "access",
-                "--subject",
-                "191212121212",
-                "--verified-by",
-                "bankid",
-                "--handler",
-                "191212121212",
-            ),
+            ("submit", "access", "--subject", "191212121212", "--assign", "191212121212"),
             "no run of six digits",
         ),
         (
             ("submit", "access", "--subject", "191212121212", "--received", "2019-01-01"),
             "more than two years ago",
         ),
+        (
+            ("submit", "rectification", "--subject", "191212121212", "--change", "email=x@y"),
+            "change: email: is not an e-mail address",
+        ),
+        (
+            ("submit", "rectification", "--subject", "191212121212", "--change", "shoe=42"),
+            "--change: unknown field; use one of name, street",
+        ),
         (("status", "DSR-2026-999999"), "unknown case DSR-2026-999999"),
         (("list", "--due-within", "7x"), "--due-within: write a number of days or weeks"),
-        (("list", "--assignee", "a b"), "handler"),
+        (("list", "--assignee", "a b"), "assignee: a handler id is"),
         (
-            ("reassign", "DSR-2026-999996", "--to", "191212121212", "--handler", "anna"),
+            ("reassign", "DSR-2026-999996", "--to", "191212121212"),
             "no run of six digits",
         ),
         (
-            ("extend", "DSR-2026-999995", "--reason", " ", "--handler", "anna"),
+            ("extend", "DSR-2026-999995", "--reason", " "),
             "must not be blank",
         ),
         (("status", "191212121212"), "not a case number"),
-        (("approve", "DSR-2026-999998", "--handler", "anna"), "unknown case DSR-2026-999998"),
+        (("approve", "DSR-2026-999998"), "unknown case DSR-2026-999998"),
         (
-            ("close-unverified", "DSR-2026-999997", "--handler", "anna", "--reason", "x" * 2001),
+            ("close-unverified", "DSR-2026-999997", "--reason", "x" * 2001),
             "at most 2000 characters",
         ),
         (
@@ -218,15 +225,13 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
                 "review-document",
                 "DSR-2026-999994",
                 "7",
-                "--handler",
-                "anna",
                 "--withhold",
                 "OSL 99:9",
             ),
             "unknown ground; use one of OSL 21:3, OSL 21:7",
         ),
         (
-            ("review-document", "DSR-2026-999994", "7", "--handler", "anna", "--mask", "Sanna Ek"),
+            ("review-document", "DSR-2026-999994", "7", "--mask", "Sanna Ek"),
             "--mask: write TEXT=GROUND",
         ),
         (
@@ -234,8 +239,6 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
                 "review-document",
                 "DSR-2026-999994",
                 "7",
-                "--handler",
-                "anna",
                 "--release",
                 "--withhold",
                 "21:7",
@@ -246,30 +249,25 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(
             (
                 "confirm-documents",
                 "DSR-2026-999994",
-                "--handler",
-                "anna",
                 "--all",
                 "--document",
                 "7",
             ),
             "either --document (repeatable) or --all",
         ),
-        (("show-document", "99999"), "document 99999 is not in the archive"),
-        (("show-document", "sju"), "a document id is a number"),
+        (("show-document", "DSR-2026-999994", "99999"), "unknown case DSR-2026-999994"),
+        (("show-document", "DSR-2026-999994", "sju"), "a document id is a number"),
+        (("link", "DSR-2026-999993", "DSR-2026-999992"), "unknown case DSR-2026-999993"),
         (
-            ("link", "DSR-2026-999993", "DSR-2026-999992", "--handler", "anna"),
-            "unknown case DSR-2026-999993",
-        ),
-        (
-            ("link", "DSR-2026-999993", "dsr-2026-999993", "--handler", "anna"),
+            ("link", "DSR-2026-999993", "dsr-2026-999993"),
             "cannot be linked with itself",
         ),
     ],
 )
 async def test_bad_input_is_one_line_a_failure_and_changes_nothing(
-    client: Client, worker: Settings, args: tuple[str, ...], message: str
+    client: Client, worker: Settings, desk: Desk, args: tuple[str, ...], message: str
 ) -> None:
-    cli = Cli(client, worker)
+    cli = await desk.login("anna")
     before = [e.id async for e in client.list_workflows(f'TaskQueue = "{worker.task_queue}"')]
     files_before = sorted(worker.var_dir.rglob("*"))
     code, out, err = await cli.run(*args)
@@ -283,8 +281,8 @@ async def test_bad_input_is_one_line_a_failure_and_changes_nothing(
     assert sorted(worker.var_dir.rglob("*")) == files_before, "no file was written"
 
 
-async def test_the_roster_shows_who_may_decide_on_a_day(client: Client, worker: Settings) -> None:
-    cli = Cli(client, worker)
+async def test_the_roster_shows_who_may_decide_on_a_day(desk: Desk) -> None:
+    cli = await desk.login("anna")
     today = await cli.json("roster")
     assert today["staff"]["anna"] == ["handler"]
     assert "decides_gdpr" in today["staff"]["chef.jurist"]
@@ -300,26 +298,41 @@ async def test_the_roster_shows_who_may_decide_on_a_day(client: Client, worker: 
 
 
 @pytest.mark.parametrize("kind", ["access", "rectification", "restriction", "objection"])
-async def test_every_kind_explains_itself(client: Client, worker: Settings, kind: str) -> None:
-    code, out, _ = await Cli(client, worker).run("submit", kind, "--help")
-    assert code == 0 and "--subject" in out
+async def test_every_kind_explains_itself(desk: Desk, kind: str) -> None:
+    cli = await desk.login("anna")
+    code, out, _ = await cli.run("submit", kind, "--help")
+    assert code == 0 and "--subject" in out and "--handler" not in out
+    # Who acts is who signed in: there is no option to say otherwise.
+    code, _, err = await cli.run("approve", "DSR-2026-999998", "--handler", "bo")
+    assert code == 2 and "No such option: --handler" in err
 
 
-async def test_an_erasure_from_the_cli_leaves_a_follow_up_a_handler_can_read(
-    client: Client, writable: Settings
+async def test_an_erasure_from_the_cli_takes_two_people_and_leaves_a_follow_up(
+    client: Client, writable: Settings, idp: LocalIdentityProvider, sign_ins: SignIns
 ) -> None:
-    cli = Cli(client, writable)
-    submitted = await cli.json(
-        "submit", "erasure", "--subject", "191212121212", "--verified-by", "bankid"
-    )
+    async with desk_for(client, writable, idp, sign_ins) as desk:
+        await erasure_by_two(client, desk)
+
+
+async def erasure_by_two(client: Client, desk: Desk) -> None:
+    cli, bo, cecilia, archivist = [
+        await desk.login(who) for who in ("anna", "bo", "cecilia", "arkiv.eva")
+    ]
+    submitted = await cli.json("submit", "erasure", "--subject", "191212121212")
     case = submitted["case_number"]
+    await cli.wait_for(case, "awaiting_identity")
+    await cli.json("verify-identity", case, "--method", "id_checked")
     await cli.wait_for(case, "awaiting_decision")
     code, _, err = await cli.run("retention", case)
     assert code == 1 and "has no retention follow-up" in err, "nothing kept yet"
-    await cli.json("prepare-erasure-plan", case, "--handler", "anna")
-    code, _, err = await cli.run("approve-erasure-plan", case, "--handler", "ANNA")
+    # Approving takes a team lead; and four eyes between logins: the one who prepared the plan
+    # cannot approve it, another team lead can.
+    await bo.json("prepare-erasure-plan", case)
+    code, _, err = await cli.run("approve-erasure-plan", case)
+    assert code == 1 and "anna may not approve the erasure plan" in err
+    code, _, err = await bo.run("approve-erasure-plan", case)
     assert code == 1 and "another person must approve it" in err
-    await cli.json("approve-erasure-plan", case, "--handler", "bo")
+    await cecilia.json("approve-erasure-plan", case)
     await cli.wait_for(case, "closed")
 
     # Kept while the contracts run and in the archive: followed from tomorrow.
@@ -328,33 +341,20 @@ async def test_an_erasure_from_the_cli_leaves_a_follow_up_a_handler_can_read(
     code, out, _ = await cli.run("retention", case)
     assert code == 0 and "next run:" in out
     # No run has found archived rows waiting yet: no disposal decision to record.
-    code, _, err = await cli.run(
-        "record-disposal-decision", case, "--handler", "arkiv.eva", "--reference", "Gallring 2027:1"
+    code, _, err = await archivist.run(
+        "record-disposal-decision", case, "--reference", "Gallring 2027:1"
     )
     assert code == 1 and "no archived rows are kept waiting" in err
-    code, _, err = await cli.run(
-        "record-disposal-decision", case, "--handler", "arkiv.eva", "--reference", "  "
-    )
+    code, _, err = await archivist.run("record-disposal-decision", case, "--reference", "  ")
     assert code == 1 and "reference" in err and "blank" in err
     await client.get_workflow_handle(f"{case}-retention").terminate("test over")
 
 
-async def test_a_supervisor_finds_the_late_case_and_hands_it_to_someone_else(
-    client: Client, worker: Settings
-) -> None:
-    cli = Cli(client, worker)
+async def test_a_supervisor_finds_the_late_case_and_hands_it_to_someone_else(desk: Desk) -> None:
+    cli = await desk.login("anna")
     received = (datetime.now(UTC) - timedelta(days=40)).date().isoformat()
     submitted = await cli.json(
-        "submit",
-        "access",
-        "--subject",
-        "191212121212",
-        "--verified-by",
-        "bankid",
-        "--received",
-        received,
-        "--handler",
-        "anna",
+        "submit", "access", "--subject", "191212121212", "--received", received, "--assign", "anna"
     )
     case = submitted["case_number"]
     await cli.wait_for(case, "awaiting_review")
@@ -371,20 +371,20 @@ async def test_a_supervisor_finds_the_late_case_and_hands_it_to_someone_else(
     assert case in await listed("--due-within", "7d")
     code, out, _ = await cli.run("status", case)
     assert code == 0 and "escalation" in out and "overdue" in out
-    code, _, err = await cli.run("extend", case, "--reason", "Mer tid.", "--handler", "anna")
+    code, _, err = await cli.run("extend", case, "--reason", "Mer tid.")
     assert code == 1 and "the original deadline" in err and "has passed" in err
-    moved = await cli.json("reassign", case, "--to", "bo", "--handler", "anna")
+    # As the roster spells it, whatever the case it was typed in.
+    moved = await cli.json("reassign", case, "--to", "BO")
     assert moved["state"] == "awaiting_review"
     assert case in await listed("--assignee", "bo")
+    assert case in await listed("--assignee", "Bo")
     assert (await cli.json("status", case))["assignee"] == "bo"
-    code, _, err = await cli.run("reassign", case, "--to", "bo", "--handler", "anna")
+    code, _, err = await cli.run("reassign", case, "--to", "bo")
     assert code == 1 and "already assigned to bo" in err
 
 
-async def test_an_anonymous_request_for_documents_from_request_to_appeal(
-    client: Client, worker: Settings
-) -> None:
-    cli = Cli(client, worker)
+async def test_an_anonymous_request_for_documents_from_request_to_appeal(desk: Desk) -> None:
+    cli = await desk.login("anna")
     submitted = await cli.json(
         "request-documents",
         "--description",
@@ -395,7 +395,7 @@ async def test_an_anonymous_request_for_documents_from_request_to_appeal(
         "elmätare",
         "--email",
         "x@example.org",
-        "--handler",
+        "--assign",
         "anna",
     )
     case = submitted["case_number"]
@@ -410,26 +410,24 @@ async def test_an_anonymous_request_for_documents_from_request_to_appeal(
     found, (code, out, _), shown = await asyncio.gather(
         cli.json("documents", case),
         cli.run("documents", case),
-        cli.json("show-document", first),
+        cli.json("show-document", case, first),
     )
-    assert found == located["public"]
+    assert {**located["public"], "state": "awaiting_confirmation"} == found
     assert code == 0 and "correspondence" in out and f"{len(candidates)} found" in out
     # What the reviewer must find, over a line break as the letter has it.
     assert occurrences(shown["text"], PROTECTED_ADDRESS) == 1
 
-    confirmed = await cli.json(
-        "confirm-documents", case, "--handler", "anna", "--document", first, "--document", second
-    )
+    confirmed = await cli.json("confirm-documents", case, "--document", first, "--document", second)
     assert confirmed["state"] == "secrecy_review"
     mask = f"{PROTECTED_ADDRESS}=OSL 21:3"
-    await cli.json("review-document", case, first, "--handler", "anna", "--mask", mask)
-    await cli.json("review-document", case, second, "--handler", "anna", "--withhold", "21:7")
+    await cli.json("review-document", case, first, "--mask", mask)
+    await cli.json("review-document", case, second, "--withhold", "21:7")
     # The handler sees exactly what will go out, then sends it.
     await cli.wait_for(case, "awaiting_review")
     preview = await cli.json("preview-copies", case)
     assert "svar.html" in preview["files"] and f"handling-{first}.txt" in preview["files"]
     assert "gläntans" not in preview["files"][f"handling-{first}.txt"].lower()
-    await cli.json("approve", case, "--handler", "anna")
+    await cli.json("approve", case)
     answered = (await cli.wait_for(case, "awaiting_decision_request"))["public"]
     decisions = {r["document_id"]: (r["decision"], r["grounds"]) for r in answered["reviews"]}
     assert decisions == {
@@ -441,33 +439,31 @@ async def test_an_anonymous_request_for_documents_from_request_to_appeal(
 
     (code, out, _), asked = await asyncio.gather(
         cli.run("documents", case),
-        cli.json("request-formal-decision", case, "--handler", "anna"),
+        cli.json("request-formal-decision", case),
     )
     assert code == 0 and "withhold: OSL 21:7" in out and "fee" in out
     assert asked["state"] == "awaiting_formal_decision"
-    code, out, err = await cli.run("decide", case, "--handler", "anna")
+    code, out, err = await cli.run("decide", case)
     assert code == 1 and out == ""
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert "anna may not make the formal decision" in lines[0]
     assert "decision maker with delegation for public-access decisions" in lines[0]
-    await cli.json("decide", case, "--handler", "chef.jurist")
+    await (await desk.login("chef.jurist")).json("decide", case)
     decided = await cli.wait_for(case, "awaiting_appeal")
     assert decided["public"]["formal_decision_by"] == "chef.jurist"
     assert decided["public"]["appeal_window_end"] is not None
 
     today = datetime.now(STOCKHOLM).date().isoformat()
-    appealed = await cli.json("register-appeal", case, "--handler", "anna", "--received", today)
+    appealed = await cli.json("register-appeal", case, "--received", today)
     assert appealed["state"] == "closed"
     code, out, _ = await cli.run("status", case)
     assert code == 0 and "appeal_forwarded" in out and "chef.jurist" in out
     assert "in time: forwarded to the court" in out
 
 
-async def test_an_access_case_and_a_public_access_case_are_linked(
-    client: Client, worker: Settings
-) -> None:
-    cli = Cli(client, worker)
+async def test_an_access_case_and_a_public_access_case_are_linked(desk: Desk) -> None:
+    cli = await desk.login("anna")
     submitted, requested = await asyncio.gather(
         cli.json("submit", "access", "--subject", "191212121212"),
         cli.json(
@@ -486,12 +482,12 @@ async def test_an_access_case_and_a_public_access_case_are_linked(
     # Each kind's commands are refused, in one line, on the other kind.
     (code, _, err), (code2, _, err2) = await asyncio.gather(
         cli.run("documents", access),
-        cli.run("request-changes", public, "--handler", "anna", "--reason", "Fel fil"),
+        cli.run("request-changes", public, "--reason", "Fel fil"),
     )
     assert code == 1 and f"case {access} is not a public-access request" in err
     assert code2 == 1 and err2 == f"error: case {public} does not accept request-changes\n"
 
-    linked = await cli.json("link", access, public, "--handler", "anna")
+    linked = await cli.json("link", access, public)
     assert linked["linked"] == [access, public]
     one, other, (code, out, _) = await asyncio.gather(
         cli.json("status", access), cli.json("status", public), cli.run("status", public)

@@ -344,13 +344,13 @@ def test_worker_starts_after_migrations_and_search_attributes(compose: dict[str,
     depends = service(compose, "worker")["depends_on"]
     for one_shot in ("migrate", "temporal-admin-tools"):
         assert depends[one_shot]["condition"] == "service_completed_successfully"
-    assert service(compose, "migrate")["command"] == ["python", "starter.py", "db", "upgrade"]
+    assert service(compose, "migrate")["command"] == ["python", "-m", "dsr.migrate", "upgrade"]
     assert service(compose, "migrate")["depends_on"]["postgresql"]["condition"] == (
         "service_healthy"
     )
     # The command exists (a renamed one fails here, not in the first deployment).
     done = subprocess.run(
-        [sys.executable, "starter.py", "db", "upgrade", "--help"],
+        [sys.executable, "-m", "dsr.migrate", "upgrade", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -23,7 +23,7 @@ from dsr.config import Settings
 from dsr.db import Base, Case, create_engine, create_schema
 from dsr.worker_setup import build_activities
 from tests.databases import database_url
-from tests.helpers import STARTER, Cli
+from tests.helpers import STARTER, Operator, engine_env
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 WORKER = STARTER.parent / "worker.py"
@@ -86,13 +86,15 @@ async def test_a_register_from_before_migrations_is_upgraded_with_its_rows(
     try:
         await one_case(engine)
         old = settings.model_copy(update={"register_url": url})
-        with pytest.raises(schema.SchemaError, match="behind .*from before migrations.*db upgrade"):
+        with pytest.raises(
+            schema.SchemaError, match="behind .*from before migrations.*dsr.migrate upgrade"
+        ):
             async with build_activities(old):
                 pass
-        cli = Cli(client, old)
-        code, out, _ = await cli.run("db", "current")
+        operator = Operator(client, old)
+        code, out, _ = await operator.run("current")
         assert code == 1 and "before migrations" in out
-        moved = await cli.json("db", "upgrade")
+        moved = await operator.json("upgrade")
         assert moved == {"from": None, "to": schema.head(), "head": schema.head()}
         assert await differences(engine) == []
         async with engine.connect() as conn:
@@ -117,7 +119,7 @@ async def test_a_worker_refuses_a_register_that_is_behind_and_says_what_to_run(
     finally:
         await engine.dispose()
     env = {
-        **Cli(client, settings).env,
+        **engine_env(client, settings),
         "DSR_REGISTER_URL": url,
         "DSR_METRICS_ADDRESS": "",
         "DSR_WORKER_HEALTH_ADDRESS": "",
@@ -132,7 +134,7 @@ async def test_a_worker_refuses_a_register_that_is_behind_and_says_what_to_run(
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 1
     assert "worker not started" in err.decode()
-    assert "python starter.py db upgrade" in err.decode()
+    assert "python -m dsr.migrate upgrade" in err.decode()
 
 
 async def test_an_empty_database_is_refused_until_migrated(tmp_path: Path) -> None:
@@ -179,12 +181,12 @@ async def test_a_register_migrated_by_a_newer_version_is_left_alone_with_a_clear
         await schema.upgrade(engine)
         async with engine.begin() as conn:
             await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0099'"))
-        cli = Cli(client, settings.model_copy(update={"register_url": url}))
-        code, out, err = await cli.run("db", "upgrade")
+        operator = Operator(client, settings.model_copy(update={"register_url": url}))
+        code, out, err = await operator.run("upgrade")
         assert code == 1 and out == ""
         assert err.startswith("error: ") and "newer than this version" in err
         assert "Traceback" not in err
-        code, out, _ = await cli.run("db", "current")
+        code, out, _ = await operator.run("current")
         assert code == 1 and "revision 0099" in out and "newer" in out
         async with engine.connect() as conn:
             assert await conn.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0099"
@@ -197,8 +199,8 @@ async def test_two_upgrades_at_once_both_succeed_and_migrate_once(
 ) -> None:
     # Two deploy jobs started together: one migrates, the other waits and finds nothing to do.
     url = database_url(tmp_path, "race")
-    cli = Cli(client, settings.model_copy(update={"register_url": url}))
-    answers = await asyncio.gather(*(cli.run("db", "upgrade", "--json") for _ in range(2)))
+    operator = Operator(client, settings.model_copy(update={"register_url": url}))
+    answers = await asyncio.gather(*(operator.run("upgrade", "--json") for _ in range(2)))
     assert [code for code, _, _ in answers] == [0, 0], [err for _, _, err in answers]
     moves = sorted(json.loads(out)["from"] or "" for _, out, _ in answers)
     assert moves == ["", schema.head()]

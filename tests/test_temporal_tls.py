@@ -1,6 +1,7 @@
 """Reaching a production Temporal over mutual TLS with the settings' certificates, as the
-worker and the CLI do. The dev server speaks plain gRPC, so the test puts a TLS-terminating
-proxy in front of it that demands a client certificate signed by the test's own CA."""
+engine's processes do: the worker and the case service (the handlers' CLI talks only to the
+service). The dev server speaks plain gRPC, so the test puts a TLS-terminating proxy in front
+of it that demands a client certificate signed by the test's own CA."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import asyncio
 import contextlib
 import ipaddress
 import ssl
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from cryptography import x509
@@ -23,8 +26,11 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from dsr.client import ConnectionSettingsError, connect, tls_config
-from dsr.config import Settings
-from tests.helpers import Cli, free_port
+from dsr.config import PROJECT_ROOT, Settings
+from dsr.idp import LocalIdentityProvider
+from systems.demo import DEMO_SUBJECTS
+from tests.helpers import engine_env, free_port
+from tests.serving import Desk, RunningService, SignIns
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 SERVER_NAME = "temporal.exempelstad.test"
@@ -156,24 +162,115 @@ async def test_the_engine_reaches_temporal_over_mutual_tls(
         )
 
 
-async def test_the_cli_uses_the_tls_settings_and_names_a_missing_file(
-    client: Client, worker: Settings, pki: Pki, tls_front: str
-) -> None:
-    cli = Cli(client, worker)
-    cli.env |= {
-        "DSR_TEMPORAL_ADDRESS": tls_front,
+def tls_env(client: Client, settings: Settings, pki: Pki, address: str) -> dict[str, str]:
+    """An engine process's environment for `settings`, reaching Temporal at `address` over
+    mutual TLS."""
+    return {
+        **engine_env(client, settings),
+        "DSR_TEMPORAL_ADDRESS": address,
         "DSR_TEMPORAL_TLS_CERT": str(pki.client_cert),
         "DSR_TEMPORAL_TLS_KEY": str(pki.client_key),
         "DSR_TEMPORAL_TLS_CA": str(pki.ca),
         "DSR_TEMPORAL_TLS_SERVER_NAME": SERVER_NAME,
     }
-    listed = await cli.json("list")
-    assert "cases" in listed
 
-    cli.env["DSR_TEMPORAL_TLS_KEY"] = str(pki.client_key.with_name("missing.key"))
-    code, _, err = await cli.run("list")
-    assert code == 1
-    assert "DSR_TEMPORAL_TLS_KEY" in err and "missing.key: cannot be read" in err
+
+@contextlib.asynccontextmanager
+async def service_process(
+    env: dict[str, str], log: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`python -m service` with `env`, its output in `log`; killed afterwards if it still
+    runs."""
+    with log.open("wb") as output:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "service",
+            env=env,
+            cwd=PROJECT_ROOT,
+            stdout=output,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            yield process
+        finally:
+            if process.returncode is None:
+                process.kill()
+            await process.wait()
+
+
+async def ready(url: str, process: asyncio.subprocess.Process) -> None:
+    """Until the service's /readyz answers 200: it has Temporal's health from its client."""
+    async with httpx.AsyncClient(timeout=5) as http:
+        for _ in range(200):
+            assert process.returncode is None, "the service exited (see its log)"
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{url}/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.1)
+    raise AssertionError("the service never became ready")
+
+
+async def test_the_case_service_reaches_temporal_over_mutual_tls(
+    client: Client,
+    worker: Settings,
+    pki: Pki,
+    tls_front: str,
+    idp: LocalIdentityProvider,
+    tmp_path: Path,
+) -> None:
+    # The service as deployed (`python -m service`), its client made from the TLS settings;
+    # the worker is on the dev server's plain port, behind the same proxy.
+    port = free_port()
+    env = tls_env(client, worker, pki, tls_front) | {
+        "DSR_SERVICE_ADDRESS": f"127.0.0.1:{port}",
+        "DSR_OIDC_ISSUER": idp.issuer,
+    }
+    async with service_process(env, tmp_path / "service.log") as process:
+        url = f"http://127.0.0.1:{port}"
+        await ready(url, process)
+        settings = worker.model_copy(update={"oidc_issuer": idp.issuer})
+        desk = Desk(RunningService(url, settings, idp), SignIns(tmp_path / "sign-ins", port))
+        cli = await desk.login("anna")
+        # A request registered, run by the worker, and its status read: all over TLS.
+        submitted = await cli.json("submit", "access", "--subject", DEMO_SUBJECTS["tolvan"])
+        case = submitted["case_number"]
+        await cli.wait_for(case, "awaiting_review")
+        listed = await cli.json("list", "--open")
+        assert case in [row["case_number"] for row in listed["cases"]]
+
+
+async def test_a_missing_key_file_is_named_and_nothing_starts(
+    client: Client, settings: Settings, pki: Pki, tls_front: str, tmp_path: Path
+) -> None:
+    env = tls_env(client, settings, pki, tls_front) | {
+        "DSR_TEMPORAL_TLS_KEY": str(pki.client_key.with_name("missing.key")),
+        "DSR_METRICS_ADDRESS": "",
+        "DSR_WORKER_HEALTH_ADDRESS": "",
+    }
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(PROJECT_ROOT / "worker.py"),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(worker.communicate(), 60)
+    assert worker.returncode == 1
+    said = err.decode()
+    assert (
+        "worker not started: DSR_TEMPORAL_TLS_KEY" in said and "missing.key: cannot be read" in said
+    )
+    assert "Traceback" not in said
+
+    env["DSR_SERVICE_ADDRESS"] = f"127.0.0.1:{free_port()}"
+    log = tmp_path / "service.log"
+    async with service_process(env, log) as service:
+        await asyncio.wait_for(service.wait(), 60)
+    assert service.returncode == 1
+    said = log.read_text()
+    assert "service not started: DSR_TEMPORAL_TLS_KEY" in said
+    assert "missing.key: cannot be read" in said and "Traceback" not in said
 
 
 async def test_a_certificate_without_its_key_is_refused() -> None:

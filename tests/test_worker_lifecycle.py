@@ -37,7 +37,7 @@ from dsr.health import WorkerHealth, serve_health
 from dsr.models import CaseResult, CaseState
 from dsr.worker_setup import create_worker
 from systems.demo import DEMO_SUBJECTS
-from tests.helpers import Cli, free_port, submit_access, wait_for_state
+from tests.helpers import engine_env, free_port, submit_access, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -95,7 +95,7 @@ async def worker_processes(
     """`count` worker processes (`python worker.py`) on the settings' task queue, ready; any
     still running afterwards is killed."""
     env = {
-        **Cli(client, settings).env,
+        **engine_env(client, settings),
         "DSR_SYSTEM_URLS": json.dumps(settings.system_urls),
         "DSR_METRICS_ADDRESS": "",
         "DSR_WORKER_SHUTDOWN_GRACE_SECONDS": str(GRACE_SECONDS),

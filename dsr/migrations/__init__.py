@@ -1,1 +1,2 @@
-"""Alembic migrations of the case register; run through `dsr.schema` (`starter.py db upgrade`)."""
+"""Alembic migrations of the case register; run through `dsr.schema`
+(`python -m dsr.migrate upgrade`)."""

@@ -9,7 +9,7 @@ from dsr.db import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations with `python starter.py db upgrade` (dsr.schema)")
+    raise RuntimeError("run migrations with `python -m dsr.migrate upgrade` (dsr.schema)")
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,

@@ -2,7 +2,8 @@
 a handler understands, and the case records and does only what the winner decided.
 
 Real dev server, real worker, real register. The two actions are sent together: as two
-updates from one client (asyncio.gather), and as two `starter.py` commands in two processes.
+updates from one client (asyncio.gather), and as two `starter.py` commands in two processes,
+each signed in as its handler and talking to the case service.
 Which one wins is up to the server; every test accepts either and checks the consequences of
 the one that did.
 """
@@ -43,6 +44,7 @@ from systems.catalog import load_catalog
 from systems.connector import plan_erasure
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import STARTER, Cli, status_of, submit, submit_access, wait_for_state
+from tests.serving import Desk
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -297,7 +299,7 @@ async def test_an_erasure_plan_approved_and_sent_back_at_once_goes_one_way(
 
 # A `starter.py` process that imports the CLI, says it is ready, waits for the word, and then
 # runs the command it was given as `starter.py` would (starter.main: exit code, one JSON line
-# or one `error:` line).
+# or one `error:` line), as the person signed in in its environment.
 BOOTSTRAP = """
 import os, sys, time
 import starter
@@ -310,10 +312,13 @@ starter.main()
 """
 
 
-async def at_once(cli: Cli, folder: Path, *commands: tuple[str, ...]) -> list[tuple[int, str, str]]:
-    """Run each command in a `starter.py` process of its own, all sent at the same moment: a
-    process takes a second or more to start, longer than a case takes to deliver, so started
-    one after the other the later ones would mostly find the case closed. (code, out, err)."""
+async def at_once(
+    folder: Path, *commands: tuple[Cli, tuple[str, ...]]
+) -> list[tuple[int, str, str]]:
+    """Run each command in a `starter.py` process of its own, as the person signed in at that
+    `Cli`, all sent at the same moment: a process takes a while to start, longer than a case
+    takes to deliver, so started one after the other the later ones would mostly find the case
+    closed. (code, out, err)."""
     folder.mkdir()
     go = folder / "go"
     processes = [
@@ -329,7 +334,7 @@ async def at_once(cli: Cli, folder: Path, *commands: tuple[str, ...]) -> list[tu
             env=cli.env,
             cwd=STARTER.parent,
         )
-        for n, command in enumerate(commands)
+        for n, (cli, command) in enumerate(commands)
     ]
 
     async def all_ready() -> None:
@@ -353,22 +358,22 @@ def one_line_error(code: int, out: str, err: str) -> str:
 
 
 async def test_two_commands_at_once_one_succeeds_the_other_gets_one_line(
-    client: Client, worker: Settings, tmp_path: Path
+    client: Client, worker: Settings, desk: Desk, tmp_path: Path
 ) -> None:
     """Two approvals of one case, and an approval and a refusal of another: four `starter.py`
-    processes sending their commands at the same moment."""
+    processes, each signed in as its handler, sending their commands at the same moment."""
+    anna, bo, jurist = [await desk.login(who) for who in ("anna", "bo", "chef.jurist")]
     two_approvals, approve_or_refuse = await asyncio.gather(
         awaiting_review(client, worker, "coordination"),
         awaiting_review(client, worker, "marketing_only"),
     )
     first, second = two_approvals.id, approve_or_refuse.id
     answers = await at_once(
-        Cli(client, worker),
         tmp_path / "cli",
-        ("approve", first, "--handler", "anna", "--json"),
-        ("approve", first, "--handler", "bo", "--json"),
-        ("approve", second, "--handler", "anna", "--json"),
-        ("refuse", second, "--handler", "chef.jurist", "--reason", REFUSAL, "--json"),
+        (anna, ("approve", first, "--json")),
+        (bo, ("approve", first, "--json")),
+        (anna, ("approve", second, "--json")),
+        (jurist, ("refuse", second, "--reason", REFUSAL, "--json")),
     )
     results = await asyncio.gather(two_approvals.result(), approve_or_refuse.result())
     statuses = await asyncio.gather(status_of(two_approvals), status_of(approve_or_refuse))

@@ -1,7 +1,8 @@
 """Proof that the engine keeps no personal data in the clear where it stores its own data.
 
 `make demo`'s requests of every kind run on `make run`'s stack (dev server with its database
-file, worker, CLI), on free ports and a private var directory. Then every seeded identity
+file, worker, identity provider, case service; the e-service's door and the CLI signed in), on
+free ports and a private var directory. Then every seeded identity
 number, name, street address, e-mail and phone is looked for in the Temporal server's database
 files, in `temporal workflow show` of every workflow, in the logs, in the case register's
 columns that are not secret by design (the keyed subject reference is an HMAC), and in every
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from dsr.config import Settings
-from scripts.stack import quiet_cli, run_demo, running_stack, temporal_binary
+from scripts.stack import Stack, run_demo, running_stack, temporal_binary
 from systems.demo import DEMO_SUBJECTS, seeded_personal_data
 from tests.helpers import free_port
 
@@ -36,7 +37,7 @@ SECRET_COLUMNS = {
 
 
 @contextmanager
-def stack(tmp_path: Path, *, encryption: bool) -> Iterator[Settings]:
+def stack(tmp_path: Path, *, encryption: bool) -> Iterator[Stack]:
     port, ui_port, metrics_port = free_port(), free_port(), free_port()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DSR_TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
@@ -49,8 +50,8 @@ def stack(tmp_path: Path, *, encryption: bool) -> Iterator[Settings]:
         env.setenv("DSR_OIDC_ISSUER", f"http://127.0.0.1:{free_port()}")
         env.setenv("DSR_PAYLOAD_ENCRYPTION", "true" if encryption else "false")
         settings = Settings()
-        with running_stack(settings):
-            yield settings
+        with running_stack(settings) as running:
+            yield running
 
 
 def workflow_shows(settings: Settings) -> str:
@@ -85,9 +86,9 @@ def workflow_shows(settings: Settings) -> str:
     return "\n".join(shown)
 
 
-def first_case(settings: Settings) -> str:
+def first_case(running: Stack) -> str:
     """The demo's first case: Tolvan's access request."""
-    return str(min(row["case_number"] for row in quiet_cli("list")["cases"]))
+    return str(min(row["case_number"] for row in running.person("bo").quiet("list")["cases"]))
 
 
 def show_with_codec(settings: Settings, workflow_id: str) -> str:
@@ -166,9 +167,10 @@ def leaks(settings: Settings) -> dict[str, list[str]]:
 
 
 def test_a_demo_of_every_kind_leaves_no_personal_data_in_the_clear(tmp_path: Path) -> None:
-    with stack(tmp_path, encryption=True) as settings:
-        run_demo(settings)
-        kinds = {row["kind"] for row in quiet_cli("list")["cases"]}
+    with stack(tmp_path, encryption=True) as running:
+        settings = running.settings
+        run_demo(running)
+        kinds = {row["kind"] for row in running.person("bo").quiet("list")["cases"]}
         assert kinds >= {
             "access",
             "rectification",
@@ -180,16 +182,14 @@ def test_a_demo_of_every_kind_leaves_no_personal_data_in_the_clear(tmp_path: Pat
         }
         found = leaks(settings)
         # A supervisor holding a token reads the cases through the codec server.
-        decoded = show_with_codec(settings, first_case(settings))
+        decoded = show_with_codec(settings, first_case(running))
     assert found == {}, f"personal data in the clear: {found}"
     assert DEMO_SUBJECTS["tolvan"] in decoded
 
 
 def test_without_encryption_the_same_search_finds_personal_data(tmp_path: Path) -> None:
-    with stack(tmp_path, encryption=False) as settings:
-        quiet_cli(
-            "submit", "access", "--subject", DEMO_SUBJECTS["tolvan"], "--verified-by", "bankid"
-        )
-        found = leaks(settings)
+    with stack(tmp_path, encryption=False) as running:
+        running.person("anna").quiet("submit", "access", "--subject", DEMO_SUBJECTS["tolvan"])
+        found = leaks(running.settings)
     assert DEMO_SUBJECTS["tolvan"] in found.get("temporal workflow show", [])
     assert any(name.startswith("temporal.db") for name in found), found

@@ -1,8 +1,9 @@
 """The Temporal Web UI as a supervisor uses it: the stack of `make run`, real headless Chromium.
 
-The stack (dev server with its UI, demo systems, worker) is started by the same code as `make
-run`, on free ports and a private var directory. A case registered 40 days late is overdue at
-once; the supervisor's query in the UI's workflow list shows it. The screenshot is kept in
+The stack (dev server with its UI, demo systems, worker, identity provider, case service) is
+started by the same code as `make run`, on free ports and a private var directory. A handler
+signed in at the command line registers a case 40 days late: it is overdue at once; the
+supervisor's query in the UI's workflow list shows it. The screenshot is kept in
 var/test-artifacts/ for a person to look at.
 """
 
@@ -18,12 +19,10 @@ from urllib.request import urlopen
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dsr.config import Settings
 from dsr.metrics import OPEN_CASES, OVERDUE_CASES
-from scripts.stack import quiet_cli as cli
 from scripts.stack import running_stack
 from tests.helpers import free_port
 from workflows.case import ESCALATIONS_METRIC
@@ -42,7 +41,8 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """`make run`'s stack on free ports, with a case registered 40 days late: overdue at once.
-    The worker, the CLI and this test read the same environment."""
+    The stack and this test read the same environment; the CLI runs as anna, signed in to the
+    stack's case service (`starter.py login`), with nothing of the engine in its own."""
     port, ui_port, metrics_port = free_port(), free_port(), free_port()
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DSR_TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
@@ -55,51 +55,27 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         env.setenv("DSR_OIDC_ISSUER", f"http://127.0.0.1:{free_port()}")
         env.setenv("DSR_METRICS_INTERVAL_SECONDS", "1")
         settings = Settings()
-        with running_stack(settings):
+        with running_stack(settings) as running:
+            anna = running.person("anna")
             received = (datetime.now(UTC) - timedelta(days=40)).date().isoformat()
-            case = cli(
+            # Answered in the subject's own digital mailbox: no identity proof, straight to review.
+            case = anna.quiet(
                 "submit",
                 "access",
                 "--subject",
                 "191212121212",
-                "--verified-by",
-                "bankid",
                 "--received",
                 received,
-                "--handler",
+                "--assign",
                 "anna",
             )["case_number"]
             deadline = time.monotonic() + 60
-            while case not in [row["case_number"] for row in cli("list", "--overdue")["cases"]]:
+            while case not in [
+                row["case_number"] for row in anna.quiet("list", "--overdue")["cases"]
+            ]:
                 assert time.monotonic() < deadline, f"{case} never showed as overdue"
                 time.sleep(0.5)
             yield Stack(settings, case)
-
-
-@pytest.fixture
-def browser() -> Iterator[webdriver.Chrome]:
-    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
-    assert not missing, f"install Debian's chromium and chromium-driver ({', '.join(missing)})"
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1600,1000",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_a_supervisor_finds_the_overdue_case_in_the_web_ui(

@@ -24,8 +24,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from activities.deadlines import DeadlineActivities, public_access_deadline
 from dsr.calendar import (

@@ -5,7 +5,7 @@ the test's own that it edits while cases run."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from dsr.config import Settings
+from dsr.idp import LocalIdentityProvider, start_identity_provider
 from dsr.models import (
     CaseResult,
     CaseState,
@@ -24,9 +25,11 @@ from dsr.models import (
     RefuseInput,
     VerifyIdentityInput,
 )
+from dsr.roster import load_roster
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
-from tests.helpers import Cli, status_of, submit_access, wait_for_state
+from tests.helpers import free_port, status_of, submit_access, wait_for_state
+from tests.serving import SignIns, desk_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 ROSTER = Path(__file__).resolve().parents[2] / "config" / "roster.yaml"
@@ -41,6 +44,17 @@ async def staffed(client: Client, settings: Settings, tmp_path: Path) -> AsyncIt
     async with build_activities(custom) as activities:
         async with create_worker(client, custom, activities):
             yield custom
+
+
+@pytest.fixture
+def newcomer_idp() -> Iterator[LocalIdentityProvider]:
+    """The organisation's identity provider, which knows Dora before the roster does."""
+    staff = list(load_roster(ROSTER).staff)
+    provider = start_identity_provider(
+        [*staff, "dora"], console_redirects=["http://127.0.0.1:8300/auth/callback"]
+    )
+    yield provider
+    provider.stop()
 
 
 async def awaiting_identity(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:
@@ -122,7 +136,7 @@ async def test_each_action_takes_the_role_the_roster_gives(
 
 
 async def test_a_role_taken_away_is_void_at_once_and_one_given_counts_at_once(
-    client: Client, staffed: Settings
+    client: Client, staffed: Settings, newcomer_idp: LocalIdentityProvider, tmp_path: Path
 ) -> None:
     handle = await awaiting_identity(client, staffed)
     # Anna leaves after the case read the roster: its copy still has her, the roster does not.
@@ -132,13 +146,14 @@ async def test_a_role_taken_away_is_void_at_once_and_one_given_counts_at_once(
     status = await status_of(handle)
     assert status.state is CaseState.AWAITING_IDENTITY and status.identity is None
 
-    # Dora joins after the case last read the roster. The CLI has the case read it again
-    # when refused, and tries once more: one command is enough.
+    # Dora joins after the case last read the roster, and signs in. The case service has the
+    # case read it again when refused, and tries once more: one command is enough.
     edit_roster(staffed, "staff:\n", "staff:\n  dora:\n    roles: [handler]\n")
-    cli = Cli(client, staffed)
-    moved = await cli.json(
-        "verify-identity", handle.id, "--method", "id_checked", "--handler", "dora"
-    )
+    sign_ins = SignIns(home=tmp_path / "sign-ins", port=free_port())
+    async with desk_for(client, staffed, newcomer_idp, sign_ins) as desk:
+        dora = await desk.login("dora")
+        assert (await dora.json("whoami")) == {"login": "dora", "roles": ["handler"]}
+        moved = await dora.json("verify-identity", handle.id, "--method", "id_checked")
     assert moved["state"] != CaseState.AWAITING_IDENTITY.value
     status = await status_of(handle)
     assert status.identity is not None and status.identity.verified_by == "dora"
@@ -148,7 +163,8 @@ async def test_a_role_taken_away_is_void_at_once_and_one_given_counts_at_once(
         async for event in handle.fetch_history_events()
         if event.HasField("workflow_execution_update_accepted_event_attributes")
     ]
-    # The validator's copy refused Dora; the CLI had the case read the roster, then retried.
+    # Anna's refusal by the roster itself; then the validator's copy refused Dora (nothing in
+    # history), the service had the case read the roster, and retried.
     assert asked == ["verify_identity", "refresh_roster", "verify_identity"]
 
 

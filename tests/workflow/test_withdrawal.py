@@ -26,7 +26,8 @@ from dsr.models import (
 )
 from systems.connector import is_restricted
 from systems.demo import DEMO_SUBJECTS
-from tests.helpers import Cli, record_history, status_of, submit, submit_access, wait_for_state
+from tests.helpers import record_history, status_of, submit, submit_access, wait_for_state
+from tests.serving import Desk
 from tests.workflow.test_public_access import request_meter_letters
 from tests.workflow.test_rights import in_system
 
@@ -47,7 +48,7 @@ async def withdrawn(handle: WorkflowHandle[Any, Any], **kwargs: Any) -> CaseResu
 
 
 async def test_an_access_request_withdrawn_in_review_is_never_delivered(
-    client: Client, worker: Settings
+    client: Client, worker: Settings, desk: Desk
 ) -> None:
     submitted = await submit_access(client, worker, DEMO_SUBJECTS["tolvan"], bankid=True)
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
@@ -62,8 +63,9 @@ async def test_an_access_request_withdrawn_in_review_is_never_delivered(
     final = await status_of(handle)
     assert [s.action for s in final.steps][-2:] == ["withdraw", "withdrawal_confirmed"]
     # Once closed, nothing more: a second withdrawal is refused with one line.
-    with pytest.raises(Exception, match="closed"):
-        await Cli(client, worker).json("withdraw", number, "--handler", "anna")
+    code, out, err = await (await desk.login("anna")).run("withdraw", number)
+    assert code == 1 and out == ""
+    assert err == f"error: case {number} is closed; no action can be taken on it\n"
 
 
 async def test_a_withdrawn_restriction_is_lifted_after_the_subject_is_told(
@@ -130,22 +132,20 @@ async def test_a_request_for_documents_withdrawn_in_review_is_confirmed_to_the_r
 
 
 async def test_a_withdrawal_is_checked_before_anything_changes(
-    client: Client, worker: Settings
+    client: Client, worker: Settings, desk: Desk
 ) -> None:
     submitted = await submit_access(client, worker, DEMO_SUBJECTS["joint_b"], bankid=True)
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
     await wait_for_state(handle, CaseState.AWAITING_REVIEW)
-    cli = Cli(client, worker)
-    code, _, err = await cli.run(
-        "withdraw", submitted.case_number, "--handler", "anna", "--received", "2999-01-01"
-    )
+    cli, dpo = await desk.login("anna"), await desk.login("dataskyddsombud")
+    code, _, err = await cli.run("withdraw", submitted.case_number, "--received", "2999-01-01")
     assert code == 1 and "--received: that day has not come yet" in err
-    code, _, err = await cli.run("withdraw", submitted.case_number, "--handler", "dataskyddsombud")
-    assert code == 1 and "data protection officer" in err
+    code, _, err = await dpo.run("withdraw", submitted.case_number)
+    assert code == 1 and "dataskyddsombud is the data protection officer" in err
     with pytest.raises(WorkflowUpdateFailedError) as unknown:
         await handle.execute_update("withdraw", WithdrawInput(handler="nobody.here"))
     assert "not in the staff roster" in str(unknown.value.cause)
     assert (await status_of(handle)).state is CaseState.AWAITING_REVIEW, "nothing changed"
-    answer = await cli.json("withdraw", submitted.case_number, "--handler", "anna")
+    answer = await cli.json("withdraw", submitted.case_number)
     assert answer["state"] == "closed"
     assert (await status_of(handle)).outcome is Outcome.WITHDRAWN

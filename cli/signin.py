@@ -9,6 +9,8 @@ Standard library only: the command line starts fast and imports nothing of the e
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -17,7 +19,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +29,36 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 RENEW_MARGIN_SECONDS = 30
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Neither the service nor the provider's endpoints redirect these calls: a 3xx is refused,
+    so a bearer token (which urllib would copy to the new address) or a refresh token goes
+    nowhere but where it was meant to."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 class SignInError(Exception):
     """Signing in failed or is needed; the message is one line for the person."""
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def service_url() -> str:
-    return os.environ.get("DSR_SERVICE_URL", DEFAULT_SERVICE_URL).rstrip("/")
+    """The case service (DSR_SERVICE_URL): https, or plain http on this machine only."""
+    url = os.environ.get("DSR_SERVICE_URL", DEFAULT_SERVICE_URL).rstrip("/")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SignInError("DSR_SERVICE_URL: not an http(s) address")
+    if parts.scheme != "https" and parts.hostname not in LOOPBACK:
+        raise SignInError(
+            "DSR_SERVICE_URL: a case service elsewhere than on this machine must be https"
+        )
+    return url
 
 
 def config_dir() -> Path:
@@ -61,7 +87,7 @@ def request_json(
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
     request.add_header("Accept", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URLs from settings
+        with OPENER.open(request, timeout=timeout) as response:
             status, raw = response.status, response.read()
     except urllib.error.HTTPError as error:
         status, raw = error.code, error.read()
@@ -115,6 +141,13 @@ def login(
     if status != 200 or "issuer" not in info:
         raise SignInError(f"the case service at {service} does not say how to sign in")
     issuer = str(info["issuer"]).rstrip("/")
+    expected = os.environ.get("DSR_OIDC_ISSUER", "").rstrip("/")
+    if expected and issuer != expected:
+        # A service that sends people to sign in elsewhere than the organisation's provider.
+        raise SignInError(
+            f"the case service at {service} names the identity provider {issuer}, not "
+            f"DSR_OIDC_ISSUER ({expected}); not signing in"
+        )
     status, metadata = request_json("GET", f"{issuer}/.well-known/openid-configuration")
     if status != 200 or str(metadata.get("issuer", "")).rstrip("/") != issuer:
         raise SignInError(f"the identity provider at {issuer} does not describe itself")
@@ -130,7 +163,8 @@ def login(
         raise SignInError(f"the identity provider refused the sign-in: {_error(started)}")
     show(
         f"Open {started['verification_uri']} in a browser and enter the code "
-        f"{started['user_code']} (or open {started.get('verification_uri_complete', '-')})"
+        f"{started['user_code']} (or open {started.get('verification_uri_complete', '-')}) "
+        f"to sign in to the case service at {service}"
     )
     interval = float(started.get("interval", 5))
     deadline = time.monotonic() + float(started.get("expires_in", 600))
@@ -182,8 +216,34 @@ def access_token(service: str) -> str:
     record = _load(path)
     if record is None or "access_token" not in record:
         raise SignInError(f"not signed in to {service}: run dsr login")
-    if int(record.get("expires_at", 0)) - RENEW_MARGIN_SECONDS > time.time():
+    if _fresh(record):
         return str(record["access_token"])
+    # One renewal at a time: the provider rotates refresh tokens, and a second command that
+    # sent the one just used would be refused (and the sign-in revoked as replayed).
+    with _renewing(path):
+        record = _load(path)
+        if record is None or "access_token" not in record:
+            raise SignInError(f"not signed in to {service}: run dsr login")
+        if _fresh(record):
+            return str(record["access_token"])  # another command renewed it meanwhile
+        return _renew(path, record)
+
+
+def _fresh(record: dict[str, Any]) -> bool:
+    return int(record.get("expires_at", 0)) - RENEW_MARGIN_SECONDS > time.time()
+
+
+@contextlib.contextmanager
+def _renewing(path: Path) -> Iterator[None]:
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _renew(path: Path, record: dict[str, Any]) -> str:
     if not record.get("refresh_token"):
         raise SignInError("the sign-in has expired: run dsr login")
     status, answer = request_json(
@@ -226,4 +286,5 @@ def logout(service: str) -> bool:
         except SignInError:
             pass  # the provider is away: the file goes anyway, the token expires by itself
     path.unlink(missing_ok=True)
+    path.with_name(path.name + ".lock").unlink(missing_ok=True)
     return True

@@ -1,0 +1,88 @@
+"""Calls to the case service's JSON API (/api/v1) with the signed-in person's access token.
+
+A refusal comes back as an RFC 9457 problem whose `detail` is the one line the command prints;
+the token is never printed, and nothing here holds a Temporal client, a database or a key.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from cli import signin
+
+# Long enough for an intake or an update the case answers once it is written.
+TIMEOUT_SECONDS = 90.0
+
+
+class ApiError(Exception):
+    """The service refused, or cannot be reached: one line for the person."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _query(params: dict[str, Any] | None) -> str:
+    if not params:
+        return ""
+    pairs = {
+        key: ("true" if value is True else "false" if value is False else str(value))
+        for key, value in params.items()
+        if value is not None
+    }
+    return "?" + urllib.parse.urlencode(pairs) if pairs else ""
+
+
+def call(
+    method: str,
+    path: str,
+    *,
+    body: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    raw: bool = False,
+) -> Any:
+    """One call as the signed-in person: the JSON answer (or the text, with `raw`)."""
+    service = signin.service_url()
+    try:
+        token = signin.access_token(service)
+    except signin.SignInError as error:
+        raise ApiError(str(error)) from None
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310 - the service's URL from DSR_SERVICE_URL
+        f"{service}/api/v1{path}{_query(params)}", data=data, method=method
+    )
+    request.add_header("Authorization", f"Bearer {token}")
+    request.add_header("Accept", "application/json, text/html;q=0.9")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with signin.OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
+            text = response.read().decode("utf-8")
+    except urllib.error.HTTPError as error:
+        raise _refusal(error) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        reason = getattr(error, "reason", error)
+        raise ApiError(
+            f"cannot reach the case service at {service} ({reason}); is it running (make run)?"
+        ) from None
+    if raw:
+        return text
+    return json.loads(text) if text else {}
+
+
+def _refusal(error: urllib.error.HTTPError) -> ApiError:
+    try:
+        problem = json.loads(error.read() or b"{}")
+    except ValueError:
+        problem = {}
+    detail = problem.get("detail") if isinstance(problem, dict) else None
+    message = str(detail) if detail else f"the case service answered {error.code}"
+    if 300 <= error.code < 400:
+        message = f"the case service answered with a redirect ({error.code}); not followed"
+    if error.code == 401:
+        message += " (run dsr login)"
+    return ApiError(message, error.code)

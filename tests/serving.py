@@ -1,0 +1,132 @@
+"""The case service running for real in a test: uvicorn on a loopback port, trusting the local
+identity provider (Node's oidc-provider); and people at the command line, each signed in once
+a session by `dsr login` (the device flow, the person's part through the provider's forms)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import socket
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import uvicorn
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from dsr.config import PROJECT_ROOT, Settings
+from dsr.idp import LocalIdentityProvider, approve_device, demo_password
+from service.app import create_app
+from tests.helpers import Cli
+
+CODE_LINE = re.compile(r"Open (\S+) in a browser and enter the code (\S+)")
+
+
+@dataclass
+class RunningService:
+    url: str
+    settings: Settings
+    idp: LocalIdentityProvider
+
+    def api(self, token: str | None = None) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.AsyncClient(base_url=f"{self.url}/api/v1", headers=headers, timeout=60)
+
+
+@contextlib.asynccontextmanager
+async def running_service(
+    client: Client, settings: Settings, idp: LocalIdentityProvider, port: int = 0
+) -> AsyncIterator[RunningService]:
+    """The service on a loopback port (a free one unless given), trusting `idp`, until the
+    block ends."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    port = listener.getsockname()[1]
+    # The console signs people in only on the port the provider knows (the session's).
+    settings = settings.model_copy(
+        update={
+            "oidc_issuer": idp.issuer,
+            "console_url": f"http://127.0.0.1:{port}",
+            "oidc_console_client_secret": SecretStr(idp.console_secret),
+        }
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, temporal=client), log_level="warning", lifespan="on")
+    )
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    while not server.started:
+        assert not task.done(), "the service did not start"
+        await asyncio.sleep(0.05)
+    try:
+        yield RunningService(f"http://127.0.0.1:{port}", settings, idp)
+    finally:
+        server.should_exit = True
+        await task
+        listener.close()
+
+
+async def cli_login(cli: Cli, login: str) -> str:
+    """Run `dsr login` as `cli`, and do the person's part in the browser when it shows the
+    code; what the command printed."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(PROJECT_ROOT / "starter.py"),
+        "login",
+        env=cli.env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
+    shown = CODE_LINE.search(line)
+    assert shown, line
+    page = await asyncio.to_thread(
+        approve_device, shown.group(1), shown.group(2), login, demo_password(login)
+    )
+    assert page.status_code == 200
+    rest, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    return line + rest.decode()
+
+
+@dataclass
+class SignIns:
+    """Who has signed in this session, each in a config directory of their own. The service
+    of every test listens on `port`, so a sign-in holds for the session, as a person's holds
+    for their working day."""
+
+    home: Path
+    port: int
+    done: set[str] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class Desk:
+    """The running service, and the people at the command line in front of it."""
+
+    service: RunningService
+    sign_ins: SignIns
+
+    async def login(self, login: str) -> Cli:
+        """`login` at the command line, signed in (the first time by `dsr login`)."""
+        cli = Cli(self.service.url, self.sign_ins.home / login)
+        async with self.sign_ins.lock:
+            if login not in self.sign_ins.done:
+                said = await cli_login(cli, login)
+                assert f"as {login}" in said, said
+                self.sign_ins.done.add(login)
+        return cli
+
+
+@contextlib.asynccontextmanager
+async def desk_for(
+    client: Client, settings: Settings, idp: LocalIdentityProvider, sign_ins: SignIns
+) -> AsyncIterator[Desk]:
+    async with running_service(client, settings, idp, port=sign_ins.port) as service:
+        yield Desk(service, sign_ins)
