@@ -40,7 +40,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -60,9 +59,9 @@ from bench.report import Figure, at_most, failed, info, print_table, save
 from bench.stack import ROOT, BenchStack, bench_stack, free_port, wait_for_port
 from bench.volume import worker_memory_mb
 from dsr.idp import (
+    IdentityProviderError,
     LocalIdentityProvider,
-    approve_device,
-    demo_password,
+    command_line_sign_in,
     device_sign_in,
     start_identity_provider,
 )
@@ -321,9 +320,6 @@ async def case_service(stack: BenchStack) -> AsyncIterator[CaseService]:
         provider.stop()
 
 
-CODE_LINE = re.compile(r"Open (\S+) in a browser and enter the code (\S+)")
-
-
 def cli_env(service: CaseService, home: Path) -> dict[str, str]:
     """The CLI's environment as a handler has it: the service's address and where their
     sign-in is kept, nothing of the engine's."""
@@ -333,31 +329,11 @@ def cli_env(service: CaseService, home: Path) -> dict[str, str]:
 
 async def cli_sign_in(env: dict[str, str], login: str) -> None:
     """`starter.py login` as `login`: the device flow, the person's part in the provider's
-    pages done as they would (dsr.idp.approve_device)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(ROOT / "starter.py"),
-        "login",
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    line = (await asyncio.wait_for(process.stdout.readline(), COMMAND_TIMEOUT_S)).decode()
-    shown = CODE_LINE.search(line)
-    if shown is None:
-        _, err = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT_S)
-        raise SystemExit(f"starter.py login showed no code: {line!r} {err.decode()[-2000:]}")
-    page = await asyncio.to_thread(
-        approve_device, shown.group(1), shown.group(2), login, demo_password(login)
-    )
-    if page.status_code != 200:
-        process.kill()
-        raise SystemExit(f"{login} could not sign in at the provider ({page.status_code})")
-    _, err = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT_S)
-    if process.returncode != 0:
-        raise SystemExit(f"starter.py login exited {process.returncode}: {err.decode()[-2000:]}")
+    pages done as they would (dsr.idp.command_line_sign_in)."""
+    try:
+        await asyncio.to_thread(command_line_sign_in, env, login, None, COMMAND_TIMEOUT_S)
+    except IdentityProviderError as error:
+        raise SystemExit(str(error)) from None
 
 
 async def timed_api(service: CaseService, cases: list[str], overdue: int) -> dict[str, Any]:

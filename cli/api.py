@@ -7,7 +7,6 @@ the token is never printed, and nothing here holds a Temporal client, a database
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -60,29 +59,28 @@ def call(
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
-        with signin.OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
-            text = response.read().decode("utf-8")
-    except urllib.error.HTTPError as error:
-        raise _refusal(error) from None
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        reason = getattr(error, "reason", error)
+        status, answer = signin.exchange(request, TIMEOUT_SECONDS)
+    except signin.Unreachable as reason:
         raise ApiError(
             f"cannot reach the case service at {service} ({reason}); is it running (make run)?"
         ) from None
+    if status >= 300:
+        raise _refusal(status, answer)
+    text = answer.decode("utf-8")
     if raw:
         return text
     return json.loads(text) if text else {}
 
 
-def _refusal(error: urllib.error.HTTPError) -> ApiError:
+def _refusal(status: int, raw: bytes) -> ApiError:
     try:
-        problem = json.loads(error.read() or b"{}")
+        problem = json.loads(raw or b"{}")
     except ValueError:
         problem = {}
     detail = problem.get("detail") if isinstance(problem, dict) else None
-    message = str(detail) if detail else f"the case service answered {error.code}"
-    if 300 <= error.code < 400:
-        message = f"the case service answered with a redirect ({error.code}); not followed"
-    if error.code == 401:
+    message = str(detail) if detail else f"the case service answered {status}"
+    if 300 <= status < 400:
+        message = f"the case service answered with a redirect ({status}); not followed"
+    if status == 401:
         message += " (run dsr login)"
-    return ApiError(message, error.code)
+    return ApiError(message, status)

@@ -72,6 +72,22 @@ def token_path(service: str) -> Path:
     return config_dir() / f"token-{digest}.json"
 
 
+class Unreachable(Exception):
+    """No answer at all (refused, timed out, no such host): the reason, for the person."""
+
+
+def exchange(request: urllib.request.Request, timeout: float) -> tuple[int, bytes]:
+    """Send one request, redirects not followed: the status and the body, whatever the
+    status."""
+    try:
+        with OPENER.open(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+        raise Unreachable(str(getattr(error, "reason", error))) from None
+
+
 def request_json(
     method: str,
     url: str,
@@ -87,12 +103,8 @@ def request_json(
         request.add_header("Content-Type", "application/x-www-form-urlencoded")
     request.add_header("Accept", "application/json")
     try:
-        with OPENER.open(request, timeout=timeout) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
-        reason = getattr(error, "reason", error)
+        status, raw = exchange(request, timeout)
+    except Unreachable as reason:
         raise SignInError(f"cannot reach {_origin(url)} ({reason})") from None
     try:
         answer = json.loads(raw) if raw else {}

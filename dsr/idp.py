@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import selectors
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -35,6 +38,8 @@ CONSOLE_CLIENT = "dsr-console"
 CLI_CLIENT = "dsr-cli"
 ESERVICE_CLIENT = "dsr-eservice"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# The line `dsr login` shows (cli/signin.py): where to go, and the code to confirm there.
+DEVICE_PROMPT = re.compile(r"Open (\S+) in a browser and enter the code (\S+)")
 
 
 class IdentityProviderError(RuntimeError):
@@ -227,6 +232,39 @@ def approve_device(
         page = submit_form(browser, page, {"user_code": user_code}, "op.deviceInputForm")
         page = submit_form(browser, page, {}, "op.deviceConfirmForm")
         return submit_form(browser, page, {"login": login, "password": password})
+
+
+def command_line_sign_in(
+    env: Mapping[str, str], login: str, password: str | None = None, timeout: float = 120
+) -> list[str]:
+    """`starter.py login` run with `env` (its DSR_SERVICE_URL and XDG_CONFIG_HOME) as
+    `login`, the person's part done in the provider's pages as `approve_device` does it; the
+    lines the command printed. IdentityProviderError when it does not complete."""
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "starter.py"), "login"],
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    shown = DEVICE_PROMPT.search(first)
+    if shown is None:
+        _, err = process.communicate(timeout=timeout)
+        said = err.strip()[-2000:] or first.strip()
+        raise IdentityProviderError(f"{login} could not start signing in: {said}")
+    page = approve_device(shown.group(1), shown.group(2), login, password or demo_password(login))
+    if page.status_code != 200:
+        process.kill()
+        process.wait()
+        raise IdentityProviderError(
+            f"{login} could not sign in at the identity provider ({page.status_code})"
+        )
+    out, err = process.communicate(timeout=timeout)
+    if process.returncode != 0:
+        raise IdentityProviderError(f"{login} could not sign in: {err.strip()[-2000:]}")
+    return [first.strip(), *out.strip().splitlines()]
 
 
 def device_sign_in(issuer: str, login: str, password: str | None = None) -> str:

@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import json
 import os
-import re
 import shlex
 import signal
 import socket
@@ -47,7 +46,7 @@ from dsr.idp import (  # noqa: E402
     ESERVICE_CLIENT,
     IdentityProviderError,
     LocalIdentityProvider,
-    approve_device,
+    command_line_sign_in,
     demo_password,
     device_sign_in,
     start_identity_provider,
@@ -226,7 +225,6 @@ def print_sign_in(settings: Settings) -> None:
 
 # --- people at the command line, and the customer e-service ---------------------------------
 
-CODE_LINE = re.compile(r"Open (\S+) in a browser and enter the code (\S+)")
 STARTER = ROOT / "starter.py"
 
 
@@ -248,30 +246,10 @@ class Person:
     def sign_in(self) -> list[str]:
         """`python starter.py login`, and the person's part in the identity provider's page
         (the demo types their password); the lines the command printed."""
-        process = subprocess.Popen(
-            [sys.executable, str(STARTER), "login"],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        assert process.stdout is not None
-        first = process.stdout.readline()
-        shown = CODE_LINE.search(first)
-        if shown is None:
-            _, err = process.communicate(timeout=30)
-            sys.exit(f"{self.login} could not start signing in: {err.strip() or first.strip()}")
-        page = approve_device(shown.group(1), shown.group(2), self.login, demo_password(self.login))
-        if page.status_code != 200:
-            process.kill()
-            process.wait()
-            sys.exit(
-                f"{self.login} could not sign in at the identity provider ({page.status_code})"
-            )
-        out, err = process.communicate(timeout=120)
-        if process.returncode != 0:
-            sys.exit(f"{self.login} could not sign in: {err.strip()}")
-        return [first.strip(), *out.strip().splitlines()]
+        try:
+            return command_line_sign_in(self.env, self.login)
+        except IdentityProviderError as error:
+            sys.exit(str(error))
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -94,11 +94,13 @@ async def principal(request: Request) -> Principal:
 
 @dataclass(frozen=True)
 class StaffMember:
-    """A signed-in person found in the roster: `login` as the roster spells it."""
+    """A signed-in person found in the roster: `login` as the roster spells it; `names`,
+    everyone's ids as the roster spells them, `staff` their roles today."""
 
     login: str
     roles: list[Role]
     staff: dict[str, list[Role]]
+    names: list[str]
 
     def may(self, action: str) -> None:
         why = refusal(self.staff, self.login, action)
@@ -106,14 +108,24 @@ class StaffMember:
             raise Problem(403, why)
 
 
-def staff_today(settings: Settings) -> tuple[list[str], dict[str, list[Role]]]:
-    """The roster's ids and everyone's roles today (roster and delegations)."""
+def staff_on(
+    settings: Settings, day: date | None = None, *, checked: bool = False
+) -> tuple[list[str], dict[str, list[Role]]]:
+    """The roster's ids and everyone's roles on `day` (default today), by the roster and the
+    delegation register; `checked`: files that do not fit together are refused too (503)."""
     try:
         roster = load_roster(settings.roster)
         delegations = load_delegations(settings.delegation_register)
+        if checked:
+            roster.check(delegations)
     except (RosterError, DelegationError) as error:
         raise Problem(503, f"the staff roster cannot be read: {error}") from None
-    return list(roster.staff), roster.roles_on(delegations, datetime.now(STOCKHOLM).date())
+    return list(roster.staff), roster.roles_on(delegations, day or datetime.now(STOCKHOLM).date())
+
+
+def in_roster(names: list[str], login: str) -> str | None:
+    """`login` as the roster spells it ("Anna" is anna), or None."""
+    return next((name for name in names if name.casefold() == login.casefold()), None)
 
 
 def roster_member(settings: Settings, login: str) -> StaffMember:
@@ -121,11 +133,11 @@ def roster_member(settings: Settings, login: str) -> StaffMember:
     if not login.isascii():
         # Roster ids are ASCII: a look-alike login ("ſara" folds to "sara") is nobody's.
         raise Problem(403, "the login is not one the staff roster can hold (not ASCII)")
-    names, staff = staff_today(settings)
-    entry = next((name for name in names if name.casefold() == login.casefold()), None)
+    names, staff = staff_on(settings)
+    entry = in_roster(names, login)
     if entry is None:
         raise Problem(403, f"{login} is not in the staff roster")
-    return StaffMember(entry, staff.get(entry.casefold(), []), staff)
+    return StaffMember(entry, staff.get(entry.casefold(), []), staff, names)
 
 
 async def staff_member(
@@ -190,15 +202,8 @@ async def me(member: Staff) -> Me:
 async def roster(request: Request, member: Staff, on: date | None = None) -> dict[str, Any]:
     """Who may act on cases, in which roles, on a day: the roster with the decision makers of
     the delegation register. Files that do not fit together are refused (503)."""
-    settings: Settings = request.app.state.settings
     day = on or datetime.now(STOCKHOLM).date()
-    try:
-        staff = load_roster(settings.roster)
-        delegations = load_delegations(settings.delegation_register)
-        staff.check(delegations)
-    except (RosterError, DelegationError) as error:
-        raise Problem(503, f"the staff roster cannot be read: {error}") from None
-    held = staff.roles_on(delegations, day)
+    _, held = staff_on(request.app.state.settings, day, checked=True)
     return {"on": day.isoformat(), "staff": {who: list(roles) for who, roles in held.items()}}
 
 
@@ -212,13 +217,12 @@ async def list_cases(
     due_within_days: Annotated[int | None, Query(ge=0, le=3660)] = None,
     assignee: Annotated[HandlerId | None, Query(max_length=64)] = None,
 ) -> JSONResponse:
-    settings: Settings = request.app.state.settings
     query = cases.list_query(
         kind=kind,
         open_only=open_only,
         overdue=overdue,
         due_within=timedelta(days=due_within_days) if due_within_days is not None else None,
-        assignee=spelled(settings, assignee, "assignee") if assignee is not None else None,
+        assignee=spelled(member, assignee, "assignee") if assignee is not None else None,
     )
     # Plain strings and booleans: written as they are, without FastAPI's encoder walking them.
     return JSONResponse({"cases": await cases.list_cases(temporal(request), query)})
@@ -343,16 +347,15 @@ class SubmitBody(BaseModel):
     details: RequestDetails = Field(default_factory=RequestDetails)
 
 
-def spelled(settings: Settings, login: str, where: str) -> str:
+def spelled(member: StaffMember, login: str, where: str) -> str:
     """A handler id as the roster spells it (the id as given if it is in no roster entry; the
     case then refuses it by the roster). Not ASCII: 422, like a look-alike login."""
     if not login.isascii():
         raise Problem(422, f"{where}: a handler id is ASCII letters, digits, '.', '_' or '-'")
-    names, _ = staff_today(settings)
-    return next((name for name in names if name.casefold() == login.casefold()), login)
+    return in_roster(member.names, login) or login
 
 
-def assignable(settings: Settings, member: StaffMember, assignee: str | None) -> str | None:
+def assignable(member: StaffMember, assignee: str | None) -> str | None:
     """A new case is assigned only to a handler in the staff roster as it stands today."""
     if assignee is None:
         return None
@@ -366,8 +369,7 @@ def assignable(settings: Settings, member: StaffMember, assignee: str | None) ->
     if why is not None:
         raise Problem(422, f"assignee: {why}")
     # As the roster spells it: "Anna" and "anna" are one handler, in one list of cases.
-    names, _ = staff_today(settings)
-    return next(n for n in names if n.casefold() == assignee.casefold())
+    return spelled(member, assignee, "assignee")
 
 
 def received_at(value: date | datetime | None) -> datetime:
@@ -401,7 +403,7 @@ async def submit(request: Request, body: SubmitBody, member: Staff) -> SubmitReq
     except ValueError as error:
         raise Problem(422, f"subject: {error}") from None
     settings: Settings = request.app.state.settings
-    assignee = assignable(settings, member, body.assignee)
+    assignee = assignable(member, body.assignee)
     details = corrections_checked(body.details)
     intake = SubmitRequestInput(
         kind=body.kind,
@@ -482,7 +484,7 @@ async def submit_public(
         kind=Kind.PUBLIC_ACCESS,
         received_at=received_at(body.received),
         channel=body.channel,
-        assignee=assignable(settings, member, body.assignee),
+        assignee=assignable(member, body.assignee),
         public=public,
     )
     try:
@@ -622,7 +624,7 @@ def _add_action_route(action: Action) -> None:
             known_types(update.query)
         if isinstance(update, ReassignInput):
             # The roster's spelling: "CECILIA" is cecilia, in her list of cases.
-            to = spelled(request.app.state.settings, update.to, "to")
+            to = spelled(member, update.to, "to")
             update = update.model_copy(update={"to": to})
         client = temporal(request)
         try:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import socket
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +16,10 @@ import uvicorn
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from dsr.config import PROJECT_ROOT, Settings
-from dsr.idp import LocalIdentityProvider, approve_device, demo_password
+from dsr.config import Settings
+from dsr.idp import LocalIdentityProvider, command_line_sign_in
 from service.app import create_app
 from tests.helpers import Cli
-
-CODE_LINE = re.compile(r"Open (\S+) in a browser and enter the code (\S+)")
 
 
 @dataclass
@@ -73,25 +69,8 @@ async def running_service(
 async def cli_login(cli: Cli, login: str) -> str:
     """Run `dsr login` as `cli`, and do the person's part in the browser when it shows the
     code; what the command printed."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(PROJECT_ROOT / "starter.py"),
-        "login",
-        env=cli.env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stdout is not None
-    line = (await asyncio.wait_for(process.stdout.readline(), 60)).decode()
-    shown = CODE_LINE.search(line)
-    assert shown, line
-    page = await asyncio.to_thread(
-        approve_device, shown.group(1), shown.group(2), login, demo_password(login)
-    )
-    assert page.status_code == 200
-    rest, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
-    return line + rest.decode()
+    said = await asyncio.to_thread(command_line_sign_in, cli.env, login)
+    return "\n".join(said)
 
 
 @dataclass
