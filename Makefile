@@ -25,6 +25,7 @@ run: venv idp
 
 test: venv idp browser
 	$(PY) -m pytest -q
+	@echo "The console's pages as the browser tests saw them: build/screenshots/"
 
 browser:
 	bash scripts/install-browser.sh

@@ -66,7 +66,12 @@ LIMITS = {
         "(typer is held below 0.27, which would import pydantic on every start). The API "
         "figures are the service's own, timed one call at a time from a client on the same "
         "machine. The worker's memory is bounded by its workflow cache (1,000 workflows by "
-        "default), not by the number of open cases."
+        "default), not by the number of open cases. An action is one call to Temporal (the "
+        "update; a lookup only when no running case answers) and a case's status one query. "
+        "The console's pages are timed as a browser gets them, signed in through the "
+        "provider's own form: the inbox reads the case register (the open cases by deadline, "
+        "a hundred a page, on their own index), not Temporal's visibility, and the case page "
+        "is one status query and the read written to the trail."
     ),
 }
 DOC = ROOT / "docs" / "performance.md"

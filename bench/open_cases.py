@@ -27,6 +27,10 @@ worker's cache (1,000 workflows, the SDK's default) by then, so its first run re
 case's history. Then the service's API itself (the same team lead, a token by the device
 flow): p95 of an action (`reassign`, an update each, on 100 cases), of the overdue list and of
 a case's status, one call at a time from the client (budgets for the action and the list).
+Last, the web console's pages as the team lead opens them in a browser (signed in through the
+provider's own form): p95 of the inbox (theirs and the unassigned, sorted by deadline, the
+first hundred), of the inbox filtered to everyone's overdue cases, and of a case's page, each
+from the request to the last byte (budget 200 ms each).
 
     python -m bench.open_cases [--cases 5000] [--overdue 500]
 
@@ -40,6 +44,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -62,8 +67,10 @@ from dsr.idp import (
     IdentityProviderError,
     LocalIdentityProvider,
     command_line_sign_in,
+    demo_password,
     device_sign_in,
     start_identity_provider,
+    submit_form,
 )
 from dsr.models import (
     CaseState,
@@ -94,6 +101,9 @@ API_ACTION_P95_BUDGET_S = 0.150
 API_LIST_P95_BUDGET_S = 0.300
 API_ACTIONS = 100
 API_READS = 60
+# The web console's pages (issue 19), rendered by the service, as a handler clicks through.
+PAGE_P95_BUDGET_S = 0.200
+PAGE_VIEWS = 40
 RUNS = 3
 SETTLE_TIMEOUT_S = 600.0
 COMMAND_TIMEOUT_S = 120.0
@@ -296,12 +306,15 @@ async def case_service(stack: BenchStack) -> AsyncIterator[CaseService]:
     """`python -m service` over this stack (the worker's environment, a free port, no rate
     limit), trusting a local identity provider with the roster's staff, until the block ends."""
     staff = list(load_roster(stack.settings.roster).staff)
-    provider = start_identity_provider(staff, console_redirects=[])
     port = free_port()
+    console = f"http://127.0.0.1:{port}"
+    provider = start_identity_provider(staff, console_redirects=[f"{console}/auth/callback"])
     env = {
         **stack.env,
         "DSR_SERVICE_ADDRESS": f"127.0.0.1:{port}",
         "DSR_OIDC_ISSUER": provider.issuer,
+        "DSR_OIDC_CONSOLE_CLIENT_SECRET": provider.console_secret,
+        "DSR_CONSOLE_URL": console,
         "DSR_SERVICE_RATE_LIMIT": "1000000/minute",
     }
     service = subprocess.Popen(
@@ -377,6 +390,43 @@ async def timed_api(service: CaseService, cases: list[str], overdue: int) -> dic
     }
 
 
+def timed_pages(service: CaseService, cases: list[str]) -> dict[str, Any]:
+    """The console in a browser's place (an HTTP client with a cookie jar, signed in through
+    the provider's own form): the inbox as the team lead opens it (their cases and the
+    unassigned, sorted by deadline, the first page), filtered to the overdue, and case pages,
+    each page timed from the request to its last byte."""
+    with httpx.Client(base_url=service.url, follow_redirects=True, timeout=60) as browser:
+        login = browser.get("/")
+        inbox = submit_form(
+            browser, login, {"login": SIGNED_IN, "password": demo_password(SIGNED_IN)}
+        )
+        if inbox.status_code != 200 or "Mina ärenden" not in inbox.text:
+            raise SystemExit(f"the console did not sign {SIGNED_IN} in: {inbox.status_code}")
+
+        def timed(url: str, **params: str) -> tuple[float, httpx.Response]:
+            began = time.perf_counter()
+            response = browser.get(url, params=params)
+            elapsed = time.perf_counter() - began
+            if response.status_code != 200:
+                raise SystemExit(f"GET {url}: {response.status_code} {response.text[:300]}")
+            return elapsed, response
+
+        inboxes = [timed("/")[0] for _ in range(PAGE_VIEWS)]
+        overdue = [timed("/", vy="alla", frist="forsenade")[0] for _ in range(PAGE_VIEWS // 2)]
+        first = timed("/")[1].text
+        rows = first.count('<th scope="row">')
+        found = re.search(r"<strong>(\d+)</strong> öppna? ärenden?", first)
+        total = int(found.group(1)) if found else 0
+        case_pages = [timed(f"/arenden/{case}")[0] for case in cases[-PAGE_VIEWS:]]
+    return {
+        "inbox_seconds": [round(s, 4) for s in inboxes],
+        "inbox_overdue_seconds": [round(s, 4) for s in overdue],
+        "case_page_seconds": [round(s, 4) for s in case_pages],
+        "inbox_rows": rows,
+        "inbox_total": total,
+    }
+
+
 async def measure(
     *, cases: int = CASES, overdue: int = OVERDUE
 ) -> tuple[list[Figure], dict[str, Any]]:
@@ -431,6 +481,10 @@ async def measure(
             status = await timed_cli(env, "status", probe, "--json")
             print("  timing the case service's API ...", flush=True)
             api = await timed_api(service, [case.case_number for case in submitted], overdue)
+            print("  timing the console's pages ...", flush=True)
+            pages = await asyncio.to_thread(
+                timed_pages, service, [case.case_number for case in submitted]
+            )
 
     listed = check_overdue_list(overdue_list.output, {case.case_number for case in late})
     open_listed = {row["case_number"] for row in json.loads(open_list.output)["cases"]}
@@ -484,6 +538,21 @@ async def measure(
             api["overdue_listed"] == overdue,
         ),
         info("API status p95", p95(api["status_seconds"]), "s"),
+        at_most("console inbox p95", p95(pages["inbox_seconds"]), "s", PAGE_P95_BUDGET_S),
+        Figure(
+            "console inbox rows",
+            pages["inbox_rows"],
+            "rows",
+            f"first 100 of {pages['inbox_total']}",
+            0 < pages["inbox_rows"] == min(100, pages["inbox_total"]),
+        ),
+        at_most(
+            "console inbox p95 (overdue, everyone's)",
+            p95(pages["inbox_overdue_seconds"]),
+            "s",
+            PAGE_P95_BUDGET_S,
+        ),
+        at_most("console case page p95", p95(pages["case_page_seconds"]), "s", PAGE_P95_BUDGET_S),
     ]
     details = {
         "cases": cases,
@@ -507,6 +576,7 @@ async def measure(
             "status CASE --json": status.seconds,
         },
         "api": api,
+        "console": pages,
         "open_cases_listed": len(open_listed),
         "overdue_list_check": listed,
         "status_case": probe,

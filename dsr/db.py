@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -69,6 +70,8 @@ class CaseCounter(Base):
 
 class Case(Base):
     __tablename__ = "cases"
+    # The open cases (closed_at NULL) in deadline order: the console's inbox, a page a query.
+    __table_args__ = (Index("ix_cases_open_by_deadline", "closed_at", "deadline", "case_number"),)
 
     case_number: Mapped[str] = mapped_column(String(16), primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)

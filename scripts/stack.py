@@ -202,11 +202,11 @@ def demo_logins(settings: Settings) -> list[str]:
 
 
 def print_sign_in(settings: Settings) -> None:
-    """Where the case service is, and how a person at the command line signs in to it."""
+    """Where the web console and the API are, how a person signs in, and the demo logins."""
     print(
-        f"Case service: {settings.service_url} (the console in a browser; the API at "
-        f"{settings.service_url}/api/v1, described in {settings.service_url}/api/v1/openapi.json);"
-        f" sign-in at {settings.oidc_issuer}",
+        f"Web console: {settings.service_url}/ (sign in in a browser with a demo login below); "
+        f"the API at {settings.service_url}/api/v1 (described in "
+        f"{settings.service_url}/api/v1/openapi.json); sign-in at {settings.oidc_issuer}",
         flush=True,
     )
     prefix = (
@@ -215,7 +215,7 @@ def print_sign_in(settings: Settings) -> None:
         else f"DSR_SERVICE_URL={settings.service_url} "
     )
     print(
-        f"Sign in at the command line first: {prefix}python starter.py login (open the page it "
+        f"At the command line, sign in first: {prefix}python starter.py login (open the page it "
         "shows, enter the code, sign in with a demo login); every command then acts as you.",
         flush=True,
     )
@@ -596,7 +596,6 @@ def show_archive_in_answer(person: Person, result: dict[str, Any]) -> None:
 def demo(settings: Settings) -> None:
     with running_stack(settings) as stack:
         run_demo(stack)
-        print("The demo stack is stopped; `make run` keeps it up for the UI.")
 
 
 def summary_line(result: dict[str, Any]) -> str:
@@ -655,10 +654,97 @@ def run_demo(stack: Stack) -> None:
     show_archive_in_answer(stack.person(results[0].get("assignee") or "anna"), results[0])
     print(f"  Notices to subjects, recipients and staff: {settings.outbox_dir}")
     service_demo(settings, results[0]["case_number"])
+    left = leave_for_the_console(stack)
     print(
         f"\nWeb UI: {settings.ui_url}/namespaces/{settings.temporal_namespace}/workflows"
         "?query=DsrKind%3D%22access%22"
     )
+    print(
+        f"\nThe demo stack stops now; `make run` brings it up again, the {len(left)} cases above "
+        "open in the console."
+    )
+    print_sign_in(settings)
+
+
+# Cases the demo leaves open, each waiting for a person in the console: (title, who registers
+# it, kind, subject, options of `submit`, each step before it is left as the state it is
+# taken in and the command, the state it is left in).
+LEFT_OPEN: list[tuple[str, str, str, str, tuple[str, ...], tuple[tuple[str, ...], ...], str]] = [
+    (
+        "waits for identity proof (protected personal data)",
+        "anna",
+        "access",
+        DEMO_SUBJECTS["protected"],
+        ("--assign", "anna"),
+        (),
+        "awaiting_identity",
+    ),
+    (
+        "waits for anna to review the extract",
+        "anna",
+        "access",
+        FILLER_SUBJECTS["sjoberg"],
+        ("--assign", "anna", "--deliver-elsewhere"),
+        (("awaiting_identity", "verify-identity", "--method", "id_checked"),),
+        "awaiting_review",
+    ),
+    (
+        "erasure plan prepared by anna, waits for a team lead's approval (bo or cecilia)",
+        "anna",
+        "erasure",
+        FILLER_SUBJECTS["nystrom"],
+        ("--assign", "anna", "--channel", "in-person"),
+        (
+            ("awaiting_identity", "verify-identity", "--method", "id_checked"),
+            ("awaiting_decision", "prepare-erasure-plan"),
+        ),
+        "awaiting_approval",
+    ),
+    (
+        "unassigned, in every handler's inbox",
+        "bo",
+        "erasure",
+        FILLER_SUBJECTS["hassan"],
+        ("--channel", "letter"),
+        (),
+        "awaiting_identity",
+    ),
+]
+
+
+# Where a case waits for a person (or for nobody any more).
+WAITING_FOR_A_PERSON = {
+    "closed",
+    "awaiting_identity",
+    "awaiting_review",
+    "awaiting_decision",
+    "awaiting_approval",
+    "awaiting_manual_delivery",
+    "restricted",
+    "retaining",
+}
+
+
+def leave_for_the_console(stack: Stack) -> list[str]:
+    """A few cases left open where a person acts next, to be seen in the console; one line
+    each."""
+    print("\nLeft open for the web console, each waiting for a person:")
+    lines = []
+    for title, who, kind, subject, options, steps, left in LEFT_OPEN:
+        person = stack.person(who)
+        # A demo run before left it open already (one open case per subject and kind): as it
+        # was left, or as someone has taken it on since in the console.
+        number = str(person.quiet("submit", kind, "--subject", subject, *options)["case_number"])
+        state = person.wait_for(number, WAITING_FOR_A_PERSON)["state"]
+        for step_state, command, *more in steps:
+            if state == step_state:
+                person.quiet(command, number, *more)
+                state = person.wait_for(number, WAITING_FOR_A_PERSON - {step_state})["state"]
+        if state != left:
+            title += f" (now {state}: taken on in the console since)"
+        lines.append(f"  {number} ({kind}): {title}")
+        print(lines[-1], flush=True)
+    return lines
 
 
 def service_demo(settings: Settings, case_number: str) -> None:
@@ -675,7 +761,6 @@ def service_demo(settings: Settings, case_number: str) -> None:
         print(f"  GET {base}/cases/{case_number} -> {status['state']}, {status['outcome']}")
     refused = httpx.get(f"{base}/cases/{case_number}")
     print(f"  Without a token: {refused.status_code} {refused.json()['detail']}")
-    print_sign_in(settings)
 
 
 def run(settings: Settings) -> None:

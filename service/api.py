@@ -609,6 +609,35 @@ def _with_actor(member: StaffMember, body: BaseModel, model: type[BaseModel]) ->
     return model.model_validate({**fields, "handler": member.login})
 
 
+async def perform(
+    request: Request, member: StaffMember, case_number: str, action: Action, body: BaseModel
+) -> Any:
+    """Take `action` on the case as `member` (the API's routes and the console's forms): the
+    role first, then the case judges it; a refusal is a Problem and changes nothing."""
+    member.may(action.role_action)
+    update = _with_actor(member, body, action.model)
+    if isinstance(update, SearchAgainInput):
+        known_types(update.query)
+    if isinstance(update, ReassignInput):
+        # The roster's spelling: "CECILIA" is cecilia, in her list of cases.
+        to = spelled(member, update.to, "to")
+        update = update.model_copy(update={"to": to})
+    client = temporal(request)
+    try:
+        if action.target == "retention":
+            handle = await cases.retention_handle(client, case_number)
+        elif action.public_only:
+            await public_status(request, case_number, f"take {action.path}")
+            handle = client.get_workflow_handle(case_number)
+        else:
+            return await cases.update_case(
+                client, case_number, action.update, update, action.result
+            )
+        return await cases.run_update(handle, case_number, action.update, update, action.result)
+    except cases.CaseError as error:
+        raise call(error) from None
+
+
 def _add_action_route(action: Action) -> None:
     body_type = body_model(action.model)
 
@@ -618,26 +647,7 @@ def _add_action_route(action: Action) -> None:
         body: body_type,  # type: ignore[valid-type]
         member: Staff,
     ) -> Any:
-        member.may(action.role_action)
-        update = _with_actor(member, body, action.model)
-        if isinstance(update, SearchAgainInput):
-            known_types(update.query)
-        if isinstance(update, ReassignInput):
-            # The roster's spelling: "CECILIA" is cecilia, in her list of cases.
-            to = spelled(member, update.to, "to")
-            update = update.model_copy(update={"to": to})
-        client = temporal(request)
-        try:
-            if action.target == "retention":
-                handle = await cases.retention_handle(client, case_number)
-            elif action.public_only:
-                await public_status(request, case_number, f"take {action.path}")
-                handle = client.get_workflow_handle(case_number)
-            else:
-                handle = await cases.case_handle(client, case_number)
-            return await cases.run_update(handle, case_number, action.update, update, action.result)
-        except cases.CaseError as error:
-            raise call(error) from None
+        return await perform(request, member, case_number, action, body)
 
     take.__name__ = action.update
     # Annotations are strings here (PEP 563): give FastAPI the body's class itself.

@@ -30,7 +30,7 @@ from dsr.adapters import FakeEidProvider
 from dsr.client import connect
 from dsr.config import Settings
 from dsr.db import create_engine, sessionmaker
-from service import api, console, eservice
+from service import api, console, desk, eservice
 from service.auth import ProviderUnavailable, TokenVerifier
 from service.metering import Metrics, RateLimit
 from service.problems import Problem, on_http, on_problem, on_validation, problem_response
@@ -177,6 +177,8 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
     app.include_router(api.router)
     app.include_router(eservice.router)
     console.install(app, settings)
+    for router in desk.ROUTERS:
+        app.include_router(router)
     app.state.rate_limit = RateLimit(settings.service_rate_limit)
     metrics = Metrics()
     app.add_middleware(SecurityHeaders)

@@ -13,10 +13,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import structlog
 from pydantic import BaseModel
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
-from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsRequest
+from temporalio.api.workflowservice.v1 import (
+    ListWorkflowExecutionsRequest,
+    ListWorkflowExecutionsResponse,
+)
 from temporalio.client import (
     Client,
     WorkflowFailureError,
@@ -43,6 +47,7 @@ from dsr.models import (
 from workflows.intake import IntakeWorkflow
 
 M = TypeVar("M", bound=BaseModel)
+log = structlog.get_logger("service.cases")
 
 # How long a caller waits for an answer before being told to look again.
 QUERY_TIMEOUT = timedelta(seconds=10)
@@ -57,6 +62,10 @@ class CaseError(Exception):
         super().__init__(message)
         self.status = status
         self.message = message
+
+
+class CaseGone(CaseError):
+    """Temporal has no running workflow by the case's number: closed, or never a case."""
 
 
 # The workflows' refusals (their ApplicationError types) and what they mean.
@@ -128,7 +137,7 @@ async def run_update(
         ) from None
     except RPCError as error:
         if error.status is RPCStatusCode.NOT_FOUND:
-            raise CaseError(
+            raise CaseGone(
                 409, f"case {case_number} is closed; no action can be taken on it"
             ) from None
         if error.status is RPCStatusCode.INVALID_ARGUMENT:
@@ -137,6 +146,20 @@ async def run_update(
             ) from None
         raise
     return result
+
+
+async def update_case(
+    client: Client, case_number: str, update: str, action: BaseModel, result_type: type[M]
+) -> M:
+    """An action on the case: sent straight away (one call, not a lookup first); only when
+    Temporal has no running case by that number is it asked whether there ever was one, so
+    an unknown case is 404 and a closed one 409."""
+    handle = client.get_workflow_handle(case_number)
+    try:
+        return await run_update(handle, case_number, update, action, result_type)
+    except CaseGone:
+        await case_handle(client, case_number)  # 404 if it never was a case
+        raise
 
 
 async def refresh_roster(handle: WorkflowHandle[Any, Any]) -> bool:
@@ -149,7 +172,9 @@ async def refresh_roster(handle: WorkflowHandle[Any, Any]) -> bool:
 
 
 async def fetch_status(client: Client, case_number: str) -> CaseStatus:
-    handle = await case_handle(client, case_number)
+    """The case's status, by its query (one call; a closed case answers too while Temporal
+    keeps it)."""
+    handle = client.get_workflow_handle(case_number)
     try:
         status: CaseStatus = await handle.query(
             "status", result_type=CaseStatus, rpc_timeout=QUERY_TIMEOUT
@@ -157,6 +182,8 @@ async def fetch_status(client: Client, case_number: str) -> CaseStatus:
     except WorkflowQueryFailedError as error:
         raise CaseError(503, f"case {case_number} cannot be read right now: {error}") from None
     except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise CaseError(404, f"unknown case {case_number}") from None
         if error.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
             raise CaseError(
                 503,
@@ -258,11 +285,11 @@ async def list_cases(client: Client, query: str) -> list[dict[str, Any]]:
     rows = []
     token = b""
     while True:
-        page = await client.workflow_service.list_workflow_executions(
+        page = await _list_page(
+            client,
             ListWorkflowExecutionsRequest(
                 namespace=client.namespace, query=query, page_size=_PAGE, next_page_token=token
             ),
-            timeout=QUERY_TIMEOUT,
         )
         for execution in page.executions:
             fields = execution.search_attributes.indexed_fields
@@ -283,6 +310,30 @@ async def list_cases(client: Client, query: str) -> list[dict[str, Any]]:
             break
     rows.sort(key=lambda r: str(r["case_number"]))
     return rows
+
+
+# A visibility read that did not answer in time (gRPC's CANCELLED is the client's own
+# timeout) or found the server away for a moment is read again, this many times in all.
+_LIST_ATTEMPTS = 3
+_TRANSIENT = (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE)
+
+
+async def _list_page(
+    client: Client, request: ListWorkflowExecutionsRequest
+) -> ListWorkflowExecutionsResponse:
+    """One page of the list; a read, so a transient failure is simply tried again (the dev
+    server's SQLite visibility stalls now and then under a burst of writes)."""
+    for attempt in range(1, _LIST_ATTEMPTS + 1):
+        try:
+            return await client.workflow_service.list_workflow_executions(
+                request, timeout=QUERY_TIMEOUT
+            )
+        except RPCError as error:
+            if error.status not in _TRANSIENT or attempt == _LIST_ATTEMPTS:
+                raise
+            log.warning("visibility_retry", status=error.status.name, attempt=attempt)
+            await asyncio.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")
 
 
 def _keyword(fields: Mapping[str, Payload], name: str) -> str | None:

@@ -3,7 +3,7 @@ OpenID Connect provider (the authorization code flow with PKCE, authlib's client
 token's signature, issuer, audience, expiry and nonce are checked), and get a session of the
 service's own (service.sessions). Pages are server-rendered, in Swedish.
 
-    GET  /              the start page (signed in), else on to sign-in
+    GET  /              the inbox (service.desk), else on to sign-in
     GET  /logga-in      off to the provider
     GET  /auth/callback back from it: the login claim names the person, the roster their roles
     POST /logga-ut      sign-out (a form with the session's CSRF token); the provider's too
@@ -30,7 +30,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from dsr.calendar import STOCKHOLM
 from dsr.config import Settings
 from dsr.roles import Role
-from service.api import roster_member
+from service.api import StaffMember, roster_member
+from service.metering import RateLimit
 from service.problems import Problem
 from service.sessions import BrowserSession, SessionStore
 
@@ -146,29 +147,45 @@ def signed_in(request: Request) -> BrowserSession | None:
     return store.current(request.session.get("sid"))
 
 
-@router.get("/")
-async def start(request: Request) -> Response:
+async def staff(request: Request) -> tuple[BrowserSession, StaffMember] | Response:
+    """The signed-in person and their roles today, or the response that says why not (off
+    to sign-in; not in the roster)."""
     person = signed_in(request)
     if person is None:
         return RedirectResponse("/logga-in", status_code=303)
-    settings: Settings = request.app.state.settings
     try:
-        member = roster_member(settings, person.login)
+        member = roster_member(request.app.state.settings, person.login)
     except Problem as refused:
         return refused_page(request, refused, person)
+    # The same allowance per person as at the API (429 past it, a page saying so).
+    limit: RateLimit = request.app.state.rate_limit
+    await limit.check(f"login:{member.login.casefold()}")
+    return person, member
+
+
+def forged(request: Request, person: BrowserSession) -> Response:
+    return message(
+        request,
+        403,
+        "Formuläret kunde inte skickas",
+        "Kontrollkoden saknas eller stämmer inte (skyddet mot förfalskade formulär). "
+        "Ladda om sidan och försök igen. Ingenting har ändrats.",
+        ("/", "Till Mina ärenden"),
+        person=person,
+    )
+
+
+def session_note(request: Request, person: BrowserSession) -> str:
+    """When the session ends: at the latest at its lifetime, or after the idle time."""
+    settings: Settings = request.app.state.settings
     left = settings.session_lifetime_seconds - (time.monotonic() - person.started)
     ends = (datetime.now(STOCKHOLM) + timedelta(seconds=left)).strftime("%H:%M")
-    return page(
-        request,
-        "start.html",
-        title="Start",
-        person=person,
-        roles=[ROLES_SV.get(role, role) for role in member.roles],
-        ends=ends,
-        idle=f"{settings.session_idle_seconds // 60} minuter"
+    idle = (
+        f"{settings.session_idle_seconds // 60} minuter"
         if settings.session_idle_seconds >= 120
-        else f"{settings.session_idle_seconds} sekunder",
+        else f"{settings.session_idle_seconds} sekunder"
     )
+    return f"Sessionen slutar senast {ends}, eller efter {idle} utan aktivitet."
 
 
 @router.get("/logga-in")
@@ -207,6 +224,7 @@ async def callback(request: Request) -> Response:
     if request.app.state.oauth is None:
         return RedirectResponse("/logga-in", status_code=303)
     oauth = request.app.state.oauth
+    store: SessionStore = request.app.state.sessions
     try:
         # The ID token's signature (the provider's published keys), issuer, audience (this
         # client), expiry and nonce; authlib checks the audience only when told to.
@@ -221,6 +239,7 @@ async def callback(request: Request) -> Response:
         # Nothing kept, and nothing of what came with the answer shown back (the error text
         # of a forged callback is the forger's).
         log.info("console_sign_in_failed", error=type(error).__name__)
+        store.end(request.session.get("sid"))  # nothing of a session is left half-kept
         request.session.clear()
         return message(
             request,
@@ -231,7 +250,6 @@ async def callback(request: Request) -> Response:
         )
     claims = token.get("userinfo") or {}
     login = claims.get(settings.oidc_login_claim)
-    store: SessionStore = request.app.state.sessions
     store.end(request.session.get("sid"))  # a session from before this sign-in ends here
     request.session.clear()
     if not isinstance(login, str) or not login:
@@ -255,15 +273,7 @@ async def sign_out(request: Request) -> Response:
         request.session.clear()
         return RedirectResponse("/utloggad", status_code=303)
     if not person.form_token_matches(sent if isinstance(sent, str) else None):
-        return message(
-            request,
-            403,
-            "Formuläret kunde inte skickas",
-            "Kontrollkoden saknas eller stämmer inte (skyddet mot förfalskade formulär). "
-            "Ladda om sidan och försök igen.",
-            ("/", "Till startsidan"),
-            person=person,
-        )
+        return forged(request, person)
     store: SessionStore = request.app.state.sessions
     store.end(request.session.get("sid"))
     request.session.clear()

@@ -179,6 +179,16 @@ def sign_ins(tmp_path_factory: pytest.TempPathFactory) -> SignIns:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
+async def counter(
+    client: Client, writable: Settings, idp: LocalIdentityProvider, sign_ins: SignIns
+) -> AsyncIterator[Desk]:
+    """The case service as `desk`, over a private copy of the demo systems: what is approved
+    there really happens (an erasure erases), and the register is the test's own."""
+    async with desk_for(client, writable, idp, sign_ins) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(loop_scope="session")
 async def desk(
     client: Client, worker: Settings, idp: LocalIdentityProvider, sign_ins: SignIns
 ) -> AsyncIterator[Desk]:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -17,7 +19,8 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from dsr.config import Settings
-from dsr.idp import LocalIdentityProvider, command_line_sign_in
+from dsr.idp import LocalIdentityProvider, command_line_sign_in, demo_password, submit_form
+from dsr.models import CaseState
 from service.app import create_app
 from tests.helpers import Cli
 
@@ -109,3 +112,35 @@ async def desk_for(
 ) -> AsyncIterator[Desk]:
     async with running_service(client, settings, idp, port=sign_ins.port) as service:
         yield Desk(service, sign_ins)
+
+
+def console_sign_in(
+    base: str, login: str, password: str | None = None
+) -> tuple[httpx.Client, httpx.Response]:
+    """Open the console, be sent to the provider, sign in there: a browser (an HTTP client
+    with a cookie jar) and the page it ends on (the inbox when it worked)."""
+    browser = httpx.Client(base_url=base, follow_redirects=True, timeout=20)
+    page = browser.get("/")
+    assert "/interaction/" in str(page.url), page.url  # the provider's login form
+    page = submit_form(
+        browser, page, {"login": login, "password": password or demo_password(login)}
+    )
+    return browser, page
+
+
+async def reaches(api: httpx.AsyncClient, case: str, state: CaseState) -> dict[str, Any]:
+    """The case's status (through the API) once it is in `state`; fails after 30 s."""
+    deadline = time.monotonic() + 30
+    while True:
+        status: dict[str, Any] = (await api.get(f"/cases/{case}")).json()
+        if status["state"] == state.value:
+            return status
+        assert time.monotonic() < deadline, f"{case} is {status['state']}, not {state.value}"
+        await asyncio.sleep(0.2)
+
+
+async def registered(api: httpx.AsyncClient, kind: str, subject: str, **more: Any) -> str:
+    """A GDPR request registered through the API; its case number."""
+    response = await api.post("/requests", json={"kind": kind, "subject": subject, **more})
+    assert response.status_code == 201, response.text
+    return str(response.json()["case_number"])

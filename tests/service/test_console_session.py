@@ -17,22 +17,10 @@ import pytest
 from temporalio.client import Client
 
 from dsr.config import Settings
-from dsr.idp import LocalIdentityProvider, demo_password, submit_form
-from tests.serving import SignIns, desk_for
+from dsr.idp import LocalIdentityProvider, submit_form
+from tests.serving import SignIns, console_sign_in as sign_in, desk_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-def sign_in(base: str, login: str, password: str | None = None) -> tuple[httpx.Client, Any]:
-    """Open the console, be sent to the provider, sign in there; the browser and the page it
-    ends on (the console's start page when it worked)."""
-    browser = httpx.Client(base_url=base, follow_redirects=True, timeout=20)
-    page = browser.get("/")
-    assert "/interaction/" in str(page.url), page.url  # the provider's login form
-    page = submit_form(
-        browser, page, {"login": login, "password": password or demo_password(login)}
-    )
-    return browser, page
 
 
 def callback_cookie(page: httpx.Response) -> str:
@@ -70,7 +58,7 @@ async def test_a_handler_signs_in_and_out_and_the_old_cookie_is_worth_nothing(
             assert "Inloggad som" in browser.get("/").text, "still signed in"
 
             # The page's own form signs out here and at the provider.
-            out = submit_form(browser, browser.get("/"), {})
+            out = submit_form(browser, browser.get("/"), {}, "utloggning")
             assert "/session/end" in str(out.url) or "Logga ut" in out.text
             if "op.logoutForm" in out.text:
                 out = submit_form(browser, out, {"logout": "yes"}, "op.logoutForm")
@@ -96,7 +84,7 @@ async def test_no_to_signing_out_at_the_provider_still_asks_the_next_person_for_
         def session() -> None:
             browser, page = sign_in(desk.service.url, "bo")
             assert "Inloggad som" in page.text
-            out = submit_form(browser, page, {})  # the console's "Logga ut"
+            out = submit_form(browser, page, {}, "utloggning")  # the console's "Logga ut"
             assert "op.logoutForm" in out.text
             submit_form(browser, out, {}, "op.logoutForm")  # "Nej": the provider's session stays
             again = browser.get("/")

@@ -9,6 +9,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from dsr.config import PROJECT_ROOT
+
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
@@ -37,3 +39,14 @@ def browser() -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Path:
+    """Where a test keeps what it saw: build/screenshots/<test>/, left after the run for a
+    person to look at (git ignores build/); each run replaces a test's own."""
+    where = PROJECT_ROOT / "build" / "screenshots" / request.node.name
+    where.mkdir(parents=True, exist_ok=True)
+    for old in where.glob("*.png"):
+        old.unlink()
+    return where
