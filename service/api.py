@@ -107,6 +107,10 @@ class StaffMember:
         if why is not None:
             raise Problem(403, why)
 
+    def allows(self, action: str) -> bool:
+        """Whether the roster today lets this person take `action` (what `may` checks)."""
+        return refusal(self.staff, self.login, action) is None
+
 
 def staff_on(
     settings: Settings, day: date | None = None, *, checked: bool = False

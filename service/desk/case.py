@@ -21,13 +21,7 @@ from pydantic import ValidationError
 
 from dsr.calendar import STOCKHOLM
 from dsr.config import Settings
-from dsr.models import (
-    CaseState,
-    CaseStatus,
-    Escalation,
-    Kind,
-)
-from dsr.roles import refusal
+from dsr.models import CaseState, CaseStatus, Kind
 from service import cases
 from service.actions import BY_PATH, Action, body_model
 from service.api import (
@@ -66,13 +60,8 @@ log = structlog.get_logger("service.desk.case")
 router = APIRouter(include_in_schema=False)
 
 GDPR = frozenset(Kind) - {Kind.PUBLIC_ACCESS}
-
-
 EVERY = frozenset(Kind)
-
 OPEN = frozenset(CaseState) - {CaseState.CLOSED}
-
-
 UNANSWERED = OPEN - ANSWERED
 
 # Where the console offers each action: the kinds that take it and the states it is taken in.
@@ -163,10 +152,14 @@ def _may(member: StaffMember, status: CaseStatus, action: Action) -> bool:
     if action.update == "reassign":
         # The assignee hands their own case on; anyone else's takes a team lead.
         own = (status.assignee or "").casefold() == member.login.casefold()
-        if refusal(member.staff, member.login, action.role_action) is not None:
+        if not member.allows(action.role_action):
             return False  # the service's own check (service.api.perform)
-        return own or refusal(member.staff, member.login, "reassign") is None
-    return refusal(member.staff, member.login, action.role_action) is None
+        return own or member.allows("reassign")
+    return member.allows(action.role_action)
+
+
+# The fields whose options come from the case or the roster (`_choices`).
+CHOSEN = ("accepted_fields", "to", "document_ids")
 
 
 def _choices(member: StaffMember, status: CaseStatus) -> dict[str, list[tuple[str, str]]]:
@@ -214,7 +207,7 @@ def action_forms(member: StaffMember, status: CaseStatus, where: str = "case") -
                 primary=path in ("approve-release", "verify-identity", "approve-erasure-plan"),
             )
         )
-    if where == "case" and status.state is not CaseState.CLOSED and _may_link(member):
+    if where == "case" and status.state is not CaseState.CLOSED and member.allows("link"):
         title, button = words.ACTIONS["link"]
         found.append(
             Form(
@@ -225,10 +218,6 @@ def action_forms(member: StaffMember, status: CaseStatus, where: str = "case") -
             )
         )
     return found
-
-
-def _may_link(member: StaffMember) -> bool:
-    return refusal(member.staff, member.login, "link") is None
 
 
 @dataclass(frozen=True)
@@ -312,9 +301,9 @@ async def case_page(request: Request, case_number: CasePath) -> Response:
     case_number = case_number_of(case_number)
     status = await cases.fetch_status(temporal(request), case_number)
     await recorded_read(request, case_number, member, "read:case")
-    today = datetime.now(STOCKHOLM).date()
-    days = (status.deadline - today).days
-    answered = status.state in ANSWERED or status.state is CaseState.CLOSED
+    days_class, days_text = words.days_left(
+        (status.deadline - datetime.now(STOCKHOLM).date()).days, answered=status.state in ANSWERED
+    )
     settings: Settings = request.app.state.settings
     return page(
         request,
@@ -326,24 +315,23 @@ async def case_page(request: Request, case_number: CasePath) -> Response:
         kind=words.KINDS.get(status.kind, status.kind),
         state=words.STATES.get(status.state, status.state),
         waits_for=words.WAITS_FOR.get(status.state, "–"),
-        days_class="besvarat" if answered else words.days_left_class(days),
-        days_text="besvarat" if answered else words.days_left_text(days),
+        days_class=days_class,
+        days_text=days_text,
         local=local,
         events=timeline(status),
         forms=action_forms(member, status),
         extract_review=status.extract is not None
         and status.state is CaseState.AWAITING_REVIEW
-        and refusal(member.staff, member.login, "read_extract") is None,
+        and member.allows("read_extract"),
         reviewing=status.public is not None
         and status.state in REVIEWING
-        and refusal(member.staff, member.login, "review_document") is None,
+        and member.allows("review_document"),
         previewing=status.public is not None
         and status.public.letter_ref is not None
         and status.state is CaseState.AWAITING_REVIEW
-        and refusal(member.staff, member.login, "approve_release") is None,
+        and member.allows("approve_release"),
         escalation=words.ESCALATIONS.get(status.escalation, status.escalation),
         web_ui=web_ui(settings, status.case_number),
-        overdue=status.escalation is Escalation.OVERDUE,
         done=done_text(request.session.pop("klart", None)),
         labels=labels(),
     )
@@ -409,8 +397,8 @@ async def act(request: Request, case_number: CasePath, action_path: ActionPath) 
     action = BY_PATH.get(action_path)
     if action is None or action_path not in OFFERED:
         raise Problem(404, f"the console has no action {action_path}")
-    status = await cases.fetch_status(temporal(request), case_number)
-    values = forms.read(form, forms.controls(action.model, _choices(member, status)))
+    # Reading a form needs its controls' kinds, not their options: no status is fetched.
+    values = forms.read(form, forms.controls(action.model, dict.fromkeys(CHOSEN, [])))
     try:
         body = body_model(action.model).model_validate(values)
     except ValidationError as error:

@@ -86,8 +86,9 @@ def _since(at: datetime | None, now: datetime) -> str:
 
 
 def _row(case: queue.QueueRow, now: datetime) -> Row:
-    days = (case.deadline - now.date()).days
-    answered = case.state in ANSWERED
+    days_class, days_text = words.days_left(
+        (case.deadline - now.date()).days, answered=case.state in ANSWERED
+    )
     return Row(
         case_number=case.case_number,
         kind=words.KINDS.get(case.kind, case.kind),
@@ -96,8 +97,8 @@ def _row(case: queue.QueueRow, now: datetime) -> Row:
         since=_since(case.since, now),
         assignee=case.assignee or "otilldelat",
         deadline=case.deadline.isoformat(),
-        days_class="besvarat" if answered else words.days_left_class(days),
-        days_text="besvarat" if answered else words.days_left_text(days),
+        days_class=days_class,
+        days_text=days_text,
     )
 
 

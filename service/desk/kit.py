@@ -215,6 +215,8 @@ def labels() -> dict[str, dict[str, str]]:
         types = load_archive().document_types
     except ArchiveError:
         types = {}
+    # The places an access answer also searches, read only (systems.places).
+    systems.update(words.PLACES_SEARCHED)
     return {"systems": systems, "types": dict(types)}
 
 

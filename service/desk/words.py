@@ -21,6 +21,7 @@ from dsr.models import (
     ReviewDecision,
     SecrecyGround,
 )
+from systems import places
 
 KINDS: dict[str, str] = {
     Kind.ACCESS: "Registerutdrag (art. 15)",
@@ -261,6 +262,11 @@ STEPS: dict[str, str] = {
     "extracts_deleted": "Utdragsfilerna raderades",
 }
 
+PLACES_SEARCHED: dict[str, str] = {
+    places.ARCHIVE: "Diarium och arkiv",
+    places.REGISTER: "Ärenderegistret",
+}
+
 PAUSES: dict[str, str] = {
     "identity": "identitetsbevis",
     "clarification": "förtydligande",
@@ -298,6 +304,13 @@ def step(action: str) -> str:
     if head.startswith("review_document"):
         return "En handling sekretessprövades"
     return STEPS.get(action, action.replace("_", " "))
+
+
+def days_left(days: int, *, answered: bool) -> tuple[str, str]:
+    """Days left as shown: the colour's class and the words; an answered case has none."""
+    if answered:
+        return "besvarat", "besvarat"
+    return days_left_class(days), days_left_text(days)
 
 
 def days_left_class(days: int) -> str:
