@@ -44,6 +44,21 @@ from service.problems import Problem
 log = structlog.get_logger("service.desk.registration")
 router = APIRouter(include_in_schema=False)
 
+# What a refusal names (the API's field, or the label of a form's field) -> the form's field.
+_FIELD_OF = {
+    "kind": "kind",
+    "subject": "subject",
+    "received": "received",
+    "channel": "channel",
+    "assignee": "assignee",
+    "change": "falt-0",
+    "details": "falt-0",
+    "description": "description",
+    "sender": "sender",
+    "contact": "email",
+    "type": "types",
+    "query": "types",
+}
 GDPR_KINDS = [kind for kind in Kind if kind is not Kind.PUBLIC_ACCESS]
 
 
@@ -110,6 +125,12 @@ async def register_request(request: Request) -> Response:
             title="Registrera en begäran",
             person=person,
             error=error.detail,
+            # Beside the field it is about, in the form that was sent, where it names one.
+            wrong=(
+                public,
+                _FIELD_OF.get(error.detail.partition(":")[0].strip()),
+                error.detail.partition(":")[2].strip(),
+            ),
             public=public,
             **_register_context(member, values),
         )

@@ -216,7 +216,9 @@ async def test_a_request_received_by_letter_is_registered_from_the_form(counter:
         wrong = browser.post("/registrera", data=typed)
         assert wrong.status_code == 422 and "Begäran registrerades inte" in wrong.text
         assert "check digit" in wrong.text or "kontrollsiffra" in wrong.text, wrong.text[-800:]
-        # What was typed is still in the form, to be corrected.
+        # Said beside the field it is about, and what was typed is still there to correct.
+        beside = wrong.text.split('id="subject"')[1].split("</div>")[0]
+        assert 'aria-invalid="true"' in beside and 'id="fel-gdpr-subject"' in beside
         assert 'value="Lindvägen 12"' in wrong.text
         forged = browser.post("/registrera", data={**typed, "csrf": "x"})
         assert forged.status_code == 403
@@ -225,6 +227,7 @@ async def test_a_request_received_by_letter_is_registered_from_the_form(counter:
             data={**typed, "subject": DEMO_SUBJECTS["coordination"], "received": "2099-01-01"},
         )
         assert future.status_code == 422 and "future" in future.text
+        assert 'id="fel-gdpr-received"' in future.text
         done = browser.post("/registrera", data={**typed, "subject": DEMO_SUBJECTS["coordination"]})
         assert done.status_code == 200 and "Begäran är registrerad" in done.text
         gdpr = str(done.url).rsplit("/", 1)[1].split("?")[0]

@@ -286,6 +286,16 @@ async def test_a_request_by_telephone_is_registered_and_the_supervisor_sees_it(
         wait.until(seen.title_contains("Registrera en begäran"))
         form = browser.find_element(By.ID, "registrera-gdpr")
         Select(form.find_element(By.ID, "kind")).select_by_value("erasure")
+        # A digit wrong: said beside the number, the form kept as typed, nothing registered.
+        form.find_element(By.ID, "subject").send_keys(FILLER_SUBJECTS["lund"][:-1] + "0")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(seen.presence_of_element_located((By.ID, "fel-gdpr-subject")))
+        assert "Begäran registrerades inte" in main_text(browser)
+        browser.save_screenshot(str(screenshots / "0-registrera-fel.png"))
+        form = browser.find_element(By.ID, "registrera-gdpr")
+        assert form.find_element(By.ID, "subject").get_attribute("aria-invalid") == "true"
+        Select(form.find_element(By.ID, "kind")).select_by_value("erasure")
+        form.find_element(By.ID, "subject").clear()
         form.find_element(By.ID, "subject").send_keys(FILLER_SUBJECTS["lund"])
         Select(form.find_element(By.ID, "gdpr-channel")).select_by_value("phone")
         Select(form.find_element(By.ID, "gdpr-assignee")).select_by_value("cecilia")
