@@ -27,6 +27,10 @@ A = TypeVar("A")
 
 # Cases started before roles existed keep their course: no roster is read, nobody is refused.
 ROSTER_PATCH = "roster"
+# The roster is read by a local activity, in the worker that runs the case's workflow task,
+# instead of a scheduled one: an action waits one round trip to the server fewer (the API's
+# action latency). Cases whose history read it by a scheduled activity keep doing so.
+ROSTER_LOCAL_PATCH = "roster-local"
 
 
 class NotPermitted(ApplicationError):
@@ -57,14 +61,24 @@ class StaffRoles:
         """The roster now, kept for validators; None for a case from before roles."""
         if not workflow.patched(ROSTER_PATCH):
             return None
-        result = await workflow.execute_activity_method(
-            RosterActivities.staff_roles,
-            RosterInput(case_number=self._roles_ref, at=workflow.now()),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(
-                initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-            ),
+        request = RosterInput(case_number=self._roles_ref, at=workflow.now())
+        retry = RetryPolicy(
+            initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
         )
+        if workflow.patched(ROSTER_LOCAL_PATCH):
+            result = await workflow.execute_local_activity_method(
+                RosterActivities.staff_roles,
+                request,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=retry,
+            )
+        else:
+            result = await workflow.execute_activity_method(
+                RosterActivities.staff_roles,
+                request,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=retry,
+            )
         if result.problem is None:
             self._staff = result.staff
         return result
