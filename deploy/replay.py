@@ -26,7 +26,7 @@ from temporalio.worker import Replayer
 
 from dsr.client import connect, data_converter
 from dsr.config import Settings, get_settings
-from dsr.worker_setup import WORKFLOWS, workflow_runner
+from dsr.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 
 RUNNING = 'ExecutionStatus="Running"'
 
@@ -36,6 +36,7 @@ def replayer(settings: Settings) -> Replayer:
         workflows=list(WORKFLOWS),
         data_converter=data_converter(settings),
         workflow_runner=workflow_runner(),
+        interceptors=worker_interceptors(),
     )
 
 

@@ -4,27 +4,42 @@ pydantic converter, with every payload sealed by the encryption codec."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from pathlib import Path
+from typing import Any
 
-from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import (
+    Client,
+    Interceptor,
+    OutboundInterceptor,
+    StartWorkflowUpdateInput,
+)
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
 from dsr.codec import EncryptionCodec
 from dsr.config import Settings
+from dsr.converter import NamedModelPayloadConverter
+from dsr.models import HandlerAction
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """Pydantic payloads, sealed with the settings' keys; failure messages and stack traces
-    are moved into a sealed payload too (they can quote what failed)."""
+    """Pydantic payloads naming their model (dsr.converter), sealed with the settings' keys
+    and bound to their case and place (dsr.codec); failure messages and stack traces are moved
+    into a sealed payload too (they can quote what failed)."""
+    named = DataConverter(payload_converter_class=NamedModelPayloadConverter)
     ring = settings.key_ring()
     if ring is None:
-        return pydantic_data_converter
+        return named
+    codec = EncryptionCodec(
+        ring,
+        accept_unsealed=settings.accept_unsealed_payloads,
+        accept_unbound=settings.accept_unbound_payloads,
+    )
     return dataclasses.replace(
-        pydantic_data_converter,
-        payload_codec=EncryptionCodec(ring, accept_unsealed=settings.accept_unsealed_payloads),
+        named,
+        payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
 
@@ -53,6 +68,32 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
     )
 
 
+class OneTimeActionIds(Interceptor):
+    """Client interceptor: every action (dsr.models.HandlerAction) this client sends as an
+    update gets a fresh one-time id, unless it has one; the case refuses an id it has taken
+    already (workflows.guard), so a copy of the update replayed later does nothing. The case
+    service's client is where actions come from, so it is the service that sets the ids."""
+
+    def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
+        return _StampActionIds(next)
+
+
+class _StampActionIds(OutboundInterceptor):
+    async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
+        args = [
+            arg.model_copy(update={"action_id": uuid.uuid4().hex})
+            if isinstance(arg, HandlerAction) and arg.action_id is None
+            else arg
+            for arg in input.args
+        ]
+        return await super().start_workflow_update(dataclasses.replace(input, args=args))
+
+
+def interceptors() -> list[Interceptor]:
+    """What every client of the engine's (the service, the tests, the benchmarks) carries."""
+    return [OneTimeActionIds()]
+
+
 class ConnectionSettingsError(ValueError):
     """The settings for reaching Temporal cannot be used; the message names the setting."""
 
@@ -62,6 +103,7 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        interceptors=interceptors(),
         runtime=runtime,
         tls=tls_config(settings),
         api_key=settings.temporal_api_key or None,

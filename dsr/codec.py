@@ -5,6 +5,14 @@ Temporal stores payloads in its database and shows them to everyone with Web UI 
 this codec it stores ciphertext, and only holders of a key (the worker, the CLI, the codec
 server for the UI) can read it. Each payload names the key that sealed it, so keys rotate: new
 payloads use the current key, and every listed key still opens older ones.
+
+Each payload is also bound to where it belongs (the associated data of AES-GCM): the namespace,
+the workflow it is an input or output of, and its place there, the workflow itself or one
+activity by type. The SDK says where a payload goes or comes from (its serialization context);
+a payload sealed for one case or activity does not open in another, even with the right key.
+Which update or query a workflow payload is for is bound one level in: the payload converter
+(dsr.converter) names the payload's model inside the seal, and the update's validator refuses a
+payload made for another. Payloads sealed before binding open while `accept_unbound` allows.
 """
 
 from __future__ import annotations
@@ -21,10 +29,22 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.converter import (
+    ActivitySerializationContext,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+    WorkflowSerializationContext,
+)
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
+# Where a sealed payload belongs, in its (unsealed) metadata: namespace, workflow id and place,
+# joined by BINDING_SEPARATOR. It names no person (a case number, an activity's type); the
+# codec server reads it to open a payload without a context and to record which case it showed.
+BINDING = "encryption-binding"
+BINDING_SEPARATOR = "\x1f"
+_BOUND_AAD = b"dsr-payload/bound\x00"
 _NONCE = 12
 _KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -83,18 +103,85 @@ def new_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
-class EncryptionCodec(PayloadCodec):
+def binding(context: SerializationContext | None) -> str | None:
+    """Where a payload in `context` belongs; None where the SDK gives no context."""
+    if isinstance(context, WorkflowSerializationContext):
+        parts = [context.namespace, context.workflow_id, "workflow"]
+    elif isinstance(context, ActivitySerializationContext):
+        # Whether it runs as a local activity is left out: it may change by a patch.
+        parts = [
+            context.namespace,
+            context.workflow_id or "",
+            f"activity:{context.activity_type or ''}",
+        ]
+    else:
+        return None
+    return BINDING_SEPARATOR.join(parts)
+
+
+def bound_case(binding_text: str) -> str:
+    """The workflow id a binding names (the case number, or the case's follow-up)."""
+    parts = binding_text.split(BINDING_SEPARATOR)
+    return parts[1] if len(parts) == 3 else ""
+
+
+class PayloadRefused(EncryptionKeyError):
+    """A payload that does not open here: unsealed where sealing is required, damaged, or
+    sealed for another case or place."""
+
+
+# What decoding gives for a refused payload: no converter of the SDK's takes it, and the
+# engine's (dsr.converter) fails with the reason carried in its data.
+REFUSED = b"binary/refused"
+
+
+def refusal(reason: str) -> Payload:
+    return Payload(metadata={"encoding": REFUSED}, data=reason.encode())
+
+
+def refused_reason(payload: Payload) -> str | None:
+    """Why decoding refused `payload`, or None if it opened."""
+    if payload.metadata.get("encoding") != REFUSED:
+        return None
+    return payload.data.decode(errors="replace")
+
+
+class EncryptionCodec(PayloadCodec, WithSerializationContext):
     """AES-256-GCM over each whole payload (its metadata and data), with the key id both in
     the sealed payload's metadata and bound to the ciphertext, so a payload cannot be passed
     off as sealed by another key. Payloads that are not sealed pass through decoding when
     `accept_unsealed` (histories recorded before encryption, cases started before it); once
     none is left, refusing them stops anyone with access to Temporal but without a key from
-    sending the workers an update or signal of their own making."""
+    sending the workers an update or signal of their own making.
 
-    def __init__(self, ring: KeyRing, *, accept_unsealed: bool = True) -> None:
+    With a serialization context (`with_context`, which the SDK calls for each payload it
+    converts) a payload is sealed bound to it and opens only in the same one. Without one (the
+    codec server, `temporal workflow show`) a bound payload opens as bound to the place its
+    metadata names, which the tag proves. Payloads sealed before binding (no binding in their
+    metadata) open in any context while `accept_unbound`: histories and cases from before."""
+
+    def __init__(
+        self,
+        ring: KeyRing,
+        *,
+        accept_unsealed: bool = True,
+        accept_unbound: bool = True,
+        _context: str | None = None,
+    ) -> None:
         self._ring = ring
         self._accept_unsealed = accept_unsealed
+        self._accept_unbound = accept_unbound
         self._ciphers = {name: AESGCM(key) for name, key in ring.keys.items()}
+        self._binding = _context
+
+    def with_context(self, context: SerializationContext) -> EncryptionCodec:
+        place = binding(context)
+        if place == self._binding:
+            return self
+        bound = EncryptionCodec.__new__(EncryptionCodec)
+        bound.__dict__.update(self.__dict__)
+        bound._binding = place
+        return bound
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         return [self._seal(payload) for payload in payloads]
@@ -103,17 +190,31 @@ class EncryptionCodec(PayloadCodec):
         return [self._decode(payload) for payload in payloads]
 
     def _decode(self, payload: Payload) -> Payload:
-        if payload.metadata.get("encoding") == ENCODING:
-            return self._open(payload)
-        if not self._accept_unsealed:
-            raise EncryptionKeyError("encryption: an unsealed payload is refused")
-        return payload
+        """The payload opened; one refused (unsealed, damaged, bound elsewhere) becomes a
+        REFUSED payload whose conversion fails with the reason: an update carrying it is
+        rejected before its validator, and nothing of it reaches history. Raising here instead
+        would fail the whole workflow task, and the case would stand still while it is retried.
+        A payload whose key is missing still raises: the task is retried once the key is back."""
+        try:
+            if payload.metadata.get("encoding") == ENCODING:
+                return self._open(payload)
+            if not self._accept_unsealed:
+                raise PayloadRefused("encryption: an unsealed payload is refused")
+            return payload
+        except PayloadRefused as refused:
+            return refusal(str(refused))
 
     def _seal(self, payload: Payload) -> Payload:
         name = self._ring.current
         nonce = os.urandom(_NONCE)
-        sealed = self._ciphers[name].encrypt(nonce, payload.SerializeToString(), name.encode())
-        return Payload(metadata={"encoding": ENCODING, KEY_ID: name.encode()}, data=nonce + sealed)
+        metadata = {"encoding": ENCODING, KEY_ID: name.encode()}
+        if self._binding is None:
+            aad = name.encode()
+        else:
+            metadata[BINDING] = self._binding.encode()
+            aad = _bound_aad(name, self._binding)
+        sealed = self._ciphers[name].encrypt(nonce, payload.SerializeToString(), aad)
+        return Payload(metadata=metadata, data=nonce + sealed)
 
     def _open(self, payload: Payload) -> Payload:
         name = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
@@ -122,10 +223,39 @@ class EncryptionCodec(PayloadCodec):
             raise EncryptionKeyError(
                 f"encryption: no key {name!r} to open a payload (rotated out?)"
             )
+        claimed = payload.metadata.get(BINDING)
+        if claimed is None:
+            if not self._accept_unbound:
+                raise PayloadRefused(
+                    "encryption: a payload sealed before payloads were bound to their case is "
+                    "refused"
+                )
+            aad = name.encode()
+        else:
+            place = claimed.decode(errors="replace")
+            if self._binding is not None and place != self._binding:
+                raise PayloadRefused(
+                    f"encryption: a payload sealed for {_described(place)} is refused in "
+                    f"{_described(self._binding)}"
+                )
+            aad = _bound_aad(name, place)
         try:
-            plain = cipher.decrypt(payload.data[:_NONCE], payload.data[_NONCE:], name.encode())
+            plain = cipher.decrypt(payload.data[:_NONCE], payload.data[_NONCE:], aad)
         except InvalidTag:
-            raise EncryptionKeyError(
-                f"encryption: a payload sealed with key {name!r} is damaged"
+            raise PayloadRefused(
+                f"encryption: a payload sealed with key {name!r} is damaged, or not sealed for "
+                "where it was sent"
             ) from None
         return Payload.FromString(plain)
+
+
+def _bound_aad(key_name: str, place: str) -> bytes:
+    return _BOUND_AAD + key_name.encode() + b"\x00" + place.encode()
+
+
+def _described(place: str) -> str:
+    parts = place.split(BINDING_SEPARATOR)
+    if len(parts) != 3:
+        return "another place"
+    namespace, workflow_id, where = parts
+    return f"{where} of {workflow_id or 'no workflow'} in namespace {namespace}"

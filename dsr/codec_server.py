@@ -18,6 +18,8 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
+from dsr.codec import refused_reason
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # The largest body accepted: a few workflow histories' payloads at once.
 MAX_BODY = 8 * 1024 * 1024
@@ -81,7 +83,12 @@ def create_app(
         return Payloads(payloads=await codec.encode(payloads.payloads))
 
     async def decode(payloads: Payloads) -> Payloads:
-        return Payloads(payloads=await codec.decode(payloads.payloads))
+        opened = await codec.decode(payloads.payloads)
+        for payload in opened:
+            reason = refused_reason(payload)
+            if reason is not None:
+                raise ValueError(reason)
+        return Payloads(payloads=opened)
 
     app = web.Application(client_max_size=MAX_BODY)
     for prefix in ("", "/t/{token}") if path_tokens else ("",):

@@ -106,6 +106,10 @@ class Settings(BaseSettings):
     # Whether workers accept payloads nobody sealed (from before encryption). Switch off once
     # no such case runs: then nobody without a key can feed a worker an update of their own.
     accept_unsealed_payloads: bool = True
+    # Whether workers accept sealed payloads that are not bound to a case and place (sealed
+    # before binding). Switch off once no case from before binding runs: then a payload read
+    # from one case's history cannot be fed to another.
+    accept_unbound_payloads: bool = True
     # The codec server (for the Web UI and `temporal workflow show --codec-endpoint`): where it
     # listens and the bearer tokens it accepts (one per supervisor or per SSO proxy).
     codec_address: str = "127.0.0.1:8234"

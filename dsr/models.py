@@ -70,6 +70,18 @@ class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# One per action a person takes: the case service's client gives each update it sends a fresh
+# one (dsr.client), and a case refuses an id it has already seen (workflows.roles), so an
+# action read from a history and sent again does nothing.
+ActionId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+
+
+class HandlerAction(Model):
+    """The input of an update a person takes on a case: who (`handler`) and a one-time id."""
+
+    action_id: ActionId | None = None
+
+
 # The GDPR kinds: each concerns one data subject, identified by their identity number.
 GDPR_KINDS = frozenset(k for k in Kind if k is not Kind.PUBLIC_ACCESS)
 
@@ -206,7 +218,7 @@ class DeadlinePlan(Model):
     counted: list[int] = Field(default_factory=list)
 
 
-class ExtendInput(Model):
+class ExtendInput(HandlerAction):
     """Art. 12(3): two more months, with the reasons told to the subject before the deadline."""
 
     handler: HandlerId
@@ -216,20 +228,20 @@ class ExtendInput(Model):
     told_outside: bool = False
 
 
-class AskClarificationInput(Model):
+class AskClarificationInput(HandlerAction):
     """The handler needs the subject to clarify the request; the question goes to them."""
 
     handler: HandlerId
     question: Reason
 
 
-class RecordClarificationInput(Model):
+class RecordClarificationInput(HandlerAction):
     handler: HandlerId
     # The day the subject's answer arrived: the pause ends then. None: today.
     received_on: date | None = None
 
 
-class ReassignInput(Model):
+class ReassignInput(HandlerAction):
     handler: HandlerId  # who reassigns
     to: HandlerId
 
@@ -591,7 +603,7 @@ class CaseResult(Model):
 # --- handler actions (updates) ------------------------------------------------------------
 
 
-class VerifyIdentityInput(Model):
+class VerifyIdentityInput(HandlerAction):
     method: IdentityMethod
     handler: HandlerId
     # The day the subject supplied the proof (a letter's day of arrival, the visit): the pause
@@ -599,26 +611,26 @@ class VerifyIdentityInput(Model):
     supplied_on: date | None = None
 
 
-class CloseUnverifiedInput(Model):
+class CloseUnverifiedInput(HandlerAction):
     handler: HandlerId
     reason: Reason
 
 
-class ApproveReleaseInput(Model):
+class ApproveReleaseInput(HandlerAction):
     handler: HandlerId
 
 
-class RequestChangesInput(Model):
+class RequestChangesInput(HandlerAction):
     handler: HandlerId
     reason: Reason
 
 
-class RecordManualDeliveryInput(Model):
+class RecordManualDeliveryInput(HandlerAction):
     handler: HandlerId
     note: Reason
 
 
-class WithdrawInput(Model):
+class WithdrawInput(HandlerAction):
     """The subject (or a public-access requester) withdraws the request, at any time."""
 
     handler: HandlerId  # who recorded it
@@ -627,21 +639,21 @@ class WithdrawInput(Model):
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
-class RefuseInput(Model):
+class RefuseInput(HandlerAction):
     """Art. 12(5): manifestly unfounded or excessive; the reason is required and sent."""
 
     handler: HandlerId
     reason: Reason
 
 
-class DecideRectificationInput(Model):
+class DecideRectificationInput(HandlerAction):
     handler: HandlerId
     decision: RectificationDecision
     accepted_fields: list[RectifiableField] = Field(default_factory=list)
     reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
-class RecordRestrictionGroundInput(Model):
+class RecordRestrictionGroundInput(HandlerAction):
     """The subject's answer to which ground of Art. 18(1) the restriction rests on."""
 
     handler: HandlerId
@@ -649,20 +661,20 @@ class RecordRestrictionGroundInput(Model):
     received_on: date | None = None  # the day the answer arrived: the pause ends then
 
 
-class LiftRestrictionInput(Model):
+class LiftRestrictionInput(HandlerAction):
     handler: HandlerId
     reason: Reason
 
 
-class PrepareErasurePlanInput(Model):
+class PrepareErasurePlanInput(HandlerAction):
     handler: HandlerId
 
 
-class ApproveErasurePlanInput(Model):
+class ApproveErasurePlanInput(HandlerAction):
     handler: HandlerId
 
 
-class RejectErasurePlanInput(Model):
+class RejectErasurePlanInput(HandlerAction):
     handler: HandlerId
     reason: Reason
 
@@ -854,7 +866,7 @@ class RetentionFollowUpResult(Model):
     disposal_reference: str | None = None
 
 
-class RecordDisposalDecisionInput(Model):
+class RecordDisposalDecisionInput(HandlerAction):
     """The archive's disposal decision (gallringsbeslut) that lets the archived rows go."""
 
     handler: HandlerId
@@ -982,12 +994,12 @@ class LocateDocumentsResult(Model):
     truncated: bool = False  # more matched than a search returns: narrow it
 
 
-class SearchAgainInput(Model):
+class SearchAgainInput(HandlerAction):
     handler: HandlerId
     query: DocumentQuery
 
 
-class ConfirmDocumentsInput(Model):
+class ConfirmDocumentsInput(HandlerAction):
     handler: HandlerId
     # The documents the request covers, from the search's candidates; none: nothing the
     # company holds matches, and the requester is told so.
@@ -1001,7 +1013,7 @@ class Mask(Model):
     ground: SecrecyGround
 
 
-class ReviewDocumentInput(Model):
+class ReviewDocumentInput(HandlerAction):
     """One document's secrecy review. A withheld document is named in the answer by its
     title: `masks` then name the parts of the title that are secret too."""
 
@@ -1099,7 +1111,7 @@ class PublicAccessTermsInput(Model):
     case_number: CaseNumber
 
 
-class RequestFormalDecisionInput(Model):
+class RequestFormalDecisionInput(HandlerAction):
     handler: HandlerId  # who took the requester's request for a formal decision
 
 
@@ -1118,6 +1130,12 @@ class RosterInput(Model):
     at: AwareDatetime  # whose roles at this moment (its Stockholm day)
 
 
+class RefreshRosterInput(HandlerAction):
+    """Have a case read the staff roster anew, for someone given a role since it last did."""
+
+    handler: HandlerId
+
+
 class RosterResult(Model):
     # Handler id (casefolded) -> roles that day; empty with `problem` set when the roster or
     # the delegation register cannot be read.
@@ -1125,7 +1143,7 @@ class RosterResult(Model):
     problem: str | None = None
 
 
-class FormalDecisionInput(Model):
+class FormalDecisionInput(HandlerAction):
     handler: HandlerId  # the decision maker: must hold delegated authority
 
 
@@ -1171,7 +1189,7 @@ class AppealWindow(Model):
     closes_at: AwareDatetime
 
 
-class RecordDecisionReceiptInput(Model):
+class RecordDecisionReceiptInput(HandlerAction):
     """The day a formal decision sent by letter reached the requester, and how that is shown."""
 
     handler: HandlerId
@@ -1179,7 +1197,7 @@ class RecordDecisionReceiptInput(Model):
     evidence: Reason  # e.g. "Mottagningsbevis undertecknat 2026-12-03"
 
 
-class RegisterAppealInput(Model):
+class RegisterAppealInput(HandlerAction):
     handler: HandlerId
     received_on: date  # the day the appeal reached the company: decides whether it is in time
     # The day it reached the administrative court, when it was lodged there by mistake and sent
@@ -1246,7 +1264,7 @@ class PublicAccessStatus(Model):
     appeal: AppealRecord | None = None
 
 
-class LinkCaseInput(Model):
+class LinkCaseInput(HandlerAction):
     handler: HandlerId
     other: CaseNumber
 

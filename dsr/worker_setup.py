@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.deadlines import DeadlineActivities
@@ -51,6 +51,7 @@ from systems.demo import population_register
 from systems.document_archive import load_archive
 from systems.places import load_register_place
 from workflows.catalog import WORKFLOWS as CATALOG
+from workflows.guard import GuardUpdates
 
 WORKFLOWS: Sequence[type] = CATALOG
 
@@ -249,6 +250,11 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
+def worker_interceptors() -> list[Interceptor]:
+    """A worker's, and every Replayer's: the guard runs in replay too (it keeps state)."""
+    return [HeartbeatWhileRunning(), GuardUpdates()]
+
+
 def create_worker(
     client: Client, settings: Settings, activities: Sequence[Callable[..., Any]]
 ) -> Worker:
@@ -258,7 +264,7 @@ def create_worker(
         workflows=list(WORKFLOWS),
         activities=list(activities),
         workflow_runner=workflow_runner(),
-        interceptors=[HeartbeatWhileRunning()],
+        interceptors=worker_interceptors(),
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         # A stopping worker lets running activities finish for this long; then the SDK cancels

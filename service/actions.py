@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, create_model
+from pydantic.json_schema import SkipJsonSchema
 
 from dsr.models import (
     ActionResult,
@@ -186,8 +187,8 @@ BY_PATH = {action.path: action for action in ACTIONS}
 def body_model(model: type[BaseModel]) -> type[BaseModel]:
     """The update's input as a request body: `handler` may be left out (it is the signed-in
     person); a body that gives it must give that person."""
-    return create_model(
-        model.__name__.removesuffix("Input") + "Body",
-        __base__=model,
-        handler=(str | None, None),
-    )
+    fields: dict[str, Any] = {"handler": (str | None, None)}
+    if "action_id" in model.model_fields:
+        # Given by the case service to each action it sends; not the client's to choose.
+        fields["action_id"] = (SkipJsonSchema[str | None], None)  # type: ignore[misc]
+    return create_model(model.__name__.removesuffix("Input") + "Body", __base__=model, **fields)

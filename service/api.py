@@ -609,7 +609,12 @@ def _with_actor(member: StaffMember, body: BaseModel, model: type[BaseModel]) ->
             f"handler: the body names someone else, but {member.login} is signed in; an action "
             "is always taken as who signed in",
         )
-    fields = body.model_dump(exclude={"handler"})
+    if getattr(body, "action_id", None) is not None:
+        raise Problem(
+            422,
+            "action_id: the case service gives each action its one-time id; a body does not",
+        )
+    fields = body.model_dump(exclude={"handler", "action_id"})
     return model.model_validate({**fields, "handler": member.login})
 
 

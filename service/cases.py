@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import WorkflowExecutionStatus as RawStatus
 from temporalio.api.workflowservice.v1 import (
@@ -41,6 +41,7 @@ from dsr.models import (
     CaseStatus,
     Escalation,
     Kind,
+    RefreshRosterInput,
     SubmitRequestInput,
     SubmitRequestResult,
 )
@@ -118,7 +119,7 @@ async def run_update(
         if kind == "NotPermittedByCopy" and not refreshed:
             # The case judged by the roster it read last: someone given a role since is
             # refused by it. Have it read the roster now, and try once more.
-            if await refresh_roster(handle):
+            if await refresh_roster(handle, str(getattr(action, "handler", ""))):
                 return await run_update(
                     handle, case_number, update, action, result_type, refreshed=True
                 )
@@ -162,11 +163,19 @@ async def update_case(
         raise
 
 
-async def refresh_roster(handle: WorkflowHandle[Any, Any]) -> bool:
-    """Have the case read the staff roster anew; False if it could not be asked."""
+async def refresh_roster(handle: WorkflowHandle[Any, Any], actor: str) -> bool:
+    """Have the case read the staff roster anew, asked by `actor`; False if it could not be
+    asked, or would not read it now (it reads it at most every few seconds)."""
     try:
-        await handle.execute_update("refresh_roster", rpc_timeout=UPDATE_TIMEOUT)
-    except (WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError):
+        await handle.execute_update(
+            "refresh_roster", RefreshRosterInput(handler=actor), rpc_timeout=UPDATE_TIMEOUT
+        )
+    except (
+        WorkflowUpdateFailedError,
+        WorkflowUpdateRPCTimeoutOrCancelledError,
+        RPCError,
+        ValidationError,
+    ):
         return False
     return True
 

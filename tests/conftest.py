@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from dsr import search
 from dsr.binaries import installed_binary
-from dsr.client import data_converter
+from dsr.client import data_converter, interceptors
 from dsr.config import PROJECT_ROOT, Settings
 from dsr.db import create_engine, create_schema
 from dsr.idp import LocalIdentityProvider, start_identity_provider
@@ -34,6 +34,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=installed_binary("temporal"),
         data_converter=data_converter(Settings()),
+        interceptors=interceptors(),
         search_attributes=search.ALL,
         dev_server_log_level="error",
     )
@@ -131,6 +132,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=installed_binary("temporal-test-server"),
         data_converter=data_converter(Settings()),
+        interceptors=interceptors(),
     )
     # The time-skipping server learns custom search attributes only through the operator API.
     kinds = {

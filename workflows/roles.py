@@ -10,14 +10,14 @@ validator; `refresh_roster` reads it anew (the CLI does so, and tries once more)
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from dsr.models import RosterInput, RosterResult
+from dsr.models import RefreshRosterInput, RosterInput, RosterResult
 from dsr.roles import Role, refusal
 
 with workflow.unsafe.imports_passed_through():
@@ -31,6 +31,8 @@ ROSTER_PATCH = "roster"
 # instead of a scheduled one: an action waits one round trip to the server fewer (the API's
 # action latency). Cases whose history read it by a scheduled activity keep doing so.
 ROSTER_LOCAL_PATCH = "roster-local"
+# A roster refresh is taken at most this often (workflow time): see refresh_roster.
+REFRESH_EVERY = timedelta(seconds=10)
 
 
 class NotPermitted(ApplicationError):
@@ -47,15 +49,51 @@ class StaffRoles:
 
     _staff: dict[str, list[Role]] | None = None
     _judging_fresh = False
+    _refreshing = False
+    _refreshed_at: datetime | None = None
 
     @property
     def _roles_ref(self) -> str:
         raise NotImplementedError
 
     @workflow.update
-    async def refresh_roster(self) -> None:
-        """Read the roster anew (after someone was given a role); anyone may ask."""
-        await self._read_roster()
+    async def refresh_roster(self, action: RefreshRosterInput | None = None) -> None:
+        """Read the roster anew (after someone was given a role since the case last read it).
+        Updates from before this took no input (`action` None): they replay as they ran."""
+        self._refreshing = True
+        try:
+            result = await self._read_roster()
+        finally:
+            self._refreshing = False
+            self._refreshed_at = workflow.now()
+        if action is not None and result is not None and result.problem is None:
+            if action.handler.casefold() not in (self._staff or {}):
+                raise NotPermitted(
+                    f"case {self._roles_ref}: {action.handler} is not on the staff roster; "
+                    "the roster was read, nothing else was done"
+                )
+
+    @refresh_roster.validator
+    def _validate_refresh_roster(self, action: RefreshRosterInput | None = None) -> None:
+        """Who asks is named; one read at a time, and not more often than REFRESH_EVERY: a
+        flood of refreshes is refused before it reaches history, so it cannot use up the
+        case's updates."""
+        if action is None:
+            raise NotPermitted(
+                f"case {self._roles_ref}: a roster refresh names who asks; nothing was done"
+            )
+        if self._refreshing:
+            raise NotPermitted(
+                f"case {self._roles_ref}: the roster is being read already; nothing was done"
+            )
+        if self._refreshed_at is not None:
+            since = workflow.now() - self._refreshed_at
+            if since < REFRESH_EVERY:
+                raise NotPermitted(
+                    f"case {self._roles_ref}: the roster was read {since.seconds} s ago; it is "
+                    f"read again at most every {REFRESH_EVERY.seconds} s, nothing was done",
+                    by_copy=False,
+                )
 
     async def _read_roster(self) -> RosterResult | None:
         """The roster now, kept for validators; None for a case from before roles."""

@@ -10,7 +10,7 @@ from temporalio.worker import Replayer
 
 from dsr.client import data_converter
 from dsr.config import Settings
-from dsr.worker_setup import WORKFLOWS, workflow_runner
+from dsr.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
 
@@ -27,6 +27,7 @@ async def test_history_replays(path: Path) -> None:
         workflows=list(WORKFLOWS),
         data_converter=data_converter(Settings()),
         workflow_runner=workflow_runner(),
+        interceptors=worker_interceptors(),
     )
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     await replayer.replay_workflow(history)

@@ -30,7 +30,7 @@ from dsr.models import (
     PlanCollectionInput,
 )
 from dsr.policies import PERSISTENT, SHORT_TIMEOUT
-from dsr.worker_setup import WORKFLOWS, workflow_runner
+from dsr.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 from workflows.access import AccessRequestWorkflow
 
 with workflow.unsafe.imports_passed_through():
@@ -116,6 +116,7 @@ async def replay(access: type) -> WorkflowReplayResult:
         workflows=list(with_access(access)),
         data_converter=data_converter(Settings()),
         workflow_runner=workflow_runner(),
+        interceptors=worker_interceptors(),
     )
     # Resolved here, not at import: the sandbox imports this module again and refuses I/O.
     path = Path(__file__).resolve().parent.parent / "histories" / HISTORY

@@ -1,0 +1,130 @@
+"""Points 1 and 2 of the boundary, against a running case: whoever can read a case's history
+and send updates (Temporal's API, the Web UI) cannot replay an action, neither into another
+case, nor as another update, nor into the same case again. Real server, real worker.
+
+The sender holds no key: it sends the sealed payload it read as it is. It reads the answer
+with the engine's key only so that the test can say why it was refused."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import RawValue
+from temporalio.converter import (
+    DataConverter,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+)
+
+from dsr.client import data_converter
+from dsr.codec import EncryptionCodec
+from dsr.config import Settings
+from dsr.models import CaseResult, CaseState, Channel, ReassignInput
+from systems.demo import DEMO_SUBJECTS
+from tests.helpers import status_of, submit_access, wait_for_state
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+class SendsAsIs(PayloadCodec, WithSerializationContext):
+    """Sends payloads as given (the sender has no key); opens answers with the engine's."""
+
+    def __init__(self, opener: PayloadCodec) -> None:
+        self._opener = opener
+
+    def with_context(self, context: SerializationContext) -> SendsAsIs:
+        assert isinstance(self._opener, WithSerializationContext)
+        return SendsAsIs(self._opener.with_context(context))
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return await self._opener.decode(payloads)
+
+
+def sender(client: Client) -> Client:
+    engine = data_converter(Settings())
+    assert engine.payload_codec is not None
+    converter = DataConverter(
+        payload_codec=SendsAsIs(engine.payload_codec),
+        failure_converter_class=engine.failure_converter_class,
+    )
+    return Client(client.service_client, namespace=client.namespace, data_converter=converter)
+
+
+async def open_case(client: Client, settings: Settings, who: str) -> WorkflowHandle[Any, Any]:
+    submitted = await submit_access(
+        client,
+        settings,
+        DEMO_SUBJECTS[who],
+        channel=Channel.LETTER,
+        assignee="anna",
+        deliver_elsewhere=True,
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+    return handle
+
+
+async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, Payload]]:
+    """The updates the case's history holds: their names and sealed inputs, as anyone with
+    read access to Temporal sees them."""
+    found = []
+    for event in (await handle.fetch_history()).events:
+        if event.HasField("workflow_execution_update_accepted_event_attributes"):
+            update = event.workflow_execution_update_accepted_event_attributes.accepted_request
+            found.append((update.input.name, update.input.args.payloads[0]))
+    return found
+
+
+async def refusal(handle: WorkflowHandle[Any, Any], update: str, payload: Payload) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(update, RawValue(payload))
+    return str(failed.value.cause)
+
+
+async def test_an_action_read_from_history_does_nothing_anywhere(
+    client: Client, worker: Settings
+) -> None:
+    first = await open_case(client, worker, "tolvan")
+    second = await open_case(client, worker, "coordination")
+    await first.execute_update("reassign", ReassignInput(handler="anna", to="chef.jurist"))
+    [(name, sealed)] = [u for u in await accepted_updates(first) if u[0] == "reassign"]
+    assert b"chef.jurist" not in sealed.SerializeToString()
+    raw = sender(client)
+
+    # Into another case: sealed for the first, it does not open in the second.
+    why = await refusal(raw.get_workflow_handle(second.id), "reassign", sealed)
+    assert f"sealed for workflow of {first.id}" in why
+    assert (await status_of(second)).assignee == "anna"
+    assert await accepted_updates(second) == []
+
+    # Into the same case again: the action's one-time id was taken.
+    why = await refusal(raw.get_workflow_handle(first.id), "reassign", sealed)
+    assert "taken already" in why
+
+    # As another update of the same case: made for a reassignment, it is no link.
+    why = await refusal(raw.get_workflow_handle(first.id), "link", sealed)
+    assert "made for ReassignInput is refused as LinkCaseInput" in why
+    assert [u[0] for u in await accepted_updates(first)] == ["reassign"]
+    assert (await status_of(first)).assignee == "chef.jurist"
+
+
+async def test_an_action_without_a_one_time_id_is_refused(client: Client, worker: Settings) -> None:
+    """What a payload from before one-time ids looks like (sealed, unbound, no id): a case
+    refuses it, so nothing from an old history can be sent again either."""
+    handle = await open_case(client, worker, "tolvan")
+    old = ReassignInput(handler="anna", to="chef.jurist")
+    codec = data_converter(Settings()).payload_codec
+    assert isinstance(codec, EncryptionCodec)
+    converter = data_converter(Settings()).payload_converter
+    [sealed] = await codec.encode(converter.to_payloads([old]))  # no context: unbound
+    why = await refusal(sender(client).get_workflow_handle(handle.id), "reassign", sealed)
+    assert "carries no action id" in why
+    assert (await status_of(handle)).assignee == "anna"
