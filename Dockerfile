@@ -43,7 +43,10 @@ RUN pip install --no-deps -e . \
 
 # The extract store, the outboxes and the demo e-ID orders live here: a volume shared by every
 # worker (and the CLI), backed up with the database. The code stays read-only to the user.
-ENV DSR_VAR_DIR=/var/lib/dsr
+# Production, stated: the settings refuse the public development secrets, unsealed payloads
+# and the demo adapters (dsr/config.py).
+ENV DSR_VAR_DIR=/var/lib/dsr \
+    DSR_ENVIRONMENT=production
 USER dsr
 
 # 8234: codec server (DSR_CODEC_ADDRESS), 8235: worker health (DSR_WORKER_HEALTH_ADDRESS),

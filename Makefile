@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The engine's settings default to production, which refuses the public development secrets;
+# every target here runs the embedded development stack, and says so.
+export DSR_ENVIRONMENT ?= development
 
 .PHONY: venv idp demo run test test-postgres postgres browser lint typecheck check clean histories bench
 

@@ -11,14 +11,17 @@ from aiohttp import web
 
 from dsr.codec import EncryptionCodec
 from dsr.codec_server import create_app
-from dsr.config import get_settings
+from dsr.config import SettingsError, get_settings
 from dsr.logging import configure_logging
 
 log = structlog.get_logger("codec_server")
 
 
 def main() -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        raise SystemExit(f"codec server not started: {error}") from None
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     ring = settings.key_ring()
     if ring is None:
@@ -26,7 +29,7 @@ def main() -> None:
     host, port = settings.codec_address.rsplit(":", 1)
     app = create_app(
         EncryptionCodec(ring),
-        tokens=settings.codec_tokens,
+        tokens=settings.codec_token_values,
         origins=settings.ui_origins,
         path_tokens=settings.environment == "development",
     )

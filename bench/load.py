@@ -825,7 +825,7 @@ class _Register:
 async def _register(settings: Settings, runs: list[RequestRun]) -> _Register:
     intake_ids = [i for run in runs for i in run.intake_ids]
     refs = {
-        subject_reference(run.request.subject_id, settings.subject_reference_secret)
+        subject_reference(run.request.subject_id, settings.reference_secret)
         for run in runs
         if run.request.subject_id
     }
@@ -845,7 +845,7 @@ async def _register(settings: Settings, runs: list[RequestRun]) -> _Register:
                     by_subject.setdefault((case.kind, case.subject_ref), set()).add(
                         case.case_number
                     )
-            key = chain_key(settings.subject_reference_secret)
+            key = chain_key(settings.reference_secret)
             trails = {}
             for rows in by_intake.values():
                 for case in rows:

@@ -88,13 +88,14 @@ def stack_env(settings: Settings, temporal_address: str) -> dict[str, str]:
     """The environment a worker or the CLI of this stack runs with."""
     return {
         **os.environ,
+        "DSR_ENVIRONMENT": settings.environment,
         "DSR_TEMPORAL_ADDRESS": temporal_address,
         "DSR_TASK_QUEUE": settings.task_queue,
         "DSR_VAR_DIR": str(settings.var_dir),
         "DSR_REGISTER_URL": settings.register_database_url,
         "DSR_DOCUMENT_ARCHIVE_URL": settings.archive_url,
         "DSR_SYSTEM_URLS": json.dumps(settings.all_system_urls()),
-        "DSR_SUBJECT_REFERENCE_SECRET": settings.subject_reference_secret,
+        "DSR_SUBJECT_REFERENCE_SECRET": settings.reference_secret,
         "DSR_RELEASE_POLICY": settings.release_policy,
         "DSR_METRICS_ADDRESS": "",
         "DSR_WORKER_HEALTH_ADDRESS": "",
@@ -114,6 +115,7 @@ async def bench_stack(
     port = free_port()
     address = f"127.0.0.1:{port}"
     settings = Settings(
+        environment="development",
         var_dir=root / "var",
         temporal_address=address,
         task_queue=f"bench-{uuid.uuid4().hex[:8]}",

@@ -25,7 +25,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from dsr.client import connect, data_converter
-from dsr.config import Settings, get_settings
+from dsr.config import Settings, SettingsError, get_settings
 from dsr.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 
 RUNNING = 'ExecutionStatus="Running"'
@@ -70,7 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", type=Path, help="history JSON files")
     parser.add_argument("--query", default=RUNNING, help=f"a visibility query (default {RUNNING})")
     args = parser.parse_args(argv)
-    failures = asyncio.run(replay(get_settings(), paths=args.paths, query=args.query))
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    failures = asyncio.run(replay(settings, paths=args.paths, query=args.query))
     for line in failures:
         sys.stdout.write(f"  {line}\n")
     return 1 if failures else 0

@@ -106,5 +106,5 @@ async def connect(settings: Settings, *, runtime: Runtime | None = None) -> Clie
         interceptors=interceptors(),
         runtime=runtime,
         tls=tls_config(settings),
-        api_key=settings.temporal_api_key or None,
+        api_key=settings.temporal_api_key.get_secret_value() or None,
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import re
 import urllib.parse
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError as SourceError
 
 from dsr.codec import KeyRing
 
@@ -19,13 +20,53 @@ DEVELOPMENT_SECRET = "development-only-subject-reference-secret"  # noqa: S105 -
 DEVELOPMENT_KEY_ID = "development"
 DEVELOPMENT_KEY = base64.b64encode(b"development-only-payload-key-32b").decode()
 DEVELOPMENT_CODEC_TOKEN = "development-only-codec-token"  # noqa: S105 - refused in production
+DEVELOPMENT_ISSUER = "http://127.0.0.1:8301"  # the embedded sign-in (`make run`)
+# Secrets the engine's operator chooses (the register's HMAC secret, the codec's tokens, the
+# console's client secret) are at least this long in production: 256 bits of a random text.
+MIN_SECRET_BYTES = 32
+# The demo adapters, which write files under var_dir: refused in production, where the
+# organisation's own adapters plug in by import path ("package.module:factory").
+DEMO_ADAPTERS = {
+    "eid_provider": "fake",
+    "digital_mailbox": "outbox",
+    "letter_service": "print-folder",
+    "recipient_channel": "outbox",
+}
+
+
+class SettingsError(ValueError):
+    """Settings that cannot start a process: each line names a setting, never its value."""
+
+
+def _env_name(field: str) -> str:
+    return f"DSR_{field.upper()}"
+
+
+def describe(error: ValidationError) -> str:
+    """A validation error as lines naming the setting and what is wrong, without the value
+    (pydantic's own text echoes the input: a malformed secret would be printed in clear)."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        place = [str(part) for part in problem["loc"]]
+        if place:
+            name = _env_name(place[0]) + "".join(f"[{part}]" for part in place[1:])
+            lines.append(f"{name}: {message}")
+        else:
+            lines.append(message)
+    return "\n".join(lines)
+
+
 SYSTEM_NAMES = ("billing", "network", "marketing", "disclosure")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DSR_", env_nested_delimiter="__", extra="ignore")
 
-    environment: Literal["development", "production"] = "development"
+    # Production unless stated: a process started with nothing set refuses the public
+    # development secrets instead of running with them. `make run`, `make test` and the
+    # benchmarks state development.
+    environment: Literal["development", "production"] = "production"
     var_dir: Path = PROJECT_ROOT / "var"
 
     temporal_address: str = "127.0.0.1:7233"
@@ -39,7 +80,7 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None
     temporal_tls_server_name: str = ""
-    temporal_api_key: str = ""
+    temporal_api_key: SecretStr = SecretStr("")
 
     # The worker: a health endpoint (GET /healthz, /readyz); empty: none. How many activities
     # and workflow tasks one worker runs at once, and how long a stopping worker (SIGTERM) lets
@@ -60,7 +101,7 @@ class Settings(BaseSettings):
     # discovery from its issuer; `make run` starts a local one and sets this. Access tokens
     # must be for `oidc_audience`; `oidc_login_claim` carries the login the staff roster
     # knows (e.g. preferred_username, or upn in Entra ID).
-    oidc_issuer: str = "http://127.0.0.1:8301"
+    oidc_issuer: str = DEVELOPMENT_ISSUER
     oidc_audience: str = "urn:dsr:api"
     oidc_login_claim: str = "preferred_username"
     # The public client the CLI signs in with (device authorization grant), and the scopes it
@@ -91,21 +132,22 @@ class Settings(BaseSettings):
     document_archive_url: str = ""
 
     # The case register keeps only HMAC(secret, identity number), never the number itself.
-    subject_reference_secret: str = DEVELOPMENT_SECRET
+    subject_reference_secret: SecretStr = SecretStr(DEVELOPMENT_SECRET)
 
     # Payload encryption (AES-256-GCM): what Temporal stores of every case is sealed with the
     # current key; every listed key still opens what it sealed (rotation). Keys are base64 of
     # 32 bytes, by id, here or in a JSON key file ({"current": id, "keys": {id: key}}), which
     # wins. Switching encryption off is for the test that proves it matters, never production.
     payload_encryption: bool = True
-    encryption_keys: dict[str, str] = Field(
-        default_factory=lambda: {DEVELOPMENT_KEY_ID: DEVELOPMENT_KEY}
+    encryption_keys: dict[str, SecretStr] = Field(
+        default_factory=lambda: {DEVELOPMENT_KEY_ID: SecretStr(DEVELOPMENT_KEY)}
     )
     encryption_key_id: str = DEVELOPMENT_KEY_ID
     encryption_key_file: Path | None = None
-    # Whether workers accept payloads nobody sealed (from before encryption). Switch off once
-    # no such case runs: then nobody without a key can feed a worker an update of their own.
-    accept_unsealed_payloads: bool = True
+    # Whether workers accept payloads nobody sealed (from before encryption): in development
+    # only (the default there); production refuses them, so nobody without a key can feed a
+    # worker an update of their own.
+    accept_unsealed_payloads: bool = False
     # Whether workers accept sealed payloads that are not bound to a case and place (sealed
     # before binding). Switch off once no case from before binding runs: then a payload read
     # from one case's history cannot be fed to another.
@@ -116,7 +158,9 @@ class Settings(BaseSettings):
     # A closed case's files (collected rows, extract, copies) are deleted from the extract
     # store this many days after it closed, by a durable timer; the deletion is in the trail.
     extract_retention_days: int = Field(default=30, ge=0)
-    codec_tokens: list[str] = Field(default_factory=lambda: [DEVELOPMENT_CODEC_TOKEN])
+    codec_tokens: list[SecretStr] = Field(
+        default_factory=lambda: [SecretStr(DEVELOPMENT_CODEC_TOKEN)]
+    )
 
     # Named in every answer (Art. 13-15): who is responsible and how to reach the DPO.
     controller_name: str = "Stadsnät och Elnät i Exempelstad AB"
@@ -126,10 +170,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 
-    # The e-ID provider and the digital mailbox are outside the company: "fake" adapters for the
-    # demo and tests, the real adapters plug in behind the same interfaces.
-    eid_provider: Literal["fake"] = "fake"
-    digital_mailbox: Literal["outbox"] = "outbox"
+    # The e-ID provider, the digital mailbox, the print service (letters) and the channel to
+    # the recipients of customer data (Art. 19 notices) are outside the engine. The demo's
+    # adapters ("fake", "outbox", "print-folder") write files under var_dir and are refused in
+    # production; the organisation's own plug in by import path, "package.module:factory", a
+    # callable given these settings that returns the adapter (dsr/adapters.py: the interfaces).
+    eid_provider: str = DEMO_ADAPTERS["eid_provider"]
+    digital_mailbox: str = DEMO_ADAPTERS["digital_mailbox"]
+    letter_service: str = DEMO_ADAPTERS["letter_service"]
+    recipient_channel: str = DEMO_ADAPTERS["recipient_channel"]
     # The outbox mailbox's people without a digital mailbox (identity numbers, 12 digits).
     outbox_without_mailbox: frozenset[str] = frozenset()
 
@@ -160,7 +209,7 @@ class Settings(BaseSettings):
     smtp_sender: str = "dsr-engine@exempelstad-energi.example"
     smtp_starttls: bool = False
     smtp_username: str = ""
-    smtp_password: str = ""
+    smtp_password: SecretStr = SecretStr("")
     # Copies and decisions to requesters of official documents who gave an e-mail address:
     # "smtp" over the same mail server, "outbox" under var/outbox/email.
     requester_email_channel: Literal["outbox", "smtp"] = "outbox"
@@ -232,40 +281,104 @@ class Settings(BaseSettings):
     def temporal_uses_tls(self) -> bool:
         return bool(
             self.temporal_tls
-            or self.temporal_api_key
+            or self.temporal_api_key.get_secret_value()
             or self.temporal_tls_cert
             or self.temporal_tls_ca
             or self.temporal_tls_server_name
         )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _unsealed_accepted_in_development(cls, data: object) -> object:
+        """In development unsealed payloads are accepted unless said otherwise (the embedded
+        stack's older histories); the field's own default, for production, is no."""
+        if isinstance(data, dict) and "accept_unsealed_payloads" not in data:
+            if data.get("environment") == "development":
+                data = {**data, "accept_unsealed_payloads": True}
+        return data
+
     @model_validator(mode="after")
-    def _refuse_development_secret_in_production(self) -> Settings:
-        if self.environment == "production" and self.subject_reference_secret == DEVELOPMENT_SECRET:
-            raise ValueError(
-                "DSR_SUBJECT_REFERENCE_SECRET must be set in production (the default is public)"
+    def _keys_open(self) -> Settings:
+        """The payload keys are read here, so a bad one stops every process at its start with
+        the setting named (the error says which key id, never the key)."""
+        try:
+            self.key_ring()
+        except ValueError as error:
+            source = (
+                "DSR_ENCRYPTION_KEY_FILE" if self.encryption_key_file else "DSR_ENCRYPTION_KEYS"
             )
-        if self.environment == "production":
-            if not self.payload_encryption:
-                raise ValueError("DSR_PAYLOAD_ENCRYPTION cannot be off in production")
-            if self.session_cookie_secure is False:
-                raise ValueError("DSR_SESSION_COOKIE_SECURE cannot be off in production")
-            console = urllib.parse.urlsplit(self.console_url)
-            if console.scheme != "https" and console.hostname not in ("127.0.0.1", "localhost"):
+            raise ValueError(f"{source}: {error}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _adapters_named(self) -> Settings:
+        for field, demo in DEMO_ADAPTERS.items():
+            spec = getattr(self, field)
+            module, _, factory = spec.partition(":")
+            if spec != demo and not (module and factory):
                 raise ValueError(
-                    "DSR_CONSOLE_URL must be https in production: the session cookie is Secure"
+                    f"{_env_name(field)}: {demo!r} (the demo's) or an import path, "
+                    "'package.module:factory'"
                 )
-            if DEVELOPMENT_CODEC_TOKEN in self.codec_tokens:
-                raise ValueError(
-                    "DSR_CODEC_TOKENS must be set in production (the default is public)"
+        return self
+
+    @model_validator(mode="after")
+    def _fail_closed_in_production(self) -> Settings:
+        """Production refuses what only development may use: the public defaults, short
+        secrets, unsealed payloads and the demo adapters. Each message names the setting and
+        never its value."""
+        if self.environment != "production":
+            return self
+        problems = []
+        secret = self.subject_reference_secret.get_secret_value()
+        if secret == DEVELOPMENT_SECRET:
+            problems.append("DSR_SUBJECT_REFERENCE_SECRET must be set (the default is public)")
+        elif len(secret.encode()) < MIN_SECRET_BYTES:
+            problems.append(f"DSR_SUBJECT_REFERENCE_SECRET: at least {MIN_SECRET_BYTES} bytes")
+        tokens = [token.get_secret_value() for token in self.codec_tokens]
+        if DEVELOPMENT_CODEC_TOKEN in tokens:
+            problems.append("DSR_CODEC_TOKENS must be set (the default is public)")
+        elif any(len(token.encode()) < MIN_SECRET_BYTES for token in tokens):
+            problems.append(f"DSR_CODEC_TOKENS: each token at least {MIN_SECRET_BYTES} bytes")
+        console_secret = self.oidc_console_client_secret
+        if console_secret is not None and (
+            len(console_secret.get_secret_value().encode()) < MIN_SECRET_BYTES
+        ):
+            problems.append(f"DSR_OIDC_CONSOLE_CLIENT_SECRET: at least {MIN_SECRET_BYTES} bytes")
+        if not self.payload_encryption:
+            problems.append("DSR_PAYLOAD_ENCRYPTION cannot be off")
+        if self.accept_unsealed_payloads:
+            problems.append(
+                "DSR_ACCEPT_UNSEALED_PAYLOADS cannot be on: anyone who reaches Temporal could "
+                "send a worker an update of their own"
+            )
+        if self.session_cookie_secure is False:
+            problems.append("DSR_SESSION_COOKIE_SECURE cannot be off")
+        console = urllib.parse.urlsplit(self.console_url)
+        if console.scheme != "https" and console.hostname not in ("127.0.0.1", "localhost"):
+            problems.append("DSR_CONSOLE_URL must be https: the session cookie is Secure")
+        if self.oidc_issuer == DEVELOPMENT_ISSUER:
+            problems.append("DSR_OIDC_ISSUER must be set (the default is the embedded sign-in)")
+        for field, demo in DEMO_ADAPTERS.items():
+            if getattr(self, field) == demo:
+                problems.append(
+                    f"{_env_name(field)}: the demo adapter {demo!r} writes files under "
+                    "var_dir; name the organisation's ('package.module:factory')"
                 )
+        for field in ("staff_channel", "requester_email_channel"):
+            if getattr(self, field) == "outbox":
+                problems.append(f"{_env_name(field)}: the demo outbox; use 'smtp'")
+        if self.payload_encryption:
             ring = self.key_ring()
             if ring is not None and DEVELOPMENT_KEY.encode() in {
                 base64.b64encode(key) for key in ring.keys.values()
             }:
-                raise ValueError(
+                problems.append(
                     "the development payload key is public: set DSR_ENCRYPTION_KEY_FILE (or "
-                    "DSR_ENCRYPTION_KEYS and DSR_ENCRYPTION_KEY_ID) in production"
+                    "DSR_ENCRYPTION_KEYS and DSR_ENCRYPTION_KEY_ID)"
                 )
+        if problems:
+            raise ValueError("in production:\n  " + "\n  ".join(problems))
         return self
 
     def key_ring(self) -> KeyRing | None:
@@ -274,7 +387,10 @@ class Settings(BaseSettings):
             return None
         if self.encryption_key_file is not None:
             return KeyRing.from_file(self.encryption_key_file)
-        return KeyRing.from_text(self.encryption_keys, self.encryption_key_id)
+        return KeyRing.from_text(
+            {name: key.get_secret_value() for name, key in self.encryption_keys.items()},
+            self.encryption_key_id,
+        )
 
     def ladder(self, kind: str) -> tuple[int, int]:
         """(reminder, escalation) days before the deadline for a kind of case."""
@@ -325,7 +441,29 @@ class Settings(BaseSettings):
     def all_system_urls(self) -> dict[str, str]:
         return {name: self.system_url(name) for name in SYSTEM_NAMES}
 
+    @property
+    def reference_secret(self) -> str:
+        """The register's HMAC secret, for the code that computes subject references."""
+        return self.subject_reference_secret.get_secret_value()
+
+    @property
+    def codec_token_values(self) -> list[str]:
+        return [token.get_secret_value() for token in self.codec_tokens]
+
+
+def load_settings(**values: object) -> Settings:
+    """Settings from the environment (and `values`), or a SettingsError whose lines name each
+    setting that is wrong and never print what it holds."""
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(describe(error)) from None
+    except SourceError as error:  # not JSON where JSON is needed
+        field = re.search(r'field "(\w+)"', str(error))
+        name = _env_name(field.group(1)) if field else "a DSR_ setting"
+        raise SettingsError(f"{name}: not valid JSON") from None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

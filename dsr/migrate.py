@@ -17,7 +17,7 @@ import typer
 from sqlalchemy.exc import SQLAlchemyError
 
 from dsr import schema
-from dsr.config import get_settings
+from dsr.config import SettingsError, get_settings
 from dsr.db import create_engine
 
 app = typer.Typer(
@@ -37,7 +37,7 @@ def run(step: Any) -> Any:
     """Run a step against the register; an error is one line and exit code 1."""
     try:
         return asyncio.run(step())
-    except schema.SchemaError as error:
+    except (schema.SchemaError, SettingsError) as error:
         typer.echo(f"error: {error}", err=True)
     except SQLAlchemyError as error:
         # The statement and its values stay out of the message.

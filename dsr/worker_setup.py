@@ -25,21 +25,18 @@ from activities.roster import RosterActivities, check_declarations
 from activities.sources import SourceActivities
 from activities.store import ExtractStore
 from activities.writes import WriteActivities
+from dsr import plugins
 from dsr.adapters import (
     EmailChannel,
-    FakeEidProvider,
     OutboxEmail,
-    OutboxMailbox,
-    OutboxRecipients,
     OutboxStaff,
-    PrintFolderLetters,
     SmtpEmail,
     SmtpServer,
     SmtpStaff,
     StaffChannel,
 )
 from dsr.client import ConnectionSettingsError
-from dsr.config import Settings
+from dsr.config import Settings, SettingsError
 from dsr.db import create_engine, sessionmaker
 from dsr.delegation import DelegationError
 from dsr.disposal import DocumentPlanError, load_document_plan
@@ -65,6 +62,8 @@ STARTUP_ERRORS: tuple[type[Exception], ...] = (
     DelegationError,
     ConnectionSettingsError,
     SchemaError,
+    SettingsError,
+    plugins.AdapterError,
 )
 
 
@@ -103,7 +102,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
     register_sessions = sessionmaker(register_engine)
     register = RegisterActivities(
         register_sessions,
-        secret=settings.subject_reference_secret,
+        secret=settings.reference_secret,
         public_access_working_days=settings.public_access_escalation_working_days[0],
     )
     sources = SourceActivities(
@@ -116,7 +115,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             archive_decl=archive_decl,
             register=register_sessions,
             register_decl=load_register_place(),
-            secret=settings.subject_reference_secret,
+            secret=settings.reference_secret,
             store=store,
         ),
     )
@@ -131,15 +130,10 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         retention_days=settings.extract_retention_days,
         release_policy=settings.release_policy,
     )
-    identity = IdentityActivities(FakeEidProvider(settings.eid_dir))
+    identity = IdentityActivities(plugins.eid_provider(settings))
+    letters = plugins.letter_service(settings)
     delivery = DeliveryActivities(
-        store,
-        OutboxMailbox(
-            settings.outbox_dir / "digital-mailbox",
-            without_mailbox=settings.outbox_without_mailbox,
-        ),
-        PrintFolderLetters(settings.outbox_dir / "letters"),
-        population_register(),
+        store, plugins.digital_mailbox(settings), letters, population_register()
     )
     writes = WriteActivities(catalog, system_engines)
     erasure = ErasureActivities(
@@ -149,7 +143,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         financial_year_first_month=settings.financial_year_start_month,
     )
     notify = NotifyActivities(
-        OutboxRecipients(settings.outbox_dir / "recipients"),
+        plugins.recipient_channel(settings),
         staff_channel(settings),
         catalog.recipients,
     )
@@ -160,7 +154,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         archive_decl,
         store,
         requester_email(settings),
-        PrintFolderLetters(settings.outbox_dir / "letters"),
+        letters,
         settings,
     )
     try:
@@ -216,7 +210,7 @@ def smtp_server(settings: Settings) -> SmtpServer:
         settings.smtp_sender,
         starttls=settings.smtp_starttls,
         username=settings.smtp_username,
-        password=settings.smtp_password,
+        password=settings.smtp_password.get_secret_value(),
     )
 
 

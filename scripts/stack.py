@@ -86,7 +86,7 @@ def running_stack(settings: Settings) -> Iterator[Stack]:
     # The UI cannot send a bearer token without an identity provider: in development its codec
     # endpoint carries one in the path (the codec server refuses that in production).
     codec_flags = (
-        ["--ui-codec-endpoint", f"{settings.codec_url}/t/{settings.codec_tokens[0]}"]
+        ["--ui-codec-endpoint", f"{settings.codec_url}/t/{settings.codec_token_values[0]}"]
         if settings.payload_encryption
         else []
     )
@@ -799,4 +799,7 @@ if __name__ == "__main__":
     commands = {"run": run, "demo": demo}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
+    # The embedded stack is development's (its secrets are public), said for every process it
+    # starts; the settings' own default is production.
+    os.environ.setdefault("DSR_ENVIRONMENT", "development")
     commands[sys.argv[1]](get_settings())

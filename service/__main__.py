@@ -5,22 +5,24 @@ from __future__ import annotations
 import uvicorn
 
 from dsr.client import ConnectionSettingsError, tls_config
-from dsr.config import get_settings
+from dsr.config import SettingsError, get_settings
 from dsr.logging import configure_logging
+from dsr.plugins import AdapterError
 from service.app import create_app
 
 
 def main() -> None:
-    settings = get_settings()
-    configure_logging()
     try:
+        settings = get_settings()
+        configure_logging()
         # A TLS file that cannot be read: one line naming the setting, before anything starts.
         tls_config(settings)
-    except ConnectionSettingsError as error:
+        app = create_app(settings)
+    except (SettingsError, ConnectionSettingsError, AdapterError) as error:
         raise SystemExit(f"service not started: {error}") from None
     host, port = settings.service_address.rsplit(":", 1)
     uvicorn.run(
-        create_app(settings),
+        app,
         host=host,
         port=int(port),
         log_level="warning",

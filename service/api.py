@@ -311,7 +311,7 @@ async def audit(request: Request, case_number: CaseNumberPath, member: Staff) ->
         result = await verify_chain(
             session,
             case_number,
-            chain_key(settings.subject_reference_secret),
+            chain_key(settings.reference_secret),
             expected_transitions=steps,
         )
     return {**result.summary(), "compared_with_workflow": steps is not None}
@@ -327,9 +327,7 @@ async def audit_export(
     settings: Settings = request.app.state.settings
     async with request.app.state.register_sessions() as session:
         try:
-            return await audit_evidence(
-                session, case_number, chain_key(settings.subject_reference_secret)
-            )
+            return await audit_evidence(session, case_number, chain_key(settings.reference_secret))
         except LookupError as error:
             raise Problem(404, str(error)) from None
 

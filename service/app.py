@@ -26,7 +26,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.register import RegisterActivities
-from dsr.adapters import FakeEidProvider
+from dsr import plugins
 from dsr.client import connect
 from dsr.config import Settings
 from dsr.db import create_engine, sessionmaker
@@ -149,7 +149,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
             app.state.temporal = temporal or await connect(settings)
             engine = create_engine(settings.register_database_url)
             app.state.register = RegisterActivities(
-                sessionmaker(engine), secret=settings.subject_reference_secret
+                sessionmaker(engine), secret=settings.reference_secret
             )
             app.state.register_sessions = sessionmaker(engine)
             try:
@@ -169,7 +169,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
     )
     app.state.settings = settings
     # The e-ID provider the e-service's proofs are checked with (the demo's, as the worker's).
-    app.state.eid_provider = FakeEidProvider(settings.eid_dir)
+    app.state.eid_provider = plugins.eid_provider(settings)
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

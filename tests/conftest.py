@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,6 +28,10 @@ from systems.document_archive import seed_archive
 from tests.databases import database_url, system_urls
 from tests.helpers import Mailbox, free_port
 from tests.serving import Desk, SignIns, desk_for
+
+# The suite runs the embedded development stack (the settings' default is production, which
+# refuses its public secrets); every process a test starts inherits this.
+os.environ["DSR_ENVIRONMENT"] = "development"
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

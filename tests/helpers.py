@@ -179,7 +179,7 @@ def engine_env(client: Client, settings: Settings) -> dict[str, str]:
         "DSR_VAR_DIR": str(settings.var_dir),
         "DSR_DOCUMENT_ARCHIVE_URL": settings.document_archive_url,
         "DSR_REGISTER_URL": settings.register_url,
-        "DSR_SUBJECT_REFERENCE_SECRET": settings.subject_reference_secret,
+        "DSR_SUBJECT_REFERENCE_SECRET": settings.reference_secret,
         "DSR_ROSTER": str(settings.roster),
     }
 

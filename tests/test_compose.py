@@ -565,6 +565,7 @@ def test_replay_tool_replays_histories_and_catches_a_nondeterministic_change(
 
     def replay(path: Path) -> subprocess.CompletedProcess[str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("DSR_")}
+        env["DSR_ENVIRONMENT"] = "development"  # the committed histories' key is development's
         return subprocess.run(
             [sys.executable, str(DEPLOY / "replay.py"), str(path)],
             env=env,

@@ -32,7 +32,7 @@ async def registered_cases(service: RunningService, subject: str) -> list[str]:
     engine = create_engine(service.settings.register_database_url)
     try:
         async with sessionmaker(engine)() as session:
-            reference = subject_reference(subject, service.settings.subject_reference_secret)
+            reference = subject_reference(subject, service.settings.reference_secret)
             found = await session.scalars(
                 sa.select(Case.case_number).where(Case.subject_ref == reference)
             )
