@@ -21,6 +21,7 @@ from dsr.adapters import FakeEidProvider
 from dsr.config import Settings
 from dsr.models import (
     ApproveReleaseInput,
+    CaseResult,
     CaseState,
     CaseStatus,
     Channel,
@@ -31,6 +32,7 @@ from dsr.models import (
     SubmitRequestInput,
     SubmitRequestResult,
 )
+from systems.demo import DEMO_SUBJECTS
 from workflows.intake import IntakeWorkflow
 
 
@@ -58,6 +60,23 @@ async def submit_access(
         assignee=assignee,
         details=RequestDetails(deliver_elsewhere=deliver_elsewhere),
     )
+
+
+async def awaiting_identity(
+    client: Client, settings: Settings, who: str = "tolvan"
+) -> WorkflowHandle[Any, Any]:
+    """A letter access case assigned to anna, waiting for the subject's identity proof."""
+    submitted = await submit_access(
+        client,
+        settings,
+        DEMO_SUBJECTS[who],
+        channel=Channel.LETTER,
+        assignee="anna",
+        deliver_elsewhere=True,
+    )
+    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
+    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
+    return handle
 
 
 async def release_and_hand_over(handle: WorkflowHandle[Any, Any], handler: str = "anna") -> Any:

@@ -12,28 +12,13 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from dsr.config import Settings
-from dsr.models import CaseResult, CaseState, Channel, ReassignInput, RefreshRosterInput
-from systems.demo import DEMO_SUBJECTS
-from tests.helpers import status_of, submit_access, wait_for_state
+from dsr.models import ReassignInput, RefreshRosterInput
+from tests.helpers import awaiting_identity, status_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 # Refreshes sent at once. Each refused one still costs the case a workflow task (validators run
 # in the worker), so the flood is sized for CI: 300 took 97 s here, 3,000 would take minutes.
 FLOOD = 60
-
-
-async def awaiting_identity(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:
-    submitted = await submit_access(
-        client,
-        settings,
-        DEMO_SUBJECTS["tolvan"],
-        channel=Channel.LETTER,
-        assignee="anna",
-        deliver_elsewhere=True,
-    )
-    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
-    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
-    return handle
 
 
 async def refreshes_in_history(handle: WorkflowHandle[Any, Any]) -> int:

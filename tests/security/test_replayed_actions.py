@@ -24,9 +24,8 @@ from temporalio.converter import (
 from dsr.client import data_converter
 from dsr.codec import EncryptionCodec
 from dsr.config import Settings
-from dsr.models import CaseResult, CaseState, Channel, ReassignInput
-from systems.demo import DEMO_SUBJECTS
-from tests.helpers import status_of, submit_access, wait_for_state
+from dsr.models import ReassignInput
+from tests.helpers import awaiting_identity, status_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -58,20 +57,6 @@ def sender(client: Client) -> Client:
     return Client(client.service_client, namespace=client.namespace, data_converter=converter)
 
 
-async def open_case(client: Client, settings: Settings, who: str) -> WorkflowHandle[Any, Any]:
-    submitted = await submit_access(
-        client,
-        settings,
-        DEMO_SUBJECTS[who],
-        channel=Channel.LETTER,
-        assignee="anna",
-        deliver_elsewhere=True,
-    )
-    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
-    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
-    return handle
-
-
 async def accepted_updates(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, Payload]]:
     """The updates the case's history holds: their names and sealed inputs, as anyone with
     read access to Temporal sees them."""
@@ -92,8 +77,8 @@ async def refusal(handle: WorkflowHandle[Any, Any], update: str, payload: Payloa
 async def test_an_action_read_from_history_does_nothing_anywhere(
     client: Client, worker: Settings
 ) -> None:
-    first = await open_case(client, worker, "tolvan")
-    second = await open_case(client, worker, "coordination")
+    first = await awaiting_identity(client, worker)
+    second = await awaiting_identity(client, worker, "coordination")
     await first.execute_update("reassign", ReassignInput(handler="anna", to="chef.jurist"))
     [(name, sealed)] = [u for u in await accepted_updates(first) if u[0] == "reassign"]
     assert b"chef.jurist" not in sealed.SerializeToString()
@@ -119,7 +104,7 @@ async def test_an_action_read_from_history_does_nothing_anywhere(
 async def test_an_action_without_a_one_time_id_is_refused(client: Client, worker: Settings) -> None:
     """What a payload from before one-time ids looks like (sealed, unbound, no id): a case
     refuses it, so nothing from an old history can be sent again either."""
-    handle = await open_case(client, worker, "tolvan")
+    handle = await awaiting_identity(client, worker)
     old = ReassignInput(handler="anna", to="chef.jurist")
     codec = data_converter(Settings()).payload_codec
     assert isinstance(codec, EncryptionCodec)

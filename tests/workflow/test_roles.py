@@ -16,9 +16,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from dsr.config import Settings
 from dsr.idp import LocalIdentityProvider, start_identity_provider
 from dsr.models import (
-    CaseResult,
     CaseState,
-    Channel,
     IdentityMethod,
     Outcome,
     ReassignInput,
@@ -27,8 +25,7 @@ from dsr.models import (
 )
 from dsr.roster import load_roster
 from dsr.worker_setup import build_activities, create_worker
-from systems.demo import DEMO_SUBJECTS
-from tests.helpers import free_port, status_of, submit_access, wait_for_state
+from tests.helpers import awaiting_identity, free_port, status_of
 from tests.serving import SignIns, desk_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -55,20 +52,6 @@ def newcomer_idp() -> Iterator[LocalIdentityProvider]:
     )
     yield provider
     provider.stop()
-
-
-async def awaiting_identity(client: Client, settings: Settings) -> WorkflowHandle[Any, Any]:
-    submitted = await submit_access(
-        client,
-        settings,
-        DEMO_SUBJECTS["tolvan"],
-        channel=Channel.LETTER,
-        assignee="anna",
-        deliver_elsewhere=True,
-    )
-    handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
-    await wait_for_state(handle, CaseState.AWAITING_IDENTITY)
-    return handle
 
 
 async def refused(
