@@ -19,7 +19,7 @@ from dsr.client import connect
 from dsr.config import get_settings
 from dsr.db import create_engine, sessionmaker
 from dsr.health import HealthAddressError, WorkerHealth, serve_health
-from dsr.logging import configure_logging
+from dsr.logging import configure_logging, redact_fields
 from dsr.metrics import CaseMetrics, prometheus_runtime
 from dsr.worker_setup import STARTUP_ERRORS, build_activities, create_worker, load_declarations
 
@@ -36,8 +36,9 @@ LEFTOVER_SECONDS = 35.0
 async def run_worker() -> None:
     settings = get_settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
-    # Declarations that do not fit stop the worker before it connects to anything.
-    load_declarations(settings)
+    # Declarations that do not fit stop the worker before it connects to anything; their
+    # personal fields are redacted from the logs wherever they appear as a key.
+    redact_fields(load_declarations(settings).personal_fields())
     runtime = prometheus_runtime(settings.metrics_address) if settings.metrics_address else None
     client = await connect(settings, runtime=runtime)
     async with build_activities(settings) as activities:

@@ -4,13 +4,16 @@ recorded in its history and replay never depends on a package or a setting."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from dsr.calendar import (
     STOCKHOLM,
+    HolidayTableError,
     add_swedish_working_days,
     deadline_end,
     gdpr_deadline,
@@ -34,12 +37,31 @@ from dsr.models import (
 MORNING = time(8, 0)
 
 
+@contextmanager
+def on_the_table() -> Iterator[None]:
+    """A date beyond the holiday table fails the activity for good, with the calendar's
+    message: retrying would compute nothing new, for ever."""
+    try:
+        yield
+    except HolidayTableError as error:
+        raise ApplicationError(str(error), type="HolidayTableError", non_retryable=True) from None
+
+
 class DeadlineActivities:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
     @activity.defn
     async def plan_deadline(self, request: DeadlineInput) -> DeadlinePlan:
+        with on_the_table():
+            return self._plan_deadline(request)
+
+    @activity.defn
+    async def appeal_window(self, request: AppealWindowInput) -> AppealWindow:
+        with on_the_table():
+            return self._appeal_window(request)
+
+    def _plan_deadline(self, request: DeadlineInput) -> DeadlinePlan:
         """The deadline (one month, three if extended, later by the paused days) and the ladder.
 
         A pause counts only if the question went out within the configured working days of
@@ -73,8 +95,7 @@ class DeadlineActivities:
             counted=counted,
         )
 
-    @activity.defn
-    async def appeal_window(self, request: AppealWindowInput) -> AppealWindow:
+    def _appeal_window(self, request: AppealWindowInput) -> AppealWindow:
         """Weeks from the day the decision was received; a last day that is not a working day
         under Lag 1930:173 (a weekend, a holiday, Midsummer, Christmas or New Year's Eve)
         moves to the next working day."""

@@ -18,6 +18,7 @@ from temporalio import activity
 from activities.collected import RowText, read_collected
 from activities.places import OTHER_PERSON_NOTE_SV
 from activities.store import ExtractStore
+from dsr.adapters import HoldsCaseFiles
 from dsr.calendar import STOCKHOLM
 from dsr.disposal import ARCHIVED_SV, DocumentPlan, retention_sv
 from dsr.models import (
@@ -95,12 +96,15 @@ class ExtractActivities:
         *,
         retention_days: int = 30,
         release_policy: str = "review",
+        others: Sequence[HoldsCaseFiles] = (),
     ) -> None:
         self._catalog = catalog
         self._store = store
         self._controller = controller
         self._retention_days = retention_days
         self._release_policy = release_policy
+        # Adapters that keep files of their own about a case (the demo's outboxes).
+        self._others = tuple(others)
 
     @activity.defn
     async def disposal_due(self, request: DisposalDueInput) -> DisposalDue:
@@ -111,8 +115,10 @@ class ExtractActivities:
 
     @activity.defn
     async def delete_extracts(self, request: DeleteExtractsInput) -> DeleteExtractsResult:
-        """Delete every file of the case from the store; a retry finds nothing and says 0."""
+        """Delete every file of the case from the store, and what adapters keep of it (the
+        demo's outboxes and print folder); a retry finds nothing and says 0."""
         files = self._store.delete_case(request.case_number)
+        files += sum(other.delete_case(request.case_number) for other in self._others)
         activity.logger.info(
             "extracts deleted", extra={"case_number": request.case_number, "files": files}
         )
@@ -276,6 +282,17 @@ class ExtractActivities:
         )
 
 
+# A cell a spreadsheet would run as a formula (OWASP, CSV injection): text from the systems
+# starting so gets a leading apostrophe, which spreadsheets show as text. Numbers stay numbers.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv_zip(tables: dict[str, list[dict[str, Any]]]) -> bytes:
     """One CSV per table, zipped (the rows are in memory already, as for the JSON)."""
     archive = io.BytesIO()
@@ -284,7 +301,7 @@ def _csv_zip(tables: dict[str, list[dict[str, Any]]]) -> bytes:
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({key: _inert(value) for key, value in row.items()} for row in rows)
             bundle.writestr(f"{name}.csv", buffer.getvalue())
     return archive.getvalue()
 

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.deadlines import public_access_deadline
+from activities.deadlines import on_the_table, public_access_deadline
 from dsr.audit import READ_TRAIL_KEYS, READ_WINDOW, append_link, chain_key
 from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline
+from dsr.codec import KeyRing
 from dsr.db import Case, CaseCounter, CaseEvent, PublicEntry, RestrictionHold
 from dsr.models import (
     CaseState,
@@ -27,6 +28,7 @@ from dsr.models import (
     RestrictionHoldResult,
     SubmitRequestInput,
 )
+from dsr.notes import open_note, seal_note
 from dsr.subject import subject_reference
 
 _ALLOCATION_ATTEMPTS = 5
@@ -42,9 +44,12 @@ class RegisterActivities:
         *,
         secret: str,
         public_access_working_days: int = 1,
+        ring: KeyRing | None = None,
     ) -> None:
         self._sessions = sessions
         self._secret = secret
+        # Notes in the trail are sealed under the payload keys (dsr.notes).
+        self._ring = ring
         self._chain_key = chain_key(secret)
         self._public_days = public_access_working_days
 
@@ -119,7 +124,9 @@ class RegisterActivities:
                         action=transition.action,
                         from_state=transition.from_state,
                         to_state=transition.to_state,
-                        detail={"note": transition.detail} if transition.detail else None,
+                        detail=self._note(
+                            transition.case_number, transition.step, transition.detail
+                        ),
                     )
                     session.add(event)
                     await append_link(session, event, self._chain_key)
@@ -214,7 +221,7 @@ class RegisterActivities:
                     action=action,
                     from_state=case.state,
                     to_state=case.state,
-                    detail={"note": detail} if detail else None,
+                    detail=self._note(case_number, key, detail),
                 )
                 session.add(event)
                 await append_link(session, event, self._chain_key)
@@ -224,8 +231,14 @@ class RegisterActivities:
             return False
         return True
 
-    @staticmethod
+    def _note(self, case_number: str, step: int, detail: str | None) -> dict[str, str] | None:
+        """The trail row's note as stored: a handler's free text is personal, so sealed."""
+        if not detail:
+            return None
+        return {"note": seal_note(self._ring, case_number, step, detail)}
+
     async def _read_lately(
+        self,
         session: AsyncSession,
         case_number: str,
         actor: str,
@@ -234,8 +247,8 @@ class RegisterActivities:
         now: datetime,
     ) -> bool:
         """The same person read the same thing (the same document, the same form) lately."""
-        recent = await session.scalars(
-            select(CaseEvent.detail).where(
+        recent = await session.execute(
+            select(CaseEvent.step, CaseEvent.detail).where(
                 CaseEvent.case_number == case_number,
                 CaseEvent.step >= READ_TRAIL_KEYS,
                 CaseEvent.actor == actor,
@@ -243,8 +256,12 @@ class RegisterActivities:
                 CaseEvent.at >= now - READ_WINDOW,
             )
         )
-        wanted = {"note": detail} if detail else None
-        return any(seen == wanted for seen in recent)
+        for step, seen in recent:
+            note = (seen or {}).get("note")
+            opened = open_note(self._ring, case_number, step, note) if note else None
+            if opened == (detail or None):
+                return True
+        return False
 
     @activity.defn
     async def set_restriction_hold(self, change: RestrictionHoldInput) -> RestrictionHoldResult:
@@ -280,10 +297,11 @@ class RegisterActivities:
         return RestrictionHoldResult(holds_remaining=remaining or 0)
 
     def _deadline(self, request: SubmitRequestInput) -> date:
-        if request.kind is Kind.PUBLIC_ACCESS:
-            received = request.received_at.astimezone(STOCKHOLM).date()
-            return public_access_deadline(received, self._public_days)
-        return gdpr_deadline(request.received_at)
+        with on_the_table():
+            if request.kind is Kind.PUBLIC_ACCESS:
+                received = request.received_at.astimezone(STOCKHOLM).date()
+                return public_access_deadline(received, self._public_days)
+            return gdpr_deadline(request.received_at)
 
     async def _find_open(self, find: ColumnElement[bool], intake_id: str) -> OpenCaseResult | None:
         async with self._sessions() as session:

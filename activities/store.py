@@ -21,8 +21,10 @@ from dsr.adapters import Attachment
 from dsr.codec import EncryptionKeyError, KeyRing
 from dsr.files import write_atomically
 
-_REF = re.compile(r"^DSR-\d{4}-\d{6}/v\d+/[A-Za-z0-9_.-]+$")
-_CASE = re.compile(r"^DSR-\d{4}-\d{6}$")
+# Matched in full (a trailing newline is no part of a reference), and a name starts with a
+# letter or a digit: never "..", never a hidden name like the writer's own ".name.tmp".
+_REF = re.compile(r"DSR-\d{4}-\d{6}/v\d+/[A-Za-z0-9][A-Za-z0-9_.-]*")
+_CASE = re.compile(r"DSR-\d{4}-\d{6}")
 MAGIC = b"DSR-SEALED-1\n"
 _NONCE = 12
 
@@ -126,7 +128,7 @@ class ExtractStore:
 
     @staticmethod
     def _check(ref: str) -> None:
-        if not _REF.match(ref):
+        if not _REF.fullmatch(ref):
             raise ValueError(f"not an extract store reference: {ref!r}")
 
 

@@ -7,6 +7,7 @@ the token is never printed, and nothing here holds a Temporal client, a database
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 import urllib.request
 from typing import Any
@@ -23,6 +24,25 @@ class ApiError(Exception):
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+# Terminal control in stored text (a requester's description, a handler's reason, a value
+# from a system): escape sequences (CSI, OSC such as hyperlinks and window titles, and the
+# rest) go whole, then any C0 or C1 control character left, but for tab and newline. What
+# the service answers is shown, never obeyed by the terminal.
+_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def inert(value: Any) -> Any:
+    """`value` with terminal control taken out of every string in it."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", _SEQUENCE.sub("", value))
+    if isinstance(value, dict):
+        return {inert(key): inert(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [inert(item) for item in value]
+    return value
 
 
 def _query(params: dict[str, Any] | None) -> str:
@@ -68,8 +88,8 @@ def call(
         raise _refusal(status, answer)
     text = answer.decode("utf-8")
     if raw:
-        return text
-    return json.loads(text) if text else {}
+        return inert(text)
+    return inert(json.loads(text)) if text else {}
 
 
 def _refusal(status: int, raw: bytes) -> ApiError:
@@ -78,7 +98,7 @@ def _refusal(status: int, raw: bytes) -> ApiError:
     except ValueError:
         problem = {}
     detail = problem.get("detail") if isinstance(problem, dict) else None
-    message = str(detail) if detail else f"the case service answered {status}"
+    message = inert(str(detail)) if detail else f"the case service answered {status}"
     if 300 <= status < 400:
         message = f"the case service answered with a redirect ({status}); not followed"
     if status == 401:

@@ -4,6 +4,11 @@ The e-ID provider (BankID through a broker) and the secure digital mailbox are e
 services. The engine talks to them only through these protocols; the `Fake`/`Outbox` adapters
 keep the shape of the real APIs (an order reference to collect, a message with attachments to a
 recipient's identity number) and write to files under var/ instead of the network.
+
+Those files hold personal data in the clear (they stand for what has left the company), so
+they are the owner's only (folders 0700, files 0600), they go when the case's other files go
+(`delete_case`, called by the extract store's disposal), and production refuses these adapters
+(dsr.config).
 """
 
 from __future__ import annotations
@@ -12,14 +17,59 @@ import asyncio
 import base64
 import json
 import secrets
+import shutil
 import smtplib
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from dsr.addresses import is_one_address
 from dsr.files import write_atomically
+
+
+@runtime_checkable
+class HoldsCaseFiles(Protocol):
+    """An adapter that keeps files of its own about a case (the demo's outboxes)."""
+
+    def delete_case(self, case_number: str) -> int:
+        """Remove the case's files; how many there were (0 when already gone)."""
+        ...
+
+
+def _private_folder(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def _write(path: Path, content: bytes) -> None:
+    write_atomically(path, content, private=True)
+
+
+def _remove(paths: list[Path]) -> int:
+    """Delete files and folders (a folder counts its files); missing ones count nothing."""
+    count = 0
+    for path in paths:
+        if path.is_dir():
+            count += sum(1 for inner in path.rglob("*") if inner.is_file())
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink(missing_ok=True)
+            count += 1
+    return count
+
+
+def _of_case(directory: Path, case_number: str) -> list[Path]:
+    """The entries named for the case: the case number itself or "<case number>-<what>"."""
+    if not directory.exists():
+        return []
+    return [
+        entry
+        for entry in directory.iterdir()
+        if entry.name == case_number or entry.name.startswith(f"{case_number}-")
+    ]
 
 
 @dataclass(frozen=True)
@@ -43,21 +93,35 @@ class EidProvider(Protocol):
 
 class FakeEidProvider:
     """Stands in for the e-ID broker: `sign` plays the person signing in the e-service, and
-    `completion_data` is what the e-service then got back from its own collect call."""
+    `completion_data` is what the e-service then got back from its own collect call.
+
+    An order names no case (as BankID's does not), so the disposal of a case removes every
+    order older than `ORDER_KEPT_SECONDS`: long collected by then, the case's among them (a
+    case's files go at the earliest days after it closed)."""
+
+    ORDER_KEPT_SECONDS = 3600.0
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
 
+    def delete_case(self, case_number: str) -> int:
+        if not self._directory.exists():
+            return 0
+        stale = time.time() - self.ORDER_KEPT_SECONDS
+        return _remove(
+            [path for path in self._directory.glob("*.json") if path.stat().st_mtime < stale]
+        )
+
     def sign(self, personal_number: str) -> str:
         order_ref = f"fake-{secrets.token_hex(8)}"
-        self._directory.mkdir(parents=True, exist_ok=True)
+        _private_folder(self._directory)
         record = {
             "personal_number": personal_number,
             "completed_at": datetime.now(UTC).isoformat(),
             "signature": base64.b64encode(secrets.token_bytes(96)).decode(),
             "ocsp_response": base64.b64encode(secrets.token_bytes(48)).decode(),
         }
-        write_atomically(self._directory / f"{order_ref}.json", json.dumps(record).encode())
+        _write(self._directory / f"{order_ref}.json", json.dumps(record).encode())
         return order_ref
 
     async def collect(self, order_ref: str) -> EidCompletion | None:
@@ -205,11 +269,13 @@ class OutboxMailbox:
     async def has_mailbox(self, recipient: str) -> bool:
         return recipient not in self._without_mailbox
 
+    def delete_case(self, case_number: str) -> int:
+        return _remove(_of_case(self._directory, case_number))
+
     async def send(self, message: MailboxMessage) -> str:
-        target = self._directory / message.message_id
-        target.mkdir(parents=True, exist_ok=True)
+        target = _private_folder(self._directory / message.message_id)
         for attachment in message.attachments:
-            write_atomically(target / attachment.name, attachment.data)
+            _write(target / attachment.name, attachment.data)
         envelope = {
             "message_id": message.message_id,
             "recipient": message.recipient,
@@ -217,9 +283,7 @@ class OutboxMailbox:
             "body": message.body,
             "attachments": [a.name for a in message.attachments],
         }
-        write_atomically(
-            target / "message.json", json.dumps(envelope, ensure_ascii=False, indent=2).encode()
-        )
+        _write(target / "message.json", json.dumps(envelope, ensure_ascii=False, indent=2).encode())
         return str(target)
 
 
@@ -241,13 +305,15 @@ class PrintFolderLetters:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
 
+    def delete_case(self, case_number: str) -> int:
+        return _remove(_of_case(self._directory, case_number))
+
     async def post(self, letter: Letter) -> str:
-        target = self._directory / letter.letter_id
-        target.mkdir(parents=True, exist_ok=True)
+        target = _private_folder(self._directory / letter.letter_id)
         for enclosure in letter.enclosures:
-            write_atomically(target / enclosure.name, enclosure.data)
-        write_atomically(target / "letter.html", letter.body_html.encode())
-        write_atomically(target / "address.txt", "\n".join(letter.address_lines).encode())
+            _write(target / enclosure.name, enclosure.data)
+        _write(target / "letter.html", letter.body_html.encode())
+        _write(target / "address.txt", "\n".join(letter.address_lines).encode())
         return str(target)
 
 
@@ -276,10 +342,12 @@ class OutboxRecipients:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
 
+    def delete_case(self, case_number: str) -> int:
+        return _remove(_of_case(self._directory, case_number))
+
     async def send(self, notice: RecipientNotice) -> str:
         case_number, _, recipient_key = notice.notice_id.partition("/")
-        target = self._directory / case_number / f"{recipient_key}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = _private_folder(self._directory / case_number) / f"{recipient_key}.json"
         record = {
             "notice_id": notice.notice_id,
             "recipient": notice.recipient,
@@ -290,7 +358,7 @@ class OutboxRecipients:
             "email": notice.email,
             "address": list(notice.address),
         }
-        write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
+        _write(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
         return str(target)
 
 
@@ -325,6 +393,9 @@ class SmtpServer:
     password: str = ""
 
     async def send(self, mail: EmailMessage) -> None:
+        # One recipient per message, always: "a@b.se,root" would mail two (dsr.addresses).
+        if not is_one_address(str(mail["To"] or "")):
+            raise PermanentDeliveryError("the recipient is not one e-mail address")
         mail["From"] = self.sender
         await asyncio.to_thread(self._deliver, mail)
 
@@ -398,11 +469,13 @@ class OutboxStaff:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
 
+    def delete_case(self, case_number: str) -> int:
+        return _remove(_of_case(self._directory, case_number))
+
     async def send(self, message: StaffMessage) -> str:
-        self._directory.mkdir(parents=True, exist_ok=True)
-        target = self._directory / f"{message.message_id}.json"
+        target = _private_folder(self._directory) / f"{message.message_id}.json"
         record = {"role": message.role, "subject": message.subject, "body": message.body}
-        write_atomically(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
+        _write(target, json.dumps(record, ensure_ascii=False, indent=2).encode())
         return str(target)
 
 
@@ -450,11 +523,13 @@ class OutboxEmail:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
 
+    def delete_case(self, case_number: str) -> int:
+        return _remove(_of_case(self._directory, case_number))
+
     async def send(self, email: Email) -> str:
-        target = self._directory / email.message_id
-        target.mkdir(parents=True, exist_ok=True)
+        target = _private_folder(self._directory / email.message_id)
         for attachment in email.attachments:
-            write_atomically(target / attachment.name, attachment.data)
+            _write(target / attachment.name, attachment.data)
         envelope = {
             "message_id": email.message_id,
             "to": email.to,
@@ -462,7 +537,5 @@ class OutboxEmail:
             "body": email.body,
             "attachments": [a.name for a in email.attachments],
         }
-        write_atomically(
-            target / "message.json", json.dumps(envelope, ensure_ascii=False, indent=2).encode()
-        )
+        _write(target / "message.json", json.dumps(envelope, ensure_ascii=False, indent=2).encode())
         return str(target)

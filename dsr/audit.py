@@ -23,7 +23,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dsr.codec import EncryptionKeyError, KeyRing
 from dsr.db import AuditLink, AuditMeta, Case, CaseEvent
+from dsr.notes import open_note
 
 GENESIS = "0" * 64
 # Trail keys below this are the case's state transitions (above: clock, follow-up, disposal).
@@ -168,9 +170,13 @@ async def verify(
     return result
 
 
-async def evidence(session: AsyncSession, case_number: str, key: bytes) -> dict[str, Any]:
+async def evidence(
+    session: AsyncSession, case_number: str, key: bytes, ring: KeyRing | None = None
+) -> dict[str, Any]:
     """The case's audit evidence: the register entry, every event with who and when, each
-    link and the verification; no payload data (the trail holds none)."""
+    link and the verification; no payload data (the trail holds none). Notes are shown opened
+    (the register holds them sealed, dsr.notes); one that does not open stays sealed and is
+    named among the problems."""
     case = await session.get(Case, case_number)
     if case is None:
         raise LookupError(f"case {case_number} is not in the register")
@@ -184,6 +190,17 @@ async def evidence(session: AsyncSession, case_number: str, key: bytes) -> dict[
     events = await session.scalars(
         select(CaseEvent).where(CaseEvent.case_number == case_number).order_by(CaseEvent.id)
     )
+
+    def shown(event: CaseEvent) -> dict[str, str] | None:
+        detail = dict(event.detail or {})
+        if not detail.get("note"):
+            return event.detail
+        try:
+            detail["note"] = open_note(ring, case_number, event.step, detail["note"])
+        except EncryptionKeyError as error:
+            check.problems.append(str(error))
+        return detail
+
     return {
         "case": {
             "case_number": case.case_number,
@@ -205,7 +222,7 @@ async def evidence(session: AsyncSession, case_number: str, key: bytes) -> dict[
                 "action": event.action,
                 "from_state": event.from_state,
                 "to_state": event.to_state,
-                "detail": event.detail,
+                "detail": shown(event),
                 "prev_hash": links[event.id].prev_hash if event.id in links else None,
                 "hash": links[event.id].hash if event.id in links else None,
             }

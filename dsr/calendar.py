@@ -22,6 +22,11 @@ import holidays
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
+class HolidayTableError(ValueError):
+    """A date beyond the pinned holiday table: no retry can compute it (a package upgrade, and
+    a patch, can)."""
+
+
 def gdpr_deadline(
     received: date | datetime, *, extended: bool = False, paused_days: int = 0
 ) -> date:
@@ -128,7 +133,7 @@ def _public_holidays(year: int) -> frozenset[date]:
     # in the DE_FACTO category, so they stay working days (tests pin this).
     if not _TABLE_START <= year <= _TABLE_END:
         # Outside its table the package answers "no holidays": refuse instead of guessing.
-        raise ValueError(
+        raise HolidayTableError(
             f"no Swedish holiday table for {year} (the calendar covers {_TABLE_START}-{_TABLE_END})"
         )
     return frozenset(holidays.country_holidays("SE", years=year))

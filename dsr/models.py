@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from dsr.addresses import one_address
 from dsr.roles import Role
 
 # The shared words (dsr.vocabulary), re-exported: the models are where the engine finds them.
@@ -298,9 +299,7 @@ PublicDescription = Annotated[
 
 
 def _email(text: str) -> str:
-    if not _EMAIL.fullmatch(text):
-        raise ValueError("not an e-mail address")
-    return text
+    return one_address(text)
 
 
 class Contact(Model):

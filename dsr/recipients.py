@@ -14,8 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from dsr.addresses import one_address
 from dsr.declarations import load_declaration
 
 RecipientKind = Literal[
@@ -46,7 +47,7 @@ class Recipient(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     kind: RecipientKind
-    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    email: Annotated[str, AfterValidator(one_address)] | None = None
     address: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, max_length=6
     )

@@ -28,6 +28,7 @@ from activities.writes import WriteActivities
 from dsr import plugins
 from dsr.adapters import (
     EmailChannel,
+    HoldsCaseFiles,
     OutboxEmail,
     OutboxStaff,
     SmtpEmail,
@@ -104,6 +105,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         register_sessions,
         secret=settings.reference_secret,
         public_access_working_days=settings.public_access_escalation_working_days[0],
+        ring=settings.key_ring(),
     )
     sources = SourceActivities(
         catalog,
@@ -119,6 +121,19 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
             store=store,
         ),
     )
+    eid, mailbox = plugins.eid_provider(settings), plugins.digital_mailbox(settings)
+    letters, recipients = plugins.letter_service(settings), plugins.recipient_channel(settings)
+    staff, requesters = staff_channel(settings), requester_email(settings)
+    identity = IdentityActivities(eid)
+    delivery = DeliveryActivities(store, mailbox, letters, population_register())
+    writes = WriteActivities(catalog, system_engines)
+    erasure = ErasureActivities(
+        catalog,
+        system_engines,
+        store,
+        financial_year_first_month=settings.financial_year_start_month,
+    )
+    notify = NotifyActivities(recipients, staff, catalog.recipients)
     extract = ExtractActivities(
         catalog,
         store,
@@ -129,23 +144,12 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         ),
         retention_days=settings.extract_retention_days,
         release_policy=settings.release_policy,
-    )
-    identity = IdentityActivities(plugins.eid_provider(settings))
-    letters = plugins.letter_service(settings)
-    delivery = DeliveryActivities(
-        store, plugins.digital_mailbox(settings), letters, population_register()
-    )
-    writes = WriteActivities(catalog, system_engines)
-    erasure = ErasureActivities(
-        catalog,
-        system_engines,
-        store,
-        financial_year_first_month=settings.financial_year_start_month,
-    )
-    notify = NotifyActivities(
-        plugins.recipient_channel(settings),
-        staff_channel(settings),
-        catalog.recipients,
+        # What the demo's adapters keep of a case goes with the case's other files.
+        others=[
+            adapter
+            for adapter in (eid, mailbox, letters, recipients, staff, requesters)
+            if isinstance(adapter, HoldsCaseFiles)
+        ],
     )
     deadlines = DeadlineActivities(settings)
     roster = RosterActivities(settings)
@@ -153,7 +157,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
         archive_engine,
         archive_decl,
         store,
-        requester_email(settings),
+        requesters,
         letters,
         settings,
     )

@@ -327,7 +327,9 @@ async def audit_export(
     settings: Settings = request.app.state.settings
     async with request.app.state.register_sessions() as session:
         try:
-            return await audit_evidence(session, case_number, chain_key(settings.reference_secret))
+            return await audit_evidence(
+                session, case_number, chain_key(settings.reference_secret), settings.key_ring()
+            )
         except LookupError as error:
             raise Problem(404, str(error)) from None
 

@@ -149,7 +149,7 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
             app.state.temporal = temporal or await connect(settings)
             engine = create_engine(settings.register_database_url)
             app.state.register = RegisterActivities(
-                sessionmaker(engine), secret=settings.reference_secret
+                sessionmaker(engine), secret=settings.reference_secret, ring=settings.key_ring()
             )
             app.state.register_sessions = sessionmaker(engine)
             try:

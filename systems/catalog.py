@@ -23,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
+from dsr.addresses import is_one_address
 from dsr.disposal import DocumentPlan, Period, load_document_plan
 from dsr.recipients import RecipientsRegister, load_recipients
 
@@ -76,9 +77,6 @@ _MAX_LENGTH: dict[str, int] = {
     "phone": 16,
 }
 _POSTAL_CODE = re.compile(r"[1-9][0-9]{4}")
-# Deliberately plain: one @, no spaces, a dot in the domain. Deliverability is the mail
-# server's business; this only stops obvious typing mistakes.
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _PHONE_PUNCTUATION = re.compile(r"[\s\-()./]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -103,8 +101,9 @@ def validate_rectification(field: str, value: str) -> str:
     elif field == "phone":
         text = _normalise_phone(text)
     elif field == "email":
-        if not _EMAIL.fullmatch(text):
-            raise ValueError("email: is not an e-mail address (name@domain.se)")
+        # Too long is said below, as for every field.
+        if len(text) <= _MAX_LENGTH[field] and not is_one_address(text):
+            raise ValueError("email: is not one e-mail address (name@domain.se)")
         local, domain = text.rsplit("@", 1)
         text = f"{local}@{domain.lower()}"
     elif not any(character.isalpha() for character in text):
@@ -651,6 +650,9 @@ class SystemDecl(_Declaration):
             parent = self.tables[parent].link.parent
 
 
+_WHO_AND_WHERE = frozenset({"identifier", "address", "contact"})
+
+
 class Catalog(_Declaration):
     """All declared systems, by name, and the document management plan their erasure follows."""
 
@@ -661,6 +663,21 @@ class Catalog(_Declaration):
     def names(self) -> list[str]:
         """The system names, sorted, so callers iterate in a stable order."""
         return sorted(self.systems)
+
+    def personal_fields(self) -> frozenset[str]:
+        """Every column that says who a person is or where to find them (an identifier, an
+        address, a contact), in any system, and the logical fields they hold: what the log
+        redaction drops wherever it meets them as a key (dsr.logging). Not every column of
+        personal data: a "kind" or an "amount" tells nobody's name and names half the log."""
+        names: set[str] = set()
+        for system in self.systems.values():
+            for table in system.tables.values():
+                for column_name, column in table.columns.items():
+                    if column.category in _WHO_AND_WHERE:
+                        names.add(column_name)
+                        if column.field is not None:
+                            names.add(str(column.field))
+        return frozenset(names)
 
 
 class CatalogError(ValueError):

@@ -150,7 +150,7 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(desk: Desk) -
         ),
         (
             ("submit", "rectification", "--subject", "191212121212", "--change", "email=x@y"),
-            "change: email: is not an e-mail address",
+            "change: email: is not one e-mail address",
         ),
         (
             ("submit", "rectification", "--subject", "191212121212", "--change", "shoe=42"),
@@ -218,7 +218,7 @@ async def test_a_handler_drives_a_case_from_submission_to_delivery(desk: Desk) -
         ),
         (
             ("request-documents", "--description", "Avtal", "--text", "avtal", "--email", "bo@"),
-            "not an e-mail address",
+            "not one e-mail address",
         ),
         (
             (

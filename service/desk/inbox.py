@@ -194,9 +194,9 @@ async def overview_page(request: Request) -> Response:
     each case links to its page and its workflow in the Temporal Web UI."""
     person, _ = await signed_in_staff(request)
     now = datetime.now(STOCKHOLM)
-    async with request.app.state.register_sessions() as session:
-        seen = await queue.overview(session, now.date(), now)
     settings: Settings = request.app.state.settings
+    async with request.app.state.register_sessions() as session:
+        seen = await queue.overview(session, now.date(), now, ring=settings.key_ring())
     by_kind: dict[str, dict[str, int]] = {}
     for kind, state, count in seen.counts:
         by_kind.setdefault(kind, {})[state] = count

@@ -18,7 +18,9 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dsr.audit import READ_TRAIL_KEYS
+from dsr.codec import KeyRing
 from dsr.db import Case, CaseEvent
+from dsr.notes import open_note
 
 PAGE = 100
 
@@ -162,12 +164,20 @@ async def _latest(
     return [(case, event) for case, event in rows]
 
 
-def _note(event: CaseEvent) -> str:
+def _note(event: CaseEvent, ring: KeyRing | None) -> str:
+    """The row's note, opened (the register holds it sealed, dsr.notes)."""
     detail = event.detail or {}
-    return str(detail.get("note", "")) if isinstance(detail, dict) else ""
+    note = str(detail.get("note", "")) if isinstance(detail, dict) else ""
+    return open_note(ring, event.case_number, event.step, note) if note else ""
 
 
-async def overview(session: AsyncSession, today: date, now: datetime, days: int = 30) -> Overview:
+async def overview(
+    session: AsyncSession,
+    today: date,
+    now: datetime,
+    days: int = 30,
+    ring: KeyRing | None = None,
+) -> Overview:
     """What a supervisor looks at: the open cases by kind and state, the overdue, the
     escalated and those waiting for a system, and the cases closed in the last `days` with
     their median time from receipt to close."""
@@ -188,7 +198,7 @@ async def overview(session: AsyncSession, today: date, now: datetime, days: int 
         if e.action in ("escalation:escalated", "escalation:overdue")
     ]
     waiting = [
-        Waiting(c.case_number, c.kind, c.state, c.assignee, c.deadline, e.at, _note(e))
+        Waiting(c.case_number, c.kind, c.state, c.assignee, c.deadline, e.at, _note(e, ring))
         for c, e in await _latest(session, ["waiting_for_systems", "systems_answered"])
         if e.action == "waiting_for_systems"
     ]

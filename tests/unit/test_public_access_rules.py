@@ -71,7 +71,7 @@ def test_a_contact_is_optional_but_never_empty() -> None:
     assert PublicRequest(description="Avtal", query=QUERY).contact is None
     with pytest.raises(ValidationError, match="e-mail address or a postal address"):
         Contact(name="Per")
-    with pytest.raises(ValidationError, match="not an e-mail address"):
+    with pytest.raises(ValidationError, match="not one e-mail address"):
         Contact(email="per at example.org")
 
 

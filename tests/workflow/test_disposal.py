@@ -4,9 +4,12 @@ time-skipping server), deletes them, and the case's trail records it."""
 
 from __future__ import annotations
 
+import os
 import stat
+import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +17,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.store import ExtractStore
+from dsr import plugins
+from dsr.adapters import Attachment, FakeEidProvider, Letter, MailboxMessage
 from dsr.config import Settings
 from dsr.db import CaseEvent
 from dsr.models import (
@@ -27,6 +32,7 @@ from dsr.models import (
     RegisterCaseInput,
     SubmitRequestInput,
 )
+from dsr.notes import open_note
 from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
@@ -34,6 +40,28 @@ from tests.helpers import record_history, submit_access, wait_for_state
 from workflows.disposal import ExtractDisposalWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+
+async def demo_deliveries(settings: Settings, case: str) -> list[Path]:
+    """A letter and a digital-mailbox message for `case` through the demo's adapters, and an
+    e-ID order signed two hours ago; the paths they wrote (the order last)."""
+    letters = plugins.letter_service(settings)
+    mailbox = plugins.digital_mailbox(settings)
+    eid = plugins.eid_provider(settings)
+    assert isinstance(eid, FakeEidProvider)
+    enclosure = Attachment("a.html", b"<p>Tolvan</p>")
+    letter = await letters.post(
+        Letter(
+            case, ("Tolvan Tolvansson", "Storgatan 1"), "<p>Hej</p>", (Attachment("a.html", b"x"),)
+        )
+    )
+    message = await mailbox.send(
+        MailboxMessage(f"{case}-notice", DEMO_SUBJECTS["tolvan"], "Svar", "Se bilaga", (enclosure,))
+    )
+    order = settings.eid_dir / f"{eid.sign(DEMO_SUBJECTS['tolvan'])}.json"
+    two_hours_ago = time.time() - 7200
+    os.utime(order, (two_hours_ago, two_hours_ago))
+    return [Path(letter), *Path(letter).iterdir(), Path(message), *Path(message).iterdir(), order]
 
 
 async def test_a_delivered_case_schedules_the_deletion_of_its_files(
@@ -77,6 +105,13 @@ async def test_the_files_go_after_the_configured_days_and_the_trail_says_so(
         # Rows a crash left in the scratch area, never sealed: they go too.
         store.scratch(store.ref(case, 1, "network.json")).write_text("[]")
         assert stat.S_IMODE(store.path(store.ref(case, 1, "billing.json")).stat().st_mode) == 0o600
+        # What the demo's adapters keep of the case (what left the company, in the clear):
+        # the owner's only, and it goes with the rest.
+        sent = await demo_deliveries(settings, case)
+        for path in sent:
+            assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600)
+        other_case = await demo_deliveries(settings, "DSR-2020-000001")
+        os.utime(other_case[-1])  # an order signed just now: not yet collected, perhaps
         closed_at = await skipping_env.get_current_time()
         async with create_worker(skipping_env.client, settings, activities):
             handle = await skipping_env.client.start_workflow(
@@ -88,7 +123,9 @@ async def test_the_files_go_after_the_configured_days_and_the_trail_says_so(
             )
             result = await handle.result()
             await record_history(handle, "extract_disposal")
-    assert result.files == 3
+    assert result.files == 3 + 6, "3 in the store, a letter's 3 files, a message's 2, an order"
+    assert not any(path.exists() for path in sent)
+    assert all(path.exists() for path in other_case), "another case's deliveries stay"
     assert result.deleted_at - closed_at >= timedelta(days=30)
     assert result.deleted_at - closed_at < timedelta(days=30, hours=1)
     assert not (settings.extract_dir / case).exists()
@@ -96,11 +133,12 @@ async def test_the_files_go_after_the_configured_days_and_the_trail_says_so(
     try:
         with engine.connect() as conn:
             row = conn.execute(
-                sa.select(CaseEvent.action, CaseEvent.detail).where(
+                sa.select(CaseEvent.step, CaseEvent.detail).where(
                     CaseEvent.case_number == case, CaseEvent.action == "extracts_deleted"
                 )
             ).one()
     finally:
         engine.dispose()
-    assert row.detail == {"note": "3 files, 30 days after the case closed"}
+    note = open_note(settings.key_ring(), case, row.step, row.detail["note"])
+    assert note == "9 files, 30 days after the case closed"
     assert not list((settings.extract_dir / ".scratch").glob(f"{case}__*"))
