@@ -28,10 +28,12 @@ class ApiError(Exception):
 
 # Terminal control in stored text (a requester's description, a handler's reason, a value
 # from a system): escape sequences (CSI, OSC such as hyperlinks and window titles, and the
-# rest) go whole, then any C0 or C1 control character left, but for tab and newline. What
+# rest; an unterminated one loses its introducer only, not the text after it) go whole, then
+# any C0 or C1 control character left, but for tab and newline. What
 # the service answers is shown, never obeyed by the terminal.
-_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_]?)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-_]?)")
+# And the bidirectional overrides and isolates, which make a line read other than it is.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def inert(value: Any) -> Any:

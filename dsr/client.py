@@ -70,9 +70,10 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 
 class OneTimeActionIds(Interceptor):
     """Client interceptor: every action (dsr.models.HandlerAction) this client sends as an
-    update gets a fresh one-time id, unless it has one; the case refuses an id it has taken
-    already (workflows.guard), so a copy of the update replayed later does nothing. The case
-    service's client is where actions come from, so it is the service that sets the ids."""
+    update gets a fresh one-time id, unless it has one, and names the case it is sent to; the
+    case refuses an id it has taken already and an action made for another case
+    (workflows.guard), so a copy of the update replayed later, here or elsewhere, does
+    nothing. The case service's client is where actions come from, so it sets them."""
 
     def intercept_client(self, next: OutboundInterceptor) -> OutboundInterceptor:
         return _StampActionIds(next)
@@ -81,8 +82,10 @@ class OneTimeActionIds(Interceptor):
 class _StampActionIds(OutboundInterceptor):
     async def start_workflow_update(self, input: StartWorkflowUpdateInput) -> Any:
         args = [
-            arg.model_copy(update={"action_id": uuid.uuid4().hex})
-            if isinstance(arg, HandlerAction) and arg.action_id is None
+            arg.model_copy(
+                update={"action_id": arg.action_id or uuid.uuid4().hex, "for_case": input.id}
+            )
+            if isinstance(arg, HandlerAction)
             else arg
             for arg in input.args
         ]

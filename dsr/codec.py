@@ -219,6 +219,9 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
     def _open(self, payload: Payload) -> Payload:
         name = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
         cipher = self._ciphers.get(name)
+        if cipher is None and not _KEY_NAME.fullmatch(name):
+            # No key was ever named so: made up, not rotated out.
+            raise PayloadRefused("encryption: a payload names no key this engine could hold")
         if cipher is None:
             raise EncryptionKeyError(
                 f"encryption: no key {name!r} to open a payload (rotated out?)"
@@ -239,6 +242,8 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
                     f"{_described(self._binding)}"
                 )
             aad = _bound_aad(name, place)
+        if len(payload.data) < _NONCE + 16:  # a nonce and a tag at the least
+            raise PayloadRefused("encryption: a sealed payload is too short to be one")
         try:
             plain = cipher.decrypt(payload.data[:_NONCE], payload.data[_NONCE:], aad)
         except InvalidTag:

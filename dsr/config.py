@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError as SourceError
 
 from dsr.codec import KeyRing
+from dsr.roles import Role
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-subject-reference-secret"  # noqa: S105 - refused in production
@@ -161,6 +162,9 @@ class Settings(BaseSettings):
     codec_tokens: list[SecretStr] = Field(
         default_factory=lambda: [SecretStr(DEVELOPMENT_CODEC_TOKEN)]
     )
+    # A person signed in to the Web UI has the codec server decode with their own access token
+    # (the UI passes it on), for these roster roles only: those who see personal data in cases.
+    codec_reader_roles: list[Role] = Field(default_factory=lambda: [Role.HANDLER, Role.TEAM_LEAD])
 
     # Named in every answer (Art. 13-15): who is responsible and how to reach the DPO.
     controller_name: str = "Stadsnät och Elnät i Exempelstad AB"

@@ -78,9 +78,13 @@ ActionId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 
 
 class HandlerAction(Model):
-    """The input of an update a person takes on a case: who (`handler`) and a one-time id."""
+    """The input of an update a person takes on a case: who (`handler`), a one-time id, and
+    the case it was made for. The case service's client sets both (dsr.client); the case
+    refuses an action made for another (workflows.guard), so even a payload sealed before
+    payloads were bound to their case does nothing elsewhere."""
 
     action_id: ActionId | None = None
+    for_case: Annotated[str, StringConstraints(max_length=100)] | None = None
 
 
 # The GDPR kinds: each concerns one data subject, identified by their identity number.

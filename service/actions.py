@@ -191,4 +191,5 @@ def body_model(model: type[BaseModel]) -> type[BaseModel]:
     if "action_id" in model.model_fields:
         # Given by the case service to each action it sends; not the client's to choose.
         fields["action_id"] = (SkipJsonSchema[str | None], None)  # type: ignore[misc]
+        fields["for_case"] = (SkipJsonSchema[str | None], None)  # type: ignore[misc]
     return create_model(model.__name__.removesuffix("Input") + "Body", __base__=model, **fields)

@@ -614,7 +614,7 @@ def _with_actor(member: StaffMember, body: BaseModel, model: type[BaseModel]) ->
             422,
             "action_id: the case service gives each action its one-time id; a body does not",
         )
-    fields = body.model_dump(exclude={"handler", "action_id"})
+    fields = body.model_dump(exclude={"handler", "action_id", "for_case"})
     return model.model_validate({**fields, "handler": member.login})
 
 

@@ -9,13 +9,12 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
 from dsr.codec import EncryptionCodec, KeyRing
 from dsr.codec_server import create_app
-from tests.helpers import free_port
+from tests.helpers import serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOKEN = "a-supervisors-token-0123456789"
@@ -25,14 +24,9 @@ ORIGINAL = Payload(metadata={"encoding": b"json/plain"}, data=b'{"subject_id": "
 
 
 async def serve(path_tokens: bool) -> AsyncIterator[str]:
-    runner = web.AppRunner(create_app(CODEC, tokens=[TOKEN], origins=[UI], path_tokens=path_tokens))
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    app = create_app(CODEC, tokens=[TOKEN], origins=[UI], path_tokens=path_tokens)
+    async with serving(app) as url:
+        yield url
 
 
 @pytest_asyncio.fixture(loop_scope="session")

@@ -590,3 +590,24 @@ def test_people_get_no_container_with_the_engines_secrets(compose: dict[str, Any
     assert f"127.0.0.1:{port}/healthz" in " ".join(case_service["healthcheck"]["test"])
     issuer = environment(compose, "case-service")["DSR_OIDC_ISSUER"]
     assert issuer.startswith("${DSR_OIDC_ISSUER:?"), "the provider is the organisation's own"
+
+
+def test_the_web_ui_signs_people_in_and_the_codec_server_judges_their_token(
+    compose: dict[str, Any],
+) -> None:
+    """Issue 20, point 5: supervisors sign in to the UI at the organisation's provider, the UI
+    passes their access token on, and the codec server checks it like the case service (the
+    same audience and roster) before it decodes, recording who decoded which case."""
+    ui = environment(compose, "temporal-ui")
+    assert ui["TEMPORAL_AUTH_ENABLED"] == "true" and ui["TEMPORAL_AUTH_TYPE"] == "oidc"
+    assert ui["TEMPORAL_AUTH_PROVIDER_URL"].startswith("${DSR_OIDC_ISSUER:?")
+    assert ui["TEMPORAL_AUTH_CLIENT_SECRET"].startswith("${WEB_UI_OIDC_CLIENT_SECRET:?")
+    assert ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] == "true"
+    assert ui["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    codec = environment(compose, "codec-server")
+    for name in ("DSR_OIDC_AUDIENCE", "DSR_OIDC_LOGIN_CLAIM", "DSR_OIDC_ISSUER", "DSR_ROSTER"):
+        assert codec[name] == environment(compose, "case-service")[name], name
+    assert (
+        service(compose, "codec-server")["configs"] == service(compose, "case-service")["configs"]
+    )
+    assert "migrate" in service(compose, "codec-server")["depends_on"], "it writes the trail"

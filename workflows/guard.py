@@ -6,7 +6,9 @@ hold.
   client gave it (dsr.client). The validator refuses an action without one, and one whose id
   the case has already taken: an action read from history and sent again does nothing. The
   handler records the id (validators are not run on replay; handlers are, so the record is
-  rebuilt the same way), and refuses it too if two copies passed validation together.
+  rebuilt the same way), and refuses it too if two copies passed validation together. An
+  action names the case it was made for, and the validator refuses it in any other: the
+  codec's binding does that for payloads sealed since binding, this for those sealed before.
 - Bounded updates. Temporal keeps at most 2,000 updates in one execution's history (its
   `limit.workflowExecution.maxTotalUpdates`); past that, the case would take none ever again.
   A case refuses updates with a clear message well before: at MAX_UPDATES taken, or when the
@@ -95,6 +97,11 @@ class _Guard(WorkflowInboundInterceptor):
                 raise ActionRefused(
                     f"case {_case()}: this action was taken already (action id "
                     f"{action.action_id}); a replayed action does nothing"
+                )
+            if action.for_case != _case():
+                raise ActionRefused(
+                    f"case {_case()}: this action was not made for this case; an action "
+                    "replayed from another case does nothing"
                 )
         self.next.handle_update_validator(input)
 

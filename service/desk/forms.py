@@ -57,7 +57,7 @@ def controls(model: type[BaseModel], choices: dict[str, list[tuple[str, str]]]) 
     from the case or the roster (a new handler, the documents found)."""
     found = []
     for name, info in model.model_fields.items():
-        if name in ("handler", "action_id"):  # who signed in; the service's one-time id
+        if name in ("handler", "action_id", "for_case"):  # who signed in; the service's stamps
             continue
         annotation, optional = _unwrap(info.annotation)
         base = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else None

@@ -40,6 +40,8 @@ TWO_RECIPIENTS = [
     "a@b.se;c@d.se",
     "Anna <a@b.se>",
     "a@b.se\nBcc: c@d.se",
+    "=?utf-8?q?a=2C_root=40evil.se?=@b.se",  # an encoded word: decoded, two recipients
+    "a@b⒈se.se",  # IDNA would make it b1.se.se
 ]
 REFUSED = r"not one e-mail address|contains control characters"
 
@@ -153,6 +155,8 @@ def test_the_command_line_shows_stored_text_but_never_obeys_it(
     }
     answers.append((200, hostile.encode()))
     assert api.call("GET", "/cases/x/extract", raw=True) == "Begäranklicka ok"
+    answers.append((200, "gömd\x1b]text efter".encode()))
+    assert api.call("GET", "/cases/x/extract", raw=True) == "gömdtext efter", "none hidden"
     answers.append((409, api.json.dumps({"detail": hostile}).encode()))
     with pytest.raises(api.ApiError, match="^Begäranklicka ok$"):
         api.call("POST", "/cases/x/approve")

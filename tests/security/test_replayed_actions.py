@@ -7,6 +7,7 @@ with the engine's key only so that the test can say why it was refused."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -113,3 +114,26 @@ async def test_an_action_without_a_one_time_id_is_refused(client: Client, worker
     why = await refusal(sender(client).get_workflow_handle(handle.id), "reassign", sealed)
     assert "carries no action id" in why
     assert (await status_of(handle)).assignee == "anna"
+
+
+async def test_an_unbound_action_made_for_another_case_does_nothing_here(
+    client: Client, worker: Settings
+) -> None:
+    """A payload sealed before binding opens in any case (while such payloads are accepted):
+    with its one-time id it would pass as new in every case but its own. The action names the
+    case it was made for, and any other case refuses it."""
+    elsewhere = await awaiting_identity(client, worker)
+    handle = await awaiting_identity(client, worker, "coordination")
+    converter = data_converter(Settings())
+    assert isinstance(converter.payload_codec, EncryptionCodec)
+    for made_for in (elsewhere.id, None):
+        action = ReassignInput(
+            handler="anna", to="chef.jurist", action_id=uuid.uuid4().hex, for_case=made_for
+        )
+        [sealed] = await converter.payload_codec.encode(  # no context: unbound
+            converter.payload_converter.to_payloads([action])
+        )
+        why = await refusal(sender(client).get_workflow_handle(handle.id), "reassign", sealed)
+        assert "not made for this case" in why
+    assert (await status_of(handle)).assignee == "anna"
+    assert await accepted_updates(handle) == []
