@@ -108,6 +108,10 @@ def settings(
         document_archive_url=archive[0],
         # A secret per test keeps "one open case per subject" within the test that opened it.
         subject_reference_secret=f"test-secret-{uuid.uuid4()}",
+        # What a closed case sent stays for the test to read: on the time-skipping server the
+        # default 30 days would pass, and the disposal delete it, within the test
+        # (tests/workflow/test_disposal.py sets the days it times).
+        extract_retention_days=3650,
     )
 
 
