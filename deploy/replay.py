@@ -25,6 +25,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from dsr.client import connect, data_converter
+from dsr.codec import history_place
 from dsr.config import Settings, SettingsError, get_settings
 from dsr.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 
@@ -32,8 +33,11 @@ RUNNING = 'ExecutionStatus="Running"'
 
 
 def replayer(settings: Settings) -> Replayer:
+    # The namespace the payloads are bound to (dsr.codec): with the Replayer's own default
+    # none of them would open, and every history would fail.
     return Replayer(
         workflows=list(WORKFLOWS),
+        namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         workflow_runner=workflow_runner(),
         interceptors=worker_interceptors(),
@@ -42,7 +46,10 @@ def replayer(settings: Settings) -> Replayer:
 
 async def from_files(paths: list[Path]) -> AsyncIterator[WorkflowHistory]:
     for path in paths:
-        yield WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        # The workflow id its payloads are bound to, not the file's name.
+        _, workflow_id = history_place(text) or ("", path.stem)
+        yield WorkflowHistory.from_json(workflow_id, text)
 
 
 async def replay(settings: Settings, *, paths: list[Path], query: str) -> list[str]:

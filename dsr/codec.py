@@ -103,6 +103,21 @@ def new_key() -> str:
     return base64.b64encode(os.urandom(32)).decode()
 
 
+_BINDING_IN_JSON = re.compile(rf'"{BINDING}"\s*:\s*"([A-Za-z0-9+/=]+)"')
+
+
+def history_place(history_json: str) -> tuple[str, str] | None:
+    """The namespace and workflow id a history's payloads are bound to, read from the first
+    sealed payload's binding in its JSON (`temporal workflow show --output json`, or the
+    SDK's `to_json`); None for a history sealed before binding. A replay must give both to the
+    Replayer: its payloads open only there."""
+    found = _BINDING_IN_JSON.search(history_json)
+    if found is None:
+        return None
+    parts = base64.b64decode(found.group(1)).decode(errors="replace").split(BINDING_SEPARATOR)
+    return (parts[0], parts[1]) if len(parts) >= 2 else None
+
+
 def binding(context: SerializationContext | None) -> str | None:
     """Where a payload in `context` belongs; None where the SDK gives no context."""
     if isinstance(context, WorkflowSerializationContext):

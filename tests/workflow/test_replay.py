@@ -9,6 +9,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from dsr.client import data_converter
+from dsr.codec import history_place
 from dsr.config import Settings
 from dsr.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 
@@ -23,11 +24,15 @@ def test_there_are_histories_to_replay() -> None:
 @pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
+    text = path.read_text()
+    # Payloads sealed since binding open only in their namespace and workflow.
+    namespace, workflow_id = history_place(text) or ("default", path.stem)
     replayer = Replayer(
         workflows=list(WORKFLOWS),
+        namespace=namespace,
         data_converter=data_converter(Settings()),
         workflow_runner=workflow_runner(),
         interceptors=worker_interceptors(),
     )
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    history = WorkflowHistory.from_json(workflow_id, text)
     await replayer.replay_workflow(history)
