@@ -5,6 +5,7 @@ under make test-postgres)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -111,7 +112,8 @@ async def test_a_note_moved_to_another_row_does_not_open_there(
         ).scalar_one()
         await conn.execute(
             sa.text("UPDATE case_events SET detail = :d WHERE case_number = :c AND step = 3"),
-            {"d": sealed, "c": case},
+            # SQLite answers JSON as text, PostgreSQL (asyncpg) as the object; both take text.
+            {"d": sealed if isinstance(sealed, str) else json.dumps(sealed), "c": case},
         )
     async with sessionmaker(engine)() as session:
         shown = await evidence(session, case, chain_key("s" * 32), RING)
