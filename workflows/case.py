@@ -103,10 +103,11 @@ EXTRACT_DISPOSAL_PATCH = "extract-disposal"
 PROPORTIONATE_IDENTITY_PATCH = "proportionate-identity"
 # A request may be withdrawn (cases started since run their steps in a task the withdrawal ends).
 WITHDRAWAL_PATCH = "withdrawal"
-# The clock's trail rows (an action's row: reassign, link, extend, pause) are written by a
-# local activity, in the worker running the workflow task, instead of a scheduled one: an
-# action's update answers one round trip to the server sooner (the API's action latency).
-# Cases whose history wrote them by a scheduled activity keep doing so.
+# The clock's trail rows (a handler's reassign, link, extension or pause, and the engine's own:
+# ladder steps, slow systems) are written by a local activity, in the worker running the
+# workflow task, instead of a scheduled one: an action's update answers one round trip to the
+# server sooner (the API's action latency). Cases whose history wrote them by a scheduled
+# activity keep doing so.
 CLOCK_EVENTS_LOCAL_PATCH = "clock-events-local"
 ESCALATIONS_METRIC = "dsr_escalations"
 
