@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -19,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dsr.adapters import Attachment
 from dsr.codec import EncryptionKeyError, KeyRing
-from dsr.files import write_atomically
+from dsr.files import remove, write_atomically
 
 # Matched in full (a trailing newline is no part of a reference), and a name starts with a
 # letter or a digit: never "..", never a hidden name like the writer's own ".name.tmp".
@@ -89,14 +88,7 @@ class ExtractStore:
         # Scratch files a crash left behind (plaintext rows never sealed) go too.
         scratch = self.root / ".scratch"
         leftovers = [*scratch.glob(f"{case_number}__*"), *scratch.glob(f".{case_number}__*")]
-        for path in leftovers:
-            path.unlink(missing_ok=True)
-        folder = self.root / case_number
-        if not folder.exists():
-            return len(leftovers)
-        count = sum(1 for path in folder.rglob("*") if path.is_file())
-        shutil.rmtree(folder)
-        return count + len(leftovers)
+        return remove([*leftovers, self.root / case_number])
 
     # --- sealing -------------------------------------------------------------------------
 

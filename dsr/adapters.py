@@ -17,7 +17,6 @@ import asyncio
 import base64
 import json
 import secrets
-import shutil
 import smtplib
 import time
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from dsr.addresses import is_one_address
-from dsr.files import write_atomically
+from dsr.files import remove, write_atomically
 
 
 @runtime_checkable
@@ -46,19 +45,6 @@ def _private_folder(path: Path) -> Path:
 
 def _write(path: Path, content: bytes) -> None:
     write_atomically(path, content, private=True)
-
-
-def _remove(paths: list[Path]) -> int:
-    """Delete files and folders (a folder counts its files); missing ones count nothing."""
-    count = 0
-    for path in paths:
-        if path.is_dir():
-            count += sum(1 for inner in path.rglob("*") if inner.is_file())
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.exists():
-            path.unlink(missing_ok=True)
-            count += 1
-    return count
 
 
 def _of_case(directory: Path, case_number: str) -> list[Path]:
@@ -108,7 +94,7 @@ class FakeEidProvider:
         if not self._directory.exists():
             return 0
         stale = time.time() - self.ORDER_KEPT_SECONDS
-        return _remove(
+        return remove(
             [path for path in self._directory.glob("*.json") if path.stat().st_mtime < stale]
         )
 
@@ -270,7 +256,7 @@ class OutboxMailbox:
         return recipient not in self._without_mailbox
 
     def delete_case(self, case_number: str) -> int:
-        return _remove(_of_case(self._directory, case_number))
+        return remove(_of_case(self._directory, case_number))
 
     async def send(self, message: MailboxMessage) -> str:
         target = _private_folder(self._directory / message.message_id)
@@ -306,7 +292,7 @@ class PrintFolderLetters:
         self._directory = directory
 
     def delete_case(self, case_number: str) -> int:
-        return _remove(_of_case(self._directory, case_number))
+        return remove(_of_case(self._directory, case_number))
 
     async def post(self, letter: Letter) -> str:
         target = _private_folder(self._directory / letter.letter_id)
@@ -343,7 +329,7 @@ class OutboxRecipients:
         self._directory = directory
 
     def delete_case(self, case_number: str) -> int:
-        return _remove(_of_case(self._directory, case_number))
+        return remove(_of_case(self._directory, case_number))
 
     async def send(self, notice: RecipientNotice) -> str:
         case_number, _, recipient_key = notice.notice_id.partition("/")
@@ -470,7 +456,7 @@ class OutboxStaff:
         self._directory = directory
 
     def delete_case(self, case_number: str) -> int:
-        return _remove(_of_case(self._directory, case_number))
+        return remove(_of_case(self._directory, case_number))
 
     async def send(self, message: StaffMessage) -> str:
         target = _private_folder(self._directory) / f"{message.message_id}.json"
@@ -524,7 +510,7 @@ class OutboxEmail:
         self._directory = directory
 
     def delete_case(self, case_number: str) -> int:
-        return _remove(_of_case(self._directory, case_number))
+        return remove(_of_case(self._directory, case_number))
 
     async def send(self, email: Email) -> str:
         target = _private_folder(self._directory / email.message_id)

@@ -1,9 +1,11 @@
-"""Writing files so that a crash or a retry never leaves half a file behind."""
+"""Writing files so that a crash or a retry never leaves half a file behind, and deleting
+them so that a deletion that failed is never counted as done."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import shutil
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
@@ -28,3 +30,19 @@ def write_atomically(
         for part in parts:
             file.write(part)
     os.replace(temporary, path)
+
+
+def remove(paths: Iterable[Path]) -> int:
+    """Delete files and folders; returns how many files went (a folder counts those under it,
+    a missing path nothing). A file that cannot be deleted raises (OSError) rather than being
+    passed over: whoever asked (an extract's disposal, GDPR art. 5(1)(e)) retries, and never
+    records as deleted what is still on disk."""
+    count = 0
+    for path in paths:
+        if path.is_dir():
+            count += sum(1 for inner in path.rglob("*") if not inner.is_dir())
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink(missing_ok=True)
+            count += 1
+    return count
