@@ -77,7 +77,7 @@ from dsr.models import (
     VerifyIdentityInput,
     WithdrawInput,
 )
-from dsr.policies import PERSISTENT, SHORT_TIMEOUT
+from dsr.policies import PERSISTENT, SHORT_TIMEOUT, run_here_or_queued
 from workflows.disposal import ExtractDisposalWorkflow
 from workflows.roles import StaffRoles
 
@@ -1242,20 +1242,13 @@ class CaseWorkflow(StaffRoles):
         )
         # The row is written once per key (record_deadline is idempotent), so a local
         # activity's retry after a lost marker writes nothing twice.
-        if workflow.patched(CLOCK_EVENTS_LOCAL_PATCH):
-            await workflow.execute_local_activity_method(
-                RegisterActivities.record_deadline,
-                change,
-                start_to_close_timeout=SHORT_TIMEOUT,
-                retry_policy=PERSISTENT,
-            )
-        else:
-            await workflow.execute_activity_method(
-                RegisterActivities.record_deadline,
-                change,
-                start_to_close_timeout=SHORT_TIMEOUT,
-                retry_policy=PERSISTENT,
-            )
+        await run_here_or_queued(
+            CLOCK_EVENTS_LOCAL_PATCH,
+            RegisterActivities.record_deadline,
+            change,
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
+        )
 
     async def _ask_subject(
         self, reason: str, notice: str, *, question: str = "", key: str = ""

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from dsr.models import RefreshRosterInput, RosterInput, RosterResult
+from dsr.policies import PERSISTENT, SHORT_TIMEOUT, run_here_or_queued
 from dsr.roles import Role, refusal
 
 with workflow.unsafe.imports_passed_through():
@@ -100,23 +100,13 @@ class StaffRoles:
         if not workflow.patched(ROSTER_PATCH):
             return None
         request = RosterInput(case_number=self._roles_ref, at=workflow.now())
-        retry = RetryPolicy(
-            initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+        result = await run_here_or_queued(
+            ROSTER_LOCAL_PATCH,
+            RosterActivities.staff_roles,
+            request,
+            start_to_close_timeout=SHORT_TIMEOUT,
+            retry_policy=PERSISTENT,
         )
-        if workflow.patched(ROSTER_LOCAL_PATCH):
-            result = await workflow.execute_local_activity_method(
-                RosterActivities.staff_roles,
-                request,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=retry,
-            )
-        else:
-            result = await workflow.execute_activity_method(
-                RosterActivities.staff_roles,
-                request,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=retry,
-            )
         if result.problem is None:
             self._staff = result.staff
         return result
