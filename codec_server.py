@@ -21,10 +21,9 @@ from dsr.codec import EncryptionCodec
 from dsr.codec_server import Record, Refused, create_app
 from dsr.config import Settings, SettingsError, get_settings
 from dsr.db import create_engine, sessionmaker
-from dsr.delegation import DelegationError, load_delegations
 from dsr.logging import configure_logging
 from dsr.roles import DESCRIBED
-from dsr.roster import RosterError, load_roster
+from dsr.roster import NotOnRoster, RosterError, staff_on
 from service.auth import AuthenticationError, ProviderUnavailable, TokenVerifier
 
 log = structlog.get_logger("codec_server")
@@ -45,21 +44,21 @@ class PeopleWhoRead:
             raise Refused(401, str(error)) from None
         except ProviderUnavailable as error:
             raise Refused(503, str(error)) from None
-        if who.login is None or not who.login.isascii():
+        if who.login is None:
             raise Refused(403, "the token is not a person's sign-in the staff roster holds")
         try:
-            roster = load_roster(self._settings.roster)
-            delegations = load_delegations(self._settings.delegation_register)
-        except (RosterError, DelegationError) as error:
+            today = staff_on(
+                self._settings.roster,
+                self._settings.delegation_register,
+                datetime.now(STOCKHOLM).date(),
+            )
+            entry = today.member(who.login)
+        except RosterError as error:
             raise Refused(503, f"the staff roster cannot be read: {error}") from None
-        roles = roster.roles_on(delegations, datetime.now(STOCKHOLM).date())
-        entry = next(
-            (name for name in roster.staff if name.casefold() == who.login.casefold()), None
-        )
-        if entry is None:
-            raise Refused(403, f"{who.login} is not in the staff roster")
+        except NotOnRoster as error:
+            raise Refused(403, str(error)) from None
         allowed = self._settings.codec_reader_roles
-        if not set(roles.get(entry.casefold(), [])) & set(allowed):
+        if not set(today.roles_of(entry)) & set(allowed):
             named = " or ".join(DESCRIBED[role] for role in allowed)
             raise Refused(
                 403, f"{entry} may not read case data here: that takes {named} (staff roster)"

@@ -3,13 +3,14 @@ settings. With the delegation register it gives each person's roles on a given d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from dsr.declarations import load_declaration
-from dsr.delegation import DelegationRegister
+from dsr.delegation import DelegationError, DelegationRegister, load_delegations
 from dsr.models import HandlerId
 from dsr.roles import DELEGATED, ROSTER_ROLES, Matter, Role
 
@@ -88,3 +89,48 @@ class RosterError(ValueError):
 
 def load_roster(path: Path) -> Roster:
     return load_declaration(path, Roster, RosterError)
+
+
+class NotOnRoster(Exception):
+    """A login the staff roster does not hold; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class StaffToday:
+    """The roster's ids as it spells them, and everyone's roles (by casefolded id) on a day."""
+
+    names: list[str]
+    roles: dict[str, list[Role]]
+
+    def spelled(self, login: str) -> str | None:
+        """`login` as the roster spells it ("Anna" is anna), or None."""
+        return next((name for name in self.names if name.casefold() == login.casefold()), None)
+
+    def member(self, login: str) -> str:
+        """The roster's id of a signed-in `login`, or NotOnRoster saying why not."""
+        if not login.isascii():
+            # Roster ids are ASCII: a look-alike login ("ſara" folds to "sara") is nobody's.
+            raise NotOnRoster("the login is not one the staff roster can hold (not ASCII)")
+        entry = self.spelled(login)
+        if entry is None:
+            raise NotOnRoster(f"{login} is not in the staff roster")
+        return entry
+
+    def roles_of(self, entry: str) -> list[Role]:
+        return self.roles.get(entry.casefold(), [])
+
+
+def staff_on(
+    roster_file: Path, delegation_file: Path, day: date, *, checked: bool = False
+) -> StaffToday:
+    """Who is on the staff roster and their roles on `day`, by the roster and the delegation
+    register (the case service and the codec server alike); RosterError if either cannot be
+    read, or with `checked` if they do not fit together."""
+    try:
+        roster = load_roster(roster_file)
+        delegations = load_delegations(delegation_file)
+    except DelegationError as error:
+        raise RosterError(str(error)) from None
+    if checked:
+        roster.check(delegations)
+    return StaffToday(list(roster.staff), roster.roles_on(delegations, day))

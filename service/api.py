@@ -28,7 +28,6 @@ from dsr.calendar import STOCKHOLM
 from dsr.codec import EncryptionKeyError
 from dsr.config import Settings
 from dsr.db import Case, create_engine
-from dsr.delegation import DelegationError, load_delegations
 from dsr.models import (
     CASE_NUMBER_PATTERN,
     ActionResult,
@@ -49,7 +48,7 @@ from dsr.models import (
     SubmitRequestResult,
 )
 from dsr.roles import Role, refusal
-from dsr.roster import RosterError, load_roster
+from dsr.roster import NotOnRoster, RosterError, StaffToday, staff_on as roster_on
 from dsr.subject import parse_subject_id
 from service import cases
 from service.actions import ACTIONS, Action, body_model
@@ -112,36 +111,28 @@ class StaffMember:
         return refusal(self.staff, self.login, action) is None
 
 
-def staff_on(
-    settings: Settings, day: date | None = None, *, checked: bool = False
-) -> tuple[list[str], dict[str, list[Role]]]:
-    """The roster's ids and everyone's roles on `day` (default today), by the roster and the
+def staff_on(settings: Settings, day: date | None = None, *, checked: bool = False) -> StaffToday:
+    """Everyone on the roster and their roles on `day` (default today), by the roster and the
     delegation register; `checked`: files that do not fit together are refused too (503)."""
     try:
-        roster = load_roster(settings.roster)
-        delegations = load_delegations(settings.delegation_register)
-        if checked:
-            roster.check(delegations)
-    except (RosterError, DelegationError) as error:
+        return roster_on(
+            settings.roster,
+            settings.delegation_register,
+            day or datetime.now(STOCKHOLM).date(),
+            checked=checked,
+        )
+    except RosterError as error:
         raise Problem(503, f"the staff roster cannot be read: {error}") from None
-    return list(roster.staff), roster.roles_on(delegations, day or datetime.now(STOCKHOLM).date())
-
-
-def in_roster(names: list[str], login: str) -> str | None:
-    """`login` as the roster spells it ("Anna" is anna), or None."""
-    return next((name for name in names if name.casefold() == login.casefold()), None)
 
 
 def roster_member(settings: Settings, login: str) -> StaffMember:
     """The signed-in `login` as the roster has it today, or 403 saying why not."""
-    if not login.isascii():
-        # Roster ids are ASCII: a look-alike login ("ſara" folds to "sara") is nobody's.
-        raise Problem(403, "the login is not one the staff roster can hold (not ASCII)")
-    names, staff = staff_on(settings)
-    entry = in_roster(names, login)
-    if entry is None:
-        raise Problem(403, f"{login} is not in the staff roster")
-    return StaffMember(entry, staff.get(entry.casefold(), []), staff, names)
+    today = staff_on(settings)
+    try:
+        entry = today.member(login)
+    except NotOnRoster as error:
+        raise Problem(403, str(error)) from None
+    return StaffMember(entry, today.roles_of(entry), today.roles, today.names)
 
 
 async def staff_member(
@@ -207,7 +198,7 @@ async def roster(request: Request, member: Staff, on: date | None = None) -> dic
     """Who may act on cases, in which roles, on a day: the roster with the decision makers of
     the delegation register. Files that do not fit together are refused (503)."""
     day = on or datetime.now(STOCKHOLM).date()
-    _, held = staff_on(request.app.state.settings, day, checked=True)
+    held = staff_on(request.app.state.settings, day, checked=True).roles
     return {"on": day.isoformat(), "staff": {who: list(roles) for who, roles in held.items()}}
 
 
@@ -356,7 +347,7 @@ def spelled(member: StaffMember, login: str, where: str) -> str:
     case then refuses it by the roster). Not ASCII: 422, like a look-alike login."""
     if not login.isascii():
         raise Problem(422, f"{where}: a handler id is ASCII letters, digits, '.', '_' or '-'")
-    return in_roster(member.names, login) or login
+    return StaffToday(member.names, member.staff).spelled(login) or login
 
 
 def assignable(member: StaffMember, assignee: str | None) -> str | None:
