@@ -22,18 +22,17 @@ RUN python -m venv /opt/venv
 
 WORKDIR /app
 
-# The dependencies first, from pyproject.toml alone: this layer is rebuilt only when they change.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# The dependencies first, from the lock file alone (`make lock`): each package at its locked
+# version and every file checked against its locked hash, the build backend included; this
+# layer is rebuilt only when the lock changes.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 
 # Then the engine itself. Installed in place (editable), so there is one copy of the code and
 # the paths the settings derive from the source tree (config/, the migrations) are under /app,
 # whichever entry point runs: `python worker.py` or the `dsr` console script alike.
 COPY . .
-RUN pip install --no-deps -e . \
+RUN pip install --no-deps --no-build-isolation -e . \
     && python -m compileall -q /app \
     && chmod 0755 /app/deploy/entrypoint.sh \
     && groupadd --system --gid 10001 dsr \

@@ -10,15 +10,27 @@ STAMP := $(VENV)/.installed
 # every target here runs the embedded development stack, and says so.
 export DSR_ENVIRONMENT ?= development
 
-.PHONY: venv bytecode idp demo run test test-postgres postgres browser lint typecheck check clean histories bench
+.PHONY: venv lock bytecode idp demo run test test-postgres postgres browser lint typecheck check clean histories bench
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Installed from the lock file alone: every package at its locked version, each file checked
+# against its locked hashes (pip refuses anything unpinned or unhashed), the build backend
+# included; then the engine itself, in place, built with that backend.
+$(STAMP): pyproject.toml requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# After a change to pyproject.toml's dependencies: the locks again, resolved from the package
+# index with every file's hash (requirements.lock the image's, requirements-dev.lock the same
+# versions and the tools' for make and CI).
+LOCK := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --build-deps-for editable
+lock: venv
+	$(LOCK) --upgrade -o requirements.lock pyproject.toml
+	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
 
 # The engine's own modules compiled ahead (__pycache__, only what changed since). Where
 # PYTHONDONTWRITEBYTECODE is set (this machine's environment, as the image's), Python never
