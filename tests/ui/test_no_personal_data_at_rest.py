@@ -8,6 +8,15 @@ files, in `temporal workflow show` of every workflow, in the logs, in the case r
 columns that are not secret by design (the keyed subject reference is an HMAC), and in every
 file of the extract store. The same search
 on a stack with payload encryption switched off finds them: the test can fail.
+
+In production the demo adapters are refused: deliveries go to the organisation's e-ID provider,
+digital mailbox, print service and recipients' channel (here tests/security/adapters.py, which
+keep what they are handed in the worker's memory, as the real services keep it on their side)
+and notices by e-mail (a real SMTP server). Requests of the kinds a handler registers run to
+their end on such a stack, and then every file under the var directory is searched, the
+outbox, print and e-ID folders with the rest: nothing is there in the clear. Only the demo's
+own source systems are left out (billing, network, marketing, the archive: the company's data
+as it is, the engine's sources, not its stores).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import base64
 import binascii
 import json
 import re
+import secrets
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -24,10 +34,19 @@ from pathlib import Path
 
 import pytest
 
+from dsr.codec import new_key
 from dsr.config import Settings
-from scripts.stack import Stack, run_demo, running_stack, temporal_binary
+from scripts.stack import (
+    DEMO_CASES,
+    Stack,
+    drive_to_end,
+    register,
+    run_demo,
+    running_stack,
+    temporal_binary,
+)
 from systems.demo import DEMO_SUBJECTS, seeded_personal_data
-from tests.helpers import free_port
+from tests.helpers import Mailbox, free_port
 
 # What the demo's rectification writes (new personal data, through the case's input).
 DEMO_CHANGES = ["Lindvägen 12", "nytt@example.se"]
@@ -39,15 +58,45 @@ SECRET_COLUMNS = {
 }
 
 
+ADAPTER = "tests.security.adapters:{}"
+
+
+def production_env(tmp_path: Path, smtp_port: int) -> dict[str, str]:
+    """What a production deployment sets: its own secrets and keys, the organisation's
+    adapters by import path, e-mail over SMTP."""
+    key_file = tmp_path / "keys.json"
+    key_file.write_text(json.dumps({"current": "p1", "keys": {"p1": new_key()}}))
+    return {
+        "DSR_ENVIRONMENT": "production",
+        "DSR_SUBJECT_REFERENCE_SECRET": secrets.token_urlsafe(40),
+        "DSR_CODEC_TOKENS": json.dumps([secrets.token_urlsafe(40)]),
+        "DSR_ENCRYPTION_KEY_FILE": str(key_file),
+        "DSR_ACCEPT_UNSEALED_PAYLOADS": "false",
+        "DSR_EID_PROVIDER": ADAPTER.format("eid_provider"),
+        "DSR_DIGITAL_MAILBOX": ADAPTER.format("digital_mailbox"),
+        "DSR_LETTER_SERVICE": ADAPTER.format("letter_service"),
+        "DSR_RECIPIENT_CHANNEL": ADAPTER.format("recipient_channel"),
+        "DSR_STAFF_CHANNEL": "smtp",
+        "DSR_REQUESTER_EMAIL_CHANNEL": "smtp",
+        "DSR_SMTP_HOST": "127.0.0.1",
+        "DSR_SMTP_PORT": str(smtp_port),
+    }
+
+
 @contextmanager
-def stack(tmp_path: Path, *, encryption: bool) -> Iterator[Stack]:
+def stack(
+    tmp_path: Path, *, encryption: bool, production: dict[str, str] | None = None
+) -> Iterator[Stack]:
     port, ui_port, metrics_port = free_port(), free_port(), free_port()
     with pytest.MonkeyPatch.context() as env:
+        for name, value in (production or {}).items():
+            env.setenv(name, value)
         env.setenv("DSR_TEMPORAL_ADDRESS", f"127.0.0.1:{port}")
         env.setenv("DSR_UI_URL", f"http://127.0.0.1:{ui_port}")
         env.setenv("DSR_VAR_DIR", str(tmp_path / "var"))
         env.setenv("DSR_TASK_QUEUE", "dsr-at-rest")
         env.setenv("DSR_METRICS_ADDRESS", f"127.0.0.1:{metrics_port}")
+        env.setenv("DSR_WORKER_HEALTH_ADDRESS", f"127.0.0.1:{free_port()}")
         env.setenv("DSR_CODEC_ADDRESS", f"127.0.0.1:{free_port()}")
         env.setenv("DSR_SERVICE_ADDRESS", f"127.0.0.1:{free_port()}")
         env.setenv("DSR_OIDC_ISSUER", f"http://127.0.0.1:{free_port()}")
@@ -167,12 +216,38 @@ def places(settings: Settings) -> dict[str, bytes]:
     return found
 
 
-def leaks(settings: Settings) -> dict[str, list[str]]:
+def source_systems(settings: Settings) -> set[Path]:
+    """The demo's own source systems' database files (with their -wal and -shm)."""
+    urls = [*settings.all_system_urls().values(), settings.archive_url]
+    databases = [Path(url.split(":///", 1)[1]) for url in urls if url.startswith("sqlite")]
+    return {
+        path
+        for database in databases
+        for path in database.parent.glob(f"{database.name}*")
+        if path.is_file()
+    }
+
+
+def everything_under_var(settings: Settings) -> dict[str, bytes]:
+    """The engine's stores as `places` reads them, and every other file under the var
+    directory, the outbox, print and e-ID folders included; not the source systems."""
+    found = places(settings)
+    sources = source_systems(settings)
+    assert sources, "the demo's source systems are where the settings say"
+    found |= {
+        str(path.relative_to(settings.var_dir)): path.read_bytes()
+        for path in settings.var_dir.rglob("*")
+        if path.is_file() and path not in sources
+    }
+    return found
+
+
+def leaks(settings: Settings, searched: dict[str, bytes] | None = None) -> dict[str, list[str]]:
     """Which personal data is found in the clear, and where (UTF-8 and, for SQLite's own
     files, as stored)."""
     wanted = [*seeded_personal_data(), *DEMO_CHANGES]
     found: dict[str, list[str]] = {}
-    for where, content in places(settings).items():
+    for where, content in (searched if searched is not None else places(settings)).items():
         # As written, and as JSON writes it (JSON logs escape "å" as "\u00e5").
         hits = sorted(
             {
@@ -213,3 +288,30 @@ def test_without_encryption_the_same_search_finds_personal_data(tmp_path: Path) 
         found = leaks(running.settings)
     assert DEMO_SUBJECTS["tolvan"] in found.get("temporal workflow show", [])
     assert any(name.startswith("temporal.db") for name in found), found
+
+
+def test_in_production_nothing_under_var_holds_personal_data_in_the_clear(
+    tmp_path: Path, mailbox: tuple[Mailbox, int]
+) -> None:
+    box, smtp_port = mailbox
+    handled = [case for case in DEMO_CASES if not case.bankid]
+    with stack(
+        tmp_path, encryption=True, production=production_env(tmp_path, smtp_port)
+    ) as running:
+        settings = running.settings
+        assert settings.environment == "production"
+        running.sign_in(*{case.handler for case in handled}, "cecilia")
+        closed = []
+        for case in handled:
+            number = register(running, case)
+            closed.append(drive_to_end(running, number, case.handler))
+        searched = everything_under_var(settings)
+        found = leaks(settings, searched)
+    assert {case["kind"] for case in closed} == {"access", "objection", "erasure"}
+    assert all(case["state"] == "closed" for case in closed)
+    assert any(name.startswith("extracts/") for name in searched), "the extracts were searched"
+    # The demo adapters' folders (the print folder is outbox/letters): production writes none.
+    for demo_folder in ("outbox", "eid"):
+        assert not any(name.startswith(f"{demo_folder}/") for name in searched), demo_folder
+    assert found == {}, f"personal data in the clear: {found}"
+    assert box.messages, "staff notices went by e-mail"
