@@ -9,15 +9,13 @@ into place and the scratch removed.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dsr.adapters import Attachment
-from dsr.codec import EncryptionKeyError, KeyRing
+from dsr.codec import NONCE_BYTES, EncryptionKeyError, KeyRing
 from dsr.files import remove, write_atomically
 
 # Matched in full (a trailing newline is no part of a reference), and a name starts with a
@@ -25,7 +23,6 @@ from dsr.files import remove, write_atomically
 _REF = re.compile(r"DSR-\d{4}-\d{6}/v\d+/[A-Za-z0-9][A-Za-z0-9_.-]*")
 _CASE = re.compile(r"DSR-\d{4}-\d{6}")
 MAGIC = b"DSR-SEALED-1\n"
-_NONCE = 12
 
 
 class ExtractStore:
@@ -95,9 +92,7 @@ class ExtractStore:
     def _seal(self, ref: str, data: bytes | bytearray) -> list[bytes]:
         if self._ring is None:
             return [bytes(data)]
-        name = self._ring.current
-        nonce = os.urandom(_NONCE)
-        sealed = AESGCM(self._ring.keys[name]).encrypt(nonce, data, _bound(ref, name))
+        name, nonce, sealed = self._ring.seal(data, lambda key: _bound(ref, key))
         return [MAGIC + name.encode() + b"\n" + nonce, sealed]
 
     def _open(self, ref: str, data: bytes) -> bytes:
@@ -106,15 +101,14 @@ class ExtractStore:
         # Views, not slices: opening a large file costs its ciphertext and its plaintext only.
         end = data.find(b"\n", len(MAGIC))
         name = data[len(MAGIC) : max(end, len(MAGIC))].decode(errors="replace")
-        key = self._ring.keys.get(name)
         if end < 0:
             raise EncryptionKeyError(f"extract store: {ref} is damaged or not its own")
-        if key is None:
+        if name not in self._ring.keys:
             raise EncryptionKeyError(f"extract store: no key {name!r} to open {ref}")
         view = memoryview(data)
-        nonce, sealed = view[end + 1 : end + 1 + _NONCE], view[end + 1 + _NONCE :]
+        nonce, sealed = view[end + 1 : end + 1 + NONCE_BYTES], view[end + 1 + NONCE_BYTES :]
         try:
-            return AESGCM(key).decrypt(nonce, sealed, _bound(ref, name))
+            return self._ring.open(name, nonce, sealed, _bound(ref, name))
         except InvalidTag:
             raise EncryptionKeyError(f"extract store: {ref} is damaged or not its own") from None
 

@@ -22,8 +22,9 @@ import binascii
 import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -45,7 +46,9 @@ KEY_ID = "encryption-key-id"
 BINDING = "encryption-binding"
 BINDING_SEPARATOR = "\x1f"
 _BOUND_AAD = b"dsr-payload/bound\x00"
-_NONCE = 12
+NONCE_BYTES = 12
+TAG_BYTES = 16
+_NONCE = NONCE_BYTES
 _KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -72,6 +75,32 @@ class KeyRing:
                 )
             if len(key) != 32:
                 raise EncryptionKeyError(f"encryption: key {name!r} must be 32 bytes (256 bits)")
+
+    @cached_property
+    def _ciphers(self) -> dict[str, AESGCM]:
+        return {name: AESGCM(key) for name, key in self.keys.items()}
+
+    def seal(
+        self, data: bytes | bytearray | memoryview, associated: Callable[[str], bytes]
+    ) -> tuple[str, bytes, bytes]:
+        """The one seal of every store (payloads, the extract store, the register's notes):
+        AES-256-GCM under the current key with a fresh random nonce, bound to
+        `associated(key id)`. Returns the key id, the nonce and the ciphertext with its tag;
+        each store frames them its own way."""
+        name = self.current
+        nonce = os.urandom(NONCE_BYTES)
+        return name, nonce, self._ciphers[name].encrypt(nonce, data, associated(name))
+
+    def open(
+        self,
+        key_id: str,
+        nonce: bytes | memoryview,
+        sealed: bytes | memoryview,
+        associated: bytes,
+    ) -> bytes:
+        """What `seal` sealed. KeyError when the ring holds no such key, InvalidTag when the
+        ciphertext is damaged or bound to other associated data."""
+        return self._ciphers[key_id].decrypt(nonce, sealed, associated)
 
     @classmethod
     def from_text(cls, keys: Mapping[str, str], current: str) -> KeyRing:
@@ -186,7 +215,6 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         self._ring = ring
         self._accept_unsealed = accept_unsealed
         self._accept_unbound = accept_unbound
-        self._ciphers = {name: AESGCM(key) for name, key in ring.keys.items()}
         self._binding = _context
 
     def with_context(self, context: SerializationContext) -> EncryptionCodec:
@@ -220,24 +248,23 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
             return refusal(str(refused))
 
     def _seal(self, payload: Payload) -> Payload:
-        name = self._ring.current
-        nonce = os.urandom(_NONCE)
+        binding = self._binding
+        name, nonce, sealed = self._ring.seal(
+            payload.SerializeToString(),
+            lambda key: key.encode() if binding is None else _bound_aad(key, binding),
+        )
         metadata = {"encoding": ENCODING, KEY_ID: name.encode()}
-        if self._binding is None:
-            aad = name.encode()
-        else:
-            metadata[BINDING] = self._binding.encode()
-            aad = _bound_aad(name, self._binding)
-        sealed = self._ciphers[name].encrypt(nonce, payload.SerializeToString(), aad)
+        if binding is not None:
+            metadata[BINDING] = binding.encode()
         return Payload(metadata=metadata, data=nonce + sealed)
 
     def _open(self, payload: Payload) -> Payload:
         name = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
-        cipher = self._ciphers.get(name)
-        if cipher is None and not _KEY_NAME.fullmatch(name):
+        known = name in self._ring.keys
+        if not known and not _KEY_NAME.fullmatch(name):
             # No key was ever named so: made up, not rotated out.
             raise PayloadRefused("encryption: a payload names no key this engine could hold")
-        if cipher is None:
+        if not known:
             raise EncryptionKeyError(
                 f"encryption: no key {name!r} to open a payload (rotated out?)"
             )
@@ -260,7 +287,7 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         if len(payload.data) < _NONCE + 16:  # a nonce and a tag at the least
             raise PayloadRefused("encryption: a sealed payload is too short to be one")
         try:
-            plain = cipher.decrypt(payload.data[:_NONCE], payload.data[_NONCE:], aad)
+            plain = self._ring.open(name, payload.data[:_NONCE], payload.data[_NONCE:], aad)
         except InvalidTag:
             raise PayloadRefused(
                 f"encryption: a payload sealed with key {name!r} is damaged, or not sealed for "

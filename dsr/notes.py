@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from dsr.codec import EncryptionKeyError, KeyRing
+from dsr.codec import NONCE_BYTES, EncryptionKeyError, KeyRing
 
 PREFIX = "dsr-sealed-note:v1:"
-_NONCE = 12
 
 
 def _bound(case_number: str, step: int, key_id: str) -> bytes:
@@ -33,11 +30,10 @@ def seal_note(ring: KeyRing | None, case_number: str, step: int, text: str) -> s
     (development without keys; production refuses that, dsr.config)."""
     if ring is None:
         return text
-    nonce = os.urandom(_NONCE)
-    sealed = AESGCM(ring.keys[ring.current]).encrypt(
-        nonce, text.encode("utf-8"), _bound(case_number, step, ring.current)
+    key_id, nonce, sealed = ring.seal(
+        text.encode("utf-8"), lambda key: _bound(case_number, step, key)
     )
-    return f"{PREFIX}{ring.current}:{base64.b64encode(nonce + sealed).decode()}"
+    return f"{PREFIX}{key_id}:{base64.b64encode(nonce + sealed).decode()}"
 
 
 def is_sealed(stored: str) -> bool:
@@ -54,8 +50,8 @@ def open_note(ring: KeyRing | None, case_number: str, step: int, stored: str) ->
         raise EncryptionKeyError(f"register: no key {key_id!r} to open a note of {case_number}")
     try:
         data = base64.b64decode(body, validate=True)
-        plain = AESGCM(ring.keys[key_id]).decrypt(
-            data[:_NONCE], data[_NONCE:], _bound(case_number, step, key_id)
+        plain = ring.open(
+            key_id, data[:NONCE_BYTES], data[NONCE_BYTES:], _bound(case_number, step, key_id)
         )
     except (binascii.Error, ValueError, InvalidTag):
         raise EncryptionKeyError(
