@@ -25,19 +25,21 @@ $(STAMP): pyproject.toml requirements-dev.lock
 
 # After a change to pyproject.toml's dependencies: the locks again, resolved from the package
 # index with every file's hash (requirements.lock the image's, requirements-dev.lock the same
-# versions and the tools' for make and CI).
+# versions and the tools' for make and CI). Locked versions that still fit stay;
+# `make lock UPGRADE=--upgrade` moves every package to its newest allowed version.
 LOCK := $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	--no-emit-index-url --no-emit-find-links --build-deps-for editable
+UPGRADE ?=
 lock: venv
-	$(LOCK) --upgrade -o requirements.lock pyproject.toml
-	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
+	$(LOCK) $(UPGRADE) -o requirements.lock pyproject.toml
+	$(LOCK) $(UPGRADE) --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
 
 # The engine's own modules compiled ahead (__pycache__, only what changed since). Where
 # PYTHONDONTWRITEBYTECODE is set (this machine's environment, as the image's), Python never
 # caches them itself: every CLI start, and the workflow sandbox for every case it loads (it
 # imports the workflow's modules afresh each time), compiled them from source again. A case's
 # replay took 39 -> 26 ms with them compiled (docs/performance.md). The image compiles at build.
-CODE := activities bench cli dsr scripts service systems workflows worker.py starter.py codec_server.py
+CODE := activities app bench cli dsr scripts service systems workflows worker.py starter.py codec_server.py
 bytecode: venv
 	$(PY) -m compileall -q -j 0 $(CODE)
 
@@ -78,7 +80,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy dsr cli workflows activities systems service bench worker.py starter.py codec_server.py
+	$(VENV)/bin/mypy app dsr cli workflows activities systems service bench worker.py starter.py codec_server.py
 
 check: lint typecheck test
 

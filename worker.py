@@ -15,13 +15,13 @@ import signal
 
 import structlog
 
+from app.worker_setup import STARTUP_ERRORS, build_activities, create_worker, load_declarations
 from dsr.client import connect
 from dsr.config import get_settings
 from dsr.db import create_engine, sessionmaker
 from dsr.health import HealthAddressError, WorkerHealth, serve_health
 from dsr.logging import configure_logging, redact_fields
 from dsr.metrics import CaseMetrics, prometheus_runtime
-from dsr.worker_setup import STARTUP_ERRORS, build_activities, create_worker, load_declarations
 
 log = structlog.get_logger("worker")
 

@@ -231,9 +231,9 @@ async def run_worker() -> None:
     """A worker as worker.py builds one, for the bare workflows only."""
     from temporalio.worker import Worker
 
+    from app.worker_setup import workflow_runner
     from dsr.client import connect
     from dsr.config import get_settings
-    from dsr.worker_setup import workflow_runner
 
     settings = get_settings()
     client = await connect(settings)

@@ -24,10 +24,10 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 from dsr.client import connect, data_converter
 from dsr.codec import history_place
 from dsr.config import Settings, SettingsError, get_settings
-from dsr.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 
 RUNNING = 'ExecutionStatus="Running"'
 

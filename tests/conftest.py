@@ -15,6 +15,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from app.worker_setup import build_activities, create_worker
 from dsr import search
 from dsr.binaries import installed_binary
 from dsr.client import data_converter, interceptors
@@ -22,7 +23,6 @@ from dsr.config import PROJECT_ROOT, Settings
 from dsr.db import create_engine, create_schema
 from dsr.idp import LocalIdentityProvider, start_identity_provider
 from dsr.roster import load_roster
-from dsr.worker_setup import build_activities, create_worker
 from systems.demo import SeedManifest, seed_demo_systems
 from systems.document_archive import seed_archive
 from tests.databases import database_url, system_urls

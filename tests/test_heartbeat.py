@@ -18,7 +18,7 @@ from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 from temporalio.worker import Interceptor, Worker
 
 from activities.heartbeat import HeartbeatWhileRunning
-from dsr.worker_setup import workflow_runner
+from app.worker_setup import workflow_runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

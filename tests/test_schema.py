@@ -18,10 +18,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
+from app.worker_setup import build_activities
 from dsr import schema
 from dsr.config import Settings
 from dsr.db import Base, Case, create_engine, create_schema
-from dsr.worker_setup import build_activities
 from tests.databases import database_url
 from tests.helpers import STARTER, Operator, engine_env
 

@@ -32,10 +32,10 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client, WorkflowHandle
 
+from app.worker_setup import create_worker
 from dsr.config import Settings
 from dsr.health import WorkerHealth, serve_health
 from dsr.models import CaseResult, CaseState
-from dsr.worker_setup import create_worker
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import engine_env, free_port, submit_access, wait_for_state
 

@@ -18,6 +18,7 @@ import pytest_asyncio
 import sqlalchemy as sa
 from temporalio.client import Client
 
+from app.worker_setup import build_activities, create_worker
 from bench.load import (
     KINDS,
     check,
@@ -30,7 +31,6 @@ from bench.load import (
 from dsr.config import Settings
 from dsr.db import Case, CaseCounter, create_engine, create_schema
 from dsr.models import Outcome
-from dsr.worker_setup import build_activities, create_worker
 from systems.demo import seed_demo_systems
 from tests.databases import database_url, system_urls
 

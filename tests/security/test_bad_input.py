@@ -20,6 +20,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.deadlines import DeadlineActivities
 from activities.extract import _csv_zip
 from activities.store import ExtractStore
+from app.worker_setup import load_declarations
 from cli import api
 from dsr.adapters import PermanentDeliveryError, SmtpServer
 from dsr.config import Settings
@@ -27,7 +28,6 @@ from dsr.db import Case, create_engine, sessionmaker
 from dsr.idp import LocalIdentityProvider
 from dsr.logging import redact_fields, redact_personal_data, redact_text
 from dsr.models import DeadlineInput, Kind
-from dsr.worker_setup import load_declarations
 from systems.catalog import validate_rectification
 from tests.helpers import Mailbox
 from tests.oidc import device_login

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.worker_setup import WORKFLOWS
 from dsr.models import Kind
-from dsr.worker_setup import WORKFLOWS
 from workflows import catalog
 from workflows.intake import CASE_WORKFLOW_TYPES
 

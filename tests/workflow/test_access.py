@@ -13,6 +13,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.store import ExtractStore
+from app.worker_setup import build_activities, create_worker
 from dsr import search
 from dsr.config import Settings
 from dsr.db import Case, CaseEvent, create_engine, sessionmaker
@@ -32,7 +33,6 @@ from dsr.models import (
     RequestChangesInput,
     VerifyIdentityInput,
 )
-from dsr.worker_setup import build_activities, create_worker
 from systems.catalog import load_catalog
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, SeedManifest
 from tests.helpers import record_history, status_of, submit, submit_access, wait_for_state

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from app.worker_setup import build_activities, create_worker
 from dsr.adapters import FakeEidProvider
 from dsr.calendar import STOCKHOLM, gdpr_deadline, is_gdpr_working_day
 from dsr.config import Settings
@@ -38,7 +39,6 @@ from dsr.models import (
     SubmitRequestInput,
     VerifyIdentityInput,
 )
-from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
 from tests.helpers import (

@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowUpdateFailedError
 
+from app.worker_setup import build_activities, create_worker
 from dsr.config import Settings
 from dsr.models import (
     ActionResult,
@@ -22,7 +23,6 @@ from dsr.models import (
     RecordManualDeliveryInput,
     RequestChangesInput,
 )
-from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit_access, wait_for_state
 

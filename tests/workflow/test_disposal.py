@@ -17,6 +17,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.store import ExtractStore
+from app.worker_setup import build_activities, create_worker
 from dsr import plugins
 from dsr.adapters import Attachment, FakeEidProvider, Letter, MailboxMessage
 from dsr.config import Settings
@@ -33,7 +34,6 @@ from dsr.models import (
     SubmitRequestInput,
 )
 from dsr.notes import open_note
-from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
 from tests.helpers import record_history, submit_access, wait_for_state

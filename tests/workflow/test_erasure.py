@@ -18,6 +18,7 @@ from temporalio.client import (
 )
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from app.worker_setup import build_activities, create_worker
 from dsr import search
 from dsr.config import Settings
 from dsr.db import create_engine
@@ -39,7 +40,6 @@ from dsr.models import (
     RetentionFollowUpResult,
     SubmitRequestInput,
 )
-from dsr.worker_setup import build_activities, create_worker
 from systems.catalog import load_catalog
 from systems.connector import is_restricted, plan_erasure
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems

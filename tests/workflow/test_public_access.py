@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.store import ExtractStore
+from app.worker_setup import build_activities, create_worker
 from dsr.config import Settings
 from dsr.models import (
     ApproveReleaseInput,
@@ -39,7 +40,6 @@ from dsr.models import (
     SubmitRequestInput,
     SubmitRequestResult,
 )
-from dsr.worker_setup import build_activities, create_worker
 from systems.demo import DEMO_SUBJECTS
 from systems.document_archive import PROTECTED_ADDRESS
 from tests.databases import sync_url

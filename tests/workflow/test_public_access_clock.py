@@ -14,6 +14,7 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from app.worker_setup import build_activities, create_worker
 from dsr.calendar import STOCKHOLM, add_swedish_working_days
 from dsr.config import Settings
 from dsr.models import (
@@ -39,7 +40,6 @@ from dsr.models import (
     SecrecyGround,
     SubmitRequestInput,
 )
-from dsr.worker_setup import build_activities, create_worker
 from tests.helpers import record_history, status_of, wait_for_state
 from workflows.public_access import PublicAccessWorkflow
 

@@ -8,10 +8,10 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 from dsr.client import data_converter
 from dsr.codec import history_place
 from dsr.config import Settings
-from dsr.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
 

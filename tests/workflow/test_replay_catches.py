@@ -19,6 +19,7 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, WorkflowReplayResult
 
+from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 from dsr.client import data_converter
 from dsr.config import Settings
 from dsr.models import (
@@ -30,7 +31,6 @@ from dsr.models import (
     PlanCollectionInput,
 )
 from dsr.policies import PERSISTENT, SHORT_TIMEOUT
-from dsr.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 from workflows.access import AccessRequestWorkflow
 
 with workflow.unsafe.imports_passed_through():

@@ -13,6 +13,7 @@ import pytest
 import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
+from app.worker_setup import build_activities, create_worker
 from dsr.config import Settings
 from dsr.idp import LocalIdentityProvider, start_identity_provider
 from dsr.models import (
@@ -24,7 +25,6 @@ from dsr.models import (
     VerifyIdentityInput,
 )
 from dsr.roster import load_roster
-from dsr.worker_setup import build_activities, create_worker
 from tests.helpers import awaiting_identity, free_port, status_of
 from tests.serving import SignIns, desk_for
 
