@@ -15,30 +15,33 @@ from workflows.public_access import PublicAccessWorkflow
 from workflows.rectification import RectificationWorkflow
 from workflows.restriction import RestrictionWorkflow
 
-CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = {
-    Kind.ACCESS: AccessRequestWorkflow,
-    Kind.RECTIFICATION: RectificationWorkflow,
-    Kind.RESTRICTION: RestrictionWorkflow,
-    Kind.OBJECTION: ObjectionWorkflow,
-    Kind.ERASURE: ErasureWorkflow,
-    Kind.PORTABILITY: PortabilityWorkflow,
-    Kind.PUBLIC_ACCESS: PublicAccessWorkflow,
-}
+# The case workflows; which kind each one is comes from intake's table of type names
+# (CASE_WORKFLOW_TYPES, the one place a kind is tied to its workflow).
+_CASE_CLASSES: tuple[type[CaseWorkflow], ...] = (
+    AccessRequestWorkflow,
+    RectificationWorkflow,
+    RestrictionWorkflow,
+    ObjectionWorkflow,
+    ErasureWorkflow,
+    PortabilityWorkflow,
+    PublicAccessWorkflow,
+)
+
+
+def _check_case_types() -> dict[Kind, type[CaseWorkflow]]:
+    """Intake starts cases by type name; a renamed class must not leave intake starting a type
+    no worker runs. The workflows take their class name as type (no `name=` in their defn)."""
+    named = {workflow.__name__: workflow for workflow in _CASE_CLASSES}
+    missing = {kind.value: name for kind, name in CASE_WORKFLOW_TYPES.items() if name not in named}
+    unused = set(named) - set(CASE_WORKFLOW_TYPES.values())
+    if missing or unused:
+        raise RuntimeError(
+            f"intake's case workflow types do not match the classes: {missing or sorted(unused)}"
+        )
+    return {kind: named[name] for kind, name in CASE_WORKFLOW_TYPES.items()}
+
+
+CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = _check_case_types()
 # Workflows that run beside a case rather than as one.
 SUPPORT_WORKFLOWS: tuple[type, ...] = (RetentionFollowUpWorkflow, ExtractDisposalWorkflow)
 WORKFLOWS: tuple[type, ...] = (IntakeWorkflow, *CASE_WORKFLOWS.values(), *SUPPORT_WORKFLOWS)
-
-
-def _check_case_types() -> None:
-    """Intake starts cases by type name; a renamed class must not leave intake starting a type
-    no worker runs. The workflows take their class name as type (no `name=` in their defn)."""
-    wrong = {
-        kind.value: (CASE_WORKFLOW_TYPES.get(kind), workflow.__name__)
-        for kind, workflow in CASE_WORKFLOWS.items()
-        if CASE_WORKFLOW_TYPES.get(kind) != workflow.__name__
-    }
-    if wrong or set(CASE_WORKFLOW_TYPES) != set(CASE_WORKFLOWS):
-        raise RuntimeError(f"intake's case workflow types do not match the classes: {wrong}")
-
-
-_check_case_types()
