@@ -25,6 +25,7 @@ from activities.roster import RosterActivities, check_declarations
 from activities.sources import SourceActivities
 from activities.store import ExtractStore
 from activities.writes import WriteActivities
+from app.registry import WORKFLOWS as CATALOG
 from dsr import plugins
 from dsr.adapters import (
     EmailChannel,
@@ -48,7 +49,6 @@ from systems.catalog import Catalog, CatalogError, load_catalog
 from systems.demo import population_register
 from systems.document_archive import load_archive
 from systems.places import load_register_place
-from workflows.catalog import WORKFLOWS as CATALOG
 from workflows.guard import GuardUpdates
 
 WORKFLOWS: Sequence[type] = CATALOG

@@ -50,6 +50,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from app.registry import CASE_WORKFLOWS
 from dsr import search
 from dsr.adapters import FakeEidProvider
 from dsr.audit import chain_key, verify as verify_chain
@@ -88,7 +89,6 @@ from dsr.subject import parse_subject_id, subject_reference
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, SYSTEM_TABLES
 from workflows.access import AccessRequestWorkflow
 from workflows.case import CaseWorkflow
-from workflows.catalog import CASE_WORKFLOWS
 from workflows.erasure import ErasureWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.public_access import PublicAccessWorkflow

@@ -61,7 +61,7 @@ from temporalio.client import Client
 
 from bench.load import synthetic_subjects
 from bench.report import Figure, at_most, failed, info, print_table, save
-from bench.stack import ROOT, BenchStack, bench_stack, free_port, wait_for_port
+from bench.throwaway import ROOT, BenchStack, bench_stack, free_port, wait_for_port
 from bench.volume import worker_memory_mb
 from dsr.idp import (
     IdentityProviderError,

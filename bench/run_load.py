@@ -27,7 +27,7 @@ from bench.load import (
     synthetic_subjects,
 )
 from bench.report import Figure, at_least, at_most, failed, info, print_table, save
-from bench.stack import bench_stack
+from bench.throwaway import bench_stack
 
 SECTION = "load"
 PROBLEMS_SHOWN = 20

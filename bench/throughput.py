@@ -50,7 +50,7 @@ from temporalio.client import Client
 from bench.bare import BareCaseWorkflow, BareIntakeWorkflow, BareSubmitInput
 from bench.load import seed_subjects, synthetic_subjects
 from bench.report import Figure, at_least, at_most, failed, info, print_table, save
-from bench.stack import ROOT, BenchStack, bench_stack
+from bench.throwaway import ROOT, BenchStack, bench_stack
 from dsr.adapters import FakeEidProvider
 from dsr.models import Channel, IdentityMethod, Kind, Outcome, SubmitRequestInput
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS

@@ -49,7 +49,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from bench.report import Figure, at_most, failed, info, print_table, save
-from bench.stack import BenchStack, bench_stack
+from bench.throwaway import BenchStack, bench_stack
 from dsr.adapters import FakeEidProvider
 from dsr.config import Settings
 from dsr.models import (

@@ -13,7 +13,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
 from dsr.codec import EncryptionCodec, KeyRing
-from dsr.codec_server import create_app
+from dsr.codec_http import create_app
 from tests.helpers import serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 # The case workflow of each kind, by workflow type. Intake starts a case by its type name so
 # that it does not import every case workflow: the sandbox runs a workflow's imports afresh
-# for each run, and intake runs once per request (workflows/catalog.py checks the names
+# for each run, and intake runs once per request (app/registry.py checks the names
 # against the classes when the worker loads them).
 CASE_WORKFLOW_TYPES: dict[Kind, str] = {
     Kind.ACCESS: "AccessRequestWorkflow",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from app import registry as catalog
 from app.worker_setup import WORKFLOWS
 from dsr.models import Kind
-from workflows import catalog
 from workflows.intake import CASE_WORKFLOW_TYPES
 
 
