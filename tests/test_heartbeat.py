@@ -18,7 +18,11 @@ from temporalio.exceptions import ActivityError, TimeoutError, TimeoutType
 from temporalio.worker import Interceptor, Worker
 
 from activities.heartbeat import HeartbeatWhileRunning
-from app.worker_setup import workflow_runner
+
+# This module defines workflows, so the sandbox imports it afresh: the worker's wiring (app/,
+# not passed through) comes from outside.
+with workflow.unsafe.imports_passed_through():
+    from app.worker_setup import workflow_runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

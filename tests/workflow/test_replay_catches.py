@@ -19,7 +19,6 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, WorkflowReplayResult
 
-from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 from dsr.client import data_converter
 from dsr.config import Settings
 from dsr.models import (
@@ -33,9 +32,12 @@ from dsr.models import (
 from dsr.policies import PERSISTENT, SHORT_TIMEOUT
 from workflows.access import AccessRequestWorkflow
 
+# This module defines workflows, so the sandbox imports it afresh: what it imports of the
+# worker's wiring (app/, not passed through) and of the activities comes from outside.
 with workflow.unsafe.imports_passed_through():
     from activities.extract import ExtractActivities
     from activities.sources import SourceActivities
+    from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
