@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import dockerfile
 import pytest
 import yaml
 from pydantic import ValidationError
@@ -32,10 +31,10 @@ from activities.roster import check_declarations
 from dsr import search
 from dsr.codec import KeyRing
 from dsr.config import SYSTEM_NAMES, Settings
+from tests.support.docker import DOCKERFILE, dockerfile_environment, instructions
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
-DOCKERFILE = ROOT / "Dockerfile"
 DEPLOY = ROOT / "deploy"
 DOCS = ROOT / "docs" / "deployment.md"
 
@@ -93,20 +92,6 @@ def published(compose: dict[str, Any], name: str) -> dict[int, tuple[str, int]]:
 def host_and_port(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host, int(port)
-
-
-def instructions(name: str) -> list[dockerfile.Command]:
-    """The Dockerfile's instructions of one kind, as BuildKit's parser reads them."""
-    return [cmd for cmd in dockerfile.parse_file(str(DOCKERFILE)) if cmd.cmd == name.upper()]
-
-
-def dockerfile_environment() -> dict[str, str]:
-    """The image's own DSR_* settings (its ENV instructions)."""
-    env: dict[str, str] = {}
-    for command in instructions("ENV"):
-        pairs = dict(zip(command.value[::2], command.value[1::2], strict=True))
-        env.update({key: value for key, value in pairs.items() if key.startswith("DSR_")})
-    return env
 
 
 # (a) The Compose Specification -----------------------------------------------------------

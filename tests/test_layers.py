@@ -6,6 +6,7 @@ chain."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -27,3 +28,23 @@ def test_imports_run_only_downward() -> None:
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Imports run downward KEPT" in checked.stdout
+
+
+def test_no_test_module_imports_another() -> None:
+    """What tests share lives in tests/support/ (and the helpers beside it), never in a test
+    module another one imports: a test module is collected for its tests, not borrowed."""
+    borrowed = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            borrowed += [
+                f"{path.relative_to(ROOT)} imports {name}"
+                for name in names
+                if name.startswith("tests.") and name.rsplit(".", 1)[-1].startswith("test_")
+            ]
+    assert borrowed == []

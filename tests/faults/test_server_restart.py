@@ -68,8 +68,8 @@ from dsr.models import (
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems
 from tests.databases import system_urls
 from tests.helpers import free_port, status_of, submit, wait_for_state
-from tests.test_worker_lifecycle import readers_blocked, until, worker_processes
-from tests.workflow.test_public_access import request_documents
+from tests.support.requests import request_documents
+from tests.support.workers import readers_blocked, until, worker_processes
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

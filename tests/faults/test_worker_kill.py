@@ -51,7 +51,7 @@ from dsr.models import (
 )
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit_access, wait_for_state
-from tests.test_worker_lifecycle import (
+from tests.support.workers import (
     HEARTBEAT_TIMEOUT_SECONDS,
     WorkerProcess,
     pid_of,

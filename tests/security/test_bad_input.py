@@ -31,8 +31,8 @@ from dsr.models import DeadlineInput, Kind
 from systems.catalog import validate_rectification
 from tests.helpers import Mailbox
 from tests.oidc import device_login
-from tests.service.test_api import problem
 from tests.serving import running_service
+from tests.support.api import problem
 
 TWO_RECIPIENTS = [
     "a@b.se,root",

@@ -23,7 +23,7 @@ from dsr.config import (
     SettingsError,
     load_settings,
 )
-from tests.test_compose import dockerfile_environment
+from tests.support.docker import dockerfile_environment
 
 SECRET = "a-secret-of-forty-characters-xxxxxxxxxx"
 TOKEN = "a-codec-token-of-forty-characters-xxxxxx"

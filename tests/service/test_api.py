@@ -4,10 +4,8 @@ details, and nothing changes when a call is refused."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,35 +20,9 @@ from service.actions import ACTIONS
 from systems.demo import DEMO_SUBJECTS
 from tests.oidc import device_login, eservice_token
 from tests.serving import RunningService, running_service
+from tests.support.api import problem, state_of, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-PROBLEM = "application/problem+json"
-
-
-async def state_of(api: httpx.AsyncClient, case: str) -> dict[str, Any]:
-    response = await api.get(f"/cases/{case}")
-    assert response.status_code == 200, response.text
-    status: dict[str, Any] = response.json()
-    return status
-
-
-async def wait_for(api: httpx.AsyncClient, case: str, state: CaseState) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while True:
-        status = await state_of(api, case)
-        if status["state"] == state.value:
-            return status
-        assert time.monotonic() < deadline, f"{case} is {status['state']}, not {state.value}"
-        await asyncio.sleep(0.2)
-
-
-def problem(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["title"]
-    return str(body["detail"])
 
 
 async def register(api: httpx.AsyncClient, kind: str, subject: str) -> str:

@@ -15,8 +15,8 @@ from dsr.db import Case, create_engine, sessionmaker
 from dsr.subject import subject_reference
 from systems.demo import DEMO_SUBJECTS
 from tests.oidc import device_login, eservice_token
-from tests.service.test_api import problem
 from tests.serving import RunningService
+from tests.support.api import problem
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -15,8 +15,8 @@ from dsr.idp import (
     submit_form,
 )
 from tests.oidc import device_login
-from tests.service.test_api import problem
 from tests.serving import RunningService, running_service
+from tests.support.api import problem
 
 
 @pytest.mark.asyncio(loop_scope="session")

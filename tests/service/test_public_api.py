@@ -9,8 +9,8 @@ import pytest
 from dsr.models import CaseState
 from systems.document_archive import PROTECTED_ADDRESS
 from tests.oidc import device_login
-from tests.service.test_api import problem, wait_for
 from tests.serving import RunningService
+from tests.support.api import problem, wait_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +20,10 @@ from dsr.models import (
     ApproveReleaseInput,
     CaseResult,
     CaseState,
-    CaseStatus,
     ConfirmDocumentsInput,
     Contact,
     DocumentQuery,
     ExtendInput,
-    Kind,
     LinkCaseInput,
     Mask,
     Outcome,
@@ -37,47 +33,14 @@ from dsr.models import (
     ReviewDocumentInput,
     SearchAgainInput,
     SecrecyGround,
-    SubmitRequestInput,
-    SubmitRequestResult,
 )
 from systems.demo import DEMO_SUBJECTS
 from systems.document_archive import PROTECTED_ADDRESS
 from tests.databases import sync_url
 from tests.helpers import Mailbox, record_history, status_of, submit_access, wait_for_state
-from workflows.intake import IntakeWorkflow
+from tests.support.requests import request_documents, request_meter_letters
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
-
-
-async def request_documents(
-    client: Client, settings: Settings, public: PublicRequest, *, assignee: str | None = "anna"
-) -> SubmitRequestResult:
-    return await client.execute_workflow(
-        IntakeWorkflow.run,
-        SubmitRequestInput(
-            kind=Kind.PUBLIC_ACCESS,
-            received_at=datetime.now(UTC),
-            assignee=assignee,
-            public=public,
-        ),
-        id=f"intake-{uuid.uuid4()}",
-        task_queue=settings.task_queue,
-    )
-
-
-async def request_meter_letters(
-    client: Client, settings: Settings
-) -> tuple[WorkflowHandle[Any, CaseResult], CaseStatus]:
-    """An anonymous request for the letters about moving an electricity meter, by e-mail,
-    waiting for the handler to confirm the documents found."""
-    public = PublicRequest(
-        description="Skrivelser om flytt av elmätare",
-        query=DocumentQuery(types=["correspondence"], text="elmätare"),
-        contact=Contact(email="begaran@example.org"),
-    )
-    opened = await request_documents(client, settings, public)
-    handle = client.get_workflow_handle(opened.case_number, result_type=CaseResult)
-    return handle, await wait_for_state(handle, CaseState.AWAITING_CONFIRMATION)
 
 
 def expected_fee(pages: int) -> int:

@@ -33,22 +33,14 @@ from dsr.models import (
     RestrictionGround,
     SubmitRequestResult,
 )
-from systems.catalog import load_catalog
 from systems.connector import fields_held, is_restricted, subject_recipients
 from systems.demo import DEMO_SUBJECTS, select_campaign_audience
 from tests.databases import sync_url
 from tests.helpers import record_history, status_of, submit, wait_for_state
+from tests.support.requests import in_system
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 TOLVAN = DEMO_SUBJECTS["tolvan"]
-
-
-async def in_system(settings: Settings, system: str, probe: Any, *args: Any) -> Any:
-    engine = create_engine(settings.system_url(system), own_database=False)
-    try:
-        return await probe(engine, load_catalog().systems[system], *args)
-    finally:
-        await engine.dispose()
 
 
 async def audience(settings: Settings) -> list[str]:

@@ -28,8 +28,7 @@ from systems.connector import is_restricted
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import record_history, status_of, submit, submit_access, wait_for_state
 from tests.serving import Desk
-from tests.workflow.test_public_access import request_meter_letters
-from tests.workflow.test_rights import in_system
+from tests.support.requests import in_system, request_meter_letters
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
