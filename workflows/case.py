@@ -79,7 +79,7 @@ from dsr.models import (
 )
 from dsr.policies import PERSISTENT, SHORT_TIMEOUT, run_here_or_queued
 from workflows.disposal import ExtractDisposalWorkflow
-from workflows.roles import StaffRoles
+from workflows.roles import ROSTER_LOCAL_PATCH, ROSTER_PATCH, StaffRoles
 
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import DeadlineActivities
@@ -109,6 +109,14 @@ WITHDRAWAL_PATCH = "withdrawal"
 # server sooner (the API's action latency). Cases whose history wrote them by a scheduled
 # activity keep doing so.
 CLOCK_EVENTS_LOCAL_PATCH = "clock-events-local"
+# Every patch a case knows is decided at its start (`_patches_at_start`), before any local
+# activity. A patch decided just after a local activity (the ladder's, after the roster's read)
+# was found recorded in the next workflow task when the worker completed the task the moment
+# the activity's result came; a replay delivers that result in the earlier task, where the
+# patch is not yet known, so it reads the patch as absent, and the case no longer replays
+# (NondeterminismError: "patch marker ... no corresponding change command"). Cases started
+# before this patch decide each patch where they always did.
+PATCHES_AT_START_PATCH = "patches-at-start"
 ESCALATIONS_METRIC = "dsr_escalations"
 
 # Trail rows of the clock (ladder steps, extension, pauses) are numbered from here, clear of
@@ -204,6 +212,19 @@ class CaseWorkflow(StaffRoles):
 
     # The request is answered on entering one of these: the clock stops.
     ANSWERED_STATES: frozenset[CaseState] = ANSWERED
+    # The patches this kind of case decides anywhere in its course (PATCHES_AT_START_PATCH):
+    # a kind with patches of its own adds them. A patch added later goes here too; a case
+    # started before it finds it absent at its start and keeps its old course throughout.
+    PATCHES: tuple[str, ...] = (
+        WITHDRAWAL_PATCH,
+        ROSTER_PATCH,
+        ROSTER_LOCAL_PATCH,
+        ESCALATION_LADDER_PATCH,
+        CLOCK_EVENTS_LOCAL_PATCH,
+        PROPORTIONATE_IDENTITY_PATCH,
+        RESTRICTION_HOLDS_PATCH,
+        EXTRACT_DISPOSAL_PATCH,
+    )
     # Who is told at each step of the ladder.
     LADDER_NOTICES: Mapping[Escalation, tuple[tuple[str, str], ...]] = LADDER_NOTICES
 
@@ -1121,11 +1142,20 @@ class CaseWorkflow(StaffRoles):
 
     # --- withdrawal ----------------------------------------------------------------------------
 
+    def _patches_at_start(self) -> None:
+        """Decide every patch of the case now, before its first local activity (see
+        PATCHES_AT_START_PATCH); each later `workflow.patched` of them gives the same answer
+        and records nothing more. The first thing a case's run does."""
+        if workflow.patched(PATCHES_AT_START_PATCH):
+            for patch in self.PATCHES:
+                workflow.patched(patch)
+
     async def _withdrawable(self, body: Coroutine[Any, Any, CaseResult]) -> CaseResult:
         """Run the case's steps so that a withdrawal can end them: once one is recorded, the
         steps stop at the next point where nothing is under way that must finish (`_shielded`:
         a state change, writes in the systems, an answer going out), and the withdrawal is
         confirmed. Cases started before the patch run their steps as they did."""
+        self._patches_at_start()
         if not workflow.patched(WITHDRAWAL_PATCH):
             return await body
         self._withdrawable_run = True

@@ -90,6 +90,14 @@ class ErasureWorkflow(CaseWorkflow):
     Outcomes: completed (all erased), partly_completed (some kept), refused, closed_unverified.
     """
 
+    PATCHES = (
+        *CaseWorkflow.PATCHES,
+        ERASURE_PLAN_CHECK_PATCH,
+        DISPOSAL_RULES_PATCH,
+        ART19_RESTRICTION_ERASURE_PATCH,
+        FOLLOW_UP_UNDATED_PATCH,
+    )
+
     @workflow.init
     def __init__(self, case: CaseInput) -> None:
         super().__init__(case)

@@ -23,6 +23,7 @@ class ObjectionWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, case: CaseInput) -> CaseResult:
+        self._patches_at_start()
         await self._enter(CaseState.APPLYING, actor=ENGINE, action="suppress_marketing")
         results = await self._write_everywhere(WriteActivities.apply_suppression, "suppression")
         providers = sorted({name for result in results for name in result.recipients})

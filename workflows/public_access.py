@@ -127,6 +127,8 @@ class PublicAccessWorkflow(CaseWorkflow):
     appeal_forwarded, appeal_dismissed.
     """
 
+    PATCHES = (*CaseWorkflow.PATCHES, COPIES_PREVIEW_PATCH, APPEAL_RECEIPT_PATCH)
+
     ANSWERED_STATES = DECIDED
     LADDER_NOTICES = PUBLIC_LADDER_NOTICES
 

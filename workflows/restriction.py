@@ -38,6 +38,8 @@ GROUNDS_SV = {
 class RestrictionSteps(CaseWorkflow):
     """Applying and lifting a restriction, shared with rectification (restrict while checking)."""
 
+    PATCHES = (*CaseWorkflow.PATCHES, ART19_RESTRICTION_ERASURE_PATCH)
+
     async def _restrict(self, ground: RestrictionGround, *, actor: str, action: str) -> None:
         await self._enter(CaseState.APPLYING, actor=actor, action=action, detail=ground.value)
         await self._hold_restriction(True)
@@ -109,6 +111,8 @@ class RestrictionWorkflow(RestrictionSteps):
     is told first) -> lifting_restriction -> closed (lifted).
     Updates, beyond those of every case: `lift_restriction` (restricted): handler and reason.
     """
+
+    PATCHES = (*RestrictionSteps.PATCHES, RESTRICTION_GROUND_PATCH)
 
     @workflow.init
     def __init__(self, case: CaseInput) -> None:
