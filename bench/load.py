@@ -51,6 +51,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from app.registry import CASE_WORKFLOWS
+from bench.throwaway import HANDLERS, TEAM_LEADS
 from dsr import search
 from dsr.adapters import FakeEidProvider
 from dsr.audit import chain_key, verify as verify_chain
@@ -97,10 +98,8 @@ from workflows.restriction import RestrictionWorkflow
 
 T = TypeVar("T", bound=BaseModel)
 KINDS: tuple[Kind, ...] = tuple(Kind)
-# Handlers from config/roster.yaml who take cases; erasure plans are approved by a team lead
-# other than the one who prepared them (four eyes).
-HANDLERS = ("anna", "bo", "cecilia", "registrator.ek", "arkiv.eva")
-TEAM_LEADS = ("bo", "cecilia")
+# The roster's handlers take the cases in turn (bench.throwaway.HANDLERS); erasure plans are
+# approved by a team lead other than the one who prepared them (four eyes).
 # Where a case waits for a person: the states the handlers look for.
 WAITING = frozenset(
     {

@@ -61,7 +61,15 @@ from temporalio.client import Client
 
 from bench.load import synthetic_subjects
 from bench.report import Figure, at_most, failed, info, print_table, save
-from bench.throwaway import ROOT, BenchStack, bench_stack, free_port, wait_for_port
+from bench.throwaway import (
+    HANDLERS,
+    ROOT,
+    TEAM_LEADS,
+    BenchStack,
+    bench_stack,
+    free_port,
+    wait_for_port,
+)
 from bench.volume import worker_memory_mb
 from dsr.idp import (
     IdentityProviderError,
@@ -89,9 +97,12 @@ CASES = 5_000
 OVERDUE = 500
 IN_FLIGHT = 50  # submissions at once
 LATE_BY = timedelta(days=40)  # past the one-month deadline, within the CLI's two years
-ASSIGNEES = ("anna", "bo", "cecilia")
-# Who signs in, at the command line and to the API: a team lead (reassigns others' cases).
-SIGNED_IN = "bo"
+# From the roster the stack runs with: the cases go to its first three handlers, and are
+# reassigned to the next one; who signs in, at the command line and to the API, is a team
+# lead (reassigns others' cases).
+ASSIGNEES = HANDLERS[:3]
+REASSIGNED_TO = HANDLERS[3]
+SIGNED_IN = TEAM_LEADS[0]
 LIST_BUDGET_S = 2.0
 # The command line is a thin client of the service: it must start at once (median wall time of
 # `--help`, and of `whoami --json`, which also reads the sign-in and calls the service).
@@ -368,7 +379,7 @@ async def timed_api(service: CaseService, cases: list[str], overdue: int) -> dic
 
         await timed("GET", "/me")
         actions = [
-            (await timed("POST", f"/cases/{case}/reassign", json={"to": "chef.jurist"}))[0]
+            (await timed("POST", f"/cases/{case}/reassign", json={"to": REASSIGNED_TO}))[0]
             for case in cases[:API_ACTIONS]
         ]
         lists = []

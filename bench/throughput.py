@@ -50,7 +50,7 @@ from temporalio.client import Client
 from bench.bare import BareCaseWorkflow, BareIntakeWorkflow, BareSubmitInput
 from bench.load import seed_subjects, synthetic_subjects
 from bench.report import Figure, at_least, at_most, failed, info, print_table, save
-from bench.throwaway import ROOT, BenchStack, bench_stack
+from bench.throwaway import HANDLERS, ROOT, BenchStack, bench_stack
 from dsr.adapters import FakeEidProvider
 from dsr.models import Channel, IdentityMethod, Kind, Outcome, SubmitRequestInput
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
@@ -184,7 +184,7 @@ def engine_case(client: Client, stack: BenchStack) -> CaseRun:
                 channel=Channel.E_SERVICE,
                 verified_by=IdentityMethod.BANKID,
                 eid_order_ref=order_ref,
-                assignee="anna",
+                assignee=HANDLERS[0],
             ),
             id=intake,
             task_queue=settings.task_queue,

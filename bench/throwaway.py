@@ -32,10 +32,15 @@ from dsr.binaries import temporal_binary
 from dsr.client import connect
 from dsr.config import Settings
 from dsr.db import create_engine, create_schema
+from dsr.roles import Role
+from dsr.roster import holding
 from systems.demo import seed_demo_systems
 from systems.document_archive import seed_archive
 
 ROOT = Path(__file__).resolve().parent.parent
+# Who acts in the benchmarks: the roster the stack runs with (config/roster.yaml), in its order.
+HANDLERS = holding(Settings.model_fields["roster"].default, Role.HANDLER)
+TEAM_LEADS = holding(Settings.model_fields["roster"].default, Role.TEAM_LEAD)
 
 
 def free_port() -> int:

@@ -49,7 +49,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from bench.report import Figure, at_most, failed, info, print_table, save
-from bench.throwaway import BenchStack, bench_stack
+from bench.throwaway import HANDLERS, BenchStack, bench_stack
 from dsr.adapters import FakeEidProvider
 from dsr.config import Settings
 from dsr.models import (
@@ -279,7 +279,7 @@ async def run_case(client: Client, stack: BenchStack, subject_id: str) -> CaseRu
                 channel=Channel.E_SERVICE,
                 verified_by=IdentityMethod.BANKID,
                 eid_order_ref=FakeEidProvider(settings.eid_dir).sign(subject_id),
-                assignee="anna",
+                assignee=HANDLERS[0],
                 details=RequestDetails(),
             ),
             id=f"intake-{uuid.uuid4()}",

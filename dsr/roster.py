@@ -134,3 +134,9 @@ def staff_on(
     if checked:
         roster.check(delegations)
     return StaffToday(list(roster.staff), roster.roles_on(delegations, day))
+
+
+def holding(path: Path, role: Role) -> tuple[str, ...]:
+    """The roster's ids of those who hold `role` (a roster role, not a delegated one), in the
+    roster's order: who a benchmark or a demo lets act."""
+    return tuple(who for who, entry in load_roster(path).staff.items() if role in entry.roles)
