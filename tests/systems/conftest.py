@@ -31,7 +31,7 @@ def catalog() -> Catalog:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def seeded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SeededSystems]:
+async def seeded_systems(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SeededSystems]:
     var_dir = tmp_path_factory.mktemp("var")
     urls = system_urls(var_dir)
     manifest = await seed_demo_systems(urls)
@@ -73,7 +73,7 @@ class WritableSystems:
 
 
 @pytest_asyncio.fixture
-async def writable(tmp_path: Path) -> AsyncIterator[WritableSystems]:
+async def writable_systems(tmp_path: Path) -> AsyncIterator[WritableSystems]:
     urls = system_urls(tmp_path / "own")
     manifest = await seed_demo_systems(urls, reading_years=1)
     engines = {name: create_async_engine(url) for name, url in urls.items()}

@@ -42,7 +42,7 @@ def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_collected_file_reads_as_json_loads_reads_it(
     subject: str,
     small_limits: None,
-    seeded: SeededSystems,
+    seeded_systems: SeededSystems,
     catalog: Catalog,
     tmp_path: Path,
 ) -> None:
@@ -50,7 +50,7 @@ async def test_a_collected_file_reads_as_json_loads_reads_it(
     long_tables = 0
     for name, system in catalog.systems.items():
         destination = tmp_path / f"{name}.json"
-        await collect_subject(seeded.engines[name], system, subject_id, destination)
+        await collect_subject(seeded_systems.engines[name], system, subject_id, destination)
         data = destination.read_bytes()
         read = read_collected(data, HEAD)
         assert materialised(read) == json.loads(data)
@@ -66,11 +66,13 @@ async def test_a_collected_file_reads_as_json_loads_reads_it(
 
 
 async def test_the_answer_built_from_text_rows_is_the_same_json(
-    small_limits: None, seeded: SeededSystems, catalog: Catalog, tmp_path: Path
+    small_limits: None, seeded_systems: SeededSystems, catalog: Catalog, tmp_path: Path
 ) -> None:
     destination = tmp_path / "network.json"
     system = catalog.systems["network"]
-    await collect_subject(seeded.engines["network"], system, FILLER_SUBJECTS["karimi"], destination)
+    await collect_subject(
+        seeded_systems.engines["network"], system, FILLER_SUBJECTS["karimi"], destination
+    )
     data = destination.read_bytes()
 
     def answer(tables: dict[str, Any]) -> dict[str, Any]:

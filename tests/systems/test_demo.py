@@ -59,14 +59,16 @@ def _is_valid_identity_number(number: str) -> bool:
     return born <= REFERENCE_DAY
 
 
-async def test_seeding_twice_gives_identical_data(seeded: SeededSystems, tmp_path: Path) -> None:
+async def test_seeding_twice_gives_identical_data(
+    seeded_systems: SeededSystems, tmp_path: Path
+) -> None:
     urls = system_urls(tmp_path)
     first = await seed_demo_systems(urls)
-    assert _dump(urls) == _dump(seeded.urls)
+    assert _dump(urls) == _dump(seeded_systems.urls)
     # Again over the existing files: drop and recreate, not append.
     second = await seed_demo_systems(urls)
-    assert _dump(urls) == _dump(seeded.urls)
-    assert first == second == seeded.manifest
+    assert _dump(urls) == _dump(seeded_systems.urls)
+    assert first == second == seeded_systems.manifest
 
 
 def test_default_urls_are_absolute_sqlite_files(tmp_path: Path) -> None:
@@ -75,9 +77,9 @@ def test_default_urls_are_absolute_sqlite_files(tmp_path: Path) -> None:
     assert urls["billing"] == f"sqlite+aiosqlite:///{tmp_path.resolve()}/systems/billing.db"
 
 
-def test_every_identity_number_is_valid(seeded: SeededSystems) -> None:
+def test_every_identity_number_is_valid(seeded_systems: SeededSystems) -> None:
     numbers = set(DEMO_SUBJECTS.values()) | set(FILLER_SUBJECTS.values())
-    for system, tables in _dump(seeded.urls).items():
+    for system, tables in _dump(seeded_systems.urls).items():
         for name, rows in tables.items():
             columns = list(SYSTEM_TABLES[system].tables[name].c.keys())
             if "personal_number" in columns:
@@ -89,8 +91,8 @@ def test_every_identity_number_is_valid(seeded: SeededSystems) -> None:
     assert int(DEMO_SUBJECTS["coordination"][6:8]) > 60
 
 
-def test_the_manifest_covers_everyone_and_every_table(seeded: SeededSystems) -> None:
-    manifest = seeded.manifest
+def test_the_manifest_covers_everyone_and_every_table(seeded_systems: SeededSystems) -> None:
+    manifest = seeded_systems.manifest
     assert set(manifest.subjects) == set(DEMO_SUBJECTS.values()) | set(FILLER_SUBJECTS.values())
     for systems in manifest.subjects.values():
         assert {s: set(t) for s, t in systems.items()} == {
@@ -109,9 +111,9 @@ def test_the_manifest_covers_everyone_and_every_table(seeded: SeededSystems) -> 
     assert len(tolvan["disclosure"]["disclosures"]) == 3
 
 
-def test_every_row_of_a_directly_linked_table_has_an_owner(seeded: SeededSystems) -> None:
+def test_every_row_of_a_directly_linked_table_has_an_owner(seeded_systems: SeededSystems) -> None:
     """Filler rows are owned too: the manifest does not just skip what it does not know."""
-    dump = _dump(seeded.urls)
+    dump = _dump(seeded_systems.urls)
     for system, table in [("billing", "customers"), ("network", "network_customers")]:
-        owned = set().union(*(s[system][table] for s in seeded.manifest.subjects.values()))
+        owned = set().union(*(s[system][table] for s in seeded_systems.manifest.subjects.values()))
         assert owned == {row[0] for row in dump[system][table]}

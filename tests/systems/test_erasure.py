@@ -40,11 +40,11 @@ def _end_of_seventh_year(day: date) -> date:
 
 
 async def _plans(
-    writable: WritableSystems, catalog: Catalog, subject_id: str, today: date
+    writable_systems: WritableSystems, catalog: Catalog, subject_id: str, today: date
 ) -> dict[str, list[ErasurePlanItem]]:
     return {
         name: await plan_erasure(
-            writable.engines[name], system, subject_id, today, plan=catalog.plan
+            writable_systems.engines[name], system, subject_id, today, plan=catalog.plan
         )
         for name, system in catalog.systems.items()
     }
@@ -64,14 +64,14 @@ def _keep_dates(plan: Iterable[ErasurePlanItem], table: str) -> dict[int, date |
 
 
 async def _execute(
-    writable: WritableSystems, catalog: Catalog, plans: dict[str, list[ErasurePlanItem]]
+    writable_systems: WritableSystems, catalog: Catalog, plans: dict[str, list[ErasurePlanItem]]
 ) -> dict[str, int]:
     done: dict[str, int] = {}
     for name, plan in plans.items():
         for item in plan:
             if item.action != "keep":
                 changed = await erase_rows(
-                    writable.engines[name],
+                    writable_systems.engines[name],
                     catalog.systems[name],
                     item.table,
                     item.keys,
@@ -83,12 +83,14 @@ async def _execute(
 
 
 async def test_every_row_of_the_subject_is_planned_exactly_once(
-    writable: WritableSystems, catalog: Catalog
+    writable_systems: WritableSystems, catalog: Catalog
 ) -> None:
     for subject_id in (TOLVAN, DEMO_SUBJECTS["joint_a"], AKESSON, DEMO_SUBJECTS["unknown"]):
-        for name, plan in (await _plans(writable, catalog, subject_id, REFERENCE_DAY)).items():
+        for name, plan in (
+            await _plans(writable_systems, catalog, subject_id, REFERENCE_DAY)
+        ).items():
             system = catalog.systems[name]
-            owned = writable.manifest.rows_of(subject_id, name)
+            owned = writable_systems.manifest.rows_of(subject_id, name)
             assert list(dict.fromkeys(i.table for i in plan)) == [
                 t for t in erasure_order(system) if owned[t]
             ]
@@ -106,10 +108,10 @@ async def test_every_row_of_the_subject_is_planned_exactly_once(
 
 
 async def test_tolvans_plan_follows_the_disposal_rules(
-    writable: WritableSystems, catalog: Catalog
+    writable_systems: WritableSystems, catalog: Catalog
 ) -> None:
-    plans = await _plans(writable, catalog, TOLVAN, REFERENCE_DAY)
-    owned = {name: writable.manifest.rows_of(TOLVAN, name) for name in catalog.systems}
+    plans = await _plans(writable_systems, catalog, TOLVAN, REFERENCE_DAY)
+    owned = {name: writable_systems.manifest.rows_of(TOLVAN, name) for name in catalog.systems}
     billing, network = plans["billing"], plans["network"]
 
     # Both contracts run: the contracts and what hangs on them are kept, without a date.
@@ -123,7 +125,10 @@ async def test_tolvans_plan_follows_the_disposal_rules(
         assert item.action == "keep" and item.keep_until is None
 
     # Accounting: to the end of the seventh year; an invoice stays as long as its payment.
-    invoices, payments = writable.rows("billing", "invoices"), writable.rows("billing", "payments")
+    invoices, payments = (
+        writable_systems.rows("billing", "invoices"),
+        writable_systems.rows("billing", "payments"),
+    )
     paid = {p["invoice_id"]: _day(p["paid_at"]) for p in payments.values()}
     assert _keep_dates(billing, "payments") == {
         key: _end_of_seventh_year(_day(payments[key]["paid_at"]))
@@ -141,7 +146,7 @@ async def test_tolvans_plan_follows_the_disposal_rules(
 
     # Meter values bill the grid fee: accounting records (EIFS 2016:2 refers to Bokföringslagen),
     # kept to the end of the seventh year after their financial year, not six years.
-    readings = writable.rows("network", "meter_readings")
+    readings = writable_systems.rows("network", "meter_readings")
     kept = _keep_dates(network, "meter_readings")
     assert kept.keys() == owned["network"]["meter_readings"]
     for key, until in kept.items():
@@ -176,13 +181,13 @@ async def test_tolvans_plan_follows_the_disposal_rules(
 
 
 async def test_executing_tolvans_plan_erases_exactly_the_planned_rows(
-    writable: WritableSystems, catalog: Catalog, tmp_path: Path
+    writable_systems: WritableSystems, catalog: Catalog, tmp_path: Path
 ) -> None:
-    plans = await _plans(writable, catalog, TOLVAN, REFERENCE_DAY)
+    plans = await _plans(writable_systems, catalog, TOLVAN, REFERENCE_DAY)
     tables = [(n, t) for n, s in catalog.systems.items() for t in s.tables if t != "meter_readings"]
-    before = {(n, t): writable.rows(n, t) for n, t in tables}
+    before = {(n, t): writable_systems.rows(n, t) for n, t in tables}
 
-    done = await _execute(writable, catalog, plans)
+    done = await _execute(writable_systems, catalog, plans)
 
     assert done == {
         "billing.credit_checks": 1,
@@ -200,7 +205,7 @@ async def test_executing_tolvans_plan_erases_exactly_the_planned_rows(
         for key in item.keys
     }
     for name, table in tables:
-        now = writable.rows(name, table)
+        now = writable_systems.rows(name, table)
         assert {(name, table, k) for k in before[(name, table)].keys() - now.keys()} == {
             e for e in erased if e[:2] == (name, table)
         }
@@ -210,56 +215,65 @@ async def test_executing_tolvans_plan_erases_exactly_the_planned_rows(
         for item in plan:
             if item.action != "keep":
                 system = catalog.systems[name]
-                engine = writable.engines[name]
+                engine = writable_systems.engines[name]
                 assert await erase_rows(engine, system, item.table, item.keys, item.action) == 0
     summary = await collect_subject(
-        writable.engines["marketing"], catalog.systems["marketing"], TOLVAN, tmp_path / "m.json"
+        writable_systems.engines["marketing"],
+        catalog.systems["marketing"],
+        TOLVAN,
+        tmp_path / "m.json",
     )
     assert not summary.found
 
 
 async def test_rows_go_the_day_after_their_retention_ends_and_customers_are_anonymised(
-    writable: WritableSystems, catalog: Catalog, tmp_path: Path
+    writable_systems: WritableSystems, catalog: Catalog, tmp_path: Path
 ) -> None:
-    billing, engine = catalog.systems["billing"], writable.engines["billing"]
-    (customer,) = writable.manifest.rows_of(AKESSON, "billing")["customers"]
+    billing, engine = catalog.systems["billing"], writable_systems.engines["billing"]
+    (customer,) = writable_systems.manifest.rows_of(AKESSON, "billing")["customers"]
 
     last_day = await plan_erasure(engine, billing, AKESSON, date(2033, 12, 31), plan=catalog.plan)
     assert {i.keep_until for i in last_day if i.table == "customers"} == {date(2033, 12, 31)}
     # The contract ended 2025-12-31; its last invoice is dated 2026-01-01 and keeps it.
     assert _keep_dates(last_day, "contracts") == {
-        next(iter(writable.manifest.rows_of(AKESSON, "billing")["contracts"])): date(2033, 12, 31)
+        next(iter(writable_systems.manifest.rows_of(AKESSON, "billing")["contracts"])): date(
+            2033, 12, 31
+        )
     }
 
     # Years after the readings' last financial year ended, they go too (DHP 5.2).
-    plans = await _plans(writable, catalog, AKESSON, date(2034, 1, 1))
+    plans = await _plans(writable_systems, catalog, AKESSON, date(2034, 1, 1))
     assert all(i.action != "keep" for n, p in plans.items() if n != "disclosure" for i in p)
-    done = await _execute(writable, catalog, plans)
+    done = await _execute(writable_systems, catalog, plans)
     assert done["billing.customers"] == 1 and done["network.meter_readings"] == 30 * 24
 
-    row = writable.rows("billing", "customers")[customer]
+    row = writable_systems.rows("billing", "customers")[customer]
     assert row["customer_id"] == customer
     assert row["personal_number"] == "ANONYMISERAD" and row["name"] == "Anonymiserad kund"
     assert [row[c] for c in ("street", "postal_code", "city", "email", "phone")] == [None] * 5
     for name in ("billing", "network"):
         summary = await collect_subject(
-            writable.engines[name], catalog.systems[name], AKESSON, tmp_path / f"{name}.json"
+            writable_systems.engines[name],
+            catalog.systems[name],
+            AKESSON,
+            tmp_path / f"{name}.json",
         )
         assert not summary.found, name
     assert await erase_rows(engine, billing, "customers", [customer], "anonymise") == 0
 
 
 async def test_erasing_one_joint_holder_leaves_the_other_intact(
-    writable: WritableSystems, catalog: Catalog
+    writable_systems: WritableSystems, catalog: Catalog
 ) -> None:
     joint_a, joint_b = DEMO_SUBJECTS["joint_a"], DEMO_SUBJECTS["joint_b"]
-    owned_b = {name: writable.manifest.rows_of(joint_b, name) for name in catalog.systems}
+    owned_b = {name: writable_systems.manifest.rows_of(joint_b, name) for name in catalog.systems}
     (shared,) = (
-        writable.manifest.rows_of(joint_a, "billing")["contracts"] & owned_b["billing"]["contracts"]
+        writable_systems.manifest.rows_of(joint_a, "billing")["contracts"]
+        & owned_b["billing"]["contracts"]
     )
 
     # Today: joint_b's rows appear in joint_a's plan only as a kept, shared contract.
-    for name, plan in (await _plans(writable, catalog, joint_a, REFERENCE_DAY)).items():
+    for name, plan in (await _plans(writable_systems, catalog, joint_a, REFERENCE_DAY)).items():
         for item in plan:
             overlap = set(item.keys) & owned_b[name][item.table]
             if overlap:
@@ -267,34 +281,44 @@ async def test_erasing_one_joint_holder_leaves_the_other_intact(
                 assert item.action == "keep" and "någon annan" in item.reason
 
     # Years after every contract ended, joint_a's erasure still leaves joint_b's data alone.
-    writable.execute("billing", "UPDATE contracts SET end_date = '2020-06-30'")
-    writable.execute("network", "UPDATE metering_points SET supply_ended_on = '2020-06-30'")
-    writable.execute("network", "UPDATE fibre_connections SET disconnected_on = '2020-06-30'")
-    writable.execute("network", "UPDATE fibre_service_subscriptions SET ended_at = '2020-06-30'")
+    writable_systems.execute("billing", "UPDATE contracts SET end_date = '2020-06-30'")
+    writable_systems.execute("network", "UPDATE metering_points SET supply_ended_on = '2020-06-30'")
+    writable_systems.execute(
+        "network", "UPDATE fibre_connections SET disconnected_on = '2020-06-30'"
+    )
+    writable_systems.execute(
+        "network", "UPDATE fibre_service_subscriptions SET ended_at = '2020-06-30'"
+    )
     tables = [(n, t) for n, s in catalog.systems.items() for t in s.tables if t != "meter_readings"]
-    before = {(n, t): writable.rows(n, t) for n, t in tables}
+    before = {(n, t): writable_systems.rows(n, t) for n, t in tables}
 
-    plans = await _plans(writable, catalog, joint_a, date(2100, 1, 1))
+    plans = await _plans(writable_systems, catalog, joint_a, date(2100, 1, 1))
     kept = {
         (n, i.table, k) for n, p in plans.items() for i in p if i.action == "keep" for k in i.keys
     }
     assert {(n, t) for n, t, _ in kept} == {("billing", "contracts"), ("disclosure", "disclosures")}
     assert ("billing", "contracts", shared) in kept
-    await _execute(writable, catalog, plans)
+    await _execute(writable_systems, catalog, plans)
 
     for name, table in tables:
-        now = writable.rows(name, table)
+        now = writable_systems.rows(name, table)
         for key in owned_b[name][table]:
             assert now.get(key) == before[(name, table)][key], f"{name}.{table}:{key}"
-    holders = writable.rows("billing", "contract_holders")
+    holders = writable_systems.rows("billing", "contract_holders")
     assert {
         h["contract_id"]
         for h in holders.values()
         if h["holder_id"] in owned_b["billing"]["contract_holders"]
     } == {shared}
-    assert not writable.manifest.rows_of(joint_a, "billing")["contract_holders"] & holders.keys()
-    (customer_a,) = writable.manifest.rows_of(joint_a, "billing")["customers"]
-    assert writable.rows("billing", "customers")[customer_a]["personal_number"] == "ANONYMISERAD"
+    assert (
+        not writable_systems.manifest.rows_of(joint_a, "billing")["contract_holders"]
+        & holders.keys()
+    )
+    (customer_a,) = writable_systems.manifest.rows_of(joint_a, "billing")["customers"]
+    assert (
+        writable_systems.rows("billing", "customers")[customer_a]["personal_number"]
+        == "ANONYMISERAD"
+    )
 
 
 def test_erasure_order_puts_referring_tables_first(catalog: Catalog) -> None:
@@ -309,17 +333,17 @@ def test_erasure_order_puts_referring_tables_first(catalog: Catalog) -> None:
 
 
 async def test_erase_rows_refuses_another_action_than_declared(
-    writable: WritableSystems, catalog: Catalog
+    writable_systems: WritableSystems, catalog: Catalog
 ) -> None:
     billing = catalog.systems["billing"]
-    engine = writable.engines["billing"]
+    engine = writable_systems.engines["billing"]
     try:
         await erase_rows(engine, billing, "customers", [1], "delete")
     except ValueError as error:
         assert "declared to anonymise" in str(error)
     else:
         raise AssertionError("deleting a customer row must be refused")
-    assert 1 in writable.rows("billing", "customers")
+    assert 1 in writable_systems.rows("billing", "customers")
 
 
 # --- An objection outlives the erasure (Art. 21(3)) ------------------------------------------
@@ -329,16 +353,17 @@ OBJECTED = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 CHILDREN = ("consents", "campaign_recipients", "shared_with_providers")
 
 
-def _marketing_rows(writable: WritableSystems) -> dict[str, dict[int, dict[str, object]]]:
+def _marketing_rows(writable_systems: WritableSystems) -> dict[str, dict[int, dict[str, object]]]:
     return {
-        table: writable.rows("marketing", table) for table in ("contacts", "campaigns", *CHILDREN)
+        table: writable_systems.rows("marketing", table)
+        for table in ("contacts", "campaigns", *CHILDREN)
     }
 
 
-def _foreign_key_violations(writable: WritableSystems) -> list[tuple[object, ...]]:
+def _foreign_key_violations(writable_systems: WritableSystems) -> list[tuple[object, ...]]:
     """Rows referring to rows that are gone. PostgreSQL refuses such a change itself (as
     SQLite does with foreign keys on); SQLite can also be asked to list them."""
-    url = writable.urls["marketing"]
+    url = writable_systems.urls["marketing"]
     if not url.startswith("sqlite"):
         return []
     database = sa.make_url(url).database
@@ -348,15 +373,15 @@ def _foreign_key_violations(writable: WritableSystems) -> list[tuple[object, ...
 
 
 async def test_an_objection_outlives_erasure_as_a_suppression_record(
-    writable: WritableSystems, catalog: Catalog, tmp_path: Path
+    writable_systems: WritableSystems, catalog: Catalog, tmp_path: Path
 ) -> None:
-    marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
-    owned = writable.manifest.rows_of(TOLVAN, "marketing")
+    marketing, engine = catalog.systems["marketing"], writable_systems.engines["marketing"]
+    owned = writable_systems.manifest.rows_of(TOLVAN, "marketing")
     (contact,) = owned["contacts"]
     audience_before = await select_campaign_audience(engine)
     assert str(contact) in audience_before
     await suppress_marketing(engine, marketing, TOLVAN, now=OBJECTED)
-    before = _marketing_rows(writable)
+    before = _marketing_rows(writable_systems)
 
     plan = await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY, plan=catalog.plan)
 
@@ -374,14 +399,14 @@ async def test_an_objection_outlives_erasure_as_a_suppression_record(
         (item,) = _items(plan, table)
         assert item.action == "delete" and set(item.keys) == owned[table], table
     # Executed as the plan says, the way the erasure activity does: children before the contact.
-    assert await _execute(writable, catalog, {"marketing": plan}) == {
+    assert await _execute(writable_systems, catalog, {"marketing": plan}) == {
         "marketing.consents": 2,
         "marketing.campaign_recipients": 2,
         "marketing.shared_with_providers": 1,
         "marketing.contacts": 1,
     }
 
-    after = _marketing_rows(writable)
+    after = _marketing_rows(writable_systems)
     assert after["contacts"][contact] == {
         **before["contacts"][contact],
         "name": None,
@@ -396,32 +421,32 @@ async def test_an_objection_outlives_erasure_as_a_suppression_record(
     for table, rows in before.items():
         others = rows.keys() - owned[table]
         assert {k: after[table][k] for k in others} == {k: rows[k] for k in others}, table
-    assert _foreign_key_violations(writable) == []
+    assert _foreign_key_violations(writable_systems) == []
     audience = await select_campaign_audience(engine)
     assert audience == [c for c in audience_before if c != str(contact)]
     # Re-imported later as a new contact with a fresh consent: the suppression record's
     # identity number still keeps the subject out.
-    writable.execute(
+    writable_systems.execute(
         "marketing",
         "INSERT INTO contacts (contact_id, personal_number, name, email, created_at, "
         "processing_restricted, marketing_objection) VALUES (9001, :subject, "
         "'Tolvan Tolvansson', 'tolvan@example.se', '2026-11-01 10:00:00.000000', false, false)",
         subject=TOLVAN,
     )
-    writable.execute(
+    writable_systems.execute(
         "marketing",
         "INSERT INTO consents (consent_id, contact_id, channel, purpose, given_at) "
         "VALUES (9001, 9001, 'email', 'Nyheter', '2026-11-01 10:00:00.000000')",
     )
     assert await select_campaign_audience(engine) == audience
-    writable.execute("marketing", "DELETE FROM consents WHERE consent_id = 9001")
-    writable.execute("marketing", "DELETE FROM contacts WHERE contact_id = 9001")
+    writable_systems.execute("marketing", "DELETE FROM consents WHERE consent_id = 9001")
+    writable_systems.execute("marketing", "DELETE FROM contacts WHERE contact_id = 9001")
 
     # Running it again changes nothing more; planned again, the record is all there is.
     for item in plan:
         if item.action != "keep":
             assert await erase_rows(engine, marketing, item.table, item.keys, item.then) == 0
-    assert _marketing_rows(writable) == after
+    assert _marketing_rows(writable_systems) == after
     again = await plan_erasure(engine, marketing, TOLVAN, REFERENCE_DAY, plan=catalog.plan)
     assert [(i.table, i.action, i.keys) for i in again] == [("contacts", "suppress", (contact,))]
     summary = await collect_subject(engine, marketing, TOLVAN, tmp_path / "m.json")
@@ -429,49 +454,49 @@ async def test_an_objection_outlives_erasure_as_a_suppression_record(
 
 
 async def test_without_an_objection_the_contact_is_deleted(
-    writable: WritableSystems, catalog: Catalog
+    writable_systems: WritableSystems, catalog: Catalog
 ) -> None:
-    marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
-    (contact,) = writable.manifest.rows_of(MARKETING_ONLY, "marketing")["contacts"]
+    marketing, engine = catalog.systems["marketing"], writable_systems.engines["marketing"]
+    (contact,) = writable_systems.manifest.rows_of(MARKETING_ONLY, "marketing")["contacts"]
 
     plan = await plan_erasure(engine, marketing, MARKETING_ONLY, REFERENCE_DAY, plan=catalog.plan)
     (item,) = _items(plan, "contacts")
     assert (item.action, item.then) == ("delete", "delete")
     assert "21.3" not in item.reason
-    await _execute(writable, catalog, {"marketing": plan})
+    await _execute(writable_systems, catalog, {"marketing": plan})
 
-    assert contact not in writable.rows("marketing", "contacts")
-    assert _foreign_key_violations(writable) == []
+    assert contact not in writable_systems.rows("marketing", "contacts")
+    assert _foreign_key_violations(writable_systems) == []
 
 
 async def test_an_objection_made_after_the_plan_still_outlives_the_erasure(
-    writable: WritableSystems, catalog: Catalog
+    writable_systems: WritableSystems, catalog: Catalog
 ) -> None:
-    marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
-    (contact,) = writable.manifest.rows_of(MARKETING_ONLY, "marketing")["contacts"]
+    marketing, engine = catalog.systems["marketing"], writable_systems.engines["marketing"]
+    (contact,) = writable_systems.manifest.rows_of(MARKETING_ONLY, "marketing")["contacts"]
     plan = await plan_erasure(engine, marketing, MARKETING_ONLY, REFERENCE_DAY, plan=catalog.plan)
     assert _items(plan, "contacts")[0].then == "delete"
 
     # The subject objects while the plan waits for approval: the approved delete minimises.
     await suppress_marketing(engine, marketing, MARKETING_ONLY, now=OBJECTED)
-    await _execute(writable, catalog, {"marketing": plan})
+    await _execute(writable_systems, catalog, {"marketing": plan})
 
-    row = writable.rows("marketing", "contacts")[contact]
+    row = writable_systems.rows("marketing", "contacts")[contact]
     assert row["personal_number"] == MARKETING_ONLY and row["marketing_objection"] == 1
     assert [row[c] for c in ("name", "email", "phone")] == [None] * 3
     assert await erase_rows(engine, marketing, "contacts", [contact], "delete") == 0
-    assert _foreign_key_violations(writable) == []
+    assert _foreign_key_violations(writable_systems) == []
 
 
 async def test_a_disposal_rule_still_wins_over_the_suppression_record(
-    writable: WritableSystems, catalog: Catalog
+    writable_systems: WritableSystems, catalog: Catalog
 ) -> None:
     # A variant where consents go under a rule of six years from when they were given (say, as
     # proof): the contact they hang on must stay whole as long, and only then becomes the record.
     data = yaml.safe_load((SYSTEMS_DIR / "marketing.yaml").read_text(encoding="utf-8"))
     data["tables"]["consents"]["erasure"].update(disposal="DHP 5.3", dates={"years": "given_at"})
-    marketing, engine = SystemDecl.model_validate(data), writable.engines["marketing"]
-    (contact,) = writable.manifest.rows_of(TOLVAN, "marketing")["contacts"]
+    marketing, engine = SystemDecl.model_validate(data), writable_systems.engines["marketing"]
+    (contact,) = writable_systems.manifest.rows_of(TOLVAN, "marketing")["contacts"]
     await suppress_marketing(engine, marketing, TOLVAN, now=OBJECTED)
 
     (kept,) = _items(
@@ -486,9 +511,9 @@ async def test_a_disposal_rule_still_wins_over_the_suppression_record(
 
 
 async def test_erase_rows_accepts_suppress_only_where_a_record_is_declared(
-    writable: WritableSystems, catalog: Catalog
+    writable_systems: WritableSystems, catalog: Catalog
 ) -> None:
-    marketing, engine = catalog.systems["marketing"], writable.engines["marketing"]
+    marketing, engine = catalog.systems["marketing"], writable_systems.engines["marketing"]
     try:
         await erase_rows(engine, marketing, "consents", [1], "suppress")
     except ValueError as error:
