@@ -59,42 +59,32 @@ from dsr.config import Settings
 from dsr.db import Case, create_engine, sessionmaker
 from dsr.models import (
     ActionResult,
-    ApproveErasurePlanInput,
-    ApproveReleaseInput,
     CaseResult,
     CaseState,
     Channel,
     ConfirmDocumentsInput,
     Contact,
-    DecideRectificationInput,
     DocumentQuery,
     FieldChange,
     IdentityMethod,
     Kind,
-    LiftRestrictionInput,
     Outcome,
-    PrepareErasurePlanInput,
     PublicRequest,
-    RecordManualDeliveryInput,
     RectifiableField,
-    RectificationDecision,
     RequestDetails,
     RestrictionGround,
     ReviewDecision,
     ReviewDocumentInput,
     SubmitRequestInput,
     SubmitRequestResult,
-    VerifyIdentityInput,
 )
 from dsr.subject import parse_subject_id, subject_reference
+from service.actions import ACTIONS
+from service.steps import step_for
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, SYSTEM_TABLES
-from workflows.access import AccessRequestWorkflow
 from workflows.case import CaseWorkflow
-from workflows.erasure import ErasureWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.public_access import PublicAccessWorkflow
-from workflows.rectification import RectificationWorkflow
-from workflows.restriction import RestrictionWorkflow
 
 T = TypeVar("T", bound=BaseModel)
 KINDS: tuple[Kind, ...] = tuple(Kind)
@@ -419,35 +409,21 @@ class RequestRun:
     error: str | None = None
 
 
-def handler_step(request: LoadRequest, state: CaseState) -> tuple[Any, BaseModel]:
-    """The update a handler sends in `state`, and its input (scripts/stack.py's HANDLER_STEPS
-    for the demo, here without the CLI)."""
-    who, kind = request.handler, request.kind
-    if state is CaseState.AWAITING_IDENTITY:
-        by_letter = request.channel is Channel.LETTER
-        method = IdentityMethod.SIGNED_LETTER if by_letter else IdentityMethod.ID_CHECKED
-        return CaseWorkflow.verify_identity, VerifyIdentityInput(method=method, handler=who)
-    if state is CaseState.AWAITING_REVIEW:
-        return AccessRequestWorkflow.approve_release, ApproveReleaseInput(handler=who)
-    if state is CaseState.AWAITING_DECISION and kind is Kind.RECTIFICATION:
-        return RectificationWorkflow.decide_rectification, DecideRectificationInput(
-            handler=who, decision=RectificationDecision.ACCEPT
-        )
-    if state is CaseState.AWAITING_DECISION and kind is Kind.ERASURE:
-        return ErasureWorkflow.prepare_erasure_plan, PrepareErasurePlanInput(handler=who)
-    if state is CaseState.AWAITING_APPROVAL:
+_MODELS: dict[str, type[BaseModel]] = {action.update: action.model for action in ACTIONS}
+
+
+def handler_step(request: LoadRequest, state: CaseState) -> tuple[str, BaseModel]:
+    """The update a handler sends in `state`, and its input: service/steps.py's table, which
+    the demo follows at the command line, here straight to the workflow."""
+    step = step_for(request.kind, state)
+    if step is None:
+        raise RuntimeError(f"no handler step for a {request.kind.value} case in {state.value}")
+    who = request.handler
+    if step.by_another_team_lead:
         # Four eyes: a team lead other than the one who prepared the plan.
-        approver = next(lead for lead in TEAM_LEADS if lead != who)
-        return ErasureWorkflow.approve_erasure_plan, ApproveErasurePlanInput(handler=approver)
-    if state is CaseState.RESTRICTED:
-        return RestrictionWorkflow.lift_restriction, LiftRestrictionInput(
-            handler=who, reason="Tvisten om uppgifterna är avgjord."
-        )
-    if state is CaseState.AWAITING_MANUAL_DELIVERY:
-        return CaseWorkflow.record_manual_delivery, RecordManualDeliveryInput(
-            handler=who, note="Lämnat i kundcenter mot uppvisad legitimation."
-        )
-    raise RuntimeError(f"no handler step for a {kind.value} case in {state.value}")
+        who = next(lead for lead in TEAM_LEADS if lead != request.handler)
+    body = {**step.body_for(request.channel), "handler": who}
+    return step.update, _MODELS[step.update].model_validate(body)
 
 
 class CaseWatch:

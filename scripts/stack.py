@@ -51,7 +51,10 @@ from dsr.idp import (  # noqa: E402
     device_sign_in,
     start_identity_provider,
 )
-from dsr.roster import load_roster  # noqa: E402
+from dsr.models import CaseState, Kind  # noqa: E402
+from dsr.roles import Role  # noqa: E402
+from dsr.roster import holding, load_roster  # noqa: E402
+from service.steps import WAITING, step_for  # noqa: E402
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems  # noqa: E402
 from systems.document_archive import PROTECTED_ADDRESS, seed_archive  # noqa: E402
 
@@ -380,21 +383,26 @@ def seed_if_missing(settings: Settings) -> None:
 
 # --- the demo ---------------------------------------------------------------------------------
 
-# What is done in each waiting state to take a demo case to its end ("kind:state" first, then
-# the state alone): who does it (None: the case's handler) and the command.
-HANDLER_STEPS: dict[str, tuple[str | None, tuple[str, ...]]] = {
-    "erasure:awaiting_decision": (None, ("prepare-erasure-plan",)),
-    # Four eyes: a team lead other than the handler who prepared the plan approves it.
-    "erasure:awaiting_approval": ("cecilia", ("approve-erasure-plan",)),
-    "awaiting_identity": (None, ("verify-identity", "--method", "id_checked")),
-    "awaiting_review": (None, ("approve",)),
-    "awaiting_decision": (None, ("decide-rectification", "--decision", "accept")),
-    "restricted": (None, ("lift-restriction", "--reason", "Tvisten om uppgifterna är avgjord.")),
-    "awaiting_manual_delivery": (
-        None,
-        ("record-manual-delivery", "--note", "Hämtat på kundcenter mot uppvisad legitimation"),
-    ),
-}
+# What is done in each waiting state to take a demo case to its end: service/steps.py's table
+# (the load benchmark follows it too), at the command line. Each step is the command of its
+# action (the CLI names approve_release `approve`), the body's fields as options.
+CLI_COMMANDS = {"approve_release": "approve"}
+
+
+def demo_step(kind: str, state: str, handler: str) -> tuple[str, list[str]] | None:
+    """Who takes the step a demo case waiting in `state` needs, and the command line."""
+    step = step_for(Kind(kind), CaseState(state))
+    if step is None:
+        return None
+    command = CLI_COMMANDS.get(step.update, step.update.replace("_", "-"))
+    options = [part for name, value in step.body.items() for part in (f"--{name}", value)]
+    who = handler
+    if step.by_another_team_lead:
+        leads = holding(get_settings().roster, Role.TEAM_LEAD)
+        who = next(lead for lead in leads if lead.casefold() != handler.casefold())
+    return who, [command, *options]
+
+
 # Who gives the e-service's requests (which come in unassigned) to a handler.
 TEAM_LEAD = "bo"
 SUPERVISOR = "bo"
@@ -506,14 +514,16 @@ def register(stack: Stack, case: DemoCase) -> str:
 def drive_to_end(stack: Stack, case_number: str, handler: str) -> dict[str, Any]:
     """Take a case from wherever it is to closed, as its handler (and a second pair of eyes
     where the law wants one) would."""
-    states = {"closed", *(key.rpartition(":")[2] for key in HANDLER_STEPS)}
+    states = {"closed", *(state.value for state in WAITING)}
     while True:
         current = stack.person(handler).wait_for(case_number, states)
         if current["state"] == "closed":
             return current
-        step = HANDLER_STEPS.get(f"{current['kind']}:{current['state']}")
-        who, (command, *options) = step or HANDLER_STEPS[current["state"]]
-        stack.person(who or handler).cli(command, case_number, *options)
+        step = demo_step(current["kind"], current["state"], handler)
+        if step is None:
+            sys.exit(f"{case_number} waits in {current['state']}, which the demo has no step for")
+        who, (command, *options) = step
+        stack.person(who).cli(command, case_number, *options)
 
 
 def public_access_demo(stack: Stack, handler: str) -> str:

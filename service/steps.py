@@ -1,0 +1,59 @@
+"""What a handler does in each state a case waits in, to take it to its end: one table, which
+the demo follows at the command line (scripts/stack.py) and the load benchmark straight on the
+workflows (bench/load.py). Each step is one of the case service's actions (service/actions.py)
+by its update's name, with the body it sends besides `handler`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from dsr.models import CaseState, Channel, Kind
+from service.actions import ACTIONS
+
+
+@dataclass(frozen=True)
+class HandlerStep:
+    update: str
+    body: Mapping[str, str] = field(default_factory=dict)
+    # The body instead, for a request that came by letter.
+    by_letter: Mapping[str, str] | None = None
+    # Four eyes: taken by a team lead other than the case's handler (an erasure plan's approval).
+    by_another_team_lead: bool = False
+
+    def body_for(self, channel: Channel | None) -> Mapping[str, str]:
+        return self.by_letter if self.by_letter and channel is Channel.LETTER else self.body
+
+
+# (kind, state): a kind's own step in a state first, then every kind's (kind None).
+STEPS: dict[tuple[Kind | None, CaseState], HandlerStep] = {
+    (Kind.ERASURE, CaseState.AWAITING_DECISION): HandlerStep("prepare_erasure_plan"),
+    (Kind.ERASURE, CaseState.AWAITING_APPROVAL): HandlerStep(
+        "approve_erasure_plan", by_another_team_lead=True
+    ),
+    (Kind.RECTIFICATION, CaseState.AWAITING_DECISION): HandlerStep(
+        "decide_rectification", {"decision": "accept"}
+    ),
+    (None, CaseState.AWAITING_IDENTITY): HandlerStep(
+        "verify_identity", {"method": "id_checked"}, by_letter={"method": "signed_letter"}
+    ),
+    (None, CaseState.AWAITING_REVIEW): HandlerStep("approve_release"),
+    (None, CaseState.RESTRICTED): HandlerStep(
+        "lift_restriction", {"reason": "Tvisten om uppgifterna är avgjord."}
+    ),
+    (None, CaseState.AWAITING_MANUAL_DELIVERY): HandlerStep(
+        "record_manual_delivery", {"note": "Hämtat på kundcenter mot uppvisad legitimation."}
+    ),
+}
+# The states a case waits in for one of these steps.
+WAITING: frozenset[CaseState] = frozenset(state for _, state in STEPS)
+
+_KNOWN = {action.update for action in ACTIONS}
+if not {step.update for step in STEPS.values()} <= _KNOWN:
+    raise RuntimeError("service/steps.py names an action the case service does not have")
+
+
+def step_for(kind: Kind, state: CaseState) -> HandlerStep | None:
+    """The step a handler takes on a case of `kind` waiting in `state`, if there is one."""
+    return STEPS.get((kind, state)) or STEPS.get((None, state))
