@@ -24,9 +24,10 @@ from app.registry import CASE_WORKFLOWS
 from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 from dsr.client import data_converter
 from dsr.config import Settings
-from dsr.models import CaseResult, CaseState, Kind
+from dsr.models import ApproveReleaseInput, CaseResult, CaseState, Kind
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit, wait_for_state
+from workflows.access import AccessRequestWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -53,15 +54,19 @@ async def test_a_new_case_decides_every_patch_before_its_first_local_activity(
     subject = DEMO_SUBJECTS["marketing_only" if kind is Kind.OBJECTION else "joint_b"]
     submitted = await submit(client, worker, subject, kind, bankid=kind is Kind.ACCESS)
     handle = client.get_workflow_handle(submitted.case_number, result_type=CaseResult)
-    if kind is Kind.OBJECTION:
-        await handle.result()  # runs by itself to the end
-    else:
+    if kind is Kind.ACCESS:
         await wait_for_state(handle, CaseState.AWAITING_REVIEW)
+        await handle.execute_update(
+            AccessRequestWorkflow.approve_release, ApproveReleaseInput(handler="anna")
+        )
+    await handle.result()  # to its end: a patch decided anywhere in its course is in history
     found = await markers(handle)
     first_local = min(event for event, what in found if what == "local activity")
     patches = {what: event for event, what in found if what != "local activity"}
     workflow = CASE_WORKFLOWS[kind]
     assert set(workflow.PATCHES) <= set(patches), "every patch of the kind is decided"
+    unlisted = set(patches) - set(workflow.PATCHES) - {"patches-at-start"}
+    assert unlisted == set(), "a patch the case decided is missing from its kind's PATCHES"
     late = {patch: event for patch, event in patches.items() if event > first_local}
     assert late == {}, f"decided after the first local activity (event {first_local})"
 
