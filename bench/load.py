@@ -418,10 +418,7 @@ def handler_step(request: LoadRequest, state: CaseState) -> tuple[str, BaseModel
     step = step_for(request.kind, state)
     if step is None:
         raise RuntimeError(f"no handler step for a {request.kind.value} case in {state.value}")
-    who = request.handler
-    if step.by_another_team_lead:
-        # Four eyes: a team lead other than the one who prepared the plan.
-        who = next(lead for lead in TEAM_LEADS if lead != request.handler)
+    who = step.taken_by(request.handler, TEAM_LEADS)
     body = {**step.body_for(request.channel), "handler": who}
     return step.update, _MODELS[step.update].model_validate(body)
 

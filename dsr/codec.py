@@ -48,7 +48,6 @@ BINDING_SEPARATOR = "\x1f"
 _BOUND_AAD = b"dsr-payload/bound\x00"
 NONCE_BYTES = 12
 TAG_BYTES = 16
-_NONCE = NONCE_BYTES
 _KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -284,10 +283,12 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
                     f"{_described(self._binding)}"
                 )
             aad = _bound_aad(name, place)
-        if len(payload.data) < _NONCE + 16:  # a nonce and a tag at the least
+        if len(payload.data) < NONCE_BYTES + TAG_BYTES:  # a nonce and a tag at the least
             raise PayloadRefused("encryption: a sealed payload is too short to be one")
         try:
-            plain = self._ring.open(name, payload.data[:_NONCE], payload.data[_NONCE:], aad)
+            plain = self._ring.open(
+                name, payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], aad
+            )
         except InvalidTag:
             raise PayloadRefused(
                 f"encryption: a payload sealed with key {name!r} is damaged, or not sealed for "

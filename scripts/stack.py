@@ -396,10 +396,7 @@ def demo_step(kind: str, state: str, handler: str) -> tuple[str, list[str]] | No
         return None
     command = CLI_COMMANDS.get(step.update, step.update.replace("_", "-"))
     options = [part for name, value in step.body.items() for part in (f"--{name}", value)]
-    who = handler
-    if step.by_another_team_lead:
-        leads = holding(get_settings().roster, Role.TEAM_LEAD)
-        who = next(lead for lead in leads if lead.casefold() != handler.casefold())
+    who = step.taken_by(handler, holding(get_settings().roster, Role.TEAM_LEAD))
     return who, [command, *options]
 
 

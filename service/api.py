@@ -93,13 +93,20 @@ async def principal(request: Request) -> Principal:
 
 @dataclass(frozen=True)
 class StaffMember:
-    """A signed-in person found in the roster: `login` as the roster spells it; `names`,
-    everyone's ids as the roster spells them, `staff` their roles today."""
+    """A signed-in person found in the roster: `login` as the roster spells it, and the
+    roster today (`today`: everyone's ids as it spells them, and their roles)."""
 
     login: str
     roles: list[Role]
-    staff: dict[str, list[Role]]
-    names: list[str]
+    today: StaffToday
+
+    @property
+    def staff(self) -> dict[str, list[Role]]:
+        return self.today.roles
+
+    @property
+    def names(self) -> list[str]:
+        return self.today.names
 
     def may(self, action: str) -> None:
         why = refusal(self.staff, self.login, action)
@@ -132,7 +139,7 @@ def roster_member(settings: Settings, login: str) -> StaffMember:
         entry = today.member(login)
     except NotOnRoster as error:
         raise Problem(403, str(error)) from None
-    return StaffMember(entry, today.roles_of(entry), today.roles, today.names)
+    return StaffMember(entry, today.roles_of(entry), today)
 
 
 async def staff_member(
@@ -347,7 +354,7 @@ def spelled(member: StaffMember, login: str, where: str) -> str:
     case then refuses it by the roster). Not ASCII: 422, like a look-alike login."""
     if not login.isascii():
         raise Problem(422, f"{where}: a handler id is ASCII letters, digits, '.', '_' or '-'")
-    return StaffToday(member.names, member.staff).spelled(login) or login
+    return member.today.spelled(login) or login
 
 
 def assignable(member: StaffMember, assignee: str | None) -> str | None:

@@ -6,7 +6,7 @@ by its update's name, with the body it sends besides `handler`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dsr.models import CaseState, Channel, Kind
@@ -24,6 +24,13 @@ class HandlerStep:
 
     def body_for(self, channel: Channel | None) -> Mapping[str, str]:
         return self.by_letter if self.by_letter and channel is Channel.LETTER else self.body
+
+    def taken_by(self, handler: str, team_leads: Sequence[str]) -> str:
+        """Who takes the step on `handler`'s case: the handler, or the first of `team_leads`
+        other than them (four eyes)."""
+        if not self.by_another_team_lead:
+            return handler
+        return next(lead for lead in team_leads if lead.casefold() != handler.casefold())
 
 
 # (kind, state): a kind's own step in a state first, then every kind's (kind None).
