@@ -5,9 +5,9 @@
 #   docker run ... dsr-engine                                     # python worker.py
 #   docker run ... dsr-engine python codec_server.py
 #   docker run ... dsr-engine python starter.py status DSR-2026-000042
-#   docker run ... dsr-engine python -m dsr.migrate upgrade        # the register's migrations
+#   docker run ... dsr-engine python -m infra.migrate upgrade        # the register's migrations
 #
-# Settings come from the environment (DSR_*, see dsr/config.py and docs/deployment.md); secrets
+# Settings come from the environment (DSR_*, see infra/config.py and docs/deployment.md); secrets
 # from files under /run/secrets (deploy/entrypoint.sh). docker-compose.yml runs the whole stack.
 FROM python:3.11-slim
 
@@ -43,7 +43,7 @@ RUN pip install --no-deps --no-build-isolation -e . \
 # The extract store, the outboxes and the demo e-ID orders live here: a volume shared by every
 # worker (and the CLI), backed up with the database. The code stays read-only to the user.
 # Production, stated: the settings refuse the public development secrets, unsealed payloads
-# and the demo adapters (dsr/config.py).
+# and the demo adapters (infra/config.py).
 ENV DSR_VAR_DIR=/var/lib/dsr \
     DSR_ENVIRONMENT=production
 USER dsr

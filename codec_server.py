@@ -1,7 +1,7 @@
 """The codec server: settings -> logging -> the encryption codec -> HTTP on DSR_CODEC_ADDRESS.
 
 The Web UI and `temporal workflow show --codec-endpoint ... --codec-auth "Bearer <token>"` use
-it to read what the engine sealed; see dsr/codec_http.py. A person's access token (a Web UI
+it to read what the engine sealed; see infra/codec_http.py. A person's access token (a Web UI
 with sign-in passes it on) is checked here as the case service checks it, against the same
 identity provider, and the person's roles come from the staff roster; each decoded case is
 recorded in its trail (`read:payloads`, who and when).
@@ -16,14 +16,14 @@ import structlog
 from aiohttp import web
 
 from activities.register import RegisterActivities
-from dsr.calendar import STOCKHOLM
-from dsr.codec import EncryptionCodec
-from dsr.codec_http import Record, Refused, create_app
-from dsr.config import Settings, SettingsError, get_settings
-from dsr.db import create_engine, sessionmaker
-from dsr.logging import configure_logging
-from dsr.roles import DESCRIBED
-from dsr.roster import NotOnRoster, RosterError, staff_on
+from contract.calendar import STOCKHOLM
+from contract.roles import DESCRIBED
+from infra.codec import EncryptionCodec
+from infra.codec_http import Record, Refused, create_app
+from infra.config import Settings, SettingsError, get_settings
+from infra.db import create_engine, sessionmaker
+from infra.logging import configure_logging
+from infra.roster import NotOnRoster, RosterError, staff_on
 from service.auth import AuthenticationError, ProviderUnavailable, TokenVerifier
 
 log = structlog.get_logger("codec_server")

@@ -6,7 +6,7 @@ http://127.0.0.1:8300). Data-subject requests (GDPR) are registered with `submit
 requests for official documents (offentlighetsprincipen) with `request-documents`. Every
 command takes --json for scripts. Bad input prints one line on stderr, exits non-zero and
 changes nothing. The commands are in cli/main.py; operators migrate the register with
-`python -m dsr.migrate upgrade`.
+`python -m infra.migrate upgrade`.
 """
 
 from __future__ import annotations

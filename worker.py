@@ -16,12 +16,12 @@ import signal
 import structlog
 
 from app.worker_setup import STARTUP_ERRORS, build_activities, create_worker, load_declarations
-from dsr.client import connect
-from dsr.config import get_settings
-from dsr.db import create_engine, sessionmaker
-from dsr.health import HealthAddressError, WorkerHealth, serve_health
-from dsr.logging import configure_logging, redact_fields
-from dsr.metrics import CaseMetrics, prometheus_runtime
+from infra.client import connect
+from infra.config import get_settings
+from infra.db import create_engine, sessionmaker
+from infra.health import HealthAddressError, WorkerHealth, serve_health
+from infra.logging import configure_logging, redact_fields
+from infra.metrics import CaseMetrics, prometheus_runtime
 
 log = structlog.get_logger("worker")
 
@@ -29,7 +29,7 @@ log = structlog.get_logger("worker")
 NOT_STARTED: tuple[type[Exception], ...] = (*STARTUP_ERRORS, HealthAddressError)
 # How long a stopped worker waits for cancelled work to end by itself: a database call blocked
 # in a driver's thread returns at the latest when its lock wait gives up (SQLite's busy timeout
-# is 30 s, dsr/db.py).
+# is 30 s, infra/db.py).
 LEFTOVER_SECONDS = 35.0
 
 

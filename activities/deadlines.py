@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from dsr.calendar import (
+from contract.calendar import (
     STOCKHOLM,
     HolidayTableError,
     add_swedish_working_days,
@@ -21,17 +21,10 @@ from dsr.calendar import (
     last_gdpr_working_day_until,
     swedish_period_end,
 )
-from dsr.config import Settings
-from dsr.models import (
-    AppealWindow,
-    AppealWindowInput,
-    DeadlineInput,
-    DeadlinePlan,
-    Escalation,
-    EscalationStep,
-    Kind,
-    PauseRecord,
-)
+from contract.case import DeadlineInput, DeadlinePlan, Escalation, EscalationStep, PauseRecord
+from contract.public_access import AppealWindow, AppealWindowInput
+from contract.vocabulary import Kind
+from infra.config import Settings
 
 # Reminders and escalations go out at the start of a working day, Stockholm time.
 MORNING = time(8, 0)

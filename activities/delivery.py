@@ -12,21 +12,14 @@ from temporalio.exceptions import ApplicationError
 
 from activities.extract import render_html
 from activities.store import ExtractStore
-from dsr.adapters import (
+from contract.case import DeliveryMethod, DeliveryReceipt, DeliveryRoute, DeliveryRouteInput
+from contract.steps import DeliverInput, NoticeReceipt, SendNoticeInput
+from infra.adapters import (
     DigitalMailbox,
     Letter,
     LetterService,
     MailboxMessage,
     PopulationRegister,
-)
-from dsr.models import (
-    DeliverInput,
-    DeliveryMethod,
-    DeliveryReceipt,
-    DeliveryRoute,
-    DeliveryRouteInput,
-    NoticeReceipt,
-    SendNoticeInput,
 )
 
 REMEDIES_SV = (

@@ -12,17 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from activities.store import ExtractStore
-from dsr.models import (
+from contract.case import ErasureSummary
+from contract.erasure import (
     CheckErasurePlanInput,
     EraseDueInput,
     EraseDueResult,
     ErasurePlanCheck,
     ErasurePlanResult,
-    ErasureSummary,
     ExecuteErasureInput,
     PlanErasureInput,
-    SystemWriteResult,
 )
+from contract.steps import SystemWriteResult
 from systems.catalog import Catalog, SystemDecl
 from systems.connector import (
     ErasurePlanItem,

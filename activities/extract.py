@@ -18,19 +18,19 @@ from temporalio import activity
 from activities.collected import RowText, read_collected
 from activities.places import OTHER_PERSON_NOTE_SV
 from activities.store import ExtractStore
-from dsr.adapters import HoldsCaseFiles
-from dsr.calendar import STOCKHOLM
-from dsr.disposal import ARCHIVED_SV, DocumentPlan, retention_sv
-from dsr.models import (
-    BuildExtractInput,
-    Channel,
+from contract.calendar import STOCKHOLM
+from contract.case import ExtractResult
+from contract.extracts import (
     DeleteExtractsInput,
     DeleteExtractsResult,
     DisposalDue,
     DisposalDueInput,
-    ExtractResult,
 )
-from dsr.recipients import RecipientsRegister
+from contract.steps import BuildExtractInput
+from contract.vocabulary import Channel
+from infra.adapters import HoldsCaseFiles
+from infra.disposal import ARCHIVED_SV, DocumentPlan, retention_sv
+from infra.recipients import RecipientsRegister
 from systems.catalog import CATEGORY_NAMES_SV, Catalog, TableDecl
 from systems.places import ARCHIVE, REGISTER
 
@@ -380,7 +380,7 @@ def _table_section(
         "label": table.label,
         "purpose": table.purpose,
         "legal_basis": table.legal_basis,
-        # Art. 15(1)(d): how long, as the document plan's disposal rule says (dsr.disposal).
+        # Art. 15(1)(d): how long, as the document plan's disposal rule says (infra.disposal).
         "retention": retention_sv(plan, table.erasure.disposal if table.erasure else None),
         "source": table.source,
         "automated_decision": table.automated_decision,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from dsr.adapters import EidProvider
-from dsr.models import ConfirmEidInput, EidConfirmation
+from contract.steps import ConfirmEidInput, EidConfirmation
+from infra.adapters import EidProvider
 
 
 class IdentityActivities:

@@ -9,15 +9,16 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from dsr.adapters import (
+from contract.base import FIELDS_SV
+from contract.steps import NoticeReceipt, NotifyRecipientInput, NotifyStaffInput
+from infra.adapters import (
     PermanentDeliveryError,
     RecipientChannel,
     RecipientNotice,
     StaffChannel,
     StaffMessage,
 )
-from dsr.models import FIELDS_SV, NoticeReceipt, NotifyRecipientInput, NotifyStaffInput
-from dsr.recipients import RecipientsRegister, load_recipients
+from infra.recipients import RecipientsRegister, load_recipients
 
 RECIPIENT_NOTICES_SV = {
     "rectification": (

@@ -16,11 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from activities.store import ExtractStore
-from dsr.calendar import STOCKHOLM
-from dsr.db import Case, CaseEvent
-from dsr.masking import mask_parts, occurrences
-from dsr.models import CollectInput, CollectionResult
-from dsr.subject import subject_reference
+from contract.calendar import STOCKHOLM
+from contract.case import CollectionResult
+from contract.steps import CollectInput
+from contract.subject import subject_reference
+from infra.db import Case, CaseEvent
+from infra.masking import mask_parts, occurrences
 from systems.document_archive import ArchiveDecl, Party, SubjectDocument, documents_naming
 from systems.places import ARCHIVE, REGISTER, RegisterPlaceDecl
 

@@ -11,12 +11,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.store import ExtractStore
-from dsr.adapters import Email, EmailChannel, Letter, LetterService, PermanentDeliveryError
-from dsr.calendar import STOCKHOLM
-from dsr.config import Settings
-from dsr.delegation import DelegationError, load_delegations
-from dsr.masking import mask_parts, occurrences
-from dsr.models import (
+from contract.calendar import STOCKHOLM
+from contract.case import DeliveryMethod, DeliveryReceipt
+from contract.public_access import (
     SECRECY_GROUNDS_SV,
     AppealInput,
     AppealResult,
@@ -24,11 +21,7 @@ from dsr.models import (
     CheckMasksInput,
     CheckMasksResult,
     CopiesResult,
-    DelegationInput,
-    DelegationResult,
     DeliverPublicInput,
-    DeliveryMethod,
-    DeliveryReceipt,
     IssuedDecision,
     IssueDecisionInput,
     LocateDocumentsInput,
@@ -37,10 +30,15 @@ from dsr.models import (
     PrepareCopiesInput,
     PublicAccessTerms,
     PublicAccessTermsInput,
-    ReviewDecision,
     ReviewDocumentInput,
     WithdrawalLetterInput,
 )
+from contract.roster import DelegationInput, DelegationResult
+from contract.vocabulary import ReviewDecision
+from infra.adapters import Email, EmailChannel, Letter, LetterService, PermanentDeliveryError
+from infra.config import Settings
+from infra.delegation import DelegationError, load_delegations
+from infra.masking import mask_parts, occurrences
 from systems.document_archive import (
     MAX_HITS,
     ArchiveDecl,
@@ -76,7 +74,7 @@ def copy_fee(pages: int, settings: Settings) -> int:
 
 def masked(text: str, masks: list[Mask]) -> str:
     """The text with every occurrence of each mask's part removed, whatever its case or line
-    breaks (dsr.masking), and its ground in its place."""
+    breaks (infra.masking), and its ground in its place."""
     return mask_parts(text, ((m.text, f"[maskerat enligt {m.ground.value}]") for m in masks))
 
 

@@ -12,24 +12,21 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.deadlines import on_the_table, public_access_deadline
-from dsr.audit import READ_TRAIL_KEYS, READ_WINDOW, append_link, chain_key
-from dsr.calendar import STOCKHOLM, deadline_end, gdpr_deadline
-from dsr.codec import KeyRing
-from dsr.db import Case, CaseCounter, CaseEvent, PublicEntry, RestrictionHold
-from dsr.models import (
-    CaseState,
-    Kind,
-    OpenCaseResult,
-    RecordDeadlineInput,
+from contract.calendar import STOCKHOLM, deadline_end, gdpr_deadline
+from contract.case import CaseState, RecordDeadlineInput
+from contract.intake import OpenCaseResult, RegisterCaseInput, SubmitRequestInput
+from contract.steps import (
     RecordEventInput,
     RecordTransitionInput,
-    RegisterCaseInput,
     RestrictionHoldInput,
     RestrictionHoldResult,
-    SubmitRequestInput,
 )
-from dsr.notes import open_note, seal_note
-from dsr.subject import subject_reference
+from contract.subject import subject_reference
+from contract.vocabulary import Kind
+from infra.audit import READ_TRAIL_KEYS, READ_WINDOW, append_link, chain_key
+from infra.codec import KeyRing
+from infra.db import Case, CaseCounter, CaseEvent, PublicEntry, RestrictionHold
+from infra.notes import open_note, seal_note
 
 _ALLOCATION_ATTEMPTS = 5
 
@@ -48,7 +45,7 @@ class RegisterActivities:
     ) -> None:
         self._sessions = sessions
         self._secret = secret
-        # Notes in the trail are sealed under the payload keys (dsr.notes).
+        # Notes in the trail are sealed under the payload keys (infra.notes).
         self._ring = ring
         self._chain_key = chain_key(secret)
         self._public_days = public_access_working_days

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from dsr.calendar import STOCKHOLM
-from dsr.config import Settings
-from dsr.delegation import DelegationError, load_delegations
-from dsr.models import RosterInput, RosterResult
-from dsr.roster import RosterError, load_roster
+from contract.calendar import STOCKHOLM
+from contract.roster import RosterInput, RosterResult
+from infra.config import Settings
+from infra.delegation import DelegationError, load_delegations
+from infra.roster import RosterError, load_roster
 
 
 class RosterActivities:

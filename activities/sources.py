@@ -9,7 +9,8 @@ from temporalio import activity
 
 from activities.places import PlaceCollector
 from activities.store import ExtractStore
-from dsr.models import CollectInput, CollectionResult, PlanCollectionInput, PlanCollectionResult
+from contract.case import CollectionResult
+from contract.steps import CollectInput, PlanCollectionInput, PlanCollectionResult
 from systems.catalog import Catalog
 from systems.connector import collect_subject
 from systems.places import PLACES

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 
-from dsr.adapters import Attachment
-from dsr.codec import NONCE_BYTES, EncryptionKeyError, KeyRing
-from dsr.files import remove, write_atomically
+from infra.adapters import Attachment
+from infra.codec import NONCE_BYTES, EncryptionKeyError, KeyRing
+from infra.files import remove, write_atomically
 
 # Matched in full (a trailing newline is no part of a reference), and a name starts with a
 # letter or a digit: never "..", never a hidden name like the writer's own ".name.tmp".

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from dsr.models import SystemWriteInput, SystemWriteResult
+from contract.steps import SystemWriteInput, SystemWriteResult
 from systems.catalog import FIELD_CATEGORIES, Catalog
 from systems.connector import (
     WriteSummary,

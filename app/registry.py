@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dsr.models import Kind
+from contract.vocabulary import Kind
 from workflows.access import AccessRequestWorkflow
 from workflows.case import CaseWorkflow
 from workflows.disposal import ExtractDisposalWorkflow

@@ -26,8 +26,8 @@ from activities.sources import SourceActivities
 from activities.store import ExtractStore
 from activities.writes import WriteActivities
 from app.registry import WORKFLOWS as CATALOG
-from dsr import plugins
-from dsr.adapters import (
+from infra import plugins
+from infra.adapters import (
     EmailChannel,
     HoldsCaseFiles,
     OutboxEmail,
@@ -37,14 +37,14 @@ from dsr.adapters import (
     SmtpStaff,
     StaffChannel,
 )
-from dsr.client import ConnectionSettingsError
-from dsr.config import Settings, SettingsError
-from dsr.db import create_engine, sessionmaker
-from dsr.delegation import DelegationError
-from dsr.disposal import DocumentPlanError, load_document_plan
-from dsr.recipients import RecipientsError, load_recipients
-from dsr.roster import RosterError
-from dsr.schema import SchemaError, require_current
+from infra.client import ConnectionSettingsError
+from infra.config import Settings, SettingsError
+from infra.db import create_engine, sessionmaker
+from infra.delegation import DelegationError
+from infra.disposal import DocumentPlanError, load_document_plan
+from infra.recipients import RecipientsError, load_recipients
+from infra.roster import RosterError
+from infra.schema import SchemaError, require_current
 from systems.catalog import Catalog, CatalogError, load_catalog
 from systems.demo import population_register
 from systems.document_archive import load_archive
@@ -86,7 +86,7 @@ async def build_activities(settings: Settings) -> AsyncIterator[list[Callable[..
     catalog = load_declarations(settings)
     register_engine = create_engine(settings.register_database_url)
     try:
-        # Migrations are an operator's step (`python -m dsr.migrate upgrade`), never a side
+        # Migrations are an operator's step (`python -m infra.migrate upgrade`), never a side
         # effect of starting a worker: a worker of older code must not meet a newer schema, nor
         # the reverse.
         await require_current(register_engine)
@@ -237,14 +237,15 @@ def requester_email(settings: Settings) -> EmailChannel:
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
-    """The sandbox, with the shared payload models passed through.
+    """The sandbox, with `contract` passed through, and nothing else of ours.
 
-    Workflows and activities must see the same `dsr.models` classes: a model re-imported inside
-    the sandbox is a different class, and pydantic refuses an activity's result as the input of
-    the next call. The package is side-effect free and deterministic, so passing it is safe.
+    Workflows and activities must see the same payload classes: a model re-imported inside the
+    sandbox is a different class, and pydantic refuses an activity's result as the input of the
+    next call. The package is side-effect free and deterministic, so passing it is safe; the
+    workflow modules themselves, and anything else they import, are run inside the sandbox.
     """
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("dsr")
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("contract")
     )
 
 

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from temporalio import activity, workflow
 from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 
-from dsr import search
+from contract import search
 
 # As the engine's register writes and notices: retried without a limit.
 PERSISTENT = RetryPolicy(
@@ -232,8 +232,8 @@ async def run_worker() -> None:
     from temporalio.worker import Worker
 
     from app.worker_setup import workflow_runner
-    from dsr.client import connect
-    from dsr.config import get_settings
+    from infra.client import connect
+    from infra.config import get_settings
 
     settings = get_settings()
     client = await connect(settings)

@@ -52,33 +52,25 @@ from temporalio.service import RPCError
 
 from app.registry import CASE_WORKFLOWS
 from bench.throwaway import HANDLERS, TEAM_LEADS
-from dsr import search
-from dsr.adapters import FakeEidProvider
-from dsr.audit import chain_key, verify as verify_chain
-from dsr.config import Settings
-from dsr.db import Case, create_engine, sessionmaker
-from dsr.models import (
-    ActionResult,
-    CaseResult,
-    CaseState,
+from contract import search
+from contract.actions import ActionResult
+from contract.case import CaseResult, CaseState, Outcome
+from contract.intake import FieldChange, RequestDetails, SubmitRequestInput, SubmitRequestResult
+from contract.public_access import ConfirmDocumentsInput, ReviewDocumentInput
+from contract.public_request import Contact, DocumentQuery, PublicRequest
+from contract.subject import parse_subject_id, subject_reference
+from contract.vocabulary import (
     Channel,
-    ConfirmDocumentsInput,
-    Contact,
-    DocumentQuery,
-    FieldChange,
     IdentityMethod,
     Kind,
-    Outcome,
-    PublicRequest,
     RectifiableField,
-    RequestDetails,
     RestrictionGround,
     ReviewDecision,
-    ReviewDocumentInput,
-    SubmitRequestInput,
-    SubmitRequestResult,
 )
-from dsr.subject import parse_subject_id, subject_reference
+from infra.adapters import FakeEidProvider
+from infra.audit import chain_key, verify as verify_chain
+from infra.config import Settings
+from infra.db import Case, create_engine, sessionmaker
 from service.actions import ACTIONS
 from service.steps import step_for
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, SYSTEM_TABLES

@@ -71,7 +71,10 @@ from bench.throwaway import (
     wait_for_port,
 )
 from bench.volume import worker_memory_mb
-from dsr.idp import (
+from contract.case import CaseState, Escalation
+from contract.intake import RequestDetails, SubmitRequestInput, SubmitRequestResult
+from contract.vocabulary import Channel, Kind
+from infra.idp import (
     IdentityProviderError,
     LocalIdentityProvider,
     command_line_sign_in,
@@ -80,16 +83,7 @@ from dsr.idp import (
     start_identity_provider,
     submit_form,
 )
-from dsr.models import (
-    CaseState,
-    Channel,
-    Escalation,
-    Kind,
-    RequestDetails,
-    SubmitRequestInput,
-    SubmitRequestResult,
-)
-from dsr.roster import load_roster
+from infra.roster import load_roster
 from workflows.intake import IntakeWorkflow
 
 SECTION = "open_cases"
@@ -353,7 +347,7 @@ def cli_env(service: CaseService, home: Path) -> dict[str, str]:
 
 async def cli_sign_in(env: dict[str, str], login: str) -> None:
     """`starter.py login` as `login`: the device flow, the person's part in the provider's
-    pages done as they would (dsr.idp.command_line_sign_in)."""
+    pages done as they would (infra.idp.command_line_sign_in)."""
     try:
         await asyncio.to_thread(command_line_sign_in, env, login, None, COMMAND_TIMEOUT_S)
     except IdentityProviderError as error:

@@ -51,8 +51,10 @@ from bench.bare import BareCaseWorkflow, BareIntakeWorkflow, BareSubmitInput
 from bench.load import seed_subjects, synthetic_subjects
 from bench.report import Figure, at_least, at_most, failed, info, print_table, save
 from bench.throwaway import HANDLERS, ROOT, BenchStack, bench_stack
-from dsr.adapters import FakeEidProvider
-from dsr.models import Channel, IdentityMethod, Kind, Outcome, SubmitRequestInput
+from contract.case import Outcome
+from contract.intake import SubmitRequestInput
+from contract.vocabulary import Channel, IdentityMethod, Kind
+from infra.adapters import FakeEidProvider
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 from workflows.access import AccessRequestWorkflow
 from workflows.intake import IntakeWorkflow

@@ -27,13 +27,13 @@ from typing import Any
 
 from temporalio.client import Client
 
-from dsr import search
-from dsr.binaries import temporal_binary
-from dsr.client import connect
-from dsr.config import Settings
-from dsr.db import create_engine, create_schema
-from dsr.roles import Role
-from dsr.roster import holding
+from contract import search
+from contract.roles import Role
+from infra.binaries import temporal_binary
+from infra.client import connect
+from infra.config import Settings
+from infra.db import create_engine, create_schema
+from infra.roster import holding
 from systems.demo import seed_demo_systems
 from systems.document_archive import seed_archive
 

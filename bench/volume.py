@@ -50,17 +50,11 @@ from temporalio.client import Client, WorkflowHistory
 
 from bench.report import Figure, at_most, failed, info, print_table, save
 from bench.throwaway import HANDLERS, BenchStack, bench_stack
-from dsr.adapters import FakeEidProvider
-from dsr.config import Settings
-from dsr.models import (
-    CaseResult,
-    Channel,
-    IdentityMethod,
-    Kind,
-    Outcome,
-    RequestDetails,
-    SubmitRequestInput,
-)
+from contract.case import CaseResult, Outcome
+from contract.intake import RequestDetails, SubmitRequestInput
+from contract.vocabulary import Channel, IdentityMethod, Kind
+from infra.adapters import FakeEidProvider
+from infra.config import Settings
 from systems.demo import FILLER_SUBJECTS, REFERENCE_DAY, SYSTEM_TABLES
 from workflows.intake import IntakeWorkflow
 

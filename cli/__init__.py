@@ -2,5 +2,5 @@
 
 Every command is a call to the service's JSON API as the person signed in with `dsr login`;
 it imports nothing of the engine (no Temporal, no database, no workflow code), only the shared
-words of dsr.vocabulary and dsr.roles.
+words of contract.vocabulary and contract.roles.
 """

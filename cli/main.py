@@ -44,8 +44,8 @@ from cli.show import (
     print_registered,
     print_status,
 )
-from dsr.roles import ACTIONS, Role
-from dsr.vocabulary import (
+from contract.roles import ACTIONS, Role
+from contract.vocabulary import (
     Channel,
     IdentityMethod,
     Kind,

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
-from dsr.vocabulary import CASE_NUMBER_PATTERN, RectifiableField, SecrecyGround
+from contract.vocabulary import CASE_NUMBER_PATTERN, RectifiableField, SecrecyGround
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 

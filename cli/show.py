@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from cli.parse import STOCKHOLM
-from dsr.vocabulary import Kind
+from contract.vocabulary import Kind
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -34,7 +34,7 @@ PAYLOAD_KEYS = "payload_keys.json"
 
 
 def new_payload_key() -> str:
-    """A fresh AES-256 key as base64, the form the key file holds (dsr.codec.KeyRing)."""
+    """A fresh AES-256 key as base64, the form the key file holds (infra.codec.KeyRing)."""
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 

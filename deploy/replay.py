@@ -25,15 +25,15 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
-from dsr.client import connect, data_converter
-from dsr.codec import history_place
-from dsr.config import Settings, SettingsError, get_settings
+from infra.client import connect, data_converter
+from infra.codec import history_place
+from infra.config import Settings, SettingsError, get_settings
 
 RUNNING = 'ExecutionStatus="Running"'
 
 
 def replayer(settings: Settings) -> Replayer:
-    # The namespace the payloads are bound to (dsr.codec): with the Replayer's own default
+    # The namespace the payloads are bound to (infra.codec): with the Replayer's own default
     # none of them would open, and every history would fail.
     return Replayer(
         workflows=list(WORKFLOWS),

@@ -14,7 +14,7 @@ import argparse
 import asyncio
 import sys
 
-from dsr.config import get_settings
+from infra.config import get_settings
 from systems.demo import seed_demo_systems
 from systems.document_archive import seed_archive
 

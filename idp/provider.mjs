@@ -1,9 +1,9 @@
 // The local OpenID Connect provider of `make run`, `make demo` and the tests: oidc-provider
 // (certified, maintained; pinned in package.json) on 127.0.0.1, with the demo roster's staff as
 // its users. The case service trusts it exactly as it trusts a production provider (Entra ID,
-// Keycloak): discovery, signature, issuer, audience and expiry. It is started by dsr/idp.py.
+// Keycloak): discovery, signature, issuer, audience and expiry. It is started by infra/idp.py.
 //
-// Environment: IDP_CONFIG (a JSON file, mode 0600, written by dsr/idp.py), IDP_PORT (0: any
+// Environment: IDP_CONFIG (a JSON file, mode 0600, written by infra/idp.py), IDP_PORT (0: any
 // free port). Prints one JSON line {"issuer": ...} on stdout once it listens; all else goes to
 // stderr. Keys are made at start-up and live in memory only: nothing secret is stored, and a
 // token from an earlier run is worth nothing.

@@ -38,11 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cli.signin import DEFAULT_SERVICE_URL  # noqa: E402
-from dsr import search  # noqa: E402
-from dsr.adapters import FakeEidProvider  # noqa: E402
-from dsr.binaries import temporal_binary  # noqa: E402
-from dsr.config import Settings, get_settings  # noqa: E402
-from dsr.idp import (  # noqa: E402
+from contract import search  # noqa: E402
+from contract.case import CaseState  # noqa: E402
+from contract.roles import Role  # noqa: E402
+from contract.vocabulary import Kind  # noqa: E402
+from infra.adapters import FakeEidProvider  # noqa: E402
+from infra.binaries import temporal_binary  # noqa: E402
+from infra.config import Settings, get_settings  # noqa: E402
+from infra.idp import (  # noqa: E402
     ESERVICE_CLIENT,
     IdentityProviderError,
     LocalIdentityProvider,
@@ -51,9 +54,7 @@ from dsr.idp import (  # noqa: E402
     device_sign_in,
     start_identity_provider,
 )
-from dsr.models import CaseState, Kind  # noqa: E402
-from dsr.roles import Role  # noqa: E402
-from dsr.roster import holding, load_roster  # noqa: E402
+from infra.roster import holding, load_roster  # noqa: E402
 from service.steps import WAITING, step_for  # noqa: E402
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems  # noqa: E402
 from systems.document_archive import PROTECTED_ADDRESS, seed_archive  # noqa: E402
@@ -126,7 +127,7 @@ def running_stack(settings: Settings) -> Iterator[Stack]:
         wait_for_port(host, int(ui_port), what="the Temporal Web UI")
         seed_if_missing(settings)
         # As an operator does before starting workers of a new version.
-        subprocess.run([sys.executable, "-m", "dsr.migrate", "upgrade"], check=True)
+        subprocess.run([sys.executable, "-m", "infra.migrate", "upgrade"], check=True)
         worker = subprocess.Popen(
             [sys.executable, str(ROOT / "worker.py")],
             stdout=open(log_dir / "worker.log", "ab"),  # noqa: SIM115

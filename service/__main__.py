@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uvicorn
 
-from dsr.client import ConnectionSettingsError, tls_config
-from dsr.config import SettingsError, get_settings
-from dsr.logging import configure_logging
-from dsr.plugins import AdapterError
+from infra.client import ConnectionSettingsError, tls_config
+from infra.config import SettingsError, get_settings
+from infra.logging import configure_logging
+from infra.plugins import AdapterError
 from service.app import create_app
 
 

@@ -1,5 +1,5 @@
 """The handler actions the API offers, one route each: the workflow update it sends, the input
-it takes and the role it needs (dsr.roles.ACTIONS). The body is the update's input without
+it takes and the role it needs (contract.roles.ACTIONS). The body is the update's input without
 `handler`: the service puts the signed-in login there itself, and refuses a body that names
 someone else.
 """
@@ -13,34 +13,37 @@ from typing import Any
 from pydantic import BaseModel, create_model
 from pydantic.json_schema import SkipJsonSchema
 
-from dsr.models import (
+from contract.actions import (
     ActionResult,
     ApproveErasurePlanInput,
     ApproveReleaseInput,
-    AskClarificationInput,
     CloseUnverifiedInput,
-    ConfirmDocumentsInput,
     DecideRectificationInput,
-    ExtendInput,
-    FollowUpStatus,
-    FormalDecisionInput,
     LiftRestrictionInput,
     PrepareErasurePlanInput,
-    ReassignInput,
-    RecordClarificationInput,
-    RecordDecisionReceiptInput,
-    RecordDisposalDecisionInput,
     RecordManualDeliveryInput,
     RecordRestrictionGroundInput,
     RefuseInput,
-    RegisterAppealInput,
     RejectErasurePlanInput,
     RequestChangesInput,
+    VerifyIdentityInput,
+    WithdrawInput,
+)
+from contract.case import (
+    AskClarificationInput,
+    ExtendInput,
+    ReassignInput,
+    RecordClarificationInput,
+)
+from contract.erasure import FollowUpStatus, RecordDisposalDecisionInput
+from contract.public_access import (
+    ConfirmDocumentsInput,
+    FormalDecisionInput,
+    RecordDecisionReceiptInput,
+    RegisterAppealInput,
     RequestFormalDecisionInput,
     ReviewDocumentInput,
     SearchAgainInput,
-    VerifyIdentityInput,
-    WithdrawInput,
 )
 
 
@@ -49,7 +52,7 @@ class Action:
     update: str
     model: type[BaseModel]
     summary: str
-    # The role check of dsr.roles.ACTIONS the service makes before it asks the case.
+    # The role check of contract.roles.ACTIONS the service makes before it asks the case.
     role_action: str
     result: type[BaseModel] = ActionResult
     # "retention": the erasure case's follow-up (CASE-retention), not the case itself.

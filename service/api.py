@@ -23,33 +23,22 @@ from temporalio.client import Client
 
 from activities.register import RegisterActivities
 from activities.store import ExtractStore
-from dsr.audit import chain_key, evidence as audit_evidence, verify as verify_chain
-from dsr.calendar import STOCKHOLM
-from dsr.codec import EncryptionKeyError
-from dsr.config import Settings
-from dsr.db import Case, create_engine
-from dsr.models import (
-    CASE_NUMBER_PATTERN,
-    ActionResult,
-    CaseState,
-    CaseStatus,
-    Channel,
-    Contact,
-    DocumentQuery,
-    FollowUpStatus,
-    HandlerId,
-    Kind,
-    LinkCaseInput,
-    PublicRequest,
-    ReassignInput,
-    RequestDetails,
-    SearchAgainInput,
-    SubmitRequestInput,
-    SubmitRequestResult,
-)
-from dsr.roles import Role, refusal
-from dsr.roster import NotOnRoster, RosterError, StaffToday, staff_on as roster_on
-from dsr.subject import parse_subject_id
+from contract.actions import ActionResult
+from contract.base import HandlerId
+from contract.calendar import STOCKHOLM
+from contract.case import CaseState, CaseStatus, ReassignInput
+from contract.erasure import FollowUpStatus
+from contract.intake import RequestDetails, SubmitRequestInput, SubmitRequestResult
+from contract.public_access import LinkCaseInput, SearchAgainInput
+from contract.public_request import Contact, DocumentQuery, PublicRequest
+from contract.roles import Role, refusal
+from contract.subject import parse_subject_id
+from contract.vocabulary import CASE_NUMBER_PATTERN, Channel, Kind
+from infra.audit import chain_key, evidence as audit_evidence, verify as verify_chain
+from infra.codec import EncryptionKeyError
+from infra.config import Settings
+from infra.db import Case, create_engine
+from infra.roster import NotOnRoster, RosterError, StaffToday, staff_on as roster_on
 from service import cases
 from service.actions import ACTIONS, Action, body_model
 from service.auth import AuthenticationError, Principal, ProviderUnavailable, TokenVerifier

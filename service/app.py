@@ -26,10 +26,10 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.register import RegisterActivities
-from dsr import plugins
-from dsr.client import connect
-from dsr.config import Settings
-from dsr.db import create_engine, sessionmaker
+from infra import plugins
+from infra.client import connect
+from infra.config import Settings
+from infra.db import create_engine, sessionmaker
 from service import api, console, desk, eservice
 from service.auth import ProviderUnavailable, TokenVerifier
 from service.metering import Metrics, RateLimit

@@ -33,18 +33,13 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from dsr import search
-from dsr.calendar import STOCKHOLM
-from dsr.config import Settings
-from dsr.models import (
-    CaseState,
-    CaseStatus,
-    Escalation,
-    Kind,
-    RefreshRosterInput,
-    SubmitRequestInput,
-    SubmitRequestResult,
-)
+from contract import search
+from contract.calendar import STOCKHOLM
+from contract.case import CaseState, CaseStatus, Escalation
+from contract.intake import SubmitRequestInput, SubmitRequestResult
+from contract.roster import RefreshRosterInput
+from contract.vocabulary import Kind
+from infra.config import Settings
 from workflows.intake import IntakeWorkflow
 
 M = TypeVar("M", bound=BaseModel)

@@ -27,9 +27,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from dsr.calendar import STOCKHOLM
-from dsr.config import Settings
-from dsr.roles import Role
+from contract.calendar import STOCKHOLM
+from contract.roles import Role
+from infra.config import Settings
 from service.api import StaffMember, roster_member
 from service.metering import RateLimit
 from service.problems import Problem

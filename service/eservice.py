@@ -26,18 +26,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.service import RPCError, RPCStatusCode
 
-from dsr.adapters import EidCompletion, EidProvider
-from dsr.config import Settings
-from dsr.models import (
-    Channel,
-    IdentityMethod,
-    Kind,
-    Outcome,
-    RequestDetails,
-    SubmitRequestInput,
-    SubmitRequestResult,
-)
-from dsr.subject import parse_subject_id
+from contract.case import Outcome
+from contract.intake import RequestDetails, SubmitRequestInput, SubmitRequestResult
+from contract.subject import parse_subject_id
+from contract.vocabulary import Channel, IdentityMethod, Kind
+from infra.adapters import EidCompletion, EidProvider
+from infra.config import Settings
 from service import cases
 from service.api import call, corrections_checked, principal, temporal
 from service.auth import Principal

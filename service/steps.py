@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from dsr.models import CaseState, Channel, Kind
+from contract.case import CaseState
+from contract.vocabulary import Channel, Kind
 from service.actions import ACTIONS
 
 

@@ -8,7 +8,7 @@ silently leave a table out of an access answer.
 The same files declare the other rights, so the connector's writes are configuration too: which
 columns hold a rectifiable field (``field``), the restriction and marketing-objection flags,
 which tables are portable, who received the rows, and what erasure does per table under which
-disposal rule of the document plan (dsr.disposal). `validate_rectification` is the one place a
+disposal rule of the document plan (infra.disposal). `validate_rectification` is the one place a
 new value is checked.
 """
 
@@ -23,9 +23,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from dsr.addresses import is_one_address
-from dsr.disposal import DocumentPlan, Period, load_document_plan
-from dsr.recipients import RecipientsRegister, load_recipients
+from contract.addresses import is_one_address
+from infra.disposal import DocumentPlan, Period, load_document_plan
+from infra.recipients import RecipientsRegister, load_recipients
 
 ColumnCategory = Literal[
     "identifier",
@@ -667,7 +667,7 @@ class Catalog(_Declaration):
     def personal_fields(self) -> frozenset[str]:
         """Every column that says who a person is or where to find them (an identifier, an
         address, a contact), in any system, and the logical fields they hold: what the log
-        redaction drops wherever it meets them as a key (dsr.logging). Not every column of
+        redaction drops wherever it meets them as a key (infra.logging). Not every column of
         personal data: a "kind" or an "amount" tells nobody's name and names half the log."""
         names: set[str] = set()
         for system in self.systems.values():

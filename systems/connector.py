@@ -31,7 +31,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dsr.disposal import (
+from infra.disposal import (
     ARCHIVE,
     ERASE,
     KEPT_FOR_GOOD,
@@ -678,7 +678,7 @@ async def plan_erasure(
 ) -> list[ErasurePlanItem]:
     """What erasure of the subject means in `system` today: per table, erase now or keep.
 
-    Each row is judged by its table's disposal rule in the document plan (dsr.disposal): every
+    Each row is judged by its table's disposal rule in the document plan (infra.disposal): every
     period of the rule must have passed; a table under no rule is kept for good. A row is then
     kept at least as long as the rows that refer to it or are found through it, so erasing
     never breaks a foreign key or leaves a kept row that can no longer be traced to the subject.

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from dsr.adapters import DemoPopulationRegister, SparAddress, SparPerson
+from infra.adapters import DemoPopulationRegister, SparAddress, SparPerson
 
 # Role -> canonical identity number. All numbers are fictional; 191212121212 is Skatteverket's
 # well-known test number.

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dsr.db import create_engine
-from dsr.declarations import load_declaration
+from infra.db import create_engine
+from infra.declarations import load_declaration
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 
 DECLARATION = Path(__file__).resolve().parent / "archive" / "documents.yaml"

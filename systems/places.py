@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dsr.declarations import load_declaration
+from infra.declarations import load_declaration
 
 ARCHIVE = "archive"
 REGISTER = "register"

@@ -16,13 +16,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from app.worker_setup import build_activities, create_worker
-from dsr import search
-from dsr.binaries import installed_binary
-from dsr.client import data_converter, interceptors
-from dsr.config import PROJECT_ROOT, Settings
-from dsr.db import create_engine, create_schema
-from dsr.idp import LocalIdentityProvider, start_identity_provider
-from dsr.roster import load_roster
+from contract import search
+from infra.binaries import installed_binary
+from infra.client import data_converter, interceptors
+from infra.config import PROJECT_ROOT, Settings
+from infra.db import create_engine, create_schema
+from infra.idp import LocalIdentityProvider, start_identity_provider
+from infra.roster import load_roster
 from systems.demo import SeedManifest, seed_demo_systems
 from systems.document_archive import seed_archive
 from tests.databases import database_url, system_urls
@@ -82,7 +82,7 @@ async def archive(systems_dir: Path) -> tuple[str, dict[str, list[int]]]:
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def register_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One case register for the session, as in production: case numbers never repeat. Its
-    schema is migrated as `python -m dsr.migrate upgrade` does before workers start."""
+    schema is migrated as `python -m infra.migrate upgrade` does before workers start."""
     url = database_url(tmp_path_factory.mktemp("register"), "register")
     engine = create_engine(url)
     try:

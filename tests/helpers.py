@@ -20,21 +20,12 @@ from aiohttp import web
 from aiosmtpd.smtp import SMTP as SMTPServer, Envelope, Session
 from temporalio.client import Client, WorkflowHandle
 
-from dsr.adapters import FakeEidProvider
-from dsr.config import Settings
-from dsr.models import (
-    ApproveReleaseInput,
-    CaseResult,
-    CaseState,
-    CaseStatus,
-    Channel,
-    IdentityMethod,
-    Kind,
-    RecordManualDeliveryInput,
-    RequestDetails,
-    SubmitRequestInput,
-    SubmitRequestResult,
-)
+from contract.actions import ApproveReleaseInput, RecordManualDeliveryInput
+from contract.case import CaseResult, CaseState, CaseStatus
+from contract.intake import RequestDetails, SubmitRequestInput, SubmitRequestResult
+from contract.vocabulary import Channel, IdentityMethod, Kind
+from infra.adapters import FakeEidProvider
+from infra.config import Settings
 from systems.demo import DEMO_SUBJECTS
 from workflows.intake import IntakeWorkflow
 
@@ -235,10 +226,10 @@ class Tool:
 
 
 class Operator(Tool):
-    """`python -m dsr.migrate`, as an operator runs it with the engine's settings."""
+    """`python -m infra.migrate`, as an operator runs it with the engine's settings."""
 
     def __init__(self, client: Client, settings: Settings) -> None:
-        super().__init__([sys.executable, "-m", "dsr.migrate"], engine_env(client, settings))
+        super().__init__([sys.executable, "-m", "infra.migrate"], engine_env(client, settings))
 
 
 class Cli(Tool):

@@ -1,5 +1,5 @@
 """Tokens from the local identity provider for the tests: a person's by the device flow
-(dsr.idp.device_sign_in, the person's part through the provider's own HTML forms), and the
+(infra.idp.device_sign_in, the person's part through the provider's own HTML forms), and the
 customer e-service's by client credentials."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import asyncio
 
 import httpx
 
-from dsr.idp import ESERVICE_CLIENT, LocalIdentityProvider, device_sign_in
+from infra.idp import ESERVICE_CLIENT, LocalIdentityProvider, device_sign_in
 
 
 async def device_login(idp: LocalIdentityProvider, login: str, password: str | None = None) -> str:

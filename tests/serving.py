@@ -18,9 +18,9 @@ import uvicorn
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from dsr.config import Settings
-from dsr.idp import LocalIdentityProvider, command_line_sign_in, demo_password, submit_form
-from dsr.models import CaseState
+from contract.case import CaseState
+from infra.config import Settings
+from infra.idp import LocalIdentityProvider, command_line_sign_in, demo_password, submit_form
 from service.app import create_app
 from tests.helpers import Cli
 

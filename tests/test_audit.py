@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from dsr.config import Settings
+from infra.config import Settings
 from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
 from tests.helpers import Cli

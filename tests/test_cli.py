@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from dsr.calendar import STOCKHOLM
-from dsr.config import Settings
-from dsr.idp import LocalIdentityProvider
-from dsr.masking import occurrences
+from contract.calendar import STOCKHOLM
+from infra.config import Settings
+from infra.idp import LocalIdentityProvider
+from infra.masking import occurrences
 from systems.document_archive import PROTECTED_ADDRESS
 from tests.serving import Desk, SignIns, desk_for
 

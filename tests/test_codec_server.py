@@ -12,8 +12,8 @@ import pytest_asyncio
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from dsr.codec import EncryptionCodec, KeyRing
-from dsr.codec_http import create_app
+from infra.codec import EncryptionCodec, KeyRing
+from infra.codec_http import create_app
 from tests.helpers import serving
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -2,7 +2,7 @@
 
 (a) The compose file follows the Compose Specification (its JSON schema, as vendored by the
     check-jsonschema package: offline). (b) Every DSR_* variable the deployment files name is a
-    field of dsr.config.Settings, so a renamed setting fails here and not in production.
+    field of infra.config.Settings, so a renamed setting fails here and not in production.
 (c) The services the engine needs exist and point at each other. (d) The settings each engine
     container gets (its environment, the image's, and the secrets as deploy/entrypoint.sh turns
     them into variables, with fresh placeholder secrets from deploy/make_secrets.py) build a
@@ -28,9 +28,9 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from activities.roster import check_declarations
-from dsr import search
-from dsr.codec import KeyRing
-from dsr.config import SYSTEM_NAMES, Settings
+from contract import search
+from infra.codec import KeyRing
+from infra.config import SYSTEM_NAMES, Settings
 from tests.support.docker import DOCKERFILE, dockerfile_environment, instructions
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +156,7 @@ def test_every_dsr_variable_named_in_the_deployment_is_a_setting() -> None:
         for name in DSR_NAME.findall(path.read_text(encoding="utf-8")):
             named.setdefault(name, set()).add(str(path.relative_to(ROOT)))
     unknown = {name: sorted(where) for name, where in named.items() if not is_setting(name)}
-    assert not unknown, f"not fields of dsr.config.Settings: {unknown}"
+    assert not unknown, f"not fields of infra.config.Settings: {unknown}"
     # Not vacuous: the compose file alone names a good many settings.
     in_compose = set(DSR_NAME.findall(COMPOSE.read_text(encoding="utf-8")))
     assert len(in_compose) >= 15, sorted(in_compose)
@@ -329,13 +329,13 @@ def test_worker_starts_after_migrations_and_search_attributes(compose: dict[str,
     depends = service(compose, "worker")["depends_on"]
     for one_shot in ("migrate", "temporal-admin-tools"):
         assert depends[one_shot]["condition"] == "service_completed_successfully"
-    assert service(compose, "migrate")["command"] == ["python", "-m", "dsr.migrate", "upgrade"]
+    assert service(compose, "migrate")["command"] == ["python", "-m", "infra.migrate", "upgrade"]
     assert service(compose, "migrate")["depends_on"]["postgresql"]["condition"] == (
         "service_healthy"
     )
     # The command exists (a renamed one fails here, not in the first deployment).
     done = subprocess.run(
-        [sys.executable, "-m", "dsr.migrate", "upgrade", "--help"],
+        [sys.executable, "-m", "infra.migrate", "upgrade", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -19,9 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 
 from app.worker_setup import build_activities
-from dsr import schema
-from dsr.config import Settings
-from dsr.db import Base, Case, create_engine, create_schema
+from infra import schema
+from infra.config import Settings
+from infra.db import Base, Case, create_engine, create_schema
 from tests.databases import database_url
 from tests.helpers import STARTER, Operator, engine_env
 
@@ -87,7 +87,7 @@ async def test_a_register_from_before_migrations_is_upgraded_with_its_rows(
         await one_case(engine)
         old = settings.model_copy(update={"register_url": url})
         with pytest.raises(
-            schema.SchemaError, match="behind .*from before migrations.*dsr.migrate upgrade"
+            schema.SchemaError, match="behind .*from before migrations.*infra.migrate upgrade"
         ):
             async with build_activities(old):
                 pass
@@ -134,7 +134,7 @@ async def test_a_worker_refuses_a_register_that_is_behind_and_says_what_to_run(
     _, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 1
     assert "worker not started" in err.decode()
-    assert "python -m dsr.migrate upgrade" in err.decode()
+    assert "python -m infra.migrate upgrade" in err.decode()
 
 
 async def test_an_empty_database_is_refused_until_migrated(tmp_path: Path) -> None:

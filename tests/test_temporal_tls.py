@@ -25,9 +25,9 @@ from cryptography.x509.oid import NameOID
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
-from dsr.client import ConnectionSettingsError, connect, tls_config
-from dsr.config import PROJECT_ROOT, Settings
-from dsr.idp import LocalIdentityProvider
+from infra.client import ConnectionSettingsError, connect, tls_config
+from infra.config import PROJECT_ROOT, Settings
+from infra.idp import LocalIdentityProvider
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import engine_env, free_port
 from tests.serving import Desk, RunningService, SignIns

@@ -21,9 +21,9 @@ from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client
 
 from app.worker_setup import create_worker
-from dsr.config import Settings
-from dsr.health import WorkerHealth, serve_health
-from dsr.models import CaseResult, CaseState
+from contract.case import CaseResult, CaseState
+from infra.config import Settings
+from infra.health import WorkerHealth, serve_health
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import free_port, submit_access, wait_for_state
 from tests.support.workers import (

@@ -10,28 +10,22 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
-from dsr.models import (
-    ActionResult,
-    ApproveReleaseInput,
-    BuildExtractInput,
+from contract.actions import ActionResult, ApproveReleaseInput, RequestChangesInput
+from contract.case import (
     CaseInput,
     CaseResult,
     CaseState,
-    Channel,
-    CollectInput,
     CollectionResult,
-    DeliverInput,
     DeliveryMethod,
     DeliveryReceipt,
     DeliveryRoute,
     ExtractResult,
     IdentityBasis,
-    IdentityMethod,
     Outcome,
-    PlanCollectionInput,
-    RequestChangesInput,
 )
-from dsr.policies import PERSISTENT, SHORT_TIMEOUT
+from contract.policies import PERSISTENT, SHORT_TIMEOUT
+from contract.steps import BuildExtractInput, CollectInput, DeliverInput, PlanCollectionInput
+from contract.vocabulary import Channel, IdentityMethod
 from workflows.case import (
     ENGINE,
     PROPORTIONATE_IDENTITY_PATCH,

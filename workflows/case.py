@@ -28,16 +28,21 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from dsr import search
-from dsr.models import (
+from contract import search
+from contract.actions import (
     ActionResult,
+    CloseUnverifiedInput,
+    RecordManualDeliveryInput,
+    RefuseInput,
+    VerifyIdentityInput,
+    WithdrawInput,
+)
+from contract.case import (
     AskClarificationInput,
     CaseInput,
     CaseResult,
     CaseState,
     CaseStatus,
-    CloseUnverifiedInput,
-    ConfirmEidInput,
     DeadlineInput,
     DeadlinePlan,
     DeliveryReceipt,
@@ -48,36 +53,33 @@ from dsr.models import (
     EscalationRecord,
     EscalationStep,
     ExtendInput,
-    ExtractDisposalInput,
     ExtractResult,
     IdentityBasis,
-    IdentityMethod,
     IdentityRecord,
-    Kind,
-    LinkCaseInput,
-    NotifyRecipientInput,
-    NotifyStaffInput,
     Outcome,
     PauseRecord,
-    PlanCollectionInput,
-    PlanCollectionResult,
-    PublicAccessStatus,
     ReassignInput,
     RecordClarificationInput,
     RecordDeadlineInput,
-    RecordManualDeliveryInput,
-    RecordTransitionInput,
-    RefuseInput,
-    RestrictionHoldInput,
-    SendNoticeInput,
     StepRecord,
     SystemWait,
+)
+from contract.extracts import ExtractDisposalInput
+from contract.policies import PERSISTENT, SHORT_TIMEOUT, run_here_or_queued
+from contract.public_access import LinkCaseInput, PublicAccessStatus
+from contract.steps import (
+    ConfirmEidInput,
+    NotifyRecipientInput,
+    NotifyStaffInput,
+    PlanCollectionInput,
+    PlanCollectionResult,
+    RecordTransitionInput,
+    RestrictionHoldInput,
+    SendNoticeInput,
     SystemWriteInput,
     SystemWriteResult,
-    VerifyIdentityInput,
-    WithdrawInput,
 )
-from dsr.policies import PERSISTENT, SHORT_TIMEOUT, run_here_or_queued
+from contract.vocabulary import IdentityMethod, Kind
 from workflows.disposal import ExtractDisposalWorkflow
 from workflows.roles import ROSTER_LOCAL_PATCH, ROSTER_PATCH, StaffRoles
 
@@ -175,7 +177,7 @@ class WrongState(ApplicationError):
 class CaseWorkflow(StaffRoles):
     """Shared state and handlers. Subclasses define `run` and their own decision steps.
 
-    Every update names its actor, who must hold the role the action takes (dsr.roles.ACTIONS)
+    Every update names its actor, who must hold the role the action takes (contract.roles.ACTIONS)
     in the staff roster: validators judge by the roster the case read last, handlers by the
     roster as it stands when they act (workflows.roles).
 

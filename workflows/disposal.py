@@ -7,13 +7,13 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from dsr.models import (
+from contract.extracts import (
     DeleteExtractsInput,
     DisposalDueInput,
     ExtractDisposalInput,
     ExtractDisposalResult,
-    RecordEventInput,
 )
+from contract.steps import RecordEventInput
 
 with workflow.unsafe.imports_passed_through():
     from activities.extract import ExtractActivities

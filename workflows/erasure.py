@@ -9,36 +9,36 @@ from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from dsr import search
-from dsr.models import (
-    FOLLOWED_UNDATED,
+from contract import search
+from contract.actions import (
     ActionResult,
     ApproveErasurePlanInput,
-    CaseInput,
-    CaseResult,
-    CaseState,
+    PrepareErasurePlanInput,
+    RejectErasurePlanInput,
+)
+from contract.case import CaseInput, CaseResult, CaseState, ErasureSummary, Outcome
+from contract.erasure import (
+    FOLLOWED_UNDATED,
     CheckErasurePlanInput,
     EraseDueInput,
     EraseDueResult,
     ErasurePlanResult,
-    ErasureSummary,
     ExecuteErasureInput,
     FollowUpStatus,
-    Kind,
-    NotifyRecipientInput,
-    NotifyStaffInput,
-    Outcome,
-    PlanCollectionInput,
     PlanErasureInput,
-    PrepareErasurePlanInput,
     RecordDisposalDecisionInput,
-    RecordEventInput,
-    RejectErasurePlanInput,
     RetentionFollowUpInput,
     RetentionFollowUpResult,
+)
+from contract.policies import PERSISTENT, SHORT_TIMEOUT
+from contract.steps import (
+    NotifyRecipientInput,
+    NotifyStaffInput,
+    PlanCollectionInput,
+    RecordEventInput,
     SystemWriteResult,
 )
-from dsr.policies import PERSISTENT, SHORT_TIMEOUT
+from contract.vocabulary import Kind
 from workflows.case import (
     ART19_RESTRICTION_ERASURE_PATCH,
     ENGINE,

@@ -2,8 +2,8 @@
 worker runs): a person's action is taken once, and a case takes no more updates than it can
 hold.
 
-- One-time actions. Each action (dsr.models.HandlerAction) carries an id the case service's
-  client gave it (dsr.client). The validator refuses an action without one, and one whose id
+- One-time actions. Each action (contract.base.HandlerAction) carries an id the case service's
+  client gave it (infra.client). The validator refuses an action without one, and one whose id
   the case has already taken: an action read from history and sent again does nothing. The
   handler records the id (validators are not run on replay; handlers are, so the record is
   rebuilt the same way), and refuses it too if two copies passed validation together. An
@@ -29,7 +29,7 @@ from temporalio.worker import (
     WorkflowInterceptorClassInput,
 )
 
-from dsr.models import HandlerAction
+from contract.base import HandlerAction
 
 # Updates one execution takes before it refuses more: under Temporal's 2,000, with room left
 # for the updates a case takes from the engine itself.

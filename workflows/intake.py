@@ -9,17 +9,11 @@ from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from dsr import search
-from dsr.models import (
-    CaseInput,
-    CaseState,
-    Escalation,
-    Kind,
-    RegisterCaseInput,
-    SubmitRequestInput,
-    SubmitRequestResult,
-)
-from dsr.policies import PERSISTENT
+from contract import search
+from contract.case import CaseInput, CaseState, Escalation
+from contract.intake import RegisterCaseInput, SubmitRequestInput, SubmitRequestResult
+from contract.policies import PERSISTENT
+from contract.vocabulary import Kind
 
 with workflow.unsafe.imports_passed_through():
     from activities.register import RegisterActivities

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from dsr.models import CaseInput, CaseResult, CaseState, Outcome
+from contract.case import CaseInput, CaseResult, CaseState, Outcome
 from workflows.case import ENGINE, CaseWorkflow
 
 with workflow.unsafe.imports_passed_through():

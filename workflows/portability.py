@@ -7,8 +7,7 @@ from typing import Any
 
 from temporalio import workflow
 
-from dsr.models import (
-    BuildExtractInput,
+from contract.case import (
     CaseInput,
     CaseResult,
     DeliveryMethod,
@@ -16,6 +15,7 @@ from dsr.models import (
     ExtractResult,
     IdentityBasis,
 )
+from contract.steps import BuildExtractInput
 from workflows.access import AccessRequestWorkflow
 
 with workflow.unsafe.imports_passed_through():

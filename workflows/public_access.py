@@ -8,45 +8,45 @@ from datetime import date, datetime, timedelta
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from dsr.models import (
-    ActionResult,
+from contract.actions import ActionResult, ApproveReleaseInput
+from contract.case import (
+    CaseInput,
+    CaseResult,
+    CaseState,
+    DeliveryMethod,
+    DeliveryReceipt,
+    Escalation,
+    Outcome,
+)
+from contract.policies import PERSISTENT, SHORT_TIMEOUT
+from contract.public_access import (
     AppealInput,
     AppealRecord,
     AppealWindow,
     AppealWindowInput,
-    ApproveReleaseInput,
     CandidateDocument,
-    CaseInput,
-    CaseResult,
-    CaseState,
     CheckMasksInput,
     ConfirmDocumentsInput,
     CopiesResult,
-    DelegationInput,
     DeliverPublicInput,
-    DeliveryMethod,
-    DeliveryReceipt,
-    DocumentQuery,
     DocumentReview,
-    Escalation,
     FormalDecisionInput,
     IssueDecisionInput,
     LocateDocumentsInput,
-    Outcome,
     PrepareCopiesInput,
     PublicAccessStatus,
     PublicAccessTerms,
     PublicAccessTermsInput,
-    PublicRequest,
     RecordDecisionReceiptInput,
     RegisterAppealInput,
     RequestFormalDecisionInput,
-    ReviewDecision,
     ReviewDocumentInput,
     SearchAgainInput,
     WithdrawalLetterInput,
 )
-from dsr.policies import PERSISTENT, SHORT_TIMEOUT
+from contract.public_request import DocumentQuery, PublicRequest
+from contract.roster import DelegationInput
+from contract.vocabulary import ReviewDecision
 from workflows.case import ENGINE, CaseWorkflow, WrongState
 
 with workflow.unsafe.imports_passed_through():

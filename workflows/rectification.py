@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from dsr.models import (
-    FIELDS_SV,
-    ActionResult,
-    CaseInput,
-    CaseResult,
-    CaseState,
-    DecideRectificationInput,
-    Outcome,
-    RectificationDecision,
-    RestrictionGround,
-)
+from contract.actions import ActionResult, DecideRectificationInput
+from contract.base import FIELDS_SV
+from contract.case import CaseInput, CaseResult, CaseState, Outcome
+from contract.vocabulary import RectificationDecision, RestrictionGround
 from workflows.case import ENGINE, WrongState
 from workflows.restriction import RestrictionSteps
 

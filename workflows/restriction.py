@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from temporalio import workflow
 
-from dsr.models import (
-    ActionResult,
-    CaseInput,
-    CaseResult,
-    CaseState,
-    LiftRestrictionInput,
-    Outcome,
-    RecordRestrictionGroundInput,
-    RestrictionGround,
-    SystemWriteResult,
-)
+from contract.actions import ActionResult, LiftRestrictionInput, RecordRestrictionGroundInput
+from contract.case import CaseInput, CaseResult, CaseState, Outcome
+from contract.steps import SystemWriteResult
+from contract.vocabulary import RestrictionGround
 from workflows.case import ART19_RESTRICTION_ERASURE_PATCH, ENGINE, CaseWorkflow, WrongState
 
 # Patch id: a request without a ground asks the subject for one instead of assuming (a).

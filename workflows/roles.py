@@ -16,9 +16,9 @@ from typing import TypeVar
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-from dsr.models import RefreshRosterInput, RosterInput, RosterResult
-from dsr.policies import PERSISTENT, SHORT_TIMEOUT, run_here_or_queued
-from dsr.roles import Role, refusal
+from contract.policies import PERSISTENT, SHORT_TIMEOUT, run_here_or_queued
+from contract.roles import Role, refusal
+from contract.roster import RefreshRosterInput, RosterInput, RosterResult
 
 with workflow.unsafe.imports_passed_through():
     from activities.roster import RosterActivities

@@ -1,7 +1,7 @@
 #!/bin/sh
 # One-shot (compose service temporal-admin-tools, temporalio/admin-tools image): waits for the
 # Temporal server, creates the engine's namespace if it is missing, and registers the engine's
-# search attributes in it: those of dsr/search.py, given as SEARCH_ATTRIBUTES="Name=Type ..."
+# search attributes in it: those of contract/search.py, given as SEARCH_ATTRIBUTES="Name=Type ..."
 # (tests/test_compose.py checks the list against the code). Safe to run again: attributes that
 # exist are left alone; one that exists with another type is an error to mend by hand.
 #

@@ -19,9 +19,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from dsr.calendar import STOCKHOLM
-from dsr.config import Settings
-from dsr.models import CaseState, CaseStatus, Kind
+from contract.calendar import STOCKHOLM
+from contract.case import CaseState, CaseStatus
+from contract.vocabulary import Kind
+from infra.config import Settings
 from service import cases
 from service.actions import BY_PATH, Action, body_model
 from service.api import (

@@ -15,10 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from dsr.models import (
-    ReviewDecision,
-    SecrecyGround,
-)
+from contract.vocabulary import ReviewDecision, SecrecyGround
 from service import cases
 from service.actions import BY_PATH, body_model
 from service.api import (

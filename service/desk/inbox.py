@@ -15,12 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from dsr.calendar import STOCKHOLM
-from dsr.config import Settings
-from dsr.models import (
-    CaseState,
-    Kind,
-)
+from contract.calendar import STOCKHOLM
+from contract.case import CaseState
+from contract.vocabulary import Kind
+from infra.config import Settings
 from service.console import ROLES_SV, page, session_note
 from service.desk import queue, words
 from service.desk.case import OPEN

@@ -20,10 +20,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from temporalio.service import RPCError
 
-from dsr.calendar import STOCKHOLM
-from dsr.config import Settings
-from dsr.models import CASE_NUMBER_PATTERN
-from dsr.roles import Role
+from contract.calendar import STOCKHOLM
+from contract.roles import Role
+from contract.vocabulary import CASE_NUMBER_PATTERN
+from infra.config import Settings
 from service import cases
 from service.actions import BY_PATH
 from service.api import StaffMember

@@ -1,4 +1,4 @@
-"""The inbox's rows, read from the case register (dsr.db), not from Temporal's visibility.
+"""The inbox's rows, read from the case register (infra.db), not from Temporal's visibility.
 
 Every transition a case makes is written to the register by the case itself (its state, its
 assignee, its deadline, the trail row), so the register answers "which open cases, sorted by
@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dsr.audit import READ_TRAIL_KEYS
-from dsr.codec import KeyRing
-from dsr.db import Case, CaseEvent
-from dsr.notes import open_note
+from infra.audit import READ_TRAIL_KEYS
+from infra.codec import KeyRing
+from infra.db import Case, CaseEvent
+from infra.notes import open_note
 
 PAGE = 100
 
@@ -165,7 +165,7 @@ async def _latest(
 
 
 def _note(event: CaseEvent, ring: KeyRing | None) -> str:
-    """The row's note, opened (the register holds it sealed, dsr.notes)."""
+    """The row's note, opened (the register holds it sealed, infra.notes)."""
     detail = event.detail or {}
     note = str(detail.get("note", "")) if isinstance(detail, dict) else ""
     return open_note(ring, event.case_number, event.step, note) if note else ""

@@ -14,12 +14,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
-from dsr.models import (
-    Channel,
-    Kind,
-    RectifiableField,
-    RestrictionGround,
-)
+from contract.vocabulary import Channel, Kind, RectifiableField, RestrictionGround
 from service.api import (
     PublicSubmitBody,
     StaffMember,

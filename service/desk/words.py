@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from dsr.models import (
-    CaseState,
+from contract.case import CaseState, Escalation, Outcome
+from contract.vocabulary import (
     Channel,
-    Escalation,
     IdentityMethod,
     Kind,
-    Outcome,
     RectifiableField,
     RectificationDecision,
     RestrictionGround,

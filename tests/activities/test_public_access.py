@@ -11,19 +11,18 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.public_access import PublicAccessActivities
 from activities.store import ExtractStore
-from dsr.adapters import OutboxEmail, PrintFolderLetters
-from dsr.config import Settings
-from dsr.db import create_engine
-from dsr.models import (
+from contract.public_access import (
     CheckMasksInput,
-    DocumentQuery,
     LocateDocumentsInput,
     Mask,
     PrepareCopiesInput,
-    ReviewDecision,
     ReviewDocumentInput,
-    SecrecyGround,
 )
+from contract.public_request import DocumentQuery
+from contract.vocabulary import ReviewDecision, SecrecyGround
+from infra.adapters import OutboxEmail, PrintFolderLetters
+from infra.config import Settings
+from infra.db import create_engine
 from systems.document_archive import PROTECTED_ADDRESS, load_archive
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -13,17 +13,12 @@ from sqlalchemy import func, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.register import RegisterActivities
-from dsr.calendar import STOCKHOLM
-from dsr.db import Case, CaseEvent, create_engine, create_schema, sessionmaker
-from dsr.models import (
-    CaseState,
-    Kind,
-    OpenCaseResult,
-    Outcome,
-    RecordTransitionInput,
-    RegisterCaseInput,
-    SubmitRequestInput,
-)
+from contract.calendar import STOCKHOLM
+from contract.case import CaseState, Outcome
+from contract.intake import OpenCaseResult, RegisterCaseInput, SubmitRequestInput
+from contract.steps import RecordTransitionInput
+from contract.vocabulary import Kind
+from infra.db import Case, CaseEvent, create_engine, create_schema, sessionmaker
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 from tests.databases import database_url
 

@@ -28,9 +28,9 @@ from bench.load import (
     subjects_needed,
     synthetic_subjects,
 )
-from dsr.config import Settings
-from dsr.db import Case, CaseCounter, create_engine, create_schema
-from dsr.models import Outcome
+from contract.case import Outcome
+from infra.config import Settings
+from infra.db import Case, CaseCounter, create_engine, create_schema
 from systems.demo import seed_demo_systems
 from tests.databases import database_url, system_urls
 

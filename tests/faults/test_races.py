@@ -25,21 +25,18 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from dsr.config import Settings
-from dsr.db import CaseEvent, create_engine, sessionmaker
-from dsr.models import (
+from contract.actions import (
     ActionResult,
     ApproveErasurePlanInput,
     ApproveReleaseInput,
-    CaseResult,
-    CaseState,
-    CaseStatus,
-    Kind,
-    Outcome,
     PrepareErasurePlanInput,
     RefuseInput,
     RejectErasurePlanInput,
 )
+from contract.case import CaseResult, CaseState, CaseStatus, Outcome
+from contract.vocabulary import Kind
+from infra.config import Settings
+from infra.db import CaseEvent, create_engine, sessionmaker
 from systems.catalog import load_catalog
 from systems.connector import plan_erasure
 from systems.demo import DEMO_SUBJECTS

@@ -35,36 +35,30 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 
-from dsr import search
-from dsr.binaries import installed_binary
-from dsr.client import connect
-from dsr.config import Settings
-from dsr.models import (
+from contract import search
+from contract.actions import (
     ApproveErasurePlanInput,
     ApproveReleaseInput,
-    CaseResult,
-    CaseState,
-    CaseStatus,
-    Channel,
-    ConfirmDocumentsInput,
-    Contact,
     DecideRectificationInput,
-    DocumentQuery,
-    FieldChange,
-    Kind,
     LiftRestrictionInput,
-    Outcome,
     PrepareErasurePlanInput,
-    PublicRequest,
     RecordManualDeliveryInput,
+)
+from contract.case import CaseResult, CaseState, CaseStatus, Outcome
+from contract.intake import FieldChange, RequestDetails, SubmitRequestResult
+from contract.public_access import ConfirmDocumentsInput, ReviewDocumentInput
+from contract.public_request import Contact, DocumentQuery, PublicRequest
+from contract.vocabulary import (
+    Channel,
+    Kind,
     RectifiableField,
     RectificationDecision,
-    RequestDetails,
     RestrictionGround,
     ReviewDecision,
-    ReviewDocumentInput,
-    SubmitRequestResult,
 )
+from infra.binaries import installed_binary
+from infra.client import connect
+from infra.config import Settings
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems
 from tests.databases import system_urls
 from tests.helpers import free_port, status_of, submit, wait_for_state

@@ -20,8 +20,9 @@ from sqlalchemy.engine import make_url
 from temporalio.client import Client, WorkflowHandle
 
 from app.worker_setup import build_activities, create_worker
-from dsr.config import Settings
-from dsr.models import CaseState, CaseStatus, WithdrawInput
+from contract.actions import WithdrawInput
+from contract.case import CaseState, CaseStatus
+from infra.config import Settings
 from systems.demo import DEMO_SUBJECTS, default_urls, seed_demo_systems
 from tests.helpers import status_of, submit_access, wait_for_state
 

@@ -10,7 +10,7 @@ then delivered to the same mailbox. Real dev server, real `worker.py` processes,
 Collection is held as in tests/test_worker_lifecycle.py: a lock on the billing system's SQLite
 file makes its reader wait. Delivery is held inside the digital mailbox adapter, after the
 attachments are written and before the message itself: the demo's `OutboxMailbox` writes every
-file through a temporary next to it (`dsr.files.write_atomically`), and a named pipe in the
+file through a temporary next to it (`infra.files.write_atomically`), and a named pipe in the
 place of the message's temporary makes that write wait for a reader, who never comes. Nothing
 in the code under test is replaced. The retry must overwrite what the killed attempt left and
 send the message once.
@@ -40,15 +40,10 @@ from temporalio.api.history.v1 import (
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client, WorkflowHandle
 
-from dsr.config import Settings
-from dsr.db import Case, CaseEvent, create_engine, sessionmaker
-from dsr.models import (
-    ApproveReleaseInput,
-    CaseResult,
-    CaseState,
-    DeliveryMethod,
-    Outcome,
-)
+from contract.actions import ApproveReleaseInput
+from contract.case import CaseResult, CaseState, DeliveryMethod, Outcome
+from infra.config import Settings
+from infra.db import Case, CaseEvent, create_engine, sessionmaker
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit_access, wait_for_state
 from tests.support.workers import (

@@ -4,8 +4,8 @@ nothing under var_dir."""
 
 from __future__ import annotations
 
-from dsr.adapters import EidCompletion, Letter, MailboxMessage, RecipientNotice
-from dsr.config import Settings
+from infra.adapters import EidCompletion, Letter, MailboxMessage, RecipientNotice
+from infra.config import Settings
 
 
 class HeldEid:

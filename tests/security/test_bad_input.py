@@ -22,12 +22,13 @@ from activities.extract import _csv_zip
 from activities.store import ExtractStore
 from app.worker_setup import load_declarations
 from cli import api
-from dsr.adapters import PermanentDeliveryError, SmtpServer
-from dsr.config import Settings
-from dsr.db import Case, create_engine, sessionmaker
-from dsr.idp import LocalIdentityProvider
-from dsr.logging import redact_fields, redact_personal_data, redact_text
-from dsr.models import DeadlineInput, Kind
+from contract.case import DeadlineInput
+from contract.vocabulary import Kind
+from infra.adapters import PermanentDeliveryError, SmtpServer
+from infra.config import Settings
+from infra.db import Case, create_engine, sessionmaker
+from infra.idp import LocalIdentityProvider
+from infra.logging import redact_fields, redact_personal_data, redact_text
 from systems.catalog import validate_rectification
 from tests.helpers import Mailbox
 from tests.oidc import device_login

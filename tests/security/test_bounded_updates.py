@@ -17,8 +17,9 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from dsr.config import Settings
-from dsr.models import ReassignInput, RefreshRosterInput
+from contract.case import ReassignInput
+from contract.roster import RefreshRosterInput
+from infra.config import Settings
 from tests.helpers import awaiting_identity, status_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -14,9 +14,9 @@ from temporalio.api.common.v1 import Payloads
 from temporalio.client import Client
 
 from codec_server import build
-from dsr.config import Settings
-from dsr.db import CaseEvent
-from dsr.idp import LocalIdentityProvider
+from infra.config import Settings
+from infra.db import CaseEvent
+from infra.idp import LocalIdentityProvider
 from tests.databases import sync_url
 from tests.helpers import awaiting_identity, serving
 from tests.oidc import device_login

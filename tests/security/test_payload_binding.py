@@ -10,9 +10,10 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
 from temporalio.exceptions import ApplicationError
 
-from dsr.codec import BINDING, EncryptionCodec, KeyRing, bound_case, refused_reason
-from dsr.converter import NamedModelPayloadConverter
-from dsr.models import ApproveErasurePlanInput, ApproveReleaseInput, FormalDecisionInput
+from contract.actions import ApproveErasurePlanInput, ApproveReleaseInput
+from contract.public_access import FormalDecisionInput
+from infra.codec import BINDING, EncryptionCodec, KeyRing, bound_case, refused_reason
+from infra.converter import NamedModelPayloadConverter
 
 SECRET = b'{"subject_id": "191212121212"}'
 

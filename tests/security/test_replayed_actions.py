@@ -22,10 +22,10 @@ from temporalio.converter import (
     WithSerializationContext,
 )
 
-from dsr.client import data_converter
-from dsr.codec import EncryptionCodec
-from dsr.config import Settings
-from dsr.models import ReassignInput
+from contract.case import ReassignInput
+from infra.client import data_converter
+from infra.codec import EncryptionCodec
+from infra.config import Settings
 from tests.helpers import awaiting_identity, status_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -18,16 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import ActivityEnvironment
 
 from activities.register import RegisterActivities
-from dsr.audit import chain_key, evidence
-from dsr.codec import KeyRing
-from dsr.db import create_engine, create_schema, sessionmaker
-from dsr.models import (
-    CaseState,
-    Kind,
-    RecordTransitionInput,
-    RegisterCaseInput,
-    SubmitRequestInput,
-)
+from contract.case import CaseState
+from contract.intake import RegisterCaseInput, SubmitRequestInput
+from contract.steps import RecordTransitionInput
+from contract.vocabulary import Kind
+from infra.audit import chain_key, evidence
+from infra.codec import KeyRing
+from infra.db import create_engine, create_schema, sessionmaker
 from systems.demo import DEMO_SUBJECTS
 from tests.databases import database_url
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from dsr import plugins
-from dsr.codec import new_key
-from dsr.config import (
+from infra import plugins
+from infra.codec import new_key
+from infra.config import (
     DEVELOPMENT_CODEC_TOKEN,
     DEVELOPMENT_ISSUER,
     DEVELOPMENT_SECRET,

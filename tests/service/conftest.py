@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 from temporalio.client import Client
 
-from dsr.config import Settings
-from dsr.idp import LocalIdentityProvider
+from infra.config import Settings
+from infra.idp import LocalIdentityProvider
 from tests.serving import RunningService, running_service
 
 

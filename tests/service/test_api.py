@@ -13,9 +13,9 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from dsr.config import Settings
-from dsr.idp import start_identity_provider
-from dsr.models import CaseState
+from contract.case import CaseState
+from infra.config import Settings
+from infra.idp import start_identity_provider
 from service.actions import ACTIONS
 from systems.demo import DEMO_SUBJECTS
 from tests.oidc import device_login, eservice_token

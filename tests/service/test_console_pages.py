@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dsr.models import CaseState
+from contract.case import CaseState
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 from tests.oidc import device_login
 from tests.serving import Desk, console_sign_in, reaches, registered

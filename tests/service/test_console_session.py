@@ -16,8 +16,8 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from dsr.config import Settings
-from dsr.idp import LocalIdentityProvider, submit_form
+from infra.config import Settings
+from infra.idp import LocalIdentityProvider, submit_form
 from tests.serving import SignIns, console_sign_in as sign_in, desk_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

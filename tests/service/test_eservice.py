@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dsr.adapters import FakeEidProvider
-from dsr.db import Case, create_engine, sessionmaker
-from dsr.subject import subject_reference
+from contract.subject import subject_reference
+from infra.adapters import FakeEidProvider
+from infra.db import Case, create_engine, sessionmaker
 from systems.demo import DEMO_SUBJECTS
 from tests.oidc import device_login, eservice_token
 from tests.serving import RunningService

@@ -6,8 +6,8 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from dsr.config import Settings
-from dsr.idp import (
+from infra.config import Settings
+from infra.idp import (
     CLI_CLIENT,
     LocalIdentityProvider,
     demo_password,

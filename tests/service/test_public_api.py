@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from dsr.models import CaseState
+from contract.case import CaseState
 from systems.document_archive import PROTECTED_ADDRESS
 from tests.oidc import device_login
 from tests.serving import RunningService

@@ -12,8 +12,8 @@ import pytest
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from dsr import search
-from dsr.binaries import installed_binary
+from contract import search
+from infra.binaries import installed_binary
 from service import cases
 
 

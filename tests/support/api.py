@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from dsr.models import CaseState
+from contract.case import CaseState
 
 PROBLEM = "application/problem+json"
 

@@ -9,19 +9,12 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from dsr.config import Settings
-from dsr.db import create_engine
-from dsr.models import (
-    CaseResult,
-    CaseState,
-    CaseStatus,
-    Contact,
-    DocumentQuery,
-    Kind,
-    PublicRequest,
-    SubmitRequestInput,
-    SubmitRequestResult,
-)
+from contract.case import CaseResult, CaseState, CaseStatus
+from contract.intake import SubmitRequestInput, SubmitRequestResult
+from contract.public_request import Contact, DocumentQuery, PublicRequest
+from contract.vocabulary import Kind
+from infra.config import Settings
+from infra.db import create_engine
 from systems.catalog import load_catalog
 from tests.helpers import wait_for_state
 from workflows.intake import IntakeWorkflow

@@ -23,7 +23,7 @@ from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import Client, WorkflowHandle
 
-from dsr.config import Settings
+from infra.config import Settings
 from tests.helpers import engine_env, free_port
 
 WORKER = Path(__file__).resolve().parents[2] / "worker.py"

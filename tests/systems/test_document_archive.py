@@ -12,9 +12,9 @@ import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from dsr.config import Settings
-from dsr.db import create_engine
-from dsr.masking import occurrences
+from infra.config import Settings
+from infra.db import create_engine
+from infra.masking import occurrences
 from systems.document_archive import (
     MAX_HITS,
     PROTECTED_ADDRESS,

@@ -18,8 +18,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from dsr.idp import demo_password
-from dsr.models import CaseState
+from contract.case import CaseState
+from infra.idp import demo_password
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 from systems.document_archive import PROTECTED_ADDRESS
 from tests.oidc import device_login

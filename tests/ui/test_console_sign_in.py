@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dsr.idp import demo_password
+from infra.idp import demo_password
 from tests.serving import Desk
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

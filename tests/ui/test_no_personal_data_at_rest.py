@@ -34,8 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from dsr.codec import new_key
-from dsr.config import Settings
+from infra.codec import new_key
+from infra.config import Settings
 from scripts.stack import (
     DEMO_CASES,
     Stack,

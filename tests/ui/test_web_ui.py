@@ -21,8 +21,8 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dsr.config import Settings
-from dsr.metrics import OPEN_CASES, OVERDUE_CASES
+from infra.config import Settings
+from infra.metrics import OPEN_CASES, OVERDUE_CASES
 from scripts.stack import running_stack
 from tests.helpers import free_port
 from workflows.case import ESCALATIONS_METRIC

@@ -3,7 +3,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dsr.calendar import (
+from contract.calendar import (
     STOCKHOLM,
     add_swedish_working_days,
     deadline_end,

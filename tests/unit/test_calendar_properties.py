@@ -27,7 +27,7 @@ import pytest
 from hypothesis import example, given, settings, strategies as st
 
 from activities.deadlines import DeadlineActivities, public_access_deadline
-from dsr.calendar import (
+from contract.calendar import (
     STOCKHOLM,
     add_swedish_working_days,
     deadline_end,
@@ -37,8 +37,10 @@ from dsr.calendar import (
     is_swedish_working_day,
     swedish_period_end,
 )
-from dsr.config import Settings
-from dsr.models import AppealWindow, AppealWindowInput, DeadlineInput, Escalation, Kind
+from contract.case import DeadlineInput, Escalation
+from contract.public_access import AppealWindow, AppealWindowInput
+from contract.vocabulary import Kind
+from infra.config import Settings
 
 FIRST, LAST = date(2000, 1, 1), date(2100, 12, 31)
 # Receipts up to the end of 2099: every date computed from them (three months, pauses, weeks)
@@ -52,7 +54,7 @@ DAYS = st.dates(FIRST, RECEIVED_LAST)
 LONGEST_CLOSED_RUN = 4
 
 
-# --- the law, written out independently of dsr.calendar and the holidays package ----------
+# --- the law, written out independently of contract.calendar and the holidays package ----------
 
 
 def easter_sunday(year: int) -> date:

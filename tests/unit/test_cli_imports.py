@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from dsr.config import PROJECT_ROOT
+from infra.config import PROJECT_ROOT
 
 ENGINE = {"temporalio", "sqlalchemy", "pydantic", "workflows", "activities", "service", "systems"}
 
@@ -29,4 +29,4 @@ def test_the_command_line_imports_nothing_of_the_engine() -> None:
     assert "--change" in done.stdout
     loaded = done.stderr.split()
     assert [name for name in loaded if name.split(".")[0] in ENGINE] == []
-    assert "dsr.vocabulary" in loaded and "dsr.models" not in loaded
+    assert "contract.vocabulary" in loaded and "contract.base" not in loaded

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cli import signin
-from dsr.config import PROJECT_ROOT
+from infra.config import PROJECT_ROOT
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from dsr.codec import (
+from infra.codec import (
     ENCODING,
     KEY_ID,
     EncryptionCodec,
@@ -19,7 +19,7 @@ from dsr.codec import (
     new_key,
     refused_reason,
 )
-from dsr.config import Settings
+from infra.config import Settings
 
 SECRET = b'{"subject_id": "191212121212", "name": "Tolvan Tolvansson"}'
 
@@ -62,7 +62,7 @@ async def test_a_tampered_payload_or_a_swapped_key_id_is_refused() -> None:
     flipped = bytearray(sealed.data)
     flipped[-1] ^= 1
     tampered = Payload(metadata=dict(sealed.metadata), data=bytes(flipped))
-    # Refused, not raised: converting the refusal fails with the reason (dsr.converter), so an
+    # Refused, not raised: converting the refusal fails with the reason (infra.converter), so an
     # update carrying it is rejected instead of failing the case's workflow task.
     [opened] = await codec.decode([tampered])
     assert "damaged" in (refused_reason(opened) or "")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dsr.disposal import (
+from infra.disposal import (
     ARCHIVED_SV,
     DisposalRule,
     DocumentPlanError,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from activities.store import ExtractStore
-from dsr.adapters import Attachment, MailboxMessage, OutboxMailbox
-from dsr.codec import KeyRing
+from infra.adapters import Attachment, MailboxMessage, OutboxMailbox
+from infra.codec import KeyRing
 
 CASE = "DSR-2026-000123"
 

@@ -16,9 +16,29 @@ from stdnum import luhn
 from stdnum.se import personnummer
 
 from cli import parse as cli
-from dsr import models
-from dsr.calendar import STOCKHOLM
-from dsr.subject import parse_subject_id
+from contract.actions import (
+    CloseUnverifiedInput,
+    DecideRectificationInput,
+    RecordManualDeliveryInput,
+    RefuseInput,
+    VerifyIdentityInput,
+)
+from contract.calendar import STOCKHOLM
+from contract.case import AskClarificationInput, ExtendInput, ReassignInput
+from contract.erasure import RecordDisposalDecisionInput
+from contract.intake import FieldChange, SubmitRequestInput
+from contract.public_access import (
+    ConfirmDocumentsInput,
+    FormalDecisionInput,
+    LinkCaseInput,
+    RegisterAppealInput,
+    RequestFormalDecisionInput,
+    ReviewDocumentInput,
+    SearchAgainInput,
+)
+from contract.public_request import Contact, DocumentQuery, PublicRequest
+from contract.subject import parse_subject_id
+from contract.vocabulary import CASE_NUMBER_PATTERN, RectifiableField, SecrecyGround
 
 PROPERTIES = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # Text as people type and paste it: any Unicode, control characters and digits included.
@@ -68,7 +88,7 @@ def test_every_valid_personnummer_is_accepted_in_both_forms(born: date, serial: 
 @given(TEXT)
 def test_the_cli_parsers_return_a_valid_value_or_refuse_in_one_line(text: str) -> None:
     case = refused_or_valid(cli.parse_case_number, text)
-    assert case is None or re.fullmatch(models.CASE_NUMBER_PATTERN, case)
+    assert case is None or re.fullmatch(CASE_NUMBER_PATTERN, case)
     # The day or instant as the service is sent it (it refuses the future and the too old).
     received = refused_or_valid(cli.parse_received, text)
     if received is not None:
@@ -84,13 +104,13 @@ def test_the_cli_parsers_return_a_valid_value_or_refuse_in_one_line(text: str) -
     document = refused_or_valid(cli.parse_document_id, text)
     assert document is None or document >= 1
     ground = refused_or_valid(cli.parse_ground, text, "--withhold")
-    assert ground is None or isinstance(ground, models.SecrecyGround)
+    assert ground is None or isinstance(ground, SecrecyGround)
     mask = refused_or_valid(cli.parse_mask, text)
     assert mask is None or mask["text"].strip()
-    assert mask is None or mask["ground"] in set(models.SecrecyGround)
+    assert mask is None or mask["ground"] in set(SecrecyGround)
     # The field is checked here; its value is put in the systems' form by the service.
     change = refused_or_valid(cli.parse_change, text, None)
-    assert change is None or change["field"] in set(models.RectifiableField)
+    assert change is None or change["field"] in set(RectifiableField)
 
 
 @PROPERTIES
@@ -115,27 +135,27 @@ def test_refusals_never_repeat_an_identity_number_typed_in_the_wrong_place(numbe
 
 # The models every workflow, update and activity input is made of.
 INPUTS: list[type[BaseModel]] = [
-    models.SubmitRequestInput,
-    models.PublicRequest,
-    models.DocumentQuery,
-    models.Contact,
-    models.ReviewDocumentInput,
-    models.ConfirmDocumentsInput,
-    models.SearchAgainInput,
-    models.RegisterAppealInput,
-    models.FormalDecisionInput,
-    models.RequestFormalDecisionInput,
-    models.LinkCaseInput,
-    models.ExtendInput,
-    models.AskClarificationInput,
-    models.ReassignInput,
-    models.RefuseInput,
-    models.VerifyIdentityInput,
-    models.CloseUnverifiedInput,
-    models.DecideRectificationInput,
-    models.RecordManualDeliveryInput,
-    models.RecordDisposalDecisionInput,
-    models.FieldChange,
+    SubmitRequestInput,
+    PublicRequest,
+    DocumentQuery,
+    Contact,
+    ReviewDocumentInput,
+    ConfirmDocumentsInput,
+    SearchAgainInput,
+    RegisterAppealInput,
+    FormalDecisionInput,
+    RequestFormalDecisionInput,
+    LinkCaseInput,
+    ExtendInput,
+    AskClarificationInput,
+    ReassignInput,
+    RefuseInput,
+    VerifyIdentityInput,
+    CloseUnverifiedInput,
+    DecideRectificationInput,
+    RecordManualDeliveryInput,
+    RecordDisposalDecisionInput,
+    FieldChange,
 ]
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dsr.logging import redact_personal_data, redact_text
+from infra.logging import redact_personal_data, redact_text
 
 
 def test_redaction_covers_values_not_only_keys() -> None:

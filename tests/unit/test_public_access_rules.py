@@ -13,25 +13,15 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.deadlines import DeadlineActivities
 from activities.public_access import copy_fee, masked
-from dsr.calendar import STOCKHOLM
-from dsr.config import Settings
-from dsr.delegation import DelegationError, load_delegations
-from dsr.masking import occurrences
-from dsr.models import (
-    SECRECY_GROUNDS_SV,
-    AppealWindowInput,
-    Contact,
-    DeadlineInput,
-    DocumentQuery,
-    Escalation,
-    Kind,
-    Mask,
-    PublicRequest,
-    ReviewDecision,
-    ReviewDocumentInput,
-    SecrecyGround,
-    SubmitRequestInput,
-)
+from contract.calendar import STOCKHOLM
+from contract.case import DeadlineInput, Escalation
+from contract.intake import SubmitRequestInput
+from contract.public_access import SECRECY_GROUNDS_SV, AppealWindowInput, Mask, ReviewDocumentInput
+from contract.public_request import Contact, DocumentQuery, PublicRequest
+from contract.vocabulary import Kind, ReviewDecision, SecrecyGround
+from infra.config import Settings
+from infra.delegation import DelegationError, load_delegations
+from infra.masking import occurrences
 
 QUERY = DocumentQuery(types=["invoice"])
 

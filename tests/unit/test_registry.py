@@ -7,7 +7,7 @@ import pytest
 
 from app import registry as catalog
 from app.worker_setup import WORKFLOWS
-from dsr.models import Kind
+from contract.vocabulary import Kind
 from workflows.intake import CASE_WORKFLOW_TYPES
 
 

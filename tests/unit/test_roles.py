@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dsr.config import Settings
-from dsr.delegation import DelegationRegister, load_delegations
-from dsr.roles import ACTIONS, Role, refusal
-from dsr.roster import RosterError, load_roster
+from contract.roles import ACTIONS, Role, refusal
+from infra.config import Settings
+from infra.delegation import DelegationRegister, load_delegations
+from infra.roster import RosterError, load_roster
 
 WORKFLOWS = Path(__file__).resolve().parents[2] / "workflows"
 DELEGATIONS = DelegationRegister.model_validate(

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from dsr.subject import is_coordination_number, parse_subject_id, subject_reference
+from contract.subject import is_coordination_number, parse_subject_id, subject_reference
 
 TODAY = date(2026, 11, 27)
 

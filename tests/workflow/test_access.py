@@ -14,25 +14,19 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.store import ExtractStore
 from app.worker_setup import build_activities, create_worker
-from dsr import search
-from dsr.config import Settings
-from dsr.db import Case, CaseEvent, create_engine, sessionmaker
-from dsr.models import (
+from contract import search
+from contract.actions import (
     ActionResult,
     ApproveReleaseInput,
-    CaseResult,
-    CaseState,
-    Channel,
     CloseUnverifiedInput,
-    DeliveryMethod,
-    IdentityBasis,
-    IdentityMethod,
-    Kind,
-    Outcome,
     RecordManualDeliveryInput,
     RequestChangesInput,
     VerifyIdentityInput,
 )
+from contract.case import CaseResult, CaseState, DeliveryMethod, IdentityBasis, Outcome
+from contract.vocabulary import Channel, IdentityMethod, Kind
+from infra.config import Settings
+from infra.db import Case, CaseEvent, create_engine, sessionmaker
 from systems.catalog import load_catalog
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, SeedManifest
 from tests.helpers import record_history, status_of, submit, submit_access, wait_for_state

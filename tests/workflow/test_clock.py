@@ -19,26 +19,21 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from app.worker_setup import build_activities, create_worker
-from dsr.adapters import FakeEidProvider
-from dsr.calendar import STOCKHOLM, gdpr_deadline, is_gdpr_working_day
-from dsr.config import Settings
-from dsr.models import (
-    ApproveReleaseInput,
+from contract.actions import ApproveReleaseInput, VerifyIdentityInput
+from contract.calendar import STOCKHOLM, gdpr_deadline, is_gdpr_working_day
+from contract.case import (
     AskClarificationInput,
     CaseInput,
     CaseResult,
     CaseState,
-    Channel,
     Escalation,
     ExtendInput,
-    IdentityMethod,
-    Kind,
     RecordClarificationInput,
-    RegisterCaseInput,
-    RequestDetails,
-    SubmitRequestInput,
-    VerifyIdentityInput,
 )
+from contract.intake import RegisterCaseInput, RequestDetails, SubmitRequestInput
+from contract.vocabulary import Channel, IdentityMethod, Kind
+from infra.adapters import FakeEidProvider
+from infra.config import Settings
 from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
 from tests.helpers import (

@@ -11,18 +11,15 @@ import pytest_asyncio
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from app.worker_setup import build_activities, create_worker
-from dsr.config import Settings
-from dsr.models import (
+from contract.actions import (
     ActionResult,
     ApproveReleaseInput,
-    CaseResult,
-    CaseState,
     CloseUnverifiedInput,
-    DeliveryMethod,
-    Outcome,
     RecordManualDeliveryInput,
     RequestChangesInput,
 )
+from contract.case import CaseResult, CaseState, DeliveryMethod, Outcome
+from infra.config import Settings
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit_access, wait_for_state
 

@@ -18,22 +18,16 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.store import ExtractStore
 from app.worker_setup import build_activities, create_worker
-from dsr import plugins
-from dsr.adapters import Attachment, FakeEidProvider, Letter, MailboxMessage
-from dsr.config import Settings
-from dsr.db import CaseEvent
-from dsr.models import (
-    ApproveReleaseInput,
-    CaseResult,
-    CaseState,
-    ExtractDisposalInput,
-    ExtractDisposalResult,
-    Kind,
-    Outcome,
-    RegisterCaseInput,
-    SubmitRequestInput,
-)
-from dsr.notes import open_note
+from contract.actions import ApproveReleaseInput
+from contract.case import CaseResult, CaseState, Outcome
+from contract.extracts import ExtractDisposalInput, ExtractDisposalResult
+from contract.intake import RegisterCaseInput, SubmitRequestInput
+from contract.vocabulary import Kind
+from infra import plugins
+from infra.adapters import Attachment, FakeEidProvider, Letter, MailboxMessage
+from infra.config import Settings
+from infra.db import CaseEvent
+from infra.notes import open_note
 from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
 from tests.helpers import record_history, submit_access, wait_for_state

@@ -19,27 +19,25 @@ from temporalio.client import (
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from app.worker_setup import build_activities, create_worker
-from dsr import search
-from dsr.config import Settings
-from dsr.db import create_engine
-from dsr.models import (
+from contract import search
+from contract.actions import (
     ApproveErasurePlanInput,
-    CaseResult,
-    CaseState,
+    PrepareErasurePlanInput,
+    RejectErasurePlanInput,
+)
+from contract.case import CaseResult, CaseState, Outcome
+from contract.erasure import (
     ErasurePlanResult,
     ExecuteErasureInput,
-    Kind,
-    OpenCaseResult,
-    Outcome,
     PlanErasureInput,
-    PrepareErasurePlanInput,
     RecordDisposalDecisionInput,
-    RegisterCaseInput,
-    RejectErasurePlanInput,
     RetentionFollowUpInput,
     RetentionFollowUpResult,
-    SubmitRequestInput,
 )
+from contract.intake import OpenCaseResult, RegisterCaseInput, SubmitRequestInput
+from contract.vocabulary import Kind
+from infra.config import Settings
+from infra.db import create_engine
 from systems.catalog import load_catalog
 from systems.connector import is_restricted, plan_erasure
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems

@@ -9,9 +9,10 @@ from collections.abc import Iterator
 import pytest
 from temporalio.client import Client
 
-from dsr.config import Settings
-from dsr.logging import configure_logging
-from dsr.models import CaseResult, CaseState, VerifyIdentityInput
+from contract.actions import VerifyIdentityInput
+from contract.case import CaseResult, CaseState
+from infra.config import Settings
+from infra.logging import configure_logging
 from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 from tests.helpers import release_and_hand_over, submit_access, wait_for_state
 

@@ -22,9 +22,11 @@ from temporalio.worker import Replayer
 
 from app.registry import CASE_WORKFLOWS
 from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
-from dsr.client import data_converter
-from dsr.config import Settings
-from dsr.models import ApproveReleaseInput, CaseResult, CaseState, Kind
+from contract.actions import ApproveReleaseInput
+from contract.case import CaseResult, CaseState
+from contract.vocabulary import Kind
+from infra.client import data_converter
+from infra.config import Settings
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit, wait_for_state
 from workflows.access import AccessRequestWorkflow

@@ -11,16 +11,10 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from dsr.config import Settings
-from dsr.models import (
-    ApproveReleaseInput,
-    CaseResult,
-    CaseState,
-    DeliveryMethod,
-    IdentityBasis,
-    Kind,
-    Outcome,
-)
+from contract.actions import ApproveReleaseInput
+from contract.case import CaseResult, CaseState, DeliveryMethod, IdentityBasis, Outcome
+from contract.vocabulary import Kind
+from infra.config import Settings
 from systems.catalog import load_catalog
 from systems.demo import DEMO_SUBJECTS, SeedManifest
 from tests.helpers import record_history, submit, wait_for_state

@@ -15,25 +15,18 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.store import ExtractStore
 from app.worker_setup import build_activities, create_worker
-from dsr.config import Settings
-from dsr.models import (
-    ApproveReleaseInput,
-    CaseResult,
-    CaseState,
+from contract.actions import ApproveReleaseInput, RecordManualDeliveryInput
+from contract.case import CaseResult, CaseState, ExtendInput, Outcome
+from contract.public_access import (
     ConfirmDocumentsInput,
-    Contact,
-    DocumentQuery,
-    ExtendInput,
     LinkCaseInput,
     Mask,
-    Outcome,
-    PublicRequest,
-    RecordManualDeliveryInput,
-    ReviewDecision,
     ReviewDocumentInput,
     SearchAgainInput,
-    SecrecyGround,
 )
+from contract.public_request import Contact, DocumentQuery, PublicRequest
+from contract.vocabulary import ReviewDecision, SecrecyGround
+from infra.config import Settings
 from systems.demo import DEMO_SUBJECTS
 from systems.document_archive import PROTECTED_ADDRESS
 from tests.databases import sync_url

@@ -15,31 +15,21 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from app.worker_setup import build_activities, create_worker
-from dsr.calendar import STOCKHOLM, add_swedish_working_days
-from dsr.config import Settings
-from dsr.models import (
-    ApproveReleaseInput,
-    CaseInput,
-    CaseResult,
-    CaseState,
-    Channel,
+from contract.actions import ApproveReleaseInput
+from contract.calendar import STOCKHOLM, add_swedish_working_days
+from contract.case import CaseInput, CaseResult, CaseState, Escalation, Outcome
+from contract.intake import RegisterCaseInput, SubmitRequestInput
+from contract.public_access import (
     ConfirmDocumentsInput,
-    Contact,
-    DocumentQuery,
-    Escalation,
     FormalDecisionInput,
-    Kind,
-    Outcome,
-    PublicRequest,
     RecordDecisionReceiptInput,
     RegisterAppealInput,
-    RegisterCaseInput,
     RequestFormalDecisionInput,
-    ReviewDecision,
     ReviewDocumentInput,
-    SecrecyGround,
-    SubmitRequestInput,
 )
+from contract.public_request import Contact, DocumentQuery, PublicRequest
+from contract.vocabulary import Channel, Kind, ReviewDecision, SecrecyGround
+from infra.config import Settings
 from tests.helpers import record_history, status_of, wait_for_state
 from workflows.public_access import PublicAccessWorkflow
 

@@ -9,9 +9,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
-from dsr.client import data_converter
-from dsr.codec import history_place
-from dsr.config import Settings
+from infra.client import data_converter
+from infra.codec import history_place
+from infra.config import Settings
 
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
 

@@ -19,22 +19,17 @@ from temporalio import workflow
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, WorkflowReplayResult
 
-from dsr.client import data_converter
-from dsr.config import Settings
-from dsr.models import (
-    BuildExtractInput,
-    CaseInput,
-    CaseResult,
-    CollectionResult,
-    ExtractResult,
-    PlanCollectionInput,
-)
-from dsr.policies import PERSISTENT, SHORT_TIMEOUT
+from contract.case import CaseInput, CaseResult, CollectionResult, ExtractResult
+from contract.policies import PERSISTENT, SHORT_TIMEOUT
+from contract.steps import BuildExtractInput, PlanCollectionInput
 from workflows.access import AccessRequestWorkflow
 
 # This module defines workflows, so the sandbox imports it afresh: what it imports of the
-# worker's wiring (app/, not passed through) and of the activities comes from outside.
+# worker's wiring and the platform (app/, infra/: not passed through) and of the activities
+# comes from outside.
 with workflow.unsafe.imports_passed_through():
+    from infra.client import data_converter
+    from infra.config import Settings
     from activities.extract import ExtractActivities
     from activities.sources import SourceActivities
     from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner

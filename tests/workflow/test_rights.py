@@ -14,25 +14,18 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
-from dsr.config import Settings
-from dsr.db import create_engine
-from dsr.models import (
+from contract.actions import (
     ApproveReleaseInput,
-    CaseResult,
-    CaseState,
     DecideRectificationInput,
-    FieldChange,
-    Kind,
     LiftRestrictionInput,
-    Outcome,
     RecordRestrictionGroundInput,
-    RectifiableField,
-    RectificationDecision,
     RefuseInput,
-    RequestDetails,
-    RestrictionGround,
-    SubmitRequestResult,
 )
+from contract.case import CaseResult, CaseState, Outcome
+from contract.intake import FieldChange, RequestDetails, SubmitRequestResult
+from contract.vocabulary import Kind, RectifiableField, RectificationDecision, RestrictionGround
+from infra.config import Settings
+from infra.db import create_engine
 from systems.connector import fields_held, is_restricted, subject_recipients
 from systems.demo import DEMO_SUBJECTS, select_campaign_audience
 from tests.databases import sync_url

@@ -14,17 +14,12 @@ import pytest_asyncio
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from app.worker_setup import build_activities, create_worker
-from dsr.config import Settings
-from dsr.idp import LocalIdentityProvider, start_identity_provider
-from dsr.models import (
-    CaseState,
-    IdentityMethod,
-    Outcome,
-    ReassignInput,
-    RefuseInput,
-    VerifyIdentityInput,
-)
-from dsr.roster import load_roster
+from contract.actions import RefuseInput, VerifyIdentityInput
+from contract.case import CaseState, Outcome, ReassignInput
+from contract.vocabulary import IdentityMethod
+from infra.config import Settings
+from infra.idp import LocalIdentityProvider, start_identity_provider
+from infra.roster import load_roster
 from tests.helpers import awaiting_identity, free_port, status_of
 from tests.serving import SignIns, desk_for
 

@@ -11,19 +11,12 @@ from typing import Any
 import pytest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
-from dsr.config import Settings
-from dsr.models import (
-    ActionResult,
-    CaseResult,
-    CaseState,
-    ConfirmDocumentsInput,
-    Kind,
-    Outcome,
-    PrepareErasurePlanInput,
-    RequestDetails,
-    RestrictionGround,
-    WithdrawInput,
-)
+from contract.actions import ActionResult, PrepareErasurePlanInput, WithdrawInput
+from contract.case import CaseResult, CaseState, Outcome
+from contract.intake import RequestDetails
+from contract.public_access import ConfirmDocumentsInput
+from contract.vocabulary import Kind, RestrictionGround
+from infra.config import Settings
 from systems.connector import is_restricted
 from systems.demo import DEMO_SUBJECTS
 from tests.helpers import record_history, status_of, submit, submit_access, wait_for_state

@@ -1,6 +1,6 @@
-"""The case register's schema, for operators: `python -m dsr.migrate upgrade` migrates the
+"""The case register's schema, for operators: `python -m infra.migrate upgrade` migrates the
 register (DSR_REGISTER_URL) to this version before workers of the version start;
-`python -m dsr.migrate current` says where it is (exit 1 when it is behind).
+`python -m infra.migrate current` says where it is (exit 1 when it is behind).
 
 An operator's tool with the register's credentials, run where the workers run (docker-compose's
 `migrate` service, `make run`); never part of the handlers' command line, which holds no
@@ -16,9 +16,9 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
-from dsr import schema
-from dsr.config import SettingsError, get_settings
-from dsr.db import create_engine
+from infra import schema
+from infra.config import SettingsError, get_settings
+from infra.db import create_engine
 
 app = typer.Typer(
     help="The case register's schema: migrate it before starting workers of a new version.",

@@ -32,7 +32,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dsr.declarations import load_declaration
+from infra.declarations import load_declaration
 
 Period = Literal["contract_ended", "accounting", "years"]
 # The rule ids a kept row carries (in erasure plans and their follow-ups): a dated period, or

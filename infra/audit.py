@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dsr.codec import EncryptionKeyError, KeyRing
-from dsr.db import AuditLink, AuditMeta, Case, CaseEvent
-from dsr.notes import open_note
+from infra.codec import EncryptionKeyError, KeyRing
+from infra.db import AuditLink, AuditMeta, Case, CaseEvent
+from infra.notes import open_note
 
 GENESIS = "0" * 64
 # Trail keys below this are the case's state transitions (above: clock, follow-up, disposal).
@@ -175,7 +175,7 @@ async def evidence(
 ) -> dict[str, Any]:
     """The case's audit evidence: the register entry, every event with who and when, each
     link and the verification; no payload data (the trail holds none). Notes are shown opened
-    (the register holds them sealed, dsr.notes); one that does not open stays sealed and is
+    (the register holds them sealed, infra.notes); one that does not open stays sealed and is
     named among the problems."""
     case = await session.get(Case, case_number)
     if case is None:

@@ -12,8 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError as SourceError
 
-from dsr.codec import KeyRing
-from dsr.roles import Role
+from contract.roles import Role
+from infra.codec import KeyRing
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_SECRET = "development-only-subject-reference-secret"  # noqa: S105 - refused in production
@@ -178,7 +178,7 @@ class Settings(BaseSettings):
     # the recipients of customer data (Art. 19 notices) are outside the engine. The demo's
     # adapters ("fake", "outbox", "print-folder") write files under var_dir and are refused in
     # production; the organisation's own plug in by import path, "package.module:factory", a
-    # callable given these settings that returns the adapter (dsr/adapters.py: the interfaces).
+    # callable given these settings that returns the adapter (infra/adapters.py: the interfaces).
     eid_provider: str = DEMO_ADAPTERS["eid_provider"]
     digital_mailbox: str = DEMO_ADAPTERS["digital_mailbox"]
     letter_service: str = DEMO_ADAPTERS["letter_service"]

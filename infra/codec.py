@@ -11,7 +11,7 @@ the workflow it is an input or output of, and its place there, the workflow itse
 activity by type. The SDK says where a payload goes or comes from (its serialization context);
 a payload sealed for one case or activity does not open in another, even with the right key.
 Which update or query a workflow payload is for is bound one level in: the payload converter
-(dsr.converter) names the payload's model inside the seal, and the update's validator refuses a
+(infra.converter) names the payload's model inside the seal, and the update's validator refuses a
 payload made for another. Payloads sealed before binding open while `accept_unbound` allows.
 """
 
@@ -174,7 +174,7 @@ class PayloadRefused(EncryptionKeyError):
 
 
 # What decoding gives for a refused payload: no converter of the SDK's takes it, and the
-# engine's (dsr.converter) fails with the reason carried in its data.
+# engine's (infra.converter) fails with the reason carried in its data.
 REFUSED = b"binary/refused"
 
 

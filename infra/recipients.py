@@ -16,8 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from dsr.addresses import one_address
-from dsr.declarations import load_declaration
+from contract.addresses import one_address
+from infra.declarations import load_declaration
 
 RecipientKind = Literal[
     "authority",

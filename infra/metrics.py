@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
-from dsr.db import Case
+from infra.db import Case
 
 log = structlog.get_logger("metrics")
 

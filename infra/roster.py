@@ -9,10 +9,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dsr.declarations import load_declaration
-from dsr.delegation import DelegationError, DelegationRegister, load_delegations
-from dsr.models import HandlerId
-from dsr.roles import DELEGATED, ROSTER_ROLES, Matter, Role
+from contract.base import HandlerId
+from contract.roles import DELEGATED, ROSTER_ROLES, Matter, Role
+from infra.declarations import load_declaration
+from infra.delegation import DelegationError, DelegationRegister, load_delegations
 
 # Actors the engine writes into the trail itself; no person may carry these ids.
 RESERVED_IDS = frozenset({"engine", "e-id"})

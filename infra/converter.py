@@ -1,6 +1,6 @@
 """The payload converter: pydantic's JSON, with each model's kind named inside the payload.
 
-The codec binds a sealed payload to its namespace, case and place (dsr.codec), but the SDK's
+The codec binds a sealed payload to its namespace, case and place (infra.codec), but the SDK's
 context does not say which update or query of a case a payload is for, and pydantic takes any
 JSON whose fields fit: an approval of a release validates as an approval of an erasure plan.
 So a model's payload carries its class name, and the classes it derives from, in its metadata;
@@ -31,7 +31,7 @@ from temporalio.converter import (
 )
 from temporalio.exceptions import ApplicationError
 
-from dsr.codec import REFUSED, refused_reason
+from infra.codec import REFUSED, refused_reason
 
 MODEL = "dsr-model"
 _SEPARATOR = ","
@@ -44,7 +44,7 @@ def refused(reason: str) -> ApplicationError:
 
 
 class RefusedPayloadConverter(EncodingPayloadConverter):
-    """The codec's refused payloads (dsr.codec.REFUSED): converting one fails with why."""
+    """The codec's refused payloads (infra.codec.REFUSED): converting one fails with why."""
 
     @property
     def encoding(self) -> str:

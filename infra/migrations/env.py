@@ -1,15 +1,15 @@
-"""Alembic's environment: migrations run on the connection `dsr.schema` hands over, never on a
+"""Alembic's environment: migrations run on the connection `infra.schema` hands over, never on a
 URL of their own (the register's URL and engine options live in the settings)."""
 
 from __future__ import annotations
 
 from alembic import context
 
-from dsr.db import Base
+from infra.db import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:
-    raise RuntimeError("run migrations with `python -m dsr.migrate upgrade` (dsr.schema)")
+    raise RuntimeError("run migrations with `python -m infra.migrate upgrade` (infra.schema)")
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,

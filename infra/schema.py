@@ -1,6 +1,6 @@
-"""The case register's schema, kept by Alembic migrations (dsr/migrations).
+"""The case register's schema, kept by Alembic migrations (infra/migrations).
 
-`upgrade` brings a register to the code's revision (`python -m dsr.migrate upgrade`);
+`upgrade` brings a register to the code's revision (`python -m infra.migrate upgrade`);
 `require_current` refuses a register that is behind or ahead, so a worker never runs on a schema it
 does not know. Registers made before migrations existed (tables, no `alembic_version`) are taken as
 the first revision: the first migration adds what such a register lacks (the trail's chain tables
@@ -74,8 +74,8 @@ class SchemaState:
         if self.ahead:
             return "newer than this version: run the newer version of the engine"
         if self.current is None and not self.unversioned_tables:
-            return "no schema yet: run `python -m dsr.migrate upgrade`"
-        return "behind: run `python -m dsr.migrate upgrade`"
+            return "no schema yet: run `python -m infra.migrate upgrade`"
+        return "behind: run `python -m infra.migrate upgrade`"
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -143,7 +143,7 @@ async def require_current(engine: AsyncEngine) -> None:
         return
     if found.current is None and not found.unversioned_tables:
         raise SchemaError(
-            "the case register has no schema yet: run `python -m dsr.migrate upgrade` first"
+            "the case register has no schema yet: run `python -m infra.migrate upgrade` first"
         )
     if found.ahead:
         raise SchemaError(
@@ -152,5 +152,5 @@ async def require_current(engine: AsyncEngine) -> None:
         )
     raise SchemaError(
         f"the case register's schema is behind ({found.where}, the code needs {found.head}): "
-        "run `python -m dsr.migrate upgrade` first"
+        "run `python -m infra.migrate upgrade` first"
     )

@@ -127,7 +127,7 @@ class PublicEntry(Base):
 
 
 class AuditLink(Base):
-    """The hash chain over a case's trail (see dsr/audit.py): one link per `case_events` row.
+    """The hash chain over a case's trail (see infra/audit.py): one link per `case_events` row.
     A table of its own, so registers made before the chain need no change."""
 
     __tablename__ = "audit_links"
@@ -187,9 +187,9 @@ def create_engine(url: str, *, own_database: bool = True) -> AsyncEngine:
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Bring the register's schema to the code's revision (the migrations of dsr/schema.py):
-    what `python -m dsr.migrate upgrade` does, for the embedded stack and the tests."""
-    from dsr.schema import upgrade  # the migrations import this module's models
+    """Bring the register's schema to the code's revision (the migrations of infra/schema.py):
+    what `python -m infra.migrate upgrade` does, for the embedded stack and the tests."""
+    from infra.schema import upgrade  # the migrations import this module's models
 
     await upgrade(engine)
 

@@ -16,7 +16,7 @@ import binascii
 
 from cryptography.exceptions import InvalidTag
 
-from dsr.codec import NONCE_BYTES, EncryptionKeyError, KeyRing
+from infra.codec import NONCE_BYTES, EncryptionKeyError, KeyRing
 
 PREFIX = "dsr-sealed-note:v1:"
 
@@ -27,7 +27,7 @@ def _bound(case_number: str, step: int, key_id: str) -> bytes:
 
 def seal_note(ring: KeyRing | None, case_number: str, step: int, text: str) -> str:
     """The note as the register stores it: sealed, or as it is when encryption is off
-    (development without keys; production refuses that, dsr.config)."""
+    (development without keys; production refuses that, infra.config)."""
     if ring is None:
         return text
     key_id, nonce, sealed = ring.seal(

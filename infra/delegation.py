@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dsr.declarations import load_declaration
-from dsr.models import HandlerId
-from dsr.roles import Matter
+from contract.base import HandlerId
+from contract.roles import Matter
+from infra.declarations import load_declaration
 
 
 class Delegation(BaseModel):

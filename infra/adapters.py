@@ -8,7 +8,7 @@ recipient's identity number) and write to files under var/ instead of the networ
 Those files hold personal data in the clear (they stand for what has left the company), so
 they are the owner's only (folders 0700, files 0600), they go when the case's other files go
 (`delete_case`, called by the extract store's disposal), and production refuses these adapters
-(dsr.config).
+(infra.config).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from dsr.addresses import is_one_address
-from dsr.files import remove, write_atomically
+from contract.addresses import is_one_address
+from infra.files import remove, write_atomically
 
 
 @runtime_checkable
@@ -379,7 +379,7 @@ class SmtpServer:
     password: str = ""
 
     async def send(self, mail: EmailMessage) -> None:
-        # One recipient per message, always: "a@b.se,root" would mail two (dsr.addresses).
+        # One recipient per message, always: "a@b.se,root" would mail two (contract.addresses).
         if not is_one_address(str(mail["To"] or "")):
             raise PermanentDeliveryError("the recipient is not one e-mail address")
         mail["From"] = self.sender

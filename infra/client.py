@@ -18,15 +18,15 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 
-from dsr.codec import EncryptionCodec
-from dsr.config import Settings
-from dsr.converter import NamedModelPayloadConverter
-from dsr.models import HandlerAction
+from contract.base import HandlerAction
+from infra.codec import EncryptionCodec
+from infra.config import Settings
+from infra.converter import NamedModelPayloadConverter
 
 
 def data_converter(settings: Settings) -> DataConverter:
-    """Pydantic payloads naming their model (dsr.converter), sealed with the settings' keys
-    and bound to their case and place (dsr.codec); failure messages and stack traces are moved
+    """Pydantic payloads naming their model (infra.converter), sealed with the settings' keys
+    and bound to their case and place (infra.codec); failure messages and stack traces are moved
     into a sealed payload too (they can quote what failed)."""
     named = DataConverter(payload_converter_class=NamedModelPayloadConverter)
     ring = settings.key_ring()
@@ -69,7 +69,7 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
 
 
 class OneTimeActionIds(Interceptor):
-    """Client interceptor: every action (dsr.models.HandlerAction) this client sends as an
+    """Client interceptor: every action (contract.base.HandlerAction) this client sends as an
     update gets a fresh one-time id, unless it has one, and names the case it is sent to; the
     case refuses an id it has taken already and an action made for another case
     (workflows.guard), so a copy of the update replayed later, here or elsewhere, does

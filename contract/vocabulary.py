@@ -1,7 +1,7 @@
 """The engine's words that its clients share: the kinds of request, the channels, the fields a
 subject may have corrected, the grounds and decisions a handler gives. Standard library only, so
 the command line (cli/) can offer them as choices without importing the engine's models; the
-models (dsr.models) use these very classes."""
+models (contract/) use these very classes."""
 
 from __future__ import annotations
 

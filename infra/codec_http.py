@@ -27,7 +27,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 from temporalio.converter import PayloadCodec
 
-from dsr.codec import BINDING, BINDING_SEPARATOR, refused_reason
+from infra.codec import BINDING, BINDING_SEPARATOR, refused_reason
 
 log = structlog.get_logger("codec_server")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

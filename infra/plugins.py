@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from dsr.adapters import (
+from infra.adapters import (
     DigitalMailbox,
     EidProvider,
     FakeEidProvider,
@@ -16,7 +16,7 @@ from dsr.adapters import (
     PrintFolderLetters,
     RecipientChannel,
 )
-from dsr.config import DEMO_ADAPTERS, Settings
+from infra.config import DEMO_ADAPTERS, Settings
 
 
 class AdapterError(ValueError):

@@ -1,2 +1,0 @@
-"""Alembic migrations of the case register; run through `dsr.schema`
-(`python -m dsr.migrate upgrade`)."""
