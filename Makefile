@@ -39,7 +39,7 @@ lock: venv
 # caches them itself: every CLI start, and the workflow sandbox for every case it loads (it
 # imports the workflow's modules afresh each time), compiled them from source again. A case's
 # replay took 39 -> 26 ms with them compiled (docs/performance.md). The image compiles at build.
-CODE := activities app bench cli contract infra scripts service systems workflows worker.py starter.py codec_server.py
+CODE := activities app bench cli contract demo infra scripts service systems workflows worker.py starter.py codec_server.py
 bytecode: venv
 	$(PY) -m compileall -q -j 0 $(CODE)
 
@@ -80,7 +80,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 
 typecheck: venv
-	$(VENV)/bin/mypy app contract infra cli workflows activities systems service bench worker.py starter.py codec_server.py
+	$(VENV)/bin/mypy app contract demo infra cli workflows activities systems service bench worker.py starter.py codec_server.py
 
 check: lint typecheck test
 

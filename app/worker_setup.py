@@ -26,6 +26,7 @@ from activities.sources import SourceActivities
 from activities.store import ExtractStore
 from activities.writes import WriteActivities
 from app.registry import WORKFLOWS as CATALOG
+from demo.people import population_register
 from infra import plugins
 from infra.adapters import (
     EmailChannel,
@@ -46,7 +47,6 @@ from infra.recipients import RecipientsError, load_recipients
 from infra.roster import RosterError
 from infra.schema import SchemaError, require_current
 from systems.catalog import Catalog, CatalogError, load_catalog
-from systems.demo import population_register
 from systems.document_archive import load_archive
 from systems.places import load_register_place
 from workflows.guard import GuardUpdates

@@ -67,13 +67,14 @@ from contract.vocabulary import (
     RestrictionGround,
     ReviewDecision,
 )
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
+from demo.schemas import SYSTEM_TABLES
 from infra.adapters import FakeEidProvider
 from infra.audit import chain_key, verify as verify_chain
 from infra.config import Settings
 from infra.db import Case, create_engine, sessionmaker
 from service.actions import ACTIONS
 from service.steps import step_for
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, SYSTEM_TABLES
 from workflows.case import CaseWorkflow
 from workflows.intake import IntakeWorkflow
 from workflows.public_access import PublicAccessWorkflow

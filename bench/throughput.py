@@ -54,8 +54,8 @@ from bench.throwaway import HANDLERS, ROOT, BenchStack, bench_stack
 from contract.case import Outcome
 from contract.intake import SubmitRequestInput
 from contract.vocabulary import Channel, IdentityMethod, Kind
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from infra.adapters import FakeEidProvider
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 from workflows.access import AccessRequestWorkflow
 from workflows.intake import IntakeWorkflow
 

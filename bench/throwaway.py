@@ -29,13 +29,13 @@ from temporalio.client import Client
 
 from contract import search
 from contract.roles import Role
+from demo.archive import seed_archive
+from demo.systems import seed_demo_systems
 from infra.binaries import temporal_binary
 from infra.client import connect
 from infra.config import Settings
 from infra.db import create_engine, create_schema
 from infra.roster import holding
-from systems.demo import seed_demo_systems
-from systems.document_archive import seed_archive
 
 ROOT = Path(__file__).resolve().parent.parent
 # Who acts in the benchmarks: the roster the stack runs with (config/roster.yaml), in its order.

@@ -53,9 +53,11 @@ from bench.throwaway import HANDLERS, BenchStack, bench_stack
 from contract.case import CaseResult, Outcome
 from contract.intake import RequestDetails, SubmitRequestInput
 from contract.vocabulary import Channel, IdentityMethod, Kind
+from demo.people import FILLER_SUBJECTS
+from demo.schemas import SYSTEM_TABLES
+from demo.systems import REFERENCE_DAY
 from infra.adapters import FakeEidProvider
 from infra.config import Settings
-from systems.demo import FILLER_SUBJECTS, REFERENCE_DAY, SYSTEM_TABLES
 from workflows.intake import IntakeWorkflow
 
 SECTION = "volume"

@@ -14,9 +14,9 @@ import argparse
 import asyncio
 import sys
 
+from demo.archive import seed_archive
+from demo.systems import seed_demo_systems
 from infra.config import get_settings
-from systems.demo import seed_demo_systems
-from systems.document_archive import seed_archive
 
 
 async def seed() -> None:

@@ -191,7 +191,7 @@ class PopulationRegister(Protocol):
 
 
 class DemoPopulationRegister:
-    """Stands in for SPAR over the demo's seeded people (systems/demo.py). SPAR answers a
+    """Stands in for SPAR over the demo's seeded people (demo/). SPAR answers a
     protected person without an address, as the real service does."""
 
     def __init__(self, people: dict[str, SparPerson]) -> None:

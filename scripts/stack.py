@@ -42,6 +42,9 @@ from contract import search  # noqa: E402
 from contract.case import CaseState  # noqa: E402
 from contract.roles import Role  # noqa: E402
 from contract.vocabulary import Kind  # noqa: E402
+from demo.archive import PROTECTED_ADDRESS, seed_archive  # noqa: E402
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS  # noqa: E402
+from demo.systems import seed_demo_systems  # noqa: E402
 from infra.adapters import FakeEidProvider  # noqa: E402
 from infra.binaries import temporal_binary  # noqa: E402
 from infra.config import Settings, get_settings  # noqa: E402
@@ -56,8 +59,6 @@ from infra.idp import (  # noqa: E402
 )
 from infra.roster import holding, load_roster  # noqa: E402
 from service.steps import WAITING, step_for  # noqa: E402
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems  # noqa: E402
-from systems.document_archive import PROTECTED_ADDRESS, seed_archive  # noqa: E402
 
 
 def port_open(host: str, port: int) -> bool:
@@ -367,7 +368,7 @@ class Stack:
 def seed_if_missing(settings: Settings) -> None:
     """Seed the demo systems once, and again whenever the demo schema or data changed."""
     marker = settings.var_dir / "systems" / ".seeded"
-    sources = [ROOT / "systems" / name for name in ("demo.py", "document_archive.py")]
+    sources = sorted((ROOT / "demo").glob("*.py")) + [ROOT / "systems" / "document_archive.py"]
     version = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
     if marker.exists() and marker.read_text().strip() == version:
         return

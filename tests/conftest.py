@@ -17,14 +17,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from app.worker_setup import build_activities, create_worker
 from contract import search
+from demo.archive import seed_archive
+from demo.systems import SeedManifest, seed_demo_systems
 from infra.binaries import installed_binary
 from infra.client import data_converter, interceptors
 from infra.config import PROJECT_ROOT, Settings
 from infra.db import create_engine, create_schema
 from infra.idp import LocalIdentityProvider, start_identity_provider
 from infra.roster import load_roster
-from systems.demo import SeedManifest, seed_demo_systems
-from systems.document_archive import seed_archive
 from tests.databases import database_url, system_urls
 from tests.helpers import Mailbox, free_port
 from tests.serving import Desk, SignIns, desk_for

@@ -12,7 +12,8 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from systems.demo import SYSTEM_TABLES, default_urls
+from demo.schemas import SYSTEM_TABLES
+from demo.systems import default_urls
 
 POSTGRES = os.environ.get("DSR_TEST_POSTGRES_URL", "")
 

@@ -24,9 +24,9 @@ from contract.actions import ApproveReleaseInput, RecordManualDeliveryInput
 from contract.case import CaseResult, CaseState, CaseStatus
 from contract.intake import RequestDetails, SubmitRequestInput, SubmitRequestResult
 from contract.vocabulary import Channel, IdentityMethod, Kind
+from demo.people import DEMO_SUBJECTS
 from infra.adapters import FakeEidProvider
 from infra.config import Settings
-from systems.demo import DEMO_SUBJECTS
 from workflows.intake import IntakeWorkflow
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from demo.people import DEMO_SUBJECTS
 from infra.config import Settings
-from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
 from tests.helpers import Cli
 from tests.serving import Desk

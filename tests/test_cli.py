@@ -13,10 +13,10 @@ import pytest
 from temporalio.client import Client
 
 from contract.calendar import STOCKHOLM
+from demo.archive import PROTECTED_ADDRESS
 from infra.config import Settings
 from infra.idp import LocalIdentityProvider
 from infra.masking import occurrences
-from systems.document_archive import PROTECTED_ADDRESS
 from tests.serving import Desk, SignIns, desk_for
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -25,10 +25,10 @@ from cryptography.x509.oid import NameOID
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
+from demo.people import DEMO_SUBJECTS
 from infra.client import ConnectionSettingsError, connect, tls_config
 from infra.config import PROJECT_ROOT, Settings
 from infra.idp import LocalIdentityProvider
-from systems.demo import DEMO_SUBJECTS
 from tests.helpers import engine_env, free_port
 from tests.serving import Desk, RunningService, SignIns
 

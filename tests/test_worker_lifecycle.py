@@ -22,9 +22,9 @@ from temporalio.client import Client
 
 from app.worker_setup import create_worker
 from contract.case import CaseResult, CaseState
+from demo.people import DEMO_SUBJECTS
 from infra.config import Settings
 from infra.health import WorkerHealth, serve_health
-from systems.demo import DEMO_SUBJECTS
 from tests.helpers import free_port, submit_access, wait_for_state
 from tests.support.workers import (
     GRACE_SECONDS,

@@ -20,10 +20,11 @@ from contract.public_access import (
 )
 from contract.public_request import DocumentQuery
 from contract.vocabulary import ReviewDecision, SecrecyGround
+from demo.archive import PROTECTED_ADDRESS
 from infra.adapters import OutboxEmail, PrintFolderLetters
 from infra.config import Settings
 from infra.db import create_engine
-from systems.document_archive import PROTECTED_ADDRESS, load_archive
+from systems.document_archive import load_archive
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 CASE = "DSR-2026-000001"

@@ -18,8 +18,8 @@ from contract.case import CaseState, Outcome
 from contract.intake import OpenCaseResult, RegisterCaseInput, SubmitRequestInput
 from contract.steps import RecordTransitionInput
 from contract.vocabulary import Kind
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from infra.db import Case, CaseEvent, create_engine, create_schema, sessionmaker
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 from tests.databases import database_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

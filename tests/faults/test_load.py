@@ -29,9 +29,9 @@ from bench.load import (
     synthetic_subjects,
 )
 from contract.case import Outcome
+from demo.systems import seed_demo_systems
 from infra.config import Settings
 from infra.db import Case, CaseCounter, create_engine, create_schema
-from systems.demo import seed_demo_systems
 from tests.databases import database_url, system_urls
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -35,11 +35,11 @@ from contract.actions import (
 )
 from contract.case import CaseResult, CaseState, CaseStatus, Outcome
 from contract.vocabulary import Kind
+from demo.people import DEMO_SUBJECTS
 from infra.config import Settings
 from infra.db import CaseEvent, create_engine, sessionmaker
 from systems.catalog import load_catalog
 from systems.connector import plan_erasure
-from systems.demo import DEMO_SUBJECTS
 from tests.helpers import STARTER, Cli, status_of, submit, submit_access, wait_for_state
 from tests.serving import Desk
 

@@ -56,10 +56,11 @@ from contract.vocabulary import (
     RestrictionGround,
     ReviewDecision,
 )
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
+from demo.systems import seed_demo_systems
 from infra.binaries import installed_binary
 from infra.client import connect
 from infra.config import Settings
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems
 from tests.databases import system_urls
 from tests.helpers import free_port, status_of, submit, wait_for_state
 from tests.support.requests import request_documents

@@ -22,8 +22,9 @@ from temporalio.client import Client, WorkflowHandle
 from app.worker_setup import build_activities, create_worker
 from contract.actions import WithdrawInput
 from contract.case import CaseState, CaseStatus
+from demo.people import DEMO_SUBJECTS
+from demo.systems import default_urls, seed_demo_systems
 from infra.config import Settings
-from systems.demo import DEMO_SUBJECTS, default_urls, seed_demo_systems
 from tests.helpers import status_of, submit_access, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -42,9 +42,9 @@ from temporalio.client import Client, WorkflowHandle
 
 from contract.actions import ApproveReleaseInput
 from contract.case import CaseResult, CaseState, DeliveryMethod, Outcome
+from demo.people import DEMO_SUBJECTS
 from infra.config import Settings
 from infra.db import Case, CaseEvent, create_engine, sessionmaker
-from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit_access, wait_for_state
 from tests.support.workers import (
     HEARTBEAT_TIMEOUT_SECONDS,

@@ -22,10 +22,10 @@ from contract.case import CaseState
 from contract.intake import RegisterCaseInput, SubmitRequestInput
 from contract.steps import RecordTransitionInput
 from contract.vocabulary import Kind
+from demo.people import DEMO_SUBJECTS
 from infra.audit import chain_key, evidence
 from infra.codec import KeyRing
 from infra.db import create_engine, create_schema, sessionmaker
-from systems.demo import DEMO_SUBJECTS
 from tests.databases import database_url
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -14,10 +14,10 @@ import pytest
 from temporalio.client import Client
 
 from contract.case import CaseState
+from demo.people import DEMO_SUBJECTS
 from infra.config import Settings
 from infra.idp import start_identity_provider
 from service.actions import ACTIONS
-from systems.demo import DEMO_SUBJECTS
 from tests.oidc import device_login, eservice_token
 from tests.serving import RunningService, running_service
 from tests.support.api import problem, state_of, wait_for

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from contract.case import CaseState
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from tests.oidc import device_login
 from tests.serving import Desk, console_sign_in, reaches, registered
 

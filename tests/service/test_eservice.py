@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 
 from contract.subject import subject_reference
+from demo.people import DEMO_SUBJECTS
 from infra.adapters import FakeEidProvider
 from infra.db import Case, create_engine, sessionmaker
-from systems.demo import DEMO_SUBJECTS
 from tests.oidc import device_login, eservice_token
 from tests.serving import RunningService
 from tests.support.api import problem

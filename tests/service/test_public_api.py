@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from contract.case import CaseState
-from systems.document_archive import PROTECTED_ADDRESS
+from demo.archive import PROTECTED_ADDRESS
 from tests.oidc import device_login
 from tests.serving import RunningService
 from tests.support.api import problem, wait_for

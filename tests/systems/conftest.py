@@ -12,8 +12,9 @@ import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from demo.schemas import SYSTEM_TABLES
+from demo.systems import SeedManifest, seed_demo_systems
 from systems.catalog import Catalog, load_catalog
-from systems.demo import SYSTEM_TABLES, SeedManifest, seed_demo_systems
 from tests.databases import sync_url, system_urls
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from demo.schemas import SYSTEM_TABLES
 from systems.catalog import (
     RECTIFIABLE_FIELDS,
     Catalog,
@@ -16,7 +17,6 @@ from systems.catalog import (
     load_catalog,
     validate_rectification,
 )
-from systems.demo import SYSTEM_TABLES
 
 SYSTEMS_DIR = Path(__file__).resolve().parents[2] / "systems"
 

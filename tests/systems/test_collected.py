@@ -12,9 +12,9 @@ import pytest
 from activities import collected
 from activities.collected import RowText, read_collected
 from activities.extract import answer_json
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from systems.catalog import Catalog
 from systems.connector import collect_subject
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 
 from .conftest import SeededSystems
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from systems import connector
 from systems.catalog import Catalog, SystemDecl
 from systems.connector import CollectSummary, SystemSchemaError, collect_subject
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 
 from .conftest import SeededSystems
 

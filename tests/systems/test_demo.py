@@ -8,14 +8,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from stdnum import luhn
 
-from systems.demo import (
-    DEMO_SUBJECTS,
-    FILLER_SUBJECTS,
-    REFERENCE_DAY,
-    SYSTEM_TABLES,
-    default_urls,
-    seed_demo_systems,
-)
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
+from demo.schemas import SYSTEM_TABLES
+from demo.systems import REFERENCE_DAY, default_urls, seed_demo_systems
 from tests.databases import sync_url, system_urls
 
 from .conftest import SeededSystems

@@ -12,19 +12,18 @@ import pytest_asyncio
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from demo.archive import PROTECTED_ADDRESS, seed_archive
 from infra.config import Settings
 from infra.db import create_engine
 from infra.masking import occurrences
 from systems.document_archive import (
     MAX_HITS,
-    PROTECTED_ADDRESS,
     ArchiveDecl,
     ArchiveError,
     DocumentSearch,
     document_text,
     load_archive,
     search_documents,
-    seed_archive,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -12,6 +12,8 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
+from demo.systems import REFERENCE_DAY, select_campaign_audience
 from systems.catalog import Catalog, SystemDecl
 from systems.connector import (
     ErasurePlanItem,
@@ -21,7 +23,6 @@ from systems.connector import (
     plan_erasure,
     suppress_marketing,
 )
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, REFERENCE_DAY, select_campaign_audience
 
 from .conftest import WritableSystems
 

@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from demo.people import DEMO_SUBJECTS
+from demo.schemas import SYSTEM_TABLES
+from demo.systems import select_campaign_audience
 from systems.catalog import Catalog, SystemDecl
 from systems.connector import (
     Recipients,
@@ -19,7 +22,6 @@ from systems.connector import (
     subject_recipients,
     suppress_marketing,
 )
-from systems.demo import DEMO_SUBJECTS, SYSTEM_TABLES, select_campaign_audience
 
 from .conftest import WritableSystems
 

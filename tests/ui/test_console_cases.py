@@ -19,9 +19,9 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from contract.case import CaseState
+from demo.archive import PROTECTED_ADDRESS
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from infra.idp import demo_password
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
-from systems.document_archive import PROTECTED_ADDRESS
 from tests.oidc import device_login
 from tests.serving import Desk, reaches, registered
 

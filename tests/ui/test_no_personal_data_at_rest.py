@@ -34,6 +34,7 @@ from pathlib import Path
 
 import pytest
 
+from demo.people import DEMO_SUBJECTS, seeded_personal_data
 from infra.codec import new_key
 from infra.config import Settings
 from scripts.stack import (
@@ -45,7 +46,6 @@ from scripts.stack import (
     running_stack,
     temporal_binary,
 )
-from systems.demo import DEMO_SUBJECTS, seeded_personal_data
 from tests.helpers import Mailbox, free_port
 
 # What the demo's rectification writes (new personal data, through the case's input).

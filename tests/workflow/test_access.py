@@ -25,10 +25,11 @@ from contract.actions import (
 )
 from contract.case import CaseResult, CaseState, DeliveryMethod, IdentityBasis, Outcome
 from contract.vocabulary import Channel, IdentityMethod, Kind
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
+from demo.systems import SeedManifest
 from infra.config import Settings
 from infra.db import Case, CaseEvent, create_engine, sessionmaker
 from systems.catalog import load_catalog
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, SeedManifest
 from tests.helpers import record_history, status_of, submit, submit_access, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -32,9 +32,9 @@ from contract.case import (
 )
 from contract.intake import RegisterCaseInput, RequestDetails, SubmitRequestInput
 from contract.vocabulary import Channel, IdentityMethod, Kind
+from demo.people import DEMO_SUBJECTS
 from infra.adapters import FakeEidProvider
 from infra.config import Settings
-from systems.demo import DEMO_SUBJECTS
 from tests.databases import sync_url
 from tests.helpers import (
     Mailbox,

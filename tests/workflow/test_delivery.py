@@ -19,8 +19,8 @@ from contract.actions import (
     RequestChangesInput,
 )
 from contract.case import CaseResult, CaseState, DeliveryMethod, Outcome
+from demo.people import DEMO_SUBJECTS
 from infra.config import Settings
-from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit_access, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

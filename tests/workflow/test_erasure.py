@@ -36,11 +36,12 @@ from contract.erasure import (
 )
 from contract.intake import OpenCaseResult, RegisterCaseInput, SubmitRequestInput
 from contract.vocabulary import Kind
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
+from demo.systems import seed_demo_systems
 from infra.config import Settings
 from infra.db import create_engine
 from systems.catalog import load_catalog
 from systems.connector import is_restricted, plan_erasure
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS, seed_demo_systems
 from tests.databases import system_urls
 from tests.helpers import record_history, status_of, submit, wait_for_state
 from workflows.erasure import RetentionFollowUpWorkflow

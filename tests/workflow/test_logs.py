@@ -11,9 +11,9 @@ from temporalio.client import Client
 
 from contract.actions import VerifyIdentityInput
 from contract.case import CaseResult, CaseState
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from infra.config import Settings
 from infra.logging import configure_logging
-from systems.demo import DEMO_SUBJECTS, FILLER_SUBJECTS
 from tests.helpers import release_and_hand_over, submit_access, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

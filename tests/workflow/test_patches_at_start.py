@@ -25,9 +25,9 @@ from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
 from contract.actions import ApproveReleaseInput
 from contract.case import CaseResult, CaseState
 from contract.vocabulary import Kind
+from demo.people import DEMO_SUBJECTS
 from infra.client import data_converter
 from infra.config import Settings
-from systems.demo import DEMO_SUBJECTS
 from tests.helpers import submit, wait_for_state
 from workflows.access import AccessRequestWorkflow
 

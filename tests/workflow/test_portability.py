@@ -14,9 +14,10 @@ from temporalio.client import Client
 from contract.actions import ApproveReleaseInput
 from contract.case import CaseResult, CaseState, DeliveryMethod, IdentityBasis, Outcome
 from contract.vocabulary import Kind
+from demo.people import DEMO_SUBJECTS
+from demo.systems import SeedManifest
 from infra.config import Settings
 from systems.catalog import load_catalog
-from systems.demo import DEMO_SUBJECTS, SeedManifest
 from tests.helpers import record_history, submit, wait_for_state
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

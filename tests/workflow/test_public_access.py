@@ -26,9 +26,9 @@ from contract.public_access import (
 )
 from contract.public_request import Contact, DocumentQuery, PublicRequest
 from contract.vocabulary import ReviewDecision, SecrecyGround
+from demo.archive import PROTECTED_ADDRESS
+from demo.people import DEMO_SUBJECTS
 from infra.config import Settings
-from systems.demo import DEMO_SUBJECTS
-from systems.document_archive import PROTECTED_ADDRESS
 from tests.databases import sync_url
 from tests.helpers import Mailbox, record_history, status_of, submit_access, wait_for_state
 from tests.support.requests import request_documents, request_meter_letters

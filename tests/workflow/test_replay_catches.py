@@ -28,11 +28,11 @@ from workflows.access import AccessRequestWorkflow
 # worker's wiring and the platform (app/, infra/: not passed through) and of the activities
 # comes from outside.
 with workflow.unsafe.imports_passed_through():
-    from infra.client import data_converter
-    from infra.config import Settings
     from activities.extract import ExtractActivities
     from activities.sources import SourceActivities
     from app.worker_setup import WORKFLOWS, worker_interceptors, workflow_runner
+    from infra.client import data_converter
+    from infra.config import Settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

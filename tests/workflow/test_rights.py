@@ -24,10 +24,11 @@ from contract.actions import (
 from contract.case import CaseResult, CaseState, Outcome
 from contract.intake import FieldChange, RequestDetails, SubmitRequestResult
 from contract.vocabulary import Kind, RectifiableField, RectificationDecision, RestrictionGround
+from demo.people import DEMO_SUBJECTS
+from demo.systems import select_campaign_audience
 from infra.config import Settings
 from infra.db import create_engine
 from systems.connector import fields_held, is_restricted, subject_recipients
-from systems.demo import DEMO_SUBJECTS, select_campaign_audience
 from tests.databases import sync_url
 from tests.helpers import record_history, status_of, submit, wait_for_state
 from tests.support.requests import in_system

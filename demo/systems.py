@@ -19,33 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from infra.adapters import DemoPopulationRegister, SparAddress, SparPerson
-
-# Role -> canonical identity number. All numbers are fictional; 191212121212 is Skatteverket's
-# well-known test number.
-DEMO_SUBJECTS: dict[str, str] = {
-    "tolvan": "191212121212",
-    "coordination": "198503672340",  # samordningsnummer: day of birth 07 + 60
-    "protected": "197908144822",
-    "joint_a": "196805230643",
-    "joint_b": "196611020576",
-    "marketing_only": "199502111280",
-    "unknown": "199007303119",  # valid, but in no system
-}
-
-# Other demo people (surname -> id), so that "no row of anyone else" in a test means something.
-FILLER_SUBJECTS: dict[str, str] = {
-    "holm": "195804191335",
-    "sjoberg": "197212012467",
-    "nystrom": "198306303754",
-    "hassan": "199109094228",
-    "akesson": "194901272197",
-    "bjork": "200103151601",
-    "hedlund": "198810052970",
-    "falk": "194407220880",
-    "karimi": "197602294519",
-    "lund": "199911113026",
-}
+from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS, PEOPLE, Person
+from demo.schemas import SYSTEM_TABLES
 
 # The demo's "today": readings end just before it, so nothing depends on the wall clock.
 REFERENCE_DAY = date(2026, 11, 1)
@@ -54,248 +29,6 @@ _CHUNK_ROWS = 10_000
 _SHORT_SERIES_DAYS = 30
 
 _Row = dict[str, Any]
-
-
-def _pk(name: str) -> sa.Column[int]:
-    return sa.Column(name, sa.Integer, primary_key=True, autoincrement=False)
-
-
-def _ref(name: str, target: str) -> sa.Column[int]:
-    # Indexed: every link column is searched with IN (subquery) by the connector.
-    return sa.Column(name, sa.Integer, sa.ForeignKey(target), nullable=False, index=True)
-
-
-def _identity(*, nullable: bool = False) -> sa.Column[str]:
-    return sa.Column("personal_number", sa.String(12), nullable=nullable, index=True)
-
-
-def _text(name: str, length: int = 100, *, nullable: bool = True) -> sa.Column[str]:
-    return sa.Column(name, sa.String(length), nullable=nullable)
-
-
-def _flag(name: str) -> sa.Column[bool]:
-    # Rights flags (restriction, objection) start false and are set by the connector.
-    return sa.Column(name, sa.Boolean, nullable=False, default=False, server_default=sa.false())
-
-
-def _billing_tables() -> sa.MetaData:
-    metadata = sa.MetaData()
-    sa.Table(
-        "customers",
-        metadata,
-        _pk("customer_id"),
-        _identity(),
-        _text("name", nullable=False),
-        _text("street"),
-        _text("postal_code", 6),
-        _text("city", 50),
-        _text("email"),
-        _text("phone", 20),
-        sa.Column("protected_identity", sa.Boolean, nullable=False),
-        _flag("processing_restricted"),
-    )
-    sa.Table(
-        "contracts",
-        metadata,
-        _pk("contract_id"),
-        _text("contract_number", 20, nullable=False),
-        _text("kind", 12, nullable=False),  # 'electricity' | 'fibre'
-        sa.Column("start_date", sa.Date, nullable=False),
-        sa.Column("end_date", sa.Date),
-        _text("facility_street"),
-        _text("facility_postal_code", 6),
-        _text("facility_city", 50),
-    )
-    sa.Table(
-        "contract_holders",
-        metadata,
-        _pk("holder_id"),
-        _ref("contract_id", "contracts.contract_id"),
-        _ref("customer_id", "customers.customer_id"),
-    )
-    sa.Table(
-        "invoices",
-        metadata,
-        _pk("invoice_id"),
-        _text("invoice_number", 20, nullable=False),
-        _ref("customer_id", "customers.customer_id"),
-        _ref("contract_id", "contracts.contract_id"),
-        sa.Column("period_start", sa.Date, nullable=False),
-        sa.Column("period_end", sa.Date, nullable=False),
-        sa.Column("invoice_date", sa.Date, nullable=False),
-        sa.Column("due_date", sa.Date, nullable=False),
-        sa.Column("amount", sa.Numeric(12, 2), nullable=False),
-    )
-    sa.Table(
-        "payments",
-        metadata,
-        _pk("payment_id"),
-        _ref("invoice_id", "invoices.invoice_id"),
-        sa.Column("paid_at", sa.Date, nullable=False),
-        sa.Column("amount", sa.Numeric(12, 2), nullable=False),
-        _text("method", 20, nullable=False),
-    )
-    sa.Table(
-        "credit_checks",
-        metadata,
-        _pk("credit_check_id"),
-        _ref("customer_id", "customers.customer_id"),
-        sa.Column("checked_at", sa.DateTime, nullable=False),
-        _text("agency", nullable=False),
-        sa.Column("risk_class", sa.Integer, nullable=False),
-        _text("decision", 30, nullable=False),
-    )
-    return metadata
-
-
-def _network_tables() -> sa.MetaData:
-    metadata = sa.MetaData()
-    sa.Table(
-        "network_customers",
-        metadata,
-        _pk("network_customer_id"),
-        _identity(),
-        _text("name", nullable=False),
-        _text("street"),
-        _text("postal_code", 6),
-        _text("city", 50),
-        sa.Column("customer_since", sa.Date, nullable=False),
-        _flag("processing_restricted"),
-    )
-    sa.Table(
-        "metering_points",
-        metadata,
-        _pk("metering_point_id"),
-        _ref("network_customer_id", "network_customers.network_customer_id"),
-        _text("gsrn", 18, nullable=False),
-        _text("street"),
-        _text("postal_code", 6),
-        _text("city", 50),
-        _text("grid_area", 10, nullable=False),
-        sa.Column("fuse_amperes", sa.Integer, nullable=False),
-        sa.Column("installed_at", sa.Date, nullable=False),
-        sa.Column("supply_ended_on", sa.Date),  # the customer moved out: the contract ended
-        # Who sells the electricity at the point: the datahub tells the grid company.
-        _text("electricity_supplier", nullable=False),
-    )
-    sa.Table(
-        "meter_readings",
-        metadata,
-        _pk("reading_id"),
-        _ref("metering_point_id", "metering_points.metering_point_id"),
-        sa.Column("read_at", sa.DateTime, nullable=False),  # start of the hour, UTC
-        sa.Column("kwh", sa.Float, nullable=False),
-    )
-    sa.Table(
-        "fibre_connections",
-        metadata,
-        _pk("connection_id"),
-        _ref("network_customer_id", "network_customers.network_customer_id"),
-        _text("street"),
-        _text("postal_code", 6),
-        _text("city", 50),
-        _text("access_node", 30, nullable=False),
-        sa.Column("connected_at", sa.Date, nullable=False),
-        sa.Column("disconnected_on", sa.Date),
-    )
-    sa.Table(
-        "fibre_service_subscriptions",
-        metadata,
-        _pk("subscription_id"),
-        _ref("connection_id", "fibre_connections.connection_id"),
-        _text("service_provider", nullable=False),
-        _text("service", nullable=False),
-        sa.Column("started_at", sa.Date, nullable=False),
-        sa.Column("ended_at", sa.Date),
-    )
-    sa.Table(
-        "outage_contacts",
-        metadata,
-        _pk("outage_contact_id"),
-        _ref("network_customer_id", "network_customers.network_customer_id"),
-        _text("channel", 10, nullable=False),  # 'sms' | 'email' | 'phone'
-        _text("phone", 20),
-        _text("email"),
-        sa.Column("registered_at", sa.Date, nullable=False),
-    )
-    return metadata
-
-
-def _marketing_tables() -> sa.MetaData:
-    metadata = sa.MetaData()
-    sa.Table(
-        "contacts",
-        metadata,
-        _pk("contact_id"),
-        _identity(nullable=True),  # newsletter sign-ups by e-mail alone have none
-        _text("name"),
-        _text("email"),
-        _text("phone", 20),
-        sa.Column("created_at", sa.Date, nullable=False),
-        _flag("processing_restricted"),
-        _flag("marketing_objection"),
-    )
-    sa.Table(
-        "consents",
-        metadata,
-        _pk("consent_id"),
-        _ref("contact_id", "contacts.contact_id"),
-        _text("channel", 10, nullable=False),
-        _text("purpose", 200, nullable=False),
-        sa.Column("given_at", sa.DateTime, nullable=False),
-        sa.Column("withdrawn_at", sa.DateTime),
-    )
-    sa.Table(
-        "campaigns",
-        metadata,
-        _pk("campaign_id"),
-        _text("name", nullable=False),
-        _text("channel", 10, nullable=False),
-        sa.Column("sent_at", sa.DateTime, nullable=False),
-    )
-    sa.Table(
-        "campaign_recipients",
-        metadata,
-        _pk("recipient_id"),
-        _ref("campaign_id", "campaigns.campaign_id"),
-        _ref("contact_id", "contacts.contact_id"),
-    )
-    sa.Table(
-        "shared_with_providers",
-        metadata,
-        _pk("share_id"),
-        _ref("contact_id", "contacts.contact_id"),
-        _text("service_provider", nullable=False),
-        sa.Column("shared_at", sa.DateTime, nullable=False),
-        _text("data_categories", 200, nullable=False),
-    )
-    return metadata
-
-
-def _disclosure_tables() -> sa.MetaData:
-    metadata = sa.MetaData()
-    sa.Table(
-        "disclosures",
-        metadata,
-        _pk("disclosure_id"),
-        _identity(),
-        _text("recipient", nullable=False),
-        _text("recipient_type", 12, nullable=False),  # 'authority' | 'insurer' | 'contractor'
-        sa.Column("disclosed_at", sa.Date, nullable=False),
-        _text("purpose", 200, nullable=False),
-        _text("legal_basis", 200, nullable=False),
-        _text("data_categories", 200, nullable=False),
-        _flag("processing_restricted"),
-    )
-    return metadata
-
-
-SYSTEM_TABLES: dict[str, sa.MetaData] = {
-    "billing": _billing_tables(),
-    "network": _network_tables(),
-    "marketing": _marketing_tables(),
-    "disclosure": _disclosure_tables(),
-}
 
 
 @dataclass(frozen=True)
@@ -405,153 +138,6 @@ async def _insert(conn: AsyncConnection, table: sa.Table, rows: Iterable[_Row]) 
         await conn.execute(sa.insert(table), chunk)
 
 
-# --- The synthetic population -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Person:
-    """A demo person and what they have with the company; flags drive the generator."""
-
-    personal_number: str
-    name: str
-    street: str
-    postal_code: str
-    city: str
-    email: str
-    phone: str
-    customer: bool = True  # in billing (and network, if they have a contract)
-    protected: bool = False
-    electricity: str | None = None  # 'long' (reading_years hourly) or 'short' (30 days)
-    electricity_ended: date | None = None
-    fibre: bool = False
-    credit_risk_class: int | None = None
-    outage_channel: str | None = None
-
-
-def seeded_personal_data() -> list[str]:
-    """Every identity number (12 and 10 digits), name, street, e-mail and phone of the demo
-    population: what must never be found in the clear where the engine keeps its own data."""
-    found: list[str] = []
-    for person in _PEOPLE:
-        number = person.personal_number
-        short = number[2:]
-        found += [number, short, f"{short[:6]}-{short[6:]}", f"{short[:6]}+{short[6:]}"]
-        found += [person.name, person.street]
-        found += [person.email, person.phone]
-    found += [address.utdelningsadress1 for address in _MOVED.values()]
-    return found
-
-
-# Where the population register (SPAR) has someone at another address than the customer record:
-# Karin Lindqvist has moved and not told the company; a letter goes to where she lives now.
-_MOVED: dict[str, SparAddress] = {
-    DEMO_SUBJECTS["joint_a"]: SparAddress("Vallmovägen 3", "724 60", "Västerås"),
-}
-# Who has protected personal data in the population register: Sanna Ek a sekretessmarkering
-# (also on her customer record); Sofia Lund skyddad folkbokföring, which the company's systems
-# do not know of.
-_SEKRETESSMARKERING = frozenset({DEMO_SUBJECTS["protected"]})
-_SKYDDAD_FOLKBOKFORING = frozenset({FILLER_SUBJECTS["lund"]})
-# Known to the register but without an address in Sweden (emigrated): no letter can go.
-_EMIGRATED = frozenset({DEMO_SUBJECTS["unknown"]})
-
-
-def population_register() -> DemoPopulationRegister:
-    """The demo's SPAR: every demo person by identity number, with the address they are
-    registered at (folkbokföringsadress), which is not always the customer record's."""
-    people: dict[str, SparPerson] = {}
-    for person in _PEOPLE:
-        first, _, last = person.name.partition(" ")
-        moved = _MOVED.get(person.personal_number)
-        people[person.personal_number] = SparPerson(
-            id_nummer=person.personal_number,
-            fornamn=first,
-            efternamn=last,
-            folkbokforingsadress=None
-            if person.personal_number in _EMIGRATED
-            else moved or SparAddress(person.street, person.postal_code, person.city),
-            sekretessmarkering=person.personal_number in _SEKRETESSMARKERING,
-            skyddad_folkbokforing=person.personal_number in _SKYDDAD_FOLKBOKFORING,
-        )
-    return DemoPopulationRegister(people)
-
-
-_PEOPLE: tuple[_Person, ...] = (
-    _Person(
-        DEMO_SUBJECTS["tolvan"], "Tolvan Tolvansson", "Blåklintsgränd 12", "722 12", "Västerås",
-        "tolvan.tolvansson@example.se", "070-121 21 21",
-        electricity="long", fibre=True, credit_risk_class=2, outage_channel="sms",
-    ),
-    _Person(
-        DEMO_SUBJECTS["coordination"], "Aleksander Nowak", "Sjöbodsvägen 3", "725 97", "Västerås",
-        "a.nowak@example.pl", "+48 600 123 456", electricity="short",
-    ),
-    _Person(
-        DEMO_SUBJECTS["protected"], "Sanna Ek", "Gläntans väg 6", "753 20", "Uppsala",
-        "sanna.ek@example.se", "073-482 48 20", protected=True, electricity="short",
-    ),
-    _Person(
-        DEMO_SUBJECTS["joint_a"], "Karin Lindqvist", "Rönnbärsstigen 7", "724 66", "Västerås",
-        "karin.lindqvist@example.se", "070-523 06 43", electricity="long", fibre=True,
-    ),
-    _Person(
-        DEMO_SUBJECTS["joint_b"], "Johan Lindqvist", "Rönnbärsstigen 7", "724 66", "Västerås",
-        "johan.lindqvist@example.se", "070-110 25 76", outage_channel="sms",
-    ),
-    _Person(
-        DEMO_SUBJECTS["marketing_only"], "Elsa Berglund", "Tranbärsgatan 21", "754 31", "Uppsala",
-        "elsa.berglund@example.se", "076-211 12 80", customer=False,
-    ),
-    _Person(
-        DEMO_SUBJECTS["unknown"], "Viktor Okänd", "Ingenstans 1", "722 00", "Västerås",
-        "viktor@example.se", "070-000 00 00", customer=False,
-    ),
-    _Person(
-        FILLER_SUBJECTS["holm"], "Anders Holm", "Kvarnfallsgatan 4", "722 14", "Västerås",
-        "anders.holm@example.se", "070-419 13 35",
-        electricity="long", credit_risk_class=1,
-    ),
-    _Person(
-        FILLER_SUBJECTS["sjoberg"], "Maria Sjöberg", "Lärkträdsvägen 18", "723 48", "Västerås",
-        "maria.sjoberg@example.se", "072-120 12 46", electricity="long", fibre=True,
-    ),
-    _Person(
-        FILLER_SUBJECTS["nystrom"], "Erik Nyström", "Glasbruksgränd 9", "753 36", "Uppsala",
-        "erik.nystrom@example.se", "070-630 37 54", fibre=True,
-    ),
-    _Person(
-        FILLER_SUBJECTS["hassan"], "Fatima Hassan", "Mjölnarvägen 25", "724 70", "Västerås",
-        "fatima.hassan@example.se", "073-909 42 28",
-        electricity="short", credit_risk_class=4, outage_channel="email",
-    ),
-    _Person(
-        FILLER_SUBJECTS["akesson"], "Per Åkesson", "Stenhuggargatan 2", "752 28", "Uppsala",
-        "per.akesson@example.se", "018-27 21 97",
-        electricity="short", electricity_ended=date(2025, 12, 31),
-        credit_risk_class=3, outage_channel="phone",
-    ),
-    _Person(
-        FILLER_SUBJECTS["bjork"], "Lina Björk", "Humlegårdsgränd 5", "753 19", "Uppsala",
-        "lina.bjork@example.se", "076-315 16 01", fibre=True,
-    ),
-    _Person(
-        FILLER_SUBJECTS["hedlund"], "Oskar Hedlund", "Kopparslagargatan 11", "722 19", "Västerås",
-        "oskar.hedlund@example.se", "070-005 29 70", electricity="short", fibre=True,
-    ),
-    _Person(
-        FILLER_SUBJECTS["falk"], "Birgitta Falk", "Syrengången 8", "723 55", "Västerås",
-        "birgitta.falk@example.se", "021-22 08 80", electricity="short", outage_channel="phone",
-    ),
-    _Person(
-        FILLER_SUBJECTS["karimi"], "Ahmed Karimi", "Skvaltkvarnsvägen 14", "754 49", "Uppsala",
-        "ahmed.karimi@example.se", "070-229 45 19", electricity="short", credit_risk_class=3,
-    ),
-    _Person(
-        FILLER_SUBJECTS["lund"], "Sofia Lund", "Tegelbruksgatan 30", "724 81", "Västerås",
-        "sofia.lund@example.se", "073-111 30 26", fibre=True,
-    ),
-)  # fmt: skip
-
 _PROVIDERS = ("Nordnät Bredband AB", "Mälarfiber AB", "Lokal-TV i Mälardalen AB")
 _SUPPLIERS = ("Mälarenergi Elhandel AB", "Västerås Elhandel AB")
 _SERVICES = ("Bredband 1000/1000", "Bredband 250/250", "Bredband 100/100", "IP-telefoni", "TV Bas")
@@ -604,16 +190,16 @@ def _generate(reading_years: int) -> _Demo:
             person.personal_number: {
                 s: {t: set() for t in md.tables} for s, md in SYSTEM_TABLES.items()
             }
-            for person in _PEOPLE
+            for person in PEOPLE
         },
     )
     rng = random.Random(_SEED)
-    people = {person.personal_number: person for person in _PEOPLE}
+    people = {person.personal_number: person for person in PEOPLE}
     joint_a = people[DEMO_SUBJECTS["joint_a"]]
     joint_b = people[DEMO_SUBJECTS["joint_b"]]
 
     customer_ids: dict[str, int] = {}
-    for person in _PEOPLE:
+    for person in PEOPLE:
         if person.customer:
             customer_ids[person.personal_number] = demo.add(
                 "billing",
@@ -631,7 +217,7 @@ def _generate(reading_years: int) -> _Demo:
 
     network_ids: dict[str, int] = {}
 
-    def network_customer(person: _Person, since: date) -> int:
+    def network_customer(person: Person, since: date) -> int:
         if person.personal_number not in network_ids:
             network_ids[person.personal_number] = demo.add(
                 "network",
@@ -650,7 +236,7 @@ def _generate(reading_years: int) -> _Demo:
         return network_ids[person.personal_number]
 
     def contract(
-        holders: list[_Person], kind: str, start: date, end: date | None, payer: _Person
+        holders: list[Person], kind: str, start: date, end: date | None, payer: Person
     ) -> int:
         owners = [holder.personal_number for holder in holders]
         prefix = "EL" if kind == "electricity" else "FI"
@@ -680,7 +266,7 @@ def _generate(reading_years: int) -> _Demo:
         )
         return contract_id
 
-    def electricity(holders: list[_Person], series: str, end: date | None) -> None:
+    def electricity(holders: list[Person], series: str, end: date | None) -> None:
         owner = holders[0]
         start = date(REFERENCE_DAY.year - reading_years - rng.randint(1, 8), rng.randint(1, 12), 1)
         contract(holders, "electricity", start, end, payer=owner)
@@ -710,7 +296,7 @@ def _generate(reading_years: int) -> _Demo:
         hours = int((series_end - series_start) / timedelta(hours=1))
         demo.add_series(point_id, owner.personal_number, series_start, hours)
 
-    def fibre(person: _Person) -> None:
+    def fibre(person: Person) -> None:
         start = date(rng.randint(2016, 2023), rng.randint(1, 12), 1)
         contract([person], "fibre", start, None, payer=person)
         node_prefix = "VÅS" if person.city == "Västerås" else "UPS"
@@ -738,7 +324,7 @@ def _generate(reading_years: int) -> _Demo:
                 ended_at=None,
             )
 
-    for person in _PEOPLE:
+    for person in PEOPLE:
         if person.electricity is not None:
             # joint_b co-holds joint_a's electricity contract; the grid contract and the
             # readings are in joint_a's name. joint_a also has a fibre contract of her own.
@@ -779,7 +365,7 @@ def _generate(reading_years: int) -> _Demo:
 def _invoices(
     demo: _Demo,
     rng: random.Random,
-    payer: _Person,
+    payer: Person,
     customer_id: int,
     contract_id: int,
     kind: str,
@@ -820,7 +406,7 @@ def _invoices(
         month = next_month
 
 
-def _marketing(demo: _Demo, people: dict[str, _Person]) -> None:
+def _marketing(demo: _Demo, people: dict[str, Person]) -> None:
     tolvan = DEMO_SUBJECTS["tolvan"]
     only = DEMO_SUBJECTS["marketing_only"]
     nystrom, bjork, hedlund = (
