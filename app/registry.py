@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contract.vocabulary import Kind
 from workflows.access import AccessRequestWorkflow
-from workflows.case import CaseWorkflow
+from workflows.case.workflow import CaseBase
 from workflows.disposal import ExtractDisposalWorkflow
 from workflows.erasure import ErasureWorkflow, RetentionFollowUpWorkflow
 from workflows.intake import CASE_WORKFLOW_TYPES, IntakeWorkflow
@@ -17,7 +17,7 @@ from workflows.restriction import RestrictionWorkflow
 
 # The case workflows; which kind each one is comes from intake's table of type names
 # (CASE_WORKFLOW_TYPES, the one place a kind is tied to its workflow).
-_CASE_CLASSES: tuple[type[CaseWorkflow], ...] = (
+_CASE_CLASSES: tuple[type[CaseBase], ...] = (
     AccessRequestWorkflow,
     RectificationWorkflow,
     RestrictionWorkflow,
@@ -28,7 +28,7 @@ _CASE_CLASSES: tuple[type[CaseWorkflow], ...] = (
 )
 
 
-def _check_case_types() -> dict[Kind, type[CaseWorkflow]]:
+def _check_case_types() -> dict[Kind, type[CaseBase]]:
     """Intake starts cases by type name; a renamed class must not leave intake starting a type
     no worker runs. The workflows take their class name as type (no `name=` in their defn)."""
     named = {workflow.__name__: workflow for workflow in _CASE_CLASSES}
@@ -41,7 +41,7 @@ def _check_case_types() -> dict[Kind, type[CaseWorkflow]]:
     return {kind: named[name] for kind, name in CASE_WORKFLOW_TYPES.items()}
 
 
-CASE_WORKFLOWS: dict[Kind, type[CaseWorkflow]] = _check_case_types()
+CASE_WORKFLOWS: dict[Kind, type[CaseBase]] = _check_case_types()
 # Workflows that run beside a case rather than as one.
 SUPPORT_WORKFLOWS: tuple[type, ...] = (RetentionFollowUpWorkflow, ExtractDisposalWorkflow)
 WORKFLOWS: tuple[type, ...] = (IntakeWorkflow, *CASE_WORKFLOWS.values(), *SUPPORT_WORKFLOWS)

@@ -75,7 +75,7 @@ from infra.config import Settings
 from infra.db import Case, create_engine, sessionmaker
 from service.actions import ACTIONS
 from service.steps import step_for
-from workflows.case import CaseWorkflow
+from workflows.case.workflow import CaseBase
 from workflows.intake import IntakeWorkflow
 from workflows.public_access import PublicAccessWorkflow
 
@@ -619,7 +619,7 @@ class LoadDriver:
 
     async def _confirm_documents(self, run: RequestRun, handle: Handle) -> ActionResult:
         """The handler confirms the first document the search found (none: nothing found)."""
-        status = await handle.query(CaseWorkflow.status)
+        status = await handle.query(CaseBase.status)
         assert status.public is not None
         run.documents = [c.document_id for c in status.public.candidates[:1]]
         return await handle.execute_update(

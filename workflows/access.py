@@ -26,13 +26,10 @@ from contract.case import (
 from contract.policies import PERSISTENT, SHORT_TIMEOUT
 from contract.steps import BuildExtractInput, CollectInput, DeliverInput, PlanCollectionInput
 from contract.vocabulary import Channel, IdentityMethod
-from workflows.case import (
-    ENGINE,
-    PROPORTIONATE_IDENTITY_PATCH,
-    CaseWorkflow,
-    is_no_address,
-    is_no_mailbox,
-)
+from workflows.case.notices import is_no_address, is_no_mailbox
+from workflows.case.patches import PROPORTIONATE_IDENTITY_PATCH
+from workflows.case.state import ENGINE
+from workflows.case.workflow import CaseWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities

@@ -39,12 +39,9 @@ from contract.steps import (
     SystemWriteResult,
 )
 from contract.vocabulary import Kind
-from workflows.case import (
-    ART19_RESTRICTION_ERASURE_PATCH,
-    ENGINE,
-    CaseWorkflow,
-    WrongState,
-)
+from workflows.case.patches import ART19_RESTRICTION_ERASURE_PATCH
+from workflows.case.state import ENGINE, WrongState
+from workflows.case.workflow import CaseWorkflow
 from workflows.roles import StaffRoles
 
 with workflow.unsafe.imports_passed_through():

@@ -5,7 +5,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 from contract.case import CaseInput, CaseResult, CaseState, Outcome
-from workflows.case import ENGINE, CaseWorkflow
+from workflows.case.state import ENGINE
+from workflows.case.workflow import CaseWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.writes import WriteActivities

@@ -47,7 +47,8 @@ from contract.public_access import (
 from contract.public_request import DocumentQuery, PublicRequest
 from contract.roster import DelegationInput
 from contract.vocabulary import ReviewDecision
-from workflows.case import ENGINE, CaseWorkflow, WrongState
+from workflows.case.state import ENGINE, WrongState
+from workflows.case.workflow import CaseBase
 
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import DeadlineActivities
@@ -96,7 +97,7 @@ PUBLIC_LADDER_NOTICES = {
 
 
 @workflow.defn
-class PublicAccessWorkflow(CaseWorkflow):
+class PublicAccessWorkflow(CaseBase):
     """A request for official documents, from locating them to release, decision and appeal.
 
     registered -> locating -> awaiting_confirmation -> secrecy_review -> delivering
@@ -127,7 +128,7 @@ class PublicAccessWorkflow(CaseWorkflow):
     appeal_forwarded, appeal_dismissed.
     """
 
-    PATCHES = (*CaseWorkflow.PATCHES, COPIES_PREVIEW_PATCH, APPEAL_RECEIPT_PATCH)
+    PATCHES = (*CaseBase.PATCHES, COPIES_PREVIEW_PATCH, APPEAL_RECEIPT_PATCH)
 
     ANSWERED_STATES = DECIDED
     LADDER_NOTICES = PUBLIC_LADDER_NOTICES

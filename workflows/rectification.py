@@ -8,7 +8,7 @@ from contract.actions import ActionResult, DecideRectificationInput
 from contract.base import FIELDS_SV
 from contract.case import CaseInput, CaseResult, CaseState, Outcome
 from contract.vocabulary import RectificationDecision, RestrictionGround
-from workflows.case import ENGINE, WrongState
+from workflows.case.state import ENGINE, WrongState
 from workflows.restriction import RestrictionSteps
 
 with workflow.unsafe.imports_passed_through():

@@ -8,7 +8,9 @@ from contract.actions import ActionResult, LiftRestrictionInput, RecordRestricti
 from contract.case import CaseInput, CaseResult, CaseState, Outcome
 from contract.steps import SystemWriteResult
 from contract.vocabulary import RestrictionGround
-from workflows.case import ART19_RESTRICTION_ERASURE_PATCH, ENGINE, CaseWorkflow, WrongState
+from workflows.case.patches import ART19_RESTRICTION_ERASURE_PATCH
+from workflows.case.state import ENGINE, WrongState
+from workflows.case.workflow import CaseWorkflow
 
 # Patch id: a request without a ground asks the subject for one instead of assuming (a).
 RESTRICTION_GROUND_PATCH = "restriction-ground"

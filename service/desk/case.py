@@ -55,7 +55,9 @@ from service.desk.kit import (
     web_ui,
 )
 from service.problems import Problem
-from workflows.case import ANSWERED, ENGINE, REFUSABLE, WITHDRAWABLE
+from workflows.case.decisions import REFUSABLE
+from workflows.case.state import ANSWERED, ENGINE
+from workflows.case.withdrawal import WITHDRAWABLE
 
 log = structlog.get_logger("service.desk.case")
 router = APIRouter(include_in_schema=False)

@@ -30,7 +30,7 @@ from service.desk.kit import (
     signed_in_staff,
     web_ui,
 )
-from workflows.case import ANSWERED
+from workflows.case.state import ANSWERED
 
 router = APIRouter(include_in_schema=False)
 

@@ -25,7 +25,7 @@ from infra.config import Settings
 from infra.metrics import OPEN_CASES, OVERDUE_CASES
 from scripts.stack import running_stack
 from tests.helpers import free_port
-from workflows.case import ESCALATIONS_METRIC
+from workflows.case.clock import ESCALATIONS_METRIC
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
