@@ -24,14 +24,9 @@ from contract.erasure import (
 )
 from contract.steps import SystemWriteResult
 from systems.catalog import Catalog, SystemDecl
-from systems.connector import (
-    ErasurePlanItem,
-    erase_rows,
-    plan_erasure,
-    recipients_of_rows,
-    set_restriction,
-    subject_recipients,
-)
+from systems.erasure import ErasurePlanItem, erase_rows, plan_erasure
+from systems.recipients import recipients_of_rows, subject_recipients
+from systems.writes import set_restriction
 
 
 class ErasureActivities:

@@ -29,9 +29,9 @@ from contract.extracts import (
 from contract.steps import BuildExtractInput
 from contract.vocabulary import Channel
 from infra.adapters import HoldsCaseFiles
-from infra.disposal import ARCHIVED_SV, DocumentPlan, retention_sv
 from infra.recipients import RecipientsRegister
 from systems.catalog import CATEGORY_NAMES_SV, Catalog, TableDecl
+from systems.disposal import ARCHIVED_SV, DocumentPlan, retention_sv
 from systems.places import ARCHIVE, REGISTER
 
 # Tables longer than this are summarised in the HTML letter; every row is in the JSON file.
@@ -380,7 +380,7 @@ def _table_section(
         "label": table.label,
         "purpose": table.purpose,
         "legal_basis": table.legal_basis,
-        # Art. 15(1)(d): how long, as the document plan's disposal rule says (infra.disposal).
+        # Art. 15(1)(d): how long, as the document plan's disposal rule says (systems.disposal).
         "retention": retention_sv(plan, table.erasure.disposal if table.erasure else None),
         "source": table.source,
         "automated_decision": table.automated_decision,

@@ -15,13 +15,13 @@ from temporalio.exceptions import ApplicationError
 
 from contract.steps import SystemWriteInput, SystemWriteResult
 from systems.catalog import FIELD_CATEGORIES, Catalog
-from systems.connector import (
+from systems.recipients import subject_recipients
+from systems.writes import (
     WriteSummary,
     has_protected_identity,
     is_restricted,
     rectify_subject,
     set_restriction,
-    subject_recipients,
     suppress_marketing,
 )
 

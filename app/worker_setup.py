@@ -42,11 +42,11 @@ from infra.client import ConnectionSettingsError
 from infra.config import Settings, SettingsError
 from infra.db import create_engine, sessionmaker
 from infra.delegation import DelegationError
-from infra.disposal import DocumentPlanError, load_document_plan
 from infra.recipients import RecipientsError, load_recipients
 from infra.roster import RosterError
 from infra.schema import SchemaError, require_current
 from systems.catalog import Catalog, CatalogError, load_catalog
+from systems.disposal import DocumentPlanError, load_document_plan
 from systems.document_archive import load_archive
 from systems.places import load_register_place
 from workflows.guard import GuardUpdates

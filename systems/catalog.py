@@ -8,7 +8,7 @@ silently leave a table out of an access answer.
 The same files declare the other rights, so the connector's writes are configuration too: which
 columns hold a rectifiable field (``field``), the restriction and marketing-objection flags,
 which tables are portable, who received the rows, and what erasure does per table under which
-disposal rule of the document plan (infra.disposal). `validate_rectification` is the one place a
+disposal rule of the document plan (systems.disposal). `validate_rectification` is the one place a
 new value is checked.
 """
 
@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_core import ErrorDetails
 
 from contract.addresses import is_one_address
-from infra.disposal import DocumentPlan, Period, load_document_plan
 from infra.recipients import RecipientsRegister, load_recipients
+from systems.disposal import DocumentPlan, Period, load_document_plan
 
 ColumnCategory = Literal[
     "identifier",

@@ -39,7 +39,7 @@ from demo.people import DEMO_SUBJECTS
 from infra.config import Settings
 from infra.db import CaseEvent, create_engine, sessionmaker
 from systems.catalog import load_catalog
-from systems.connector import plan_erasure
+from systems.erasure import plan_erasure
 from tests.helpers import STARTER, Cli, status_of, submit, submit_access, wait_for_state
 from tests.serving import Desk
 

@@ -15,14 +15,9 @@ import yaml
 from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from demo.systems import REFERENCE_DAY, select_campaign_audience
 from systems.catalog import Catalog, SystemDecl
-from systems.connector import (
-    ErasurePlanItem,
-    collect_subject,
-    erase_rows,
-    erasure_order,
-    plan_erasure,
-    suppress_marketing,
-)
+from systems.connector import collect_subject
+from systems.erasure import ErasurePlanItem, erase_rows, erasure_order, plan_erasure
+from systems.writes import suppress_marketing
 
 from .conftest import WritableSystems
 

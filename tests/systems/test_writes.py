@@ -11,15 +11,13 @@ from demo.people import DEMO_SUBJECTS
 from demo.schemas import SYSTEM_TABLES
 from demo.systems import select_campaign_audience
 from systems.catalog import Catalog, SystemDecl
-from systems.connector import (
-    Recipients,
+from systems.recipients import Recipients, recipients_of_rows, subject_recipients
+from systems.writes import (
     WriteSummary,
     fields_held,
     is_restricted,
-    recipients_of_rows,
     rectify_subject,
     set_restriction,
-    subject_recipients,
     suppress_marketing,
 )
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from infra.disposal import (
+from systems.disposal import (
     ARCHIVED_SV,
     DisposalRule,
     DocumentPlanError,

@@ -28,7 +28,8 @@ from demo.people import DEMO_SUBJECTS
 from demo.systems import select_campaign_audience
 from infra.config import Settings
 from infra.db import create_engine
-from systems.connector import fields_held, is_restricted, subject_recipients
+from systems.recipients import subject_recipients
+from systems.writes import fields_held, is_restricted
 from tests.databases import sync_url
 from tests.helpers import record_history, status_of, submit, wait_for_state
 from tests.support.requests import in_system

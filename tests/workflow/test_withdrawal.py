@@ -18,7 +18,7 @@ from contract.public_access import ConfirmDocumentsInput
 from contract.vocabulary import Kind, RestrictionGround
 from demo.people import DEMO_SUBJECTS
 from infra.config import Settings
-from systems.connector import is_restricted
+from systems.writes import is_restricted
 from tests.helpers import record_history, status_of, submit, submit_access, wait_for_state
 from tests.serving import Desk
 from tests.support.requests import in_system, request_meter_letters
