@@ -7,13 +7,14 @@ from contract.vocabulary import Kind
 from workflows.access import AccessRequestWorkflow
 from workflows.case.workflow import CaseBase
 from workflows.disposal import ExtractDisposalWorkflow
-from workflows.erasure import ErasureWorkflow, RetentionFollowUpWorkflow
+from workflows.erasure import ErasureWorkflow
 from workflows.intake import CASE_WORKFLOW_TYPES, IntakeWorkflow
 from workflows.objection import ObjectionWorkflow
 from workflows.portability import PortabilityWorkflow
 from workflows.public_access import PublicAccessWorkflow
 from workflows.rectification import RectificationWorkflow
 from workflows.restriction import RestrictionWorkflow
+from workflows.retention import RetentionFollowUpWorkflow
 
 # The case workflows; which kind each one is comes from intake's table of type names
 # (CASE_WORKFLOW_TYPES, the one place a kind is tied to its workflow).

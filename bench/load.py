@@ -55,6 +55,7 @@ from bench.throwaway import HANDLERS, TEAM_LEADS
 from contract import search
 from contract.actions import ActionResult
 from contract.case import CaseResult, CaseState, Outcome
+from contract.handling import CONFIRM_DOCUMENTS, REVIEW_DOCUMENT
 from contract.intake import FieldChange, RequestDetails, SubmitRequestInput, SubmitRequestResult
 from contract.public_access import ConfirmDocumentsInput, ReviewDocumentInput
 from contract.public_request import Contact, DocumentQuery, PublicRequest
@@ -77,7 +78,6 @@ from service.actions import ACTIONS
 from service.steps import step_for
 from workflows.case.workflow import CaseBase
 from workflows.intake import IntakeWorkflow
-from workflows.public_access import PublicAccessWorkflow
 
 T = TypeVar("T", bound=BaseModel)
 KINDS: tuple[Kind, ...] = tuple(Kind)
@@ -622,10 +622,12 @@ class LoadDriver:
         status = await handle.query(CaseBase.status)
         assert status.public is not None
         run.documents = [c.document_id for c in status.public.candidates[:1]]
-        return await handle.execute_update(
-            PublicAccessWorkflow.confirm_documents,
+        answer: ActionResult = await handle.execute_update(
+            CONFIRM_DOCUMENTS.update,
             ConfirmDocumentsInput(handler=run.request.handler, document_ids=run.documents),
+            result_type=ActionResult,
         )
+        return answer
 
     async def _release_documents(self, run: RequestRun, handle: Handle) -> None:
         """The secrecy review: nothing in the confirmed documents is secret."""
@@ -633,7 +635,7 @@ class LoadDriver:
             if document in run.reviewed:
                 continue
             await handle.execute_update(
-                PublicAccessWorkflow.review_document,
+                REVIEW_DOCUMENT.update,
                 ReviewDocumentInput(
                     handler=run.request.handler,
                     document_id=document,

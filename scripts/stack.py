@@ -396,7 +396,7 @@ def demo_step(kind: str, state: str, handler: str) -> tuple[str, list[str]] | No
     step = step_for(Kind(kind), CaseState(state))
     if step is None:
         return None
-    command = CLI_COMMANDS.get(step.update, step.update.replace("_", "-"))
+    command = CLI_COMMANDS.get(step.update, step.action.path)
     options = [part for name, value in step.body.items() for part in (f"--{name}", value)]
     who = step.taken_by(handler, holding(get_settings().roster, Role.TEAM_LEAD))
     return who, [command, *options]

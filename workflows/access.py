@@ -23,6 +23,7 @@ from contract.case import (
     IdentityBasis,
     Outcome,
 )
+from contract.handling import APPROVE_RELEASE, REQUEST_CHANGES
 from contract.policies import PERSISTENT, SHORT_TIMEOUT
 from contract.steps import BuildExtractInput, CollectInput, DeliverInput, PlanCollectionInput
 from contract.vocabulary import Channel, IdentityMethod
@@ -102,27 +103,25 @@ class AccessRequestWorkflow(CaseWorkflow):
 
     # --- updates ---------------------------------------------------------------------------
 
-    @workflow.update
+    @workflow.update(name=APPROVE_RELEASE.update)
     async def approve_release(self, action: ApproveReleaseInput) -> ActionResult:
-        await self._take_decision("approve_release", action.handler)
+        await self._take_decision_for(APPROVE_RELEASE, action.handler)
         self._review = action
         return await self._after(CaseState.AWAITING_REVIEW)
 
     @approve_release.validator
     def _validate_approve_release(self, action: ApproveReleaseInput) -> None:
-        self._require_open(CaseState.AWAITING_REVIEW, "approve the release")
-        self._check_role(action.handler, "approve_release")
+        self._check_decision(APPROVE_RELEASE, CaseState.AWAITING_REVIEW, action.handler)
 
-    @workflow.update
+    @workflow.update(name=REQUEST_CHANGES.update)
     async def request_changes(self, action: RequestChangesInput) -> ActionResult:
-        await self._take_decision("request_changes", action.handler)
+        await self._take_decision_for(REQUEST_CHANGES, action.handler)
         self._review = action
         return await self._after(CaseState.AWAITING_REVIEW)
 
     @request_changes.validator
     def _validate_request_changes(self, action: RequestChangesInput) -> None:
-        self._require_open(CaseState.AWAITING_REVIEW, "request changes")
-        self._check_role(action.handler, "request_changes")
+        self._check_decision(REQUEST_CHANGES, CaseState.AWAITING_REVIEW, action.handler)
 
     # --- steps -----------------------------------------------------------------------------
 

@@ -18,6 +18,16 @@ from contract.case import (
     Escalation,
     Outcome,
 )
+from contract.handling import (
+    APPROVE_RELEASE,
+    CONFIRM_DOCUMENTS,
+    MAKE_FORMAL_DECISION,
+    RECORD_DECISION_RECEIPT,
+    REGISTER_APPEAL,
+    REQUEST_FORMAL_DECISION,
+    REVIEW_DOCUMENT,
+    SEARCH_AGAIN,
+)
 from contract.policies import PERSISTENT, SHORT_TIMEOUT
 from contract.public_access import (
     AppealInput,
@@ -213,26 +223,25 @@ class PublicAccessWorkflow(CaseBase):
 
     # --- updates ---------------------------------------------------------------------------
 
-    @workflow.update
+    @workflow.update(name=SEARCH_AGAIN.update)
     async def search_again(self, action: SearchAgainInput) -> ActionResult:
-        await self._take_decision("search_again", action.handler)
+        await self._take_decision_for(SEARCH_AGAIN, action.handler)
         self._choice = action
         return await self._after(CaseState.AWAITING_CONFIRMATION)
 
     @search_again.validator
     def _validate_search_again(self, action: SearchAgainInput) -> None:
-        self._require_open(CaseState.AWAITING_CONFIRMATION, "search again")
-        self._check_role(action.handler, "search_again")
+        self._check_decision(SEARCH_AGAIN, CaseState.AWAITING_CONFIRMATION, action.handler)
 
-    @workflow.update
+    @workflow.update(name=CONFIRM_DOCUMENTS.update)
     async def confirm_documents(self, action: ConfirmDocumentsInput) -> ActionResult:
-        await self._take_decision("confirm_documents", action.handler)
+        await self._take_decision_for(CONFIRM_DOCUMENTS, action.handler)
         self._choice = action
         return await self._after(CaseState.AWAITING_CONFIRMATION)
 
     @confirm_documents.validator
     def _validate_confirm_documents(self, action: ConfirmDocumentsInput) -> None:
-        self._require_open(CaseState.AWAITING_CONFIRMATION, "confirm the documents")
+        self._require_open(CaseState.AWAITING_CONFIRMATION, CONFIRM_DOCUMENTS.what)
         found = {c.document_id for c in self._candidates}
         if not action.document_ids and found:
             raise WrongState(
@@ -245,15 +254,15 @@ class PublicAccessWorkflow(CaseBase):
                 f"case {self._case.case_number}: document {', '.join(map(str, missing))} is not "
                 "among the documents found; search again to add it"
             )
-        self._check_role(action.handler, "confirm_documents")
+        self._check_role(action.handler, CONFIRM_DOCUMENTS.role_action)
 
-    @workflow.update
+    @workflow.update(name=REVIEW_DOCUMENT.update)
     async def review_document(self, action: ReviewDocumentInput) -> ActionResult:
         # Held while the roster is read, so no other review of it, and no end of the review
         # step, comes in between.
         self._checking.add(action.document_id)
         try:
-            await self._authorize(action.handler, "review_document")
+            await self._authorize(action.handler, REVIEW_DOCUMENT.role_action)
         finally:
             self._checking.discard(action.document_id)
         withheld = action.decision is ReviewDecision.WITHHOLD
@@ -324,12 +333,12 @@ class PublicAccessWorkflow(CaseBase):
                 f"case {number}: document {action.document_id} is being reviewed by someone "
                 "else right now"
             )
-        self._check_role(action.handler, "review_document")
+        self._check_role(action.handler, REVIEW_DOCUMENT.role_action)
 
-    @workflow.update
+    @workflow.update(name=APPROVE_RELEASE.update)
     async def approve_release(self, action: ApproveReleaseInput) -> ActionResult:
         """The handler has seen the copies and the letter as they will go: send them."""
-        await self._take_decision("approve_release", action.handler)
+        await self._take_decision_for(APPROVE_RELEASE, action.handler)
         self._copies_released = action
         return await self._after(CaseState.AWAITING_REVIEW)
 
@@ -347,22 +356,23 @@ class PublicAccessWorkflow(CaseBase):
                 f"case {self._case.case_number}: a review is being changed; look at the copies "
                 "again when it is done"
             )
-        self._check_role(action.handler, "approve_release")
+        self._check_role(action.handler, APPROVE_RELEASE.role_action)
 
-    @workflow.update
+    @workflow.update(name=REQUEST_FORMAL_DECISION.update)
     async def request_formal_decision(self, action: RequestFormalDecisionInput) -> ActionResult:
-        await self._take_decision("request_formal_decision", action.handler)
+        await self._take_decision_for(REQUEST_FORMAL_DECISION, action.handler)
         self._formal_request = action
         return await self._after(CaseState.AWAITING_DECISION_REQUEST)
 
     @request_formal_decision.validator
     def _validate_request_formal_decision(self, action: RequestFormalDecisionInput) -> None:
-        self._require_open(CaseState.AWAITING_DECISION_REQUEST, "ask for a formal decision")
-        self._check_role(action.handler, "request_formal_decision")
+        self._check_decision(
+            REQUEST_FORMAL_DECISION, CaseState.AWAITING_DECISION_REQUEST, action.handler
+        )
 
-    @workflow.update
+    @workflow.update(name=MAKE_FORMAL_DECISION.update)
     async def make_formal_decision(self, action: FormalDecisionInput) -> ActionResult:
-        await self._take_decision("make_formal_decision", action.handler)
+        await self._take_decision_for(MAKE_FORMAL_DECISION, action.handler)
         try:
             # The register as it stands now: a delegation revoked since it was read is void.
             await self._require_delegate(action.handler, "make the formal decision")
@@ -374,16 +384,16 @@ class PublicAccessWorkflow(CaseBase):
 
     @make_formal_decision.validator
     def _validate_make_formal_decision(self, action: FormalDecisionInput) -> None:
-        self._require_open(CaseState.AWAITING_FORMAL_DECISION, "make the formal decision")
+        self._require_open(CaseState.AWAITING_FORMAL_DECISION, MAKE_FORMAL_DECISION.what)
         if self._staff is None and action.handler not in self._delegates:
             # A case from before roles; since, the roster's roles include the delegations.
             raise self._no_delegation(action.handler, "make the formal decision")
-        self._check_role(action.handler, "make_formal_decision")
+        self._check_role(action.handler, MAKE_FORMAL_DECISION.role_action)
 
-    @workflow.update
+    @workflow.update(name=REGISTER_APPEAL.update)
     async def register_appeal(self, action: RegisterAppealInput) -> ActionResult:
         try:
-            await self._take_decision("register_appeal", action.handler)
+            await self._take_decision_for(REGISTER_APPEAL, action.handler)
         except WrongState as error:
             if self._state is CaseState.CLOSED:
                 raise self._closed_meanwhile() from error
@@ -409,7 +419,7 @@ class PublicAccessWorkflow(CaseBase):
 
     @register_appeal.validator
     def _validate_register_appeal(self, action: RegisterAppealInput) -> None:
-        self._require_open(CaseState.AWAITING_APPEAL, "register an appeal")
+        self._require_open(CaseState.AWAITING_APPEAL, REGISTER_APPEAL.what)
         number = self._case.case_number
         sent = (
             self._window.received_on
@@ -430,13 +440,13 @@ class PublicAccessWorkflow(CaseBase):
         # Stockholm is at most two hours ahead of UTC: no day later than this has begun there.
         if action.received_on > (workflow.now() + timedelta(hours=2)).date():
             raise WrongState(f"case {number}: {action.received_on} is in the future")
-        self._check_role(action.handler, "register_appeal")
+        self._check_role(action.handler, REGISTER_APPEAL.role_action)
 
-    @workflow.update
+    @workflow.update(name=RECORD_DECISION_RECEIPT.update)
     async def record_decision_receipt(self, action: RecordDecisionReceiptInput) -> ActionResult:
         """The day a decision sent by letter reached the requester, shown (a receipt, their
         word): the appeal period runs from it (FL 44 §)."""
-        await self._authorize(action.handler, "register_appeal")
+        await self._authorize(action.handler, RECORD_DECISION_RECEIPT.role_action)
         self._revalidate(self._validate_record_decision_receipt, action)
         self._receipt = action
         await workflow.wait_condition(lambda: not self._receipt_pending)
@@ -454,7 +464,7 @@ class PublicAccessWorkflow(CaseBase):
             raise WrongState(f"case {number}: the decision went out on {sent}, not before")
         if action.received_on > (workflow.now() + timedelta(hours=2)).date():
             raise WrongState(f"case {number}: {action.received_on} is in the future")
-        self._check_role(action.handler, "register_appeal")
+        self._check_role(action.handler, RECORD_DECISION_RECEIPT.role_action)
 
     # --- steps -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from temporalio import workflow
 from contract.actions import ActionResult, DecideRectificationInput
 from contract.base import FIELDS_SV
 from contract.case import CaseInput, CaseResult, CaseState, Outcome
+from contract.handling import DECIDE_RECTIFICATION
 from contract.vocabulary import RectificationDecision, RestrictionGround
 from workflows.case.state import ENGINE, WrongState
 from workflows.restriction import RestrictionSteps
@@ -86,7 +87,7 @@ class RectificationWorkflow(RestrictionSteps):
             actor, action = ENGINE, "restriction_lifted"
         return await self._answer(ruling, accepted, actor=actor, action=action)
 
-    @workflow.update
+    @workflow.update(name=DECIDE_RECTIFICATION.update)
     async def decide_rectification(self, action: DecideRectificationInput) -> ActionResult:
         await self._take_decision(_role_action(action), action.handler)
         self._ruling = action
@@ -94,7 +95,7 @@ class RectificationWorkflow(RestrictionSteps):
 
     @decide_rectification.validator
     def _validate_decide_rectification(self, action: DecideRectificationInput) -> None:
-        self._require_open(CaseState.AWAITING_DECISION, "decide on the rectification")
+        self._require_open(CaseState.AWAITING_DECISION, DECIDE_RECTIFICATION.what)
         requested = {change.field for change in self._case.details.changes}
         if action.decision is RectificationDecision.PARTLY:
             if not action.accepted_fields or not set(action.accepted_fields) < requested:

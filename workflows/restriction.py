@@ -6,6 +6,7 @@ from temporalio import workflow
 
 from contract.actions import ActionResult, LiftRestrictionInput, RecordRestrictionGroundInput
 from contract.case import CaseInput, CaseResult, CaseState, Outcome
+from contract.handling import LIFT_RESTRICTION, RECORD_RESTRICTION_GROUND
 from contract.steps import SystemWriteResult
 from contract.vocabulary import RestrictionGround
 from workflows.case.patches import ART19_RESTRICTION_ERASURE_PATCH
@@ -157,9 +158,9 @@ class RestrictionWorkflow(RestrictionSteps):
         await self._resume("clarification", on=answer.received_on)
         return answer.ground
 
-    @workflow.update
+    @workflow.update(name=RECORD_RESTRICTION_GROUND.update)
     async def record_restriction_ground(self, action: RecordRestrictionGroundInput) -> ActionResult:
-        await self._take_decision("record_restriction_ground", action.handler)
+        await self._take_decision_for(RECORD_RESTRICTION_GROUND, action.handler)
         self._ground_answer = action
         return await self._after(CaseState.AWAITING_DECISION)
 
@@ -170,17 +171,16 @@ class RestrictionWorkflow(RestrictionSteps):
                 f"case {self._case.case_number} waits for no ground: the request named one, or "
                 "it has been recorded"
             )
-        self._require_open(CaseState.AWAITING_DECISION, "record the ground")
+        self._require_open(CaseState.AWAITING_DECISION, RECORD_RESTRICTION_GROUND.what)
         self._check_answer_day(action.received_on, "the answer arrived")
-        self._check_role(action.handler, "record_restriction_ground")
+        self._check_role(action.handler, RECORD_RESTRICTION_GROUND.role_action)
 
-    @workflow.update
+    @workflow.update(name=LIFT_RESTRICTION.update)
     async def lift_restriction(self, action: LiftRestrictionInput) -> ActionResult:
-        await self._take_decision("lift_restriction", action.handler)
+        await self._take_decision_for(LIFT_RESTRICTION, action.handler)
         self._lift_request = action
         return await self._after(CaseState.RESTRICTED)
 
     @lift_restriction.validator
     def _validate_lift_restriction(self, action: LiftRestrictionInput) -> None:
-        self._require_open(CaseState.RESTRICTED, "lift the restriction")
-        self._check_role(action.handler, "lift_restriction")
+        self._check_decision(LIFT_RESTRICTION, CaseState.RESTRICTED, action.handler)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from contract import handling
 from contract.case import CaseState, Escalation, Outcome
 from contract.vocabulary import (
     Channel,
@@ -171,33 +172,9 @@ FIELDS: dict[str, str] = {
     "document_id": "Handling",
 }
 
-# Each action as its form's heading and button.
+# Each action as its form's heading and button (the action table's words).
 ACTIONS: dict[str, tuple[str, str]] = {
-    "verify_identity": ("Styrk identiteten", "Registrera identitet"),
-    "close_unverified": ("Avsluta utan styrkt identitet", "Avsluta ärendet"),
-    "approve_release": ("Godkänn och skicka", "Godkänn och skicka"),
-    "request_changes": ("Begär ändringar", "Skicka tillbaka"),
-    "record_manual_delivery": ("Registrera leverans för hand", "Registrera leverans"),
-    "decide_rectification": ("Beslut om rättelse", "Fatta beslut"),
-    "record_restriction_ground": ("Grund för begränsningen (art. 18.1)", "Registrera grund"),
-    "lift_restriction": ("Häv begränsningen (art. 18.3)", "Häv begränsningen"),
-    "prepare_erasure_plan": ("Ta fram raderingsplan", "Ta fram plan"),
-    "approve_erasure_plan": ("Godkänn raderingsplanen", "Godkänn planen"),
-    "reject_erasure_plan": ("Skicka tillbaka raderingsplanen", "Skicka tillbaka"),
-    "refuse": ("Vägra (art. 12.5)", "Vägra"),
-    "withdraw": ("Registrera återkallelse", "Registrera återkallelse"),
-    "extend": ("Förläng tidsfristen (art. 12.3)", "Förläng"),
-    "ask_clarification": ("Begär förtydligande", "Skicka frågan"),
-    "record_clarification": ("Registrera förtydligande", "Registrera"),
-    "reassign": ("Lämna över ärendet", "Lämna över"),
-    "confirm_documents": ("Bekräfta handlingarna", "Bekräfta"),
-    "request_formal_decision": ("Begäran om överklagbart beslut", "Registrera begäran"),
-    "make_formal_decision": ("Fatta formellt beslut", "Fatta beslut"),
-    "register_appeal": ("Registrera överklagande", "Registrera"),
-    "record_decision_receipt": ("Registrera att beslutet tagits emot", "Registrera"),
-    "record_disposal_decision": ("Registrera gallringsbeslut", "Registrera"),
-    "link": ("Koppla ihop med ett annat ärende", "Koppla ihop"),
-    "review_document": ("Sekretessprövning av en handling", "Spara prövningen"),
+    action.update: (action.title_sv, action.button_sv) for action in handling.ACTIONS
 }
 
 # What each step of the trail was, as the timeline tells it.

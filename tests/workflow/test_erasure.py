@@ -41,10 +41,11 @@ from demo.systems import seed_demo_systems
 from infra.config import Settings
 from infra.db import create_engine
 from systems.catalog import load_catalog
-from systems.connector import is_restricted, plan_erasure
+from systems.erasure import plan_erasure
+from systems.writes import is_restricted
 from tests.databases import system_urls
 from tests.helpers import record_history, status_of, submit, wait_for_state
-from workflows.erasure import RetentionFollowUpWorkflow
+from workflows.retention import RetentionFollowUpWorkflow
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 

@@ -26,6 +26,7 @@ from contract.case import (
     RecordClarificationInput,
     RecordDeadlineInput,
 )
+from contract.handling import ASK_CLARIFICATION, EXTEND, RECORD_CLARIFICATION
 from contract.policies import PERSISTENT, SHORT_TIMEOUT, run_here_or_queued
 from contract.vocabulary import Kind
 from workflows.case.patches import CLOCK_EVENTS_LOCAL_PATCH, ESCALATION_LADDER_PATCH
@@ -78,11 +79,11 @@ class CaseClock(CaseCore):
     # Who is told at each step of the ladder.
     LADDER_NOTICES: Mapping[Escalation, tuple[tuple[str, str], ...]] = LADDER_NOTICES
 
-    @workflow.update
+    @workflow.update(name=EXTEND.update)
     async def extend(self, action: ExtendInput) -> ActionResult:
         self._extending = True
         try:
-            await self._authorize(action.handler, "extend")
+            await self._authorize(action.handler, EXTEND.role_action)
             self._still_running_clock()
             async with self._clock_lock:
                 new = await self._plan_deadline(extended=True)
@@ -145,13 +146,13 @@ class CaseClock(CaseCore):
                 f"case {number}: the original deadline {self._deadline} has passed; an "
                 "extension is possible only before it (Art. 12(3))"
             )
-        self._check_role(action.handler, "extend")
+        self._check_role(action.handler, EXTEND.role_action)
 
-    @workflow.update
+    @workflow.update(name=ASK_CLARIFICATION.update)
     async def ask_clarification(self, action: AskClarificationInput) -> ActionResult:
         self._clarifying = True
         try:
-            await self._authorize(action.handler, "ask_clarification")
+            await self._authorize(action.handler, ASK_CLARIFICATION.role_action)
             self._still_running_clock()
             key = str(self._clarifications + 1)
             counts = await self._ask_subject(
@@ -183,11 +184,11 @@ class CaseClock(CaseCore):
             raise WrongState(f"case {number} has no running clock")
         if self._clarification is not None or self._clarifying:
             raise WrongState(f"case {number} already waits for a clarification")
-        self._check_role(action.handler, "ask_clarification")
+        self._check_role(action.handler, ASK_CLARIFICATION.role_action)
 
-    @workflow.update
+    @workflow.update(name=RECORD_CLARIFICATION.update)
     async def record_clarification(self, action: RecordClarificationInput) -> ActionResult:
-        await self._authorize(action.handler, "record_clarification")
+        await self._authorize(action.handler, RECORD_CLARIFICATION.role_action)
         # Checked again: another handler may have recorded it meanwhile.
         self._revalidate(self._validate_record_clarification, action)
         self._clarification = None
@@ -200,7 +201,7 @@ class CaseClock(CaseCore):
         if self._clarification is None:
             raise WrongState(f"case {self._case.case_number} waits for no clarification")
         self._check_answer_day(action.received_on, "the answer arrived")
-        self._check_role(action.handler, "record_clarification")
+        self._check_role(action.handler, RECORD_CLARIFICATION.role_action)
 
     def _still_running_clock(self) -> None:
         """Handler check after the roster was read: the request was not answered meanwhile."""

@@ -8,9 +8,10 @@ from datetime import date, timedelta
 
 from temporalio import workflow
 
-from contract import search
+from contract import handling, search
 from contract.actions import ActionResult, RecordManualDeliveryInput, RefuseInput
 from contract.case import CaseState, ReassignInput
+from contract.handling import LINK, REASSIGN, RECORD_MANUAL_DELIVERY, REFUSE
 from contract.public_access import LinkCaseInput
 from workflows.case.state import CaseCore, WrongState
 
@@ -36,9 +37,9 @@ class Decisions(CaseCore):
                 f"case {number}: {day} is before the request came in; give the day {what}"
             )
 
-    @workflow.update
+    @workflow.update(name=REFUSE.update)
     async def refuse(self, action: RefuseInput) -> ActionResult:
-        await self._take_decision("refuse", action.handler)
+        await self._take_decision_for(REFUSE, action.handler)
         state = self._state
         self._refusal = action
         return await self._after(state)
@@ -53,21 +54,21 @@ class Decisions(CaseCore):
                 f"case {self._case.case_number} is {self._state.value}; a request can be "
                 "refused only while a handler's decision is pending"
             )
-        self._require_open(self._state, "refuse the request")
-        self._check_role(action.handler, "refuse")
+        self._check_decision(REFUSE, self._state, action.handler)
 
-    @workflow.update
+    @workflow.update(name=RECORD_MANUAL_DELIVERY.update)
     async def record_manual_delivery(self, action: RecordManualDeliveryInput) -> ActionResult:
-        await self._take_decision("record_manual_delivery", action.handler)
+        await self._take_decision_for(RECORD_MANUAL_DELIVERY, action.handler)
         self._manual = action
         return await self._after(CaseState.AWAITING_MANUAL_DELIVERY)
 
     @record_manual_delivery.validator
     def _validate_record_manual_delivery(self, action: RecordManualDeliveryInput) -> None:
-        self._require_open(CaseState.AWAITING_MANUAL_DELIVERY, "record a manual delivery")
-        self._check_role(action.handler, "record_manual_delivery")
+        self._check_decision(
+            RECORD_MANUAL_DELIVERY, CaseState.AWAITING_MANUAL_DELIVERY, action.handler
+        )
 
-    @workflow.update
+    @workflow.update(name=REASSIGN.update)
     async def reassign(self, action: ReassignInput) -> ActionResult:
         await self._authorize(action.handler, self._reassigning(action))
         # Checked again against the roster as it stands now, and the case as it is now.
@@ -93,9 +94,9 @@ class Decisions(CaseCore):
         mine = self._assignee is not None and self._assignee.casefold() == action.handler.casefold()
         return "hand_on" if mine else "reassign"
 
-    @workflow.update
+    @workflow.update(name=LINK.update)
     async def link(self, action: LinkCaseInput) -> ActionResult:
-        await self._authorize(action.handler, "link")
+        await self._authorize(action.handler, LINK.role_action)
         self._revalidate(self._validate_link, action)
         if action.other not in self._links:
             self._links.append(action.other)
@@ -110,7 +111,7 @@ class Decisions(CaseCore):
             raise WrongState(f"case {self._case.case_number} is closed")
         if action.other == self._case.case_number:
             raise WrongState(f"case {self._case.case_number} cannot be linked with itself")
-        self._check_role(action.handler, "link")
+        self._check_role(action.handler, LINK.role_action)
 
     def _refusal_blocked(self) -> str | None:
         """Why this kind can never be refused, if it cannot (a hook for subclasses)."""
@@ -159,6 +160,18 @@ class Decisions(CaseCore):
         # The case goes to whoever takes its first decision, if they may be assigned cases.
         if self._assignee is None and self._may(handler, "take_case"):
             self._assignee = handler
+
+    def _check_decision(
+        self, action: handling.Action, state: CaseState, handler: str, *, what: str = ""
+    ) -> None:
+        """Validator of a decision: the case waits in `state` for this one, nobody has taken
+        it, and the roster the case read last allows `handler` the action's role."""
+        self._require_open(state, what or action.what)
+        self._check_role(handler, action.role_action)
+
+    async def _take_decision_for(self, action: handling.Action, handler: str) -> None:
+        """Take the decision `action` is, for `handler` (see `_take_decision`)."""
+        await self._take_decision(action.role_action, handler)
 
     async def _after(self, state: CaseState) -> ActionResult:
         """Return once the workflow has acted on the decision, so the caller sees the new state."""

@@ -19,6 +19,7 @@ from contract.case import (
     IdentityRecord,
     Outcome,
 )
+from contract.handling import CLOSE_UNVERIFIED, VERIFY_IDENTITY
 from contract.policies import PERSISTENT, SHORT_TIMEOUT
 from contract.steps import ConfirmEidInput
 from contract.vocabulary import IdentityMethod
@@ -43,9 +44,9 @@ class Identity(CaseCore):
             )
         return subject
 
-    @workflow.update
+    @workflow.update(name=VERIFY_IDENTITY.update)
     async def verify_identity(self, action: VerifyIdentityInput) -> ActionResult:
-        await self._take_decision("verify_identity", action.handler)
+        await self._take_decision_for(VERIFY_IDENTITY, action.handler)
         self._supplied_on = action.supplied_on
         self._identity = IdentityRecord(
             method=action.method, verified_by=action.handler, verified_at=workflow.now()
@@ -54,20 +55,19 @@ class Identity(CaseCore):
 
     @verify_identity.validator
     def _validate_verify_identity(self, action: VerifyIdentityInput) -> None:
-        self._require_open(CaseState.AWAITING_IDENTITY, "verify identity")
+        self._require_open(CaseState.AWAITING_IDENTITY, VERIFY_IDENTITY.what)
         self._check_answer_day(action.supplied_on, "the proof was supplied")
-        self._check_role(action.handler, "verify_identity")
+        self._check_role(action.handler, VERIFY_IDENTITY.role_action)
 
-    @workflow.update
+    @workflow.update(name=CLOSE_UNVERIFIED.update)
     async def close_unverified(self, action: CloseUnverifiedInput) -> ActionResult:
-        await self._take_decision("close_unverified", action.handler)
+        await self._take_decision_for(CLOSE_UNVERIFIED, action.handler)
         self._unverified = action
         return await self._after(CaseState.AWAITING_IDENTITY)
 
     @close_unverified.validator
     def _validate_close_unverified(self, action: CloseUnverifiedInput) -> None:
-        self._require_open(CaseState.AWAITING_IDENTITY, "close a case as unverified")
-        self._check_role(action.handler, "close_unverified")
+        self._check_decision(CLOSE_UNVERIFIED, CaseState.AWAITING_IDENTITY, action.handler)
 
     async def _establish_identity(self) -> bool:
         """True once identity is proven; False if the case was closed unverified or refused."""

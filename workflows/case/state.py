@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from contract import handling
 from contract.actions import (
     ActionResult,
     CloseUnverifiedInput,
@@ -219,6 +220,12 @@ class CaseCore(StaffRoles):
         def _subject(self) -> str: ...
 
         async def _take_decision(self, action: str, handler: str) -> None: ...
+
+        async def _take_decision_for(self, action: handling.Action, handler: str) -> None: ...
+
+        def _check_decision(
+            self, action: handling.Action, state: CaseState, handler: str, *, what: str = ""
+        ) -> None: ...
 
         async def _tell_staff(
             self, role: str, event: str, *, key: str = "", detail: str = ""

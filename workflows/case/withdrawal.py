@@ -13,6 +13,7 @@ from temporalio.exceptions import ActivityError
 
 from contract.actions import ActionResult, WithdrawInput
 from contract.case import CaseResult, CaseState, Outcome
+from contract.handling import WITHDRAW
 from workflows.case.patches import WITHDRAWAL_PATCH
 from workflows.case.state import ENGINE, CaseCore, WrongState
 
@@ -42,11 +43,11 @@ WITHDRAWABLE = frozenset(
 class Withdrawal(CaseCore):
     """The `withdraw` update and the run that a withdrawal can end."""
 
-    @workflow.update
+    @workflow.update(name=WITHDRAW.update)
     async def withdraw(self, action: WithdrawInput) -> ActionResult:
         """The subject (or requester) withdraws the request: recorded at once; the case stops
         what it does at the next point where it can, confirms, and closes as withdrawn."""
-        await self._authorize(action.handler, "withdraw")
+        await self._authorize(action.handler, WITHDRAW.role_action)
         self._revalidate(self._validate_withdraw, action)
         self._withdrawal = action
         day = action.received_on or workflow.now().date()
@@ -76,7 +77,7 @@ class Withdrawal(CaseCore):
                 "is still open"
             )
         self._check_answer_day(action.received_on, "the withdrawal arrived")
-        self._check_role(action.handler, "withdraw")
+        self._check_role(action.handler, WITHDRAW.role_action)
 
     def _withdrawal_blocked(self) -> str | None:
         """Why this kind can never be withdrawn, if it cannot (a hook for subclasses)."""
