@@ -28,23 +28,16 @@ from activities.writes import WriteActivities
 from app.registry import WORKFLOWS as CATALOG
 from demo.people import population_register
 from infra import plugins
-from infra.adapters import (
-    EmailChannel,
-    HoldsCaseFiles,
-    OutboxEmail,
-    OutboxStaff,
-    SmtpEmail,
-    SmtpServer,
-    SmtpStaff,
-    StaffChannel,
-)
+from infra.adapters import EmailChannel, HoldsCaseFiles, StaffChannel
 from infra.client import ConnectionSettingsError
 from infra.config import Settings, SettingsError
 from infra.db import create_engine, sessionmaker
 from infra.delegation import DelegationError
+from infra.outbox import OutboxEmail, OutboxStaff
 from infra.recipients import RecipientsError, load_recipients
 from infra.roster import RosterError
 from infra.schema import SchemaError, require_current
+from infra.smtp import SmtpEmail, SmtpServer, SmtpStaff
 from systems.catalog import Catalog, CatalogError, load_catalog
 from systems.disposal import DocumentPlanError, load_document_plan
 from systems.document_archive import load_archive

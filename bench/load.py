@@ -70,10 +70,10 @@ from contract.vocabulary import (
 )
 from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from demo.schemas import SYSTEM_TABLES
-from infra.adapters import FakeEidProvider
 from infra.audit import chain_key, verify as verify_chain
 from infra.config import Settings
 from infra.db import Case, create_engine, sessionmaker
+from infra.outbox import FakeEidProvider
 from service.actions import ACTIONS
 from service.steps import step_for
 from workflows.case.workflow import CaseBase

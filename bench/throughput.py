@@ -55,7 +55,7 @@ from contract.case import Outcome
 from contract.intake import SubmitRequestInput
 from contract.vocabulary import Channel, IdentityMethod, Kind
 from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
-from infra.adapters import FakeEidProvider
+from infra.outbox import FakeEidProvider
 from workflows.access import AccessRequestWorkflow
 from workflows.intake import IntakeWorkflow
 

@@ -56,8 +56,8 @@ from contract.vocabulary import Channel, IdentityMethod, Kind
 from demo.people import FILLER_SUBJECTS
 from demo.schemas import SYSTEM_TABLES
 from demo.systems import REFERENCE_DAY
-from infra.adapters import FakeEidProvider
 from infra.config import Settings
+from infra.outbox import FakeEidProvider
 from workflows.intake import IntakeWorkflow
 
 SECTION = "volume"

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from infra.adapters import DemoPopulationRegister, SparAddress, SparPerson
+from infra.adapters import SparAddress, SparPerson
+from infra.outbox import DemoPopulationRegister
 
 # Role -> canonical identity number. All numbers are fictional; 191212121212 is Skatteverket's
 # well-known test number.

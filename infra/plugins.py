@@ -6,17 +6,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from infra.adapters import (
-    DigitalMailbox,
-    EidProvider,
-    FakeEidProvider,
-    LetterService,
-    OutboxMailbox,
-    OutboxRecipients,
-    PrintFolderLetters,
-    RecipientChannel,
-)
+from infra.adapters import DigitalMailbox, EidProvider, LetterService, RecipientChannel
 from infra.config import DEMO_ADAPTERS, Settings
+from infra.outbox import FakeEidProvider, OutboxMailbox, OutboxRecipients, PrintFolderLetters
 
 
 class AdapterError(ValueError):

@@ -45,7 +45,6 @@ from contract.vocabulary import Kind  # noqa: E402
 from demo.archive import PROTECTED_ADDRESS, seed_archive  # noqa: E402
 from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS  # noqa: E402
 from demo.systems import seed_demo_systems  # noqa: E402
-from infra.adapters import FakeEidProvider  # noqa: E402
 from infra.binaries import temporal_binary  # noqa: E402
 from infra.config import Settings, get_settings  # noqa: E402
 from infra.idp import (  # noqa: E402
@@ -57,6 +56,7 @@ from infra.idp import (  # noqa: E402
     device_sign_in,
     start_identity_provider,
 )
+from infra.outbox import FakeEidProvider  # noqa: E402
 from infra.roster import holding, load_roster  # noqa: E402
 from service.steps import WAITING, step_for  # noqa: E402
 

@@ -25,8 +25,8 @@ from contract.case import CaseResult, CaseState, CaseStatus
 from contract.intake import RequestDetails, SubmitRequestInput, SubmitRequestResult
 from contract.vocabulary import Channel, IdentityMethod, Kind
 from demo.people import DEMO_SUBJECTS
-from infra.adapters import FakeEidProvider
 from infra.config import Settings
+from infra.outbox import FakeEidProvider
 from workflows.intake import IntakeWorkflow
 
 

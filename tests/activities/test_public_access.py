@@ -21,9 +21,9 @@ from contract.public_access import (
 from contract.public_request import DocumentQuery
 from contract.vocabulary import ReviewDecision, SecrecyGround
 from demo.archive import PROTECTED_ADDRESS
-from infra.adapters import OutboxEmail, PrintFolderLetters
 from infra.config import Settings
 from infra.db import create_engine
+from infra.outbox import OutboxEmail, PrintFolderLetters
 from systems.document_archive import load_archive
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

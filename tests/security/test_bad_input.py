@@ -24,11 +24,12 @@ from app.worker_setup import load_declarations
 from cli import api
 from contract.case import DeadlineInput
 from contract.vocabulary import Kind
-from infra.adapters import PermanentDeliveryError, SmtpServer
+from infra.adapters import PermanentDeliveryError
 from infra.config import Settings
 from infra.db import Case, create_engine, sessionmaker
 from infra.idp import LocalIdentityProvider
 from infra.logging import redact_fields, redact_personal_data, redact_text
+from infra.smtp import SmtpServer
 from systems.catalog import validate_rectification
 from tests.helpers import Mailbox
 from tests.oidc import device_login

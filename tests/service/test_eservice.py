@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from contract.subject import subject_reference
 from demo.people import DEMO_SUBJECTS
-from infra.adapters import FakeEidProvider
 from infra.db import Case, create_engine, sessionmaker
+from infra.outbox import FakeEidProvider
 from tests.oidc import device_login, eservice_token
 from tests.serving import RunningService
 from tests.support.api import problem

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from activities.store import ExtractStore
-from infra.adapters import Attachment, MailboxMessage, OutboxMailbox
+from infra.adapters import Attachment, MailboxMessage
 from infra.codec import KeyRing
+from infra.outbox import OutboxMailbox
 
 CASE = "DSR-2026-000123"
 

@@ -33,8 +33,8 @@ from contract.case import (
 from contract.intake import RegisterCaseInput, RequestDetails, SubmitRequestInput
 from contract.vocabulary import Channel, IdentityMethod, Kind
 from demo.people import DEMO_SUBJECTS
-from infra.adapters import FakeEidProvider
 from infra.config import Settings
+from infra.outbox import FakeEidProvider
 from tests.databases import sync_url
 from tests.helpers import (
     Mailbox,

@@ -25,10 +25,11 @@ from contract.intake import RegisterCaseInput, SubmitRequestInput
 from contract.vocabulary import Kind
 from demo.people import DEMO_SUBJECTS
 from infra import plugins
-from infra.adapters import Attachment, FakeEidProvider, Letter, MailboxMessage
+from infra.adapters import Attachment, Letter, MailboxMessage
 from infra.config import Settings
 from infra.db import CaseEvent
 from infra.notes import open_note
+from infra.outbox import FakeEidProvider
 from tests.databases import sync_url
 from tests.helpers import record_history, submit_access, wait_for_state
 from workflows.disposal import ExtractDisposalWorkflow
