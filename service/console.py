@@ -30,7 +30,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from contract.calendar import STOCKHOLM
 from contract.roles import Role
 from infra.config import Settings
-from service.api import StaffMember, roster_member
+from service.callers import StaffMember, roster_member
 from service.metering import RateLimit
 from service.problems import Problem
 from service.sessions import BrowserSession, SessionStore

@@ -33,8 +33,9 @@ from contract.vocabulary import Channel, IdentityMethod, Kind
 from infra.adapters import EidCompletion, EidProvider
 from infra.config import Settings
 from service import cases
-from service.api import call, corrections_checked, principal, temporal
+from service.api_requests import corrections_checked
 from service.auth import Principal
+from service.callers import call, principal, temporal
 from service.problems import Problem
 
 router = APIRouter(prefix="/api/v1/eservice", tags=["e-service"])

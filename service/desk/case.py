@@ -5,7 +5,7 @@
     GET  /arenden/{case}/utdrag           the access extract as the subject will see it
     GET  /arenden/{case}/utdrag/brev      the extract itself, framed by the page above
 
-Every action goes through the same path as the API's (service.api.perform): the role first,
+Every action goes through the same path as the API's (service.api_actions.perform): the role first,
 then the case, which refuses with its own message and changes nothing.
 """
 
@@ -25,15 +25,9 @@ from contract.vocabulary import Kind
 from infra.config import Settings
 from service import cases
 from service.actions import BY_PATH, Action, body_model
-from service.api import (
-    LinkBody,
-    StaffMember,
-    link,
-    perform,
-    recorded_read,
-    temporal,
-    unsealed,
-)
+from service.api_actions import LinkBody, link, perform
+from service.api_reading import recorded_read, unsealed
+from service.callers import StaffMember, temporal
 from service.console import page
 from service.desk import forms, words
 from service.desk.kit import (
@@ -156,7 +150,7 @@ def _may(member: StaffMember, status: CaseStatus, action: Action) -> bool:
         # The assignee hands their own case on; anyone else's takes a team lead.
         own = (status.assignee or "").casefold() == member.login.casefold()
         if not member.allows(action.role_action):
-            return False  # the service's own check (service.api.perform)
+            return False  # the service's own check (service.api_actions.perform)
         return own or member.allows("reassign")
     return member.allows(action.role_action)
 

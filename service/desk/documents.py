@@ -18,12 +18,9 @@ from pydantic import ValidationError
 from contract.vocabulary import ReviewDecision, SecrecyGround
 from service import cases
 from service.actions import BY_PATH, body_model
-from service.api import (
-    document,
-    perform,
-    preview,
-    temporal,
-)
+from service.api_actions import perform
+from service.api_reading import document, preview
+from service.callers import temporal
 from service.console import page
 from service.desk import words
 from service.desk.case import REVIEWING, action_forms

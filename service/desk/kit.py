@@ -26,7 +26,7 @@ from contract.vocabulary import CASE_NUMBER_PATTERN
 from infra.config import Settings
 from service import cases
 from service.actions import BY_PATH
-from service.api import StaffMember
+from service.callers import StaffMember
 from service.console import forged, message, page, signed_in, staff
 from service.desk import words
 from service.problems import Problem

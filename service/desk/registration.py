@@ -15,13 +15,8 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from contract.vocabulary import Channel, Kind, RectifiableField, RestrictionGround
-from service.api import (
-    PublicSubmitBody,
-    StaffMember,
-    SubmitBody,
-    submit,
-    submit_public,
-)
+from service.api_requests import PublicSubmitBody, SubmitBody, submit, submit_public
+from service.callers import StaffMember
 from service.console import page
 from service.desk import words
 from service.desk.kit import (
