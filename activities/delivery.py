@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.extract import render_html
+from activities.rendering import render_html
 from activities.store import ExtractStore
 from contract.case import DeliveryMethod, DeliveryReceipt, DeliveryRoute, DeliveryRouteInput
 from contract.steps import DeliverInput, NoticeReceipt, SendNoticeInput

@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.deadlines import DeadlineActivities
-from activities.extract import _csv_zip
+from activities.rendering import csv_zip
 from activities.store import ExtractStore
 from app.worker_setup import load_declarations
 from cli import api
@@ -122,7 +122,7 @@ def test_portability_cells_that_a_spreadsheet_would_run_are_text() -> None:
         {"note": "+46 70 123", "kwh": 3, "ref": "-2+3"},
         {"note": "vanlig text", "kwh": 0, "ref": "\tdolt"},
     ]
-    bundle = zipfile.ZipFile(io.BytesIO(_csv_zip({"readings": rows})))
+    bundle = zipfile.ZipFile(io.BytesIO(csv_zip({"readings": rows})))
     cells = list(csv.DictReader(io.StringIO(bundle.read("readings.csv").decode())))
     assert [cell["note"] for cell in cells] == [
         '\'=HYPERLINK("http://evil","klicka")',

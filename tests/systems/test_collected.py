@@ -11,7 +11,7 @@ import pytest
 
 from activities import collected
 from activities.collected import RowText, read_collected
-from activities.extract import answer_json
+from activities.rendering import answer_json
 from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from systems.catalog import Catalog
 from systems.connector import collect_subject

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from activities.extract import CATEGORY_LABELS_SV
+from activities.answer import CATEGORY_LABELS_SV
 from systems.catalog import ColumnCategory
 
 
