@@ -10,8 +10,9 @@ from typing import Any
 
 from activities.collected import RowText
 from infra.recipients import RecipientsRegister
-from systems.catalog import CATEGORY_NAMES_SV, Catalog, TableDecl
+from systems.catalog import Catalog
 from systems.disposal import DocumentPlan, retention_sv
+from systems.tables import CATEGORY_NAMES_SV, TableDecl
 
 # The data categories of systems/*.yaml, as the answer names them to the person.
 CATEGORY_LABELS_SV = {

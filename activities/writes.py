@@ -14,8 +14,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contract.steps import SystemWriteInput, SystemWriteResult
-from systems.catalog import FIELD_CATEGORIES, Catalog
+from systems.catalog import Catalog
 from systems.recipients import subject_recipients
+from systems.tables import FIELD_CATEGORIES
 from systems.writes import (
     WriteSummary,
     has_protected_identity,

@@ -19,8 +19,8 @@ from infra.config import Settings
 from service import cases
 from service.callers import HANDLER_ID, Staff, StaffMember, call, spelled, temporal
 from service.problems import Problem, validation_detail
-from systems.catalog import validate_rectification
 from systems.document_archive import ArchiveError, load_archive
+from systems.fields import validate_rectification
 
 router = APIRouter()
 

@@ -9,407 +9,44 @@ The same files declare the other rights, so the connector's writes are configura
 columns hold a rectifiable field (``field``), the restriction and marketing-objection flags,
 which tables are portable, who received the rows, and what erasure does per table under which
 disposal rule of the document plan (systems.disposal). `validate_rectification` is the one place a
-new value is checked.
+new value is checked (systems/fields.py); the tables' declarations are in systems/tables.py.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import ErrorDetails
 
-from contract.addresses import is_one_address
 from infra.recipients import RecipientsRegister, load_recipients
-from systems.disposal import DocumentPlan, Period, load_document_plan
-
-ColumnCategory = Literal[
-    "identifier",
-    "contact",
-    "address",
-    "contract",
-    "billing",
-    "payment",
-    "credit",
-    "metering",
-    "connection",
-    "service_provider",
-    "consent",
-    "marketing",
-    "disclosure",
-    "technical",
-]
-
-# Names end up in SQL (quoted by SQLAlchemy, but still): plain identifiers only.
-Identifier = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
-_Text = Annotated[str, Field(min_length=1)]
-
-
-class _Declaration(BaseModel):
-    # extra="forbid": a misspelt key (say `retension`) must fail, not be ignored.
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-# The logical fields a subject may have rectified (Art. 16), whatever a system calls its columns.
-RectifiableField = Literal["name", "street", "postal_code", "city", "email", "phone"]
-RECTIFIABLE_FIELDS: tuple[RectifiableField, ...] = get_args(RectifiableField)
-# The data category each field belongs to, in every system: how a rectification is matched to
-# what a recipient received (a disclosure log names categories, not columns).
-FIELD_CATEGORIES: dict[str, ColumnCategory] = {
-    "name": "identifier",
-    "street": "address",
-    "postal_code": "address",
-    "city": "address",
-    "email": "contact",
-    "phone": "contact",
-}
-
-_MAX_LENGTH: dict[str, int] = {
-    "name": 100,
-    "street": 100,
-    "postal_code": 6,
-    "city": 60,
-    "email": 254,
-    "phone": 16,
-}
-_POSTAL_CODE = re.compile(r"[1-9][0-9]{4}")
-_PHONE_PUNCTUATION = re.compile(r"[\s\-()./]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def validate_rectification(field: str, value: str) -> str:
-    """The new value for a logical field, normalised; ValueError("<field>: ...") if it is wrong.
-
-    The message never repeats the value: it ends up in workflow history and logs. Whitespace is
-    trimmed and collapsed. Postal codes become ``123 45``. Phone numbers become E.164 without
-    spaces: a Swedish number (``070-123 45 67``, ``0046 70...``, ``+46 70...``) becomes
-    ``+46701234567``, and a foreign one must be given with its country code (``+48 600...``).
-    """
-    if field not in RECTIFIABLE_FIELDS:
-        raise ValueError(f"field: not one of {', '.join(RECTIFIABLE_FIELDS)}")
-    if _CONTROL.search(value):
-        raise ValueError(f"{field}: contains control characters")
-    text = " ".join(value.split())
-    if not text:
-        raise ValueError(f"{field}: must not be empty")
-    if field == "postal_code":
-        text = _normalise_postal_code(text)
-    elif field == "phone":
-        text = _normalise_phone(text)
-    elif field == "email":
-        # Too long is said below, as for every field.
-        if len(text) <= _MAX_LENGTH[field] and not is_one_address(text):
-            raise ValueError("email: is not one e-mail address (name@domain.se)")
-        local, domain = text.rsplit("@", 1)
-        text = f"{local}@{domain.lower()}"
-    elif not any(character.isalpha() for character in text):
-        raise ValueError(f"{field}: must contain letters")
-    if len(text) > _MAX_LENGTH[field]:
-        raise ValueError(f"{field}: longer than {_MAX_LENGTH[field]} characters")
-    return text
-
-
-def _normalise_postal_code(text: str) -> str:
-    digits = text.replace(" ", "")
-    if not _POSTAL_CODE.fullmatch(digits):
-        raise ValueError("postal_code: expected five digits, the first not 0 (123 45)")
-    return f"{digits[:3]} {digits[3:]}"
-
-
-def _normalise_phone(text: str) -> str:
-    compact = _PHONE_PUNCTUATION.sub("", text)
-    if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    if compact.startswith("+"):
-        digits = compact[1:]
-    elif compact.startswith("0"):
-        digits = "46" + compact[1:]
-    else:
-        raise ValueError("phone: give a Swedish number from 0 or a number with its country code")
-    if not digits.isdigit():
-        raise ValueError("phone: may only contain digits, spaces, hyphens and a leading +")
-    if digits.startswith("46"):
-        national = digits[2:]
-        # Swedish national significant numbers are 7-9 digits after the trunk 0.
-        if national.startswith("0") or not 7 <= len(national) <= 9:
-            raise ValueError("phone: a Swedish number has 8-10 digits including the leading 0")
-    elif not 8 <= len(digits) <= 15:
-        raise ValueError("phone: an international number has 8-15 digits after the +")
-    return "+" + digits
-
-
-# The data categories as a list in a cell names them ("identitetsuppgifter, adress").
-CATEGORY_NAMES_SV: dict[str, str] = {
-    "identifier": "identitetsuppgifter",
-    "contact": "kontaktuppgifter",
-    "address": "adress",
-    "contract": "avtal",
-    "billing": "fakturor",
-    "payment": "betalningar",
-    "credit": "kreditupplysning",
-    "metering": "mätvärden",
-    "connection": "anslutning",
-    "service_provider": "tjänsteleverantörer",
-    "consent": "samtycken",
-    "marketing": "marknadsföring",
-    "disclosure": "utlämnanden",
-    "technical": "tekniska uppgifter",
-}
-
-
-class ColumnDecl(_Declaration):
-    """One column: its data category (for the access answer) and a Swedish label for people.
-
-    ``field`` marks a column that holds a logical field the subject may have rectified; a
-    rectification of that field changes every column so marked, in every system.
-
-    A column that holds codes (``electricity``, ``deposit_required``) names what each means in
-    Swedish in ``values``: the subject reads the words, never the code (the stored value stays
-    in the machine-readable file, with this legend beside it). ``categories`` marks a column
-    that holds a comma-separated list of data categories (``identifier,address``), shown by
-    their Swedish names.
-    """
-
-    category: ColumnCategory
-    label: _Text
-    field: RectifiableField | None = None
-    values: dict[Annotated[str, Field(min_length=1)], _Text] = {}
-    categories: bool = False
-
-    @model_validator(mode="after")
-    def _one_way_of_naming(self) -> ColumnDecl:
-        if self.values and self.categories:
-            raise ValueError("values: a column holds either codes or a list of categories")
-        return self
-
-    def shown(self, value: object) -> object:
-        """The value as a subject reads it: a code by its Swedish words, a list of categories
-        by their names; anything else as it is."""
-        if self.values and isinstance(value, str):
-            return self.values.get(value, value)
-        if self.categories and isinstance(value, str):
-            parts = [part.strip() for part in value.split(",") if part.strip()]
-            return ", ".join(CATEGORY_NAMES_SV.get(part, part) for part in parts)
-        return value
-
-
-class LinkDecl(_Declaration):
-    """How a table's rows belong to the subject.
-
-    Either directly (``subject_column`` holds the canonical 12-digit identity number), or through
-    a parent table: rows whose ``column`` is among ``parent_column`` of the parent's linked rows.
-    """
-
-    subject_column: Identifier | None = None
-    column: Identifier | None = None
-    parent: Identifier | None = None
-    parent_column: Identifier | None = None
-
-    @model_validator(mode="after")
-    def _exactly_one_way(self) -> LinkDecl:
-        via_parent = (self.column, self.parent, self.parent_column)
-        if self.subject_column is not None:
-            if any(part is not None for part in via_parent):
-                raise ValueError(
-                    "give either subject_column or column + parent + parent_column, not both"
-                )
-        elif any(part is None for part in via_parent):
-            raise ValueError("give either subject_column or all of column, parent, parent_column")
-        return self
-
-
-# A column of the same table ("end_date") or of another table of the system
-# ("invoices.invoice_date").
-ColumnReference = Annotated[
-    str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$", max_length=127)
-]
-
-
-class SuppressionRecordDecl(_Declaration):
-    """What stays of a row that records an objection to direct marketing when it is erased.
-
-    Erasing the row would erase the objection with it, and nothing would then stop marketing to
-    the subject if they were imported again: the objection must go on being honoured (Art.
-    21(3)). So a row whose boolean column ``when`` is true is not deleted but minimised: each
-    column of ``anonymise`` gets its replacement (``null`` allowed), and the primary key, the
-    identity number and ``when`` stay.
-    """
-
-    when: Identifier
-    anonymise: dict[Identifier, str | None] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _keeps_the_objection(self) -> SuppressionRecordDecl:
-        if self.when in self.anonymise:
-            raise ValueError(
-                f"anonymise.{self.when}: the objection column cannot be anonymised; keeping it "
-                "is what the record is for"
-            )
-        return self
-
-
-class ErasureDecl(_Declaration):
-    """What erasure (Art. 17) does to a table's rows, and the disposal rule that allows it.
-
-    The rows are official documents: they may be destroyed only under a disposal decision
-    (gallringsbeslut) of the document management plan (arkivlagen (1990:782) 10 §, OSL 2:3).
-    ``disposal`` names that rule (``config/document_plan.yaml``), and ``dates`` the column each
-    of its periods counts from: a column of the row itself (judged row by row) or
-    ``table.column`` of another table of the system (judged once for the subject, by the latest
-    date among the subject's rows there; for ``contract_ended``: whether any of them runs),
-    or a list of them. A table without an erasure block is under no rule: kept, restricted,
-    never erased.
-
-    ``action`` is what happens once the rule lets a row go: ``delete`` it, or ``anonymise`` it
-    by setting each column of ``anonymise`` to its replacement (``null`` allowed). A
-    ``suppression_record`` takes the place of ``action`` for a row that records an objection to
-    direct marketing; the disposal rule still decides when.
-    """
-
-    action: Literal["delete", "anonymise"]
-    anonymise: dict[Identifier, str | None] = {}
-    disposal: Annotated[str, Field(min_length=1, max_length=40)] | None = None
-    dates: dict[Period, ColumnReference | list[ColumnReference]] = {}
-    suppression_record: SuppressionRecordDecl | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ErasureDecl:
-        if self.disposal is None:
-            raise ValueError(
-                "disposal: name the disposal rule (gallringsbeslut) of the document plan that "
-                "lets these rows be destroyed; official documents under no rule are never "
-                "erased (arkivlagen 1990:782, 10 §): leave out erasure for such a table"
-            )
-        if self.action == "anonymise" and not self.anonymise:
-            raise ValueError("anonymise: name the columns to replace when the action is anonymise")
-        if self.action == "delete" and self.anonymise:
-            raise ValueError("anonymise: only for action anonymise")
-        return self
-
-    def date_columns(self, period: Period) -> list[str]:
-        columns = self.dates.get(period, [])
-        return [columns] if isinstance(columns, str) else list(columns)
-
-
-class RecipientCategoryDecl(_Declaration):
-    """A recipient known only as a category ("Din elhandlare"). With ``column`` (of the table
-    itself, or ``parent.column`` of its link's parent table), the rows name which one; without,
-    a handler notifies whoever it is (Art. 19)."""
-
-    category: _Text
-    column: ColumnReference | None = None
-
-
-class TableDecl(_Declaration):
-    """A table with subject data, and what an access answer (Art. 15) must say about it.
-
-    For the other rights: ``portable`` (Art. 20: provided by the subject or observed under the
-    contract), ``recipient_column`` (the rows name who received the data, Art. 19), ``erasure``
-    (Art. 17) and ``references`` (``column: table.column`` for a foreign key that is not the
-    link, so erasure removes referring rows first and never keeps them longer than their target).
-
-    What the recipients received, so a rectification reaches exactly those who hold the old
-    value (Art. 19) and nobody learns a new value they never had: the categories in
-    ``recipient_categories_column`` of each row (a disclosure log: ``identifier,address``), else
-    ``disclosed_categories``, else the categories of the table's own columns.
-    """
-
-    name: Identifier
-    label: _Text
-    purpose: _Text
-    legal_basis: _Text
-    source: _Text = "Den registrerade"
-    automated_decision: _Text | None = None
-    # Who receives the rows: a name of the recipients register (config/recipients.yaml), or a
-    # category, resolved per row through a column where the system knows which one.
-    recipients: list[_Text | RecipientCategoryDecl] = []
-    primary_key: Identifier
-    order_by: Identifier | None = None
-    link: LinkDecl
-    columns: dict[Identifier, ColumnDecl] = Field(min_length=1)
-    portable: bool = False
-    recipient_column: Identifier | None = None
-    recipient_categories_column: Identifier | None = None
-    disclosed_categories: list[ColumnCategory] | None = None
-    references: dict[Identifier, ColumnReference] = {}
-    # None: no disposal rule covers the table; its rows are kept for good (see ErasureDecl).
-    erasure: ErasureDecl | None = None
-
-    def named_recipients(self) -> list[str]:
-        return [r for r in self.recipients if isinstance(r, str)]
-
-    def recipient_categories(self) -> list[RecipientCategoryDecl]:
-        return [r for r in self.recipients if isinstance(r, RecipientCategoryDecl)]
-
-    def received_categories(self) -> frozenset[str]:
-        """The categories every recipient of this table received (without per-row names)."""
-        if self.disclosed_categories is not None:
-            return frozenset(self.disclosed_categories)
-        return frozenset(
-            column.category for column in self.columns.values() if column.category != "technical"
-        )
-
-
-class ProtectedIdentityDecl(_Declaration):
-    """The boolean column that tells the subject has skyddade personuppgifter."""
-
-    table: Identifier
-    column: Identifier
-
-
-class PostalAddressDecl(_Declaration):
-    """Where the subject's registered postal address is: a letter answer goes there."""
-
-    table: Identifier
-    name: Identifier
-    street: Identifier
-    postal_code: Identifier
-    city: Identifier
-
-
-class FlagDecl(_Declaration):
-    """A boolean column on the subject's own record (a table linked by subject_column)."""
-
-    table: Identifier
-    column: Identifier
-
-
-class ConsentsDecl(_Declaration):
-    """Where the subject's consents are withdrawn: ``withdrawn_column`` gets the time."""
-
-    table: Identifier
-    withdrawn_column: Identifier
-
-
-class SuppressionDecl(FlagDecl):
-    """The objection to direct marketing (Art. 21(2)); it also withdraws open consents."""
-
-    consents: ConsentsDecl | None = None
-
-
-@dataclass(frozen=True)
-class RowReference:
-    """Rows of ``table`` refer to rows of ``target`` (``column`` = ``target_column``)."""
-
-    table: str
-    column: str
-    target: str
-    target_column: str
-
-
-class SystemDecl(_Declaration):
+from systems.disposal import DocumentPlan, load_document_plan
+from systems.tables import (
+    FIELD_CATEGORIES,
+    Declaration,
+    FlagDecl,
+    Identifier,
+    NonEmptyText,
+    PostalAddressDecl,
+    ProtectedIdentityDecl,
+    RowReference,
+    SuppressionDecl,
+    SuppressionRecordDecl,
+    TableDecl,
+)
+
+
+class SystemDecl(Declaration):
     """One connected system; ``tables`` keeps the declaration order for the extract.
 
     ``restriction`` is the Art. 18 flag, ``suppression`` the direct-marketing objection flag.
     """
 
     name: Identifier
-    title: _Text
-    description: _Text
+    title: NonEmptyText
+    description: NonEmptyText
     tables: dict[Identifier, TableDecl] = Field(min_length=1)
     protected_identity: ProtectedIdentityDecl | None = None
     postal_address: PostalAddressDecl | None = None
@@ -653,7 +290,7 @@ class SystemDecl(_Declaration):
 _WHO_AND_WHERE = frozenset({"identifier", "address", "contact"})
 
 
-class Catalog(_Declaration):
+class Catalog(Declaration):
     """All declared systems, by name, and the document management plan their erasure follows."""
 
     systems: dict[str, SystemDecl]

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from systems.catalog import RowReference, SystemDecl, TableDecl
+from systems.catalog import SystemDecl
 from systems.connector import (
     SystemSchemaError,
     belongs_to_others,
@@ -34,6 +34,7 @@ from systems.disposal import (
     reason_erased_sv,
     reason_kept_sv,
 )
+from systems.tables import RowReference, TableDecl
 
 # "suppress": reduce a row that records an objection to direct marketing to its suppression
 # record (see `SuppressionRecordDecl`) instead of deleting or anonymising it.

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from systems.catalog import SystemDecl, TableDecl
+from systems.catalog import SystemDecl
 from systems.connector import belongs_to_subject, chunks, reflect, require_canonical
+from systems.tables import TableDecl
 
 
 @dataclass(frozen=True)

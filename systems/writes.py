@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from systems.catalog import SystemDecl, validate_rectification
+from systems.catalog import SystemDecl
 from systems.connector import (
     belongs_to_subject,
     chunks,
@@ -22,6 +22,7 @@ from systems.connector import (
     require_canonical,
     subject_only,
 )
+from systems.fields import validate_rectification
 
 # --- Writes: rectification, restriction, suppression (Art. 16, 18, 21) ---------------------
 

@@ -30,7 +30,7 @@ from infra.db import Case, create_engine, sessionmaker
 from infra.idp import LocalIdentityProvider
 from infra.logging import redact_fields, redact_personal_data, redact_text
 from infra.smtp import SmtpServer
-from systems.catalog import validate_rectification
+from systems.fields import validate_rectification
 from tests.helpers import Mailbox
 from tests.oidc import device_login
 from tests.serving import running_service

@@ -10,13 +10,8 @@ import pytest
 import yaml
 
 from demo.schemas import SYSTEM_TABLES
-from systems.catalog import (
-    RECTIFIABLE_FIELDS,
-    Catalog,
-    CatalogError,
-    load_catalog,
-    validate_rectification,
-)
+from systems.catalog import Catalog, CatalogError, load_catalog
+from systems.fields import RECTIFIABLE_FIELDS, validate_rectification
 
 SYSTEMS_DIR = Path(__file__).resolve().parents[2] / "systems"
 
