@@ -1,5 +1,6 @@
 """Public access (offentlighetsprincipen): locate documents, check and apply the secrecy
-review's masks, write copies, decisions and appeal letters, send them to the requester."""
+review's masks, write copies, decisions and appeal letters, send them to the requester. The
+letters' words are in activities/public_letters.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.public_letters import (
+    SECRET_FOR_COURT_SV,
+    decision_html,
+    dismissal_html,
+    forwarding_html,
+    letter_head,
+    masked,
+    title_note,
+)
 from activities.store import ExtractStore
 from contract.calendar import STOCKHOLM
 from contract.case import DeliveryMethod, DeliveryReceipt
@@ -26,7 +36,6 @@ from contract.public_access import (
     IssueDecisionInput,
     LocateDocumentsInput,
     LocateDocumentsResult,
-    Mask,
     PrepareCopiesInput,
     PublicAccessTerms,
     PublicAccessTermsInput,
@@ -38,7 +47,7 @@ from contract.vocabulary import ReviewDecision
 from infra.adapters import Email, EmailChannel, Letter, LetterService, PermanentDeliveryError
 from infra.config import Settings
 from infra.delegation import DelegationError, load_delegations
-from infra.masking import mask_parts, occurrences
+from infra.masking import occurrences
 from systems.document_archive import (
     MAX_HITS,
     ArchiveDecl,
@@ -49,12 +58,8 @@ from systems.document_archive import (
 
 # Released copies and decisions are written once per case; a retry rewrites the same files.
 VERSION = 1
-WEEKS_SV = {1: "en vecka", 2: "två veckor", 3: "tre veckor", 4: "fyra veckor"}
-DECISIONS_SV = {
-    ReviewDecision.RELEASE: "lämnas ut",
-    ReviewDecision.MASK: "lämnas ut med maskerade uppgifter",
-    ReviewDecision.WITHHOLD: "lämnas inte ut",
-}
+
+
 SUBJECTS_SV = {
     "copies": "Begärda allmänna handlingar",
     "decision": "Beslut om utlämnande av allmänna handlingar",
@@ -70,12 +75,6 @@ def copy_fee(pages: int, settings: Settings) -> int:
         return 0
     further = pages - settings.copy_fee_free_pages - 1
     return settings.copy_fee_first_paid_page_sek + further * settings.copy_fee_per_further_page_sek
-
-
-def masked(text: str, masks: list[Mask]) -> str:
-    """The text with every occurrence of each mask's part removed, whatever its case or line
-    breaks (infra.masking), and its ground in its place."""
-    return mask_parts(text, ((m.text, f"[maskerat enligt {m.ground.value}]") for m in masks))
 
 
 class PublicAccessActivities:
@@ -253,7 +252,7 @@ class PublicAccessActivities:
         """The formal decision: per document what is withheld and on which ground, who decided
         with which delegation, and how to appeal."""
         ref = self._ref(request.case_number, "beslut.html")
-        self._store.write(ref, _decision_html(request))
+        self._store.write(ref, decision_html(request))
         return IssuedDecision(ref=ref)
 
     @activity.defn
@@ -262,7 +261,7 @@ class PublicAccessActivities:
         ref = self._ref(request.case_number, "aterkallelse.html")
         self._store.write(
             ref,
-            _head(f"Återkallad begäran om allmänna handlingar, ärende {request.case_number}")
+            letter_head(f"Återkallad begäran om allmänna handlingar, ärende {request.case_number}")
             + f"<p>Till: {html.escape(request.sender or 'den som begärt handlingarna')}</p>"
             f"<p>Du återkallade din begäran den {request.received_on}. Ärendet är avslutat och "
             "inga handlingar lämnas ut på begäran. Vill du ta del av handlingar är du välkommen "
@@ -277,7 +276,7 @@ class PublicAccessActivities:
         one is dismissed (FL 45 §) by a decision to the requester."""
         if request.timely:
             ref = self._ref(request.case_number, "overlamnande.html")
-            self._store.write(ref, _forwarding_html(request))
+            self._store.write(ref, forwarding_html(request))
             concerned = []
             for document_id in request.documents:
                 original = self._ref(request.case_number, f"till-domstolen-{document_id}.txt")
@@ -296,7 +295,7 @@ class PublicAccessActivities:
             )
         else:
             ref = self._ref(request.case_number, "avvisning.html")
-            self._store.write(ref, _dismissal_html(request))
+            self._store.write(ref, dismissal_html(request))
         return AppealResult(ref=ref)
 
     # --- helpers -------------------------------------------------------------------------
@@ -321,7 +320,7 @@ class PublicAccessActivities:
     ) -> str:
         e = html.escape
         parts = [
-            _head(f"Svar på begäran om allmänna handlingar, ärende {request.case_number}"),
+            letter_head(f"Svar på begäran om allmänna handlingar, ärende {request.case_number}"),
             f"<p>Till: {e(request.sender or 'den som begärt handlingarna')}</p>",
         ]
         if not request.documents:
@@ -350,7 +349,7 @@ class PublicAccessActivities:
                 assert ground is not None
                 parts.append(
                     f"<li>{e(masked(d.title, review.masks))}, {d.date}: sekretess enligt "
-                    f"{ground.value}, {e(SECRECY_GROUNDS_SV[ground])}{e(_title_note(review))}</li>"
+                    f"{ground.value}, {e(SECRECY_GROUNDS_SV[ground])}{e(title_note(review))}</li>"
                 )
             parts.append("</ul>")
         if withheld or any(r.decision is ReviewDecision.MASK for r in reviews.values()):
@@ -375,98 +374,3 @@ class PublicAccessActivities:
         )
         parts.append("</body></html>")
         return "".join(parts)
-
-
-def _title_note(review: ReviewDocumentInput) -> str:
-    """For a withheld document whose title is partly masked: on which grounds."""
-    if review.decision is not ReviewDecision.WITHHOLD or not review.masks:
-        return ""
-    grounds = ", ".join(dict.fromkeys(mask.ground.value for mask in review.masks))
-    return f". Delar av handlingens titel är maskerade enligt {grounds}"
-
-
-def _head(title: str) -> str:
-    return (
-        "<!doctype html><html lang='sv'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-    )
-
-
-def _decision_html(request: IssueDecisionInput) -> str:
-    e = html.escape
-    reviews = {r.document_id: r for r in request.reviews}
-    parts = [
-        _head(f"Beslut om utlämnande av allmänna handlingar, ärende {request.case_number}"),
-        f"<p>Till: {e(request.sender or 'den som begärt handlingarna')}</p>",
-        "<h2>Beslut</h2><ul>",
-    ]
-    for d in request.documents:
-        review = reviews[d.document_id]
-        line = f"{e(masked(d.title, review.masks))}, {d.date}: {DECISIONS_SV[review.decision]}"
-        if review.grounds:
-            line += ". Skäl: " + "; ".join(
-                f"sekretess enligt {g.value}, {e(SECRECY_GROUNDS_SV[g])}" for g in review.grounds
-            )
-        parts.append(f"<li>{line}.</li>")
-    weeks = WEEKS_SV.get(request.appeal_weeks, f"{request.appeal_weeks} veckor")
-    parts += [
-        "</ul>",
-        f"<p>Beslutet har fattats av {e(request.decided_by)} med stöd av "
-        f"{e(request.delegation)}.</p>",
-        "<h2>Hur man överklagar</h2>",
-        f"<p>Du kan överklaga beslutet till {e(request.court)}. Skriv vilket beslut du "
-        "överklagar (ange ärendenumret) och hur du vill att beslutet ska ändras. Skicka eller "
-        f"lämna överklagandet till bolaget, inte till domstolen. Det måste ha kommit in till "
-        f"bolaget inom {weeks} från den dag du fick del av beslutet; räknat enligt lagen "
-        "(1930:173) om beräkning av lagstadgad tid, så att en sista dag som är en lördag, "
-        "söndag, helgdag, midsommarafton, julafton eller nyårsafton flyttas till nästa "
-        "vardag. Har överklagandet kommit in i tid skickar bolaget det vidare till "
-        "domstolen.</p></body></html>",
-    ]
-    return "".join(parts)
-
-
-# On each document sent on to the court: it is secret, and why it goes there anyway.
-SECRET_FOR_COURT_SV = (
-    "SEKRETESSBELAGD HANDLING. Överlämnas till domstolen med överklagandet enligt 46 § "
-    "förvaltningslagen (2017:900); sekretessen gäller även hos domstolen."
-)
-TIMELY_SV = {
-    "": "i rätt tid (sista dag {end})",
-    "reached_court_in_time": (
-        "till domstolen inom tiden för överklagande (sista dag {end}) och ska därför inte "
-        "avvisas (45 § andra stycket förvaltningslagen)"
-    ),
-    "receipt_not_shown": (
-        "och prövas inte som för sent: beslutet skickades med brev och det kan inte visas när "
-        "det kom fram (44 § förvaltningslagen)"
-    ),
-}
-
-
-def _forwarding_html(request: AppealInput) -> str:
-    e = html.escape
-    timely = TIMELY_SV[request.basis].format(end=request.window_end)
-    documents = (
-        f" Bifogas också de {len(request.documents)} handlingar som beslutet gäller, som de "
-        "finns i arkivet; de är sekretessbelagda."
-        if request.documents
-        else ""
-    )
-    return (
-        _head(f"Överlämnande av överklagande, ärende {request.case_number}")
-        + f"<p>Till {e(request.court)}.</p><p>Bolaget överlämnar ett överklagande av "
-        f"beslutet i ärende {e(request.case_number)} om utlämnande av allmänna handlingar. "
-        f"Överklagandet kom in den {request.received_on}, {timely}. Bolaget har inte ändrat "
-        f"beslutet. Beslutet bifogas.{documents}</p></body></html>"
-    )
-
-
-def _dismissal_html(request: AppealInput) -> str:
-    return (
-        _head(f"Beslut om avvisning av överklagande, ärende {request.case_number}")
-        + f"<p>Överklagandet kom in till bolaget den {request.received_on}. Tiden för att "
-        f"överklaga gick ut den {request.window_end}. Överklagandet har kommit in för sent och "
-        "avvisas (45 § förvaltningslagen).</p><p>Detta beslut kan överklagas till "
-        f"{html.escape(request.court)} på samma sätt som det första beslutet.</p></body></html>"
-    )

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.deadlines import DeadlineActivities
-from activities.public_access import copy_fee, masked
+from activities.public_access import copy_fee
+from activities.public_letters import masked
 from contract.calendar import STOCKHOLM
 from contract.case import DeadlineInput, Escalation
 from contract.intake import SubmitRequestInput
