@@ -59,8 +59,8 @@ from typing import Any
 import httpx
 from temporalio.client import Client
 
-from bench.load import synthetic_subjects
 from bench.report import Figure, at_most, failed, info, print_table, save
+from bench.seed import synthetic_subjects
 from bench.throwaway import (
     HANDLERS,
     ROOT,

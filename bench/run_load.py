@@ -16,17 +16,11 @@ import asyncio
 import sys
 import time
 
-from bench.load import (
-    LoadResult,
-    activity_retries,
-    check,
-    drive_load,
-    plan_requests,
-    seed_subjects,
-    subjects_needed,
-    synthetic_subjects,
-)
+from bench.check import activity_retries, check
+from bench.drive import drive_load
+from bench.load import LoadResult, plan_requests, subjects_needed
 from bench.report import Figure, at_least, at_most, failed, info, print_table, save
+from bench.seed import seed_subjects, synthetic_subjects
 from bench.throwaway import bench_stack
 
 SECTION = "load"

@@ -21,7 +21,7 @@ their own: same server, same data converter (the encryption codec), same sandbox
 
 Subjects: the demo people who have data in the systems (not the protected identity, who goes
 to manual handling, nor the one in no system), and synthetic customers seeded as
-bench/load.py seeds them, up to SUBJECTS. A person has one open case per kind, so each
+bench/seed.py seeds them, up to SUBJECTS. A person has one open case per kind, so each
 subject is taken again only after its previous case closed, in turn.
 
     python -m bench.throughput   # from the repo root; exit 1 when a budget is missed
@@ -48,8 +48,8 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.bare import BareCaseWorkflow, BareIntakeWorkflow, BareSubmitInput
-from bench.load import seed_subjects, synthetic_subjects
 from bench.report import Figure, at_least, at_most, failed, info, print_table, save
+from bench.seed import seed_subjects, synthetic_subjects
 from bench.throwaway import HANDLERS, ROOT, BenchStack, bench_stack
 from contract.case import Outcome
 from contract.intake import SubmitRequestInput

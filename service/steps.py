@@ -1,6 +1,6 @@
 """What a handler does in each state a case waits in, to take it to its end: one table, which
 the demo follows at the command line (scripts/stack.py) and the load benchmark straight on the
-workflows (bench/load.py). Each step is a row of the action table (contract.handling), with the
+workflows (bench/drive.py). Each step is a row of the action table (contract.handling), with the
 body it sends besides `handler`.
 """
 

@@ -19,15 +19,10 @@ import sqlalchemy as sa
 from temporalio.client import Client
 
 from app.worker_setup import build_activities, create_worker
-from bench.load import (
-    KINDS,
-    check,
-    drive_load,
-    plan_requests,
-    seed_subjects,
-    subjects_needed,
-    synthetic_subjects,
-)
+from bench.check import check
+from bench.drive import drive_load
+from bench.load import KINDS, plan_requests, subjects_needed
+from bench.seed import seed_subjects, synthetic_subjects
 from contract.case import Outcome
 from demo.systems import seed_demo_systems
 from infra.config import Settings
