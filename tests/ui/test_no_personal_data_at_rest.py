@@ -37,15 +37,9 @@ import pytest
 from demo.people import DEMO_SUBJECTS, seeded_personal_data
 from infra.codec import new_key
 from infra.config import Settings
-from scripts.stack import (
-    DEMO_CASES,
-    Stack,
-    drive_to_end,
-    register,
-    run_demo,
-    running_stack,
-    temporal_binary,
-)
+from scripts.demo_cases import DEMO_CASES, drive_to_end, register, run_demo
+from scripts.embedded import Stack, running_stack
+from scripts.stack import temporal_binary
 from tests.helpers import Mailbox, free_port
 
 # What the demo's rectification writes (new personal data, through the case's input).

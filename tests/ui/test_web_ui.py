@@ -23,7 +23,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from infra.config import Settings
 from infra.metrics import OPEN_CASES, OVERDUE_CASES
-from scripts.stack import running_stack
+from scripts.embedded import running_stack
 from tests.helpers import free_port
 from workflows.case.clock import ESCALATIONS_METRIC
 
