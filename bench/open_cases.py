@@ -45,22 +45,19 @@ import contextlib
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client
 
+from bench.backlog import IN_FLIGHT, LATE_BY, open_backlog, settle
+from bench.measure import COMMAND_TIMEOUT_S, cpu_seconds, database_bytes, p95, timed_cli
 from bench.report import Figure, at_most, failed, info, print_table, save
-from bench.seed import synthetic_subjects
 from bench.throwaway import (
     HANDLERS,
     ROOT,
@@ -72,8 +69,6 @@ from bench.throwaway import (
 )
 from bench.volume import worker_memory_mb
 from contract.case import CaseState, Escalation
-from contract.intake import RequestDetails, SubmitRequestInput, SubmitRequestResult
-from contract.vocabulary import Channel, Kind
 from infra.idp import (
     IdentityProviderError,
     LocalIdentityProvider,
@@ -84,17 +79,13 @@ from infra.idp import (
     submit_form,
 )
 from infra.roster import load_roster
-from workflows.intake import IntakeWorkflow
 
 SECTION = "open_cases"
 CASES = 5_000
 OVERDUE = 500
-IN_FLIGHT = 50  # submissions at once
-LATE_BY = timedelta(days=40)  # past the one-month deadline, within the CLI's two years
-# From the roster the stack runs with: the cases go to its first three handlers, and are
-# reassigned to the next one; who signs in, at the command line and to the API, is a team
-# lead (reassigns others' cases).
-ASSIGNEES = HANDLERS[:3]
+# From the roster the stack runs with: the cases go to its first three handlers
+# (bench/backlog.py), and are reassigned to the next one; who signs in, at the command line
+# and to the API, is a team lead (reassigns others' cases).
 REASSIGNED_TO = HANDLERS[3]
 SIGNED_IN = TEAM_LEADS[0]
 LIST_BUDGET_S = 2.0
@@ -109,150 +100,8 @@ API_READS = 60
 # The web console's pages (issue 19), rendered by the service, as a handler clicks through.
 PAGE_P95_BUDGET_S = 0.200
 PAGE_VIEWS = 40
-RUNS = 3
 SETTLE_TIMEOUT_S = 600.0
-COMMAND_TIMEOUT_S = 120.0
 MB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Submitted:
-    case_number: str
-    overdue: bool
-
-
-@dataclass(frozen=True)
-class Timed:
-    seconds: list[float]
-    output: str  # stdout of the last run
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.seconds)
-
-
-# --- the backlog ---------------------------------------------------------------------------
-
-
-async def submit_waiting(
-    client: Client, task_queue: str, subject_id: str, *, received_at: datetime, assignee: str
-) -> SubmitRequestResult:
-    """An access request without e-ID, as the case service registers `starter.py submit access
-    --deliver-elsewhere`: it waits for identity proof."""
-    return await client.execute_workflow(
-        IntakeWorkflow.run,
-        SubmitRequestInput(
-            kind=Kind.ACCESS,
-            subject_id=subject_id,
-            received_at=received_at,
-            channel=Channel.E_SERVICE,
-            assignee=assignee,
-            details=RequestDetails(deliver_elsewhere=True),
-        ),
-        id=f"intake-{uuid.uuid4()}",
-        task_queue=task_queue,
-    )
-
-
-async def open_backlog(stack: BenchStack, *, cases: int, overdue: int) -> list[Submitted]:
-    """Submit `cases` requests, every (cases // overdue)-th one received 40 days ago, so the
-    overdue ones are spread over the whole run (early ones long evicted from the worker's
-    cache, late ones still in it)."""
-    subjects = synthetic_subjects(cases)
-    late = set(range(0, cases, cases // overdue)[:overdue])
-    gate = asyncio.Semaphore(IN_FLIGHT)
-    done = 0
-    began = time.monotonic()
-
-    async def one(n: int, subject_id: str) -> Submitted:
-        nonlocal done
-        async with gate:
-            now = datetime.now(UTC)
-            result = await submit_waiting(
-                stack.client,
-                stack.settings.task_queue,
-                subject_id,
-                received_at=now - LATE_BY if n in late else now,
-                assignee=ASSIGNEES[n % len(ASSIGNEES)],
-            )
-        if result.existing:
-            raise SystemExit(f"{result.case_number}: intake found an open case for a new subject")
-        done += 1
-        if done % 500 == 0:
-            print(f"  {time.monotonic() - began:5.0f} s: {done}/{cases} submitted", flush=True)
-        return Submitted(result.case_number, n in late)
-
-    return list(await asyncio.gather(*(one(n, s) for n, s in enumerate(subjects))))
-
-
-async def settle(client: Client, *, waiting: int, overdue: int, timeout: float) -> float:
-    """Wait until visibility shows every case waiting for identity and the late ones overdue;
-    return the seconds it took."""
-    queries = {
-        "waiting": (
-            f'DsrState = "{CaseState.AWAITING_IDENTITY.value}" AND ExecutionStatus = "Running"',
-            waiting,
-        ),
-        "overdue": (
-            f'DsrEscalation = "{Escalation.OVERDUE.value}" AND ExecutionStatus = "Running"',
-            overdue,
-        ),
-    }
-    began = time.monotonic()
-    counts: dict[str, int] = {}
-    while time.monotonic() - began < timeout:
-        for name, (query, _) in queries.items():
-            counts[name] = (await client.count_workflows(query)).count
-        if all(counts[name] >= expected for name, (_, expected) in queries.items()):
-            return time.monotonic() - began
-        await asyncio.sleep(1.0)
-    raise SystemExit(f"cases did not settle within {timeout:.0f} s: {counts}")
-
-
-# --- measurements --------------------------------------------------------------------------
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time the process has used so far (/proc/<pid>/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of stat(5)
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
-
-
-def database_bytes(db: Path) -> dict[str, int]:
-    """The SQLite file and its write-ahead log and shared-memory index, where they exist."""
-    sizes: dict[str, int] = {}
-    for suffix in ("", "-wal", "-shm"):
-        path = db.with_name(db.name + suffix)
-        if path.exists():
-            sizes[path.name] = path.stat().st_size
-    return sizes
-
-
-async def timed_cli(env: dict[str, str], *arguments: str, runs: int = RUNS) -> Timed:
-    """Run `python starter.py ARGUMENTS` `runs` times as a handler would; wall time of each."""
-    seconds: list[float] = []
-    output = ""
-    for _ in range(runs):
-        began = time.perf_counter()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(ROOT / "starter.py"),
-            *arguments,
-            env=env,
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT_S)
-        seconds.append(time.perf_counter() - began)
-        if process.returncode != 0:
-            raise SystemExit(
-                f"starter.py {' '.join(arguments)} exited {process.returncode}: "
-                f"{err.decode()[-2000:]}"
-            )
-        output = out.decode()
-    return Timed([round(s, 3) for s in seconds], output)
 
 
 def check_overdue_list(output: str, expected: set[str]) -> dict[str, Any]:
@@ -292,10 +141,6 @@ def check_status(output: str, case_number: str) -> list[str]:
 
 
 # --- the benchmark -------------------------------------------------------------------------
-
-
-def p95(seconds: list[float]) -> float:
-    return round(statistics.quantiles(seconds, n=20, method="inclusive")[18], 4)
 
 
 @dataclass(frozen=True)

@@ -41,15 +41,15 @@ from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.bare import BareCaseWorkflow, BareIntakeWorkflow, BareSubmitInput
+from bench.measure import cpu_seconds, percentile
 from bench.report import Figure, at_least, at_most, failed, info, print_table, save
 from bench.seed import seed_subjects, synthetic_subjects
+from bench.shape import CaseIds, case_activities, compare_shapes
 from bench.throwaway import HANDLERS, ROOT, BenchStack, bench_stack
 from contract.case import Outcome
 from contract.intake import SubmitRequestInput
@@ -68,24 +68,6 @@ SUBJECTS = 2 * CONCURRENCY
 THROUGHPUT_BUDGET = 0.7  # engine cases/s >= this x bare
 LATENCY_BUDGET = 1.5  # engine p50 <= this x bare p50
 CASE_TIMEOUT = 120.0  # seconds one case may take before the run is called off
-# Event types whose number depends on timing, not on what a workflow does.
-TIMING_EVENTS = frozenset(
-    {
-        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
-        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
-    }
-)
-
-
-@dataclass(frozen=True)
-class CaseIds:
-    intake: str
-    case: str
-
-    @property
-    def disposal(self) -> str:
-        return f"{self.case}-extract-disposal"
 
 
 @dataclass(frozen=True)
@@ -146,16 +128,6 @@ class Side:
     def cpu_ms_per_case_in_all(self) -> float:
         """The stack's CPU time per case: the server's, both workers' and the client's."""
         return sum(self.cpu.values()) / self.cases * 1000
-
-
-def cpu_seconds(pid: int) -> float:
-    """The user and system CPU time a process has used so far (Linux; 0 where unknown)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = stat.rsplit(")", 1)[1].split()  # from the state on: utime, stime are 12th, 13th
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -278,70 +250,6 @@ async def latency(
         for side in sides if n % 2 == 0 else reversed(sides):
             seconds[side.name].append((await one_case(side.run_case, subjects)).seconds)
     return seconds
-
-
-def percentile(values: Sequence[float], p: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
-
-
-# --- the shape check -------------------------------------------------------------------------
-
-
-async def history_shape(client: Client, workflow_id: str) -> Counter[str]:
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    return Counter(
-        EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
-        for event in history.events
-        if event.event_type not in TIMING_EVENTS
-    )
-
-
-async def activities_in(client: Client, workflow_id: str) -> list[str]:
-    history = await client.get_workflow_handle(workflow_id).fetch_history()
-    return [
-        event.activity_task_scheduled_event_attributes.activity_type.name
-        for event in history.events
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-    ]
-
-
-async def case_activities(client: Client, ids: CaseIds) -> dict[str, list[str]]:
-    """The activities of one case's workflows, in the order they were scheduled (the extract
-    disposal's up to its timer of days)."""
-    await disposal_waiting(client, ids.disposal)
-    return {
-        "intake": await activities_in(client, ids.intake),
-        "case": await activities_in(client, ids.case),
-        "extract disposal": await activities_in(client, ids.disposal),
-    }
-
-
-async def disposal_waiting(client: Client, workflow_id: str) -> None:
-    """The extract disposal has reached its timer of days (its history is complete for now)."""
-    for _ in range(100):
-        if (await history_shape(client, workflow_id))["TIMER_STARTED"]:
-            return
-        await asyncio.sleep(0.1)
-    raise RuntimeError(f"{workflow_id} never reached its timer")
-
-
-async def compare_shapes(
-    client: Client, engine: CaseIds, bare: CaseIds
-) -> tuple[int, dict[str, Any]]:
-    """How many events differ between the engine's histories and the bare ones, and both."""
-    await disposal_waiting(client, engine.disposal)
-    await disposal_waiting(client, bare.disposal)
-    differing = 0
-    shapes: dict[str, Any] = {}
-    for part, engine_id, bare_id in (
-        ("intake", engine.intake, bare.intake),
-        ("case", engine.case, bare.case),
-        ("extract disposal", engine.disposal, bare.disposal),
-    ):
-        ours, theirs = await history_shape(client, engine_id), await history_shape(client, bare_id)
-        differing += sum(((ours - theirs) + (theirs - ours)).values())
-        shapes[part] = {"engine": dict(ours), "bare": dict(theirs)}
-    return differing, shapes
 
 
 # --- the run -----------------------------------------------------------------------------------
