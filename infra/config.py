@@ -1,4 +1,9 @@
-"""Settings: one object from the environment (prefix DSR_), defaults for the embedded stack."""
+"""Settings: one object from the environment (prefix DSR_), defaults for the embedded stack.
+
+Its size (about 470 lines) is earned: `Settings` is the one list of every DSR_ variable, each
+with its default, its meaning and its check, and the checks that hold across them (production
+fails closed). Split into several classes, a reader would search several files for one
+variable, and a cross-check would sit apart from the fields it reads."""
 
 from __future__ import annotations
 

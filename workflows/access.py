@@ -75,11 +75,8 @@ class AccessRequestWorkflow(CaseWorkflow):
     async def run(self, case: CaseInput) -> CaseResult:
         return await self._withdrawable(self._handle(case))
 
-    async def _handle(self, case: CaseInput) -> CaseResult:
-        verified = await self._verified()
-        if verified is None:
-            return await self._identity_step_ended()
-        (actor, action), detail = verified, None
+    async def _after_identity(self, case: CaseInput, actor: str, action: str) -> CaseResult:
+        detail: str | None = None
         version = 0
         while True:
             version += 1

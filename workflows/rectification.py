@@ -37,11 +37,7 @@ class RectificationWorkflow(RestrictionSteps):
     async def run(self, case: CaseInput) -> CaseResult:
         return await self._withdrawable(self._handle(case))
 
-    async def _handle(self, case: CaseInput) -> CaseResult:
-        verified = await self._verified()
-        if verified is None:
-            return await self._identity_step_ended()
-        actor, action = verified
+    async def _after_identity(self, case: CaseInput, actor: str, action: str) -> CaseResult:
         restricted = case.details.restrict_while_checking
         if restricted:
             await self._restrict(RestrictionGround.ACCURACY_CONTESTED, actor=actor, action=action)

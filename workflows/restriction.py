@@ -121,11 +121,7 @@ class RestrictionWorkflow(RestrictionSteps):
     async def run(self, case: CaseInput) -> CaseResult:
         return await self._withdrawable(self._handle(case))
 
-    async def _handle(self, case: CaseInput) -> CaseResult:
-        verified = await self._verified()
-        if verified is None:
-            return await self._identity_step_ended()
-        actor, action = verified
+    async def _after_identity(self, case: CaseInput, actor: str, action: str) -> CaseResult:
         ground = case.details.restriction_ground
         if ground is None and workflow.patched(RESTRICTION_GROUND_PATCH):
             # Not assumed: the subject says which ground of Art. 18(1) applies.

@@ -11,6 +11,7 @@ from temporalio.exceptions import ApplicationError
 
 from contract.actions import ActionResult, CloseUnverifiedInput, VerifyIdentityInput
 from contract.case import (
+    CaseInput,
     CaseResult,
     CaseState,
     DeliveryRoute,
@@ -136,6 +137,20 @@ class Identity(CaseCore):
             assert self._identity_basis is not None
             return ENGINE, f"identity_not_needed:{self._identity_basis.value}"
         return self._identity.verified_by, f"identity:{self._identity.method}"
+
+    async def _handle(self, case: CaseInput) -> CaseResult:
+        """A GDPR case's course: the identity step, then the kind's own steps; or the case
+        ends at the identity step (closed unverified, or refused)."""
+        verified = await self._verified()
+        if verified is None:
+            return await self._identity_step_ended()
+        actor, action = verified
+        return await self._after_identity(case, actor, action)
+
+    async def _after_identity(self, case: CaseInput, actor: str, action: str) -> CaseResult:
+        """The kind's steps once identity is proven or not needed, from the trail's last actor
+        and action (each kind that starts with the identity step defines them)."""
+        raise NotImplementedError(f"{type(self).__name__} has no steps after the identity step")
 
     async def _identity_step_ended(self) -> CaseResult:
         """The case ends at the identity step: closed as unverified, or refused."""
