@@ -262,7 +262,3 @@ class ExtractActivities:
             has_postal_address=False,  # machine-readable data is not sent on paper
             extra_refs=[zip_ref],
         )
-
-
-# A cell a spreadsheet would run as a formula (OWASP, CSV injection): text from the systems
-# starting so gets a leading apostrophe, which spreadsheets show as text. Numbers stay numbers.

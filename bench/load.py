@@ -69,8 +69,6 @@ EXPECTED: dict[Kind, frozenset[Outcome]] = {
 _DOCUMENT_TYPES = ("board_minutes", "outage_report")
 CASE_TYPES = frozenset(workflow.__name__ for workflow in CASE_WORKFLOWS.values())
 
-# Every synthetic subject has this birth number (NNN of YYYYMMDD-NNNC), which no demo person has.
-
 
 # --- the requests ----------------------------------------------------------------------------
 

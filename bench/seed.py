@@ -17,6 +17,7 @@ from demo.people import DEMO_SUBJECTS, FILLER_SUBJECTS
 from demo.schemas import SYSTEM_TABLES
 from infra.db import create_engine
 
+# Every synthetic subject has this birth number (NNN of YYYYMMDD-NNNC), which no demo person has.
 _SERIAL = "981"
 _FIRST_BIRTH_DAY = date(1950, 1, 1)
 

@@ -142,3 +142,5 @@ def roster(
                 beyond = ["acts on no case (told of escalations and refusals)"]
             table.add_row(who, ", ".join(held), "; ".join(beyond))
         console().print(table)
+
+    emit(as_json, answer, human)

@@ -7,6 +7,7 @@ from typing import Literal, get_args
 
 from contract.addresses import is_one_address
 
+# The logical fields a subject may have rectified (Art. 16), whatever a system calls its columns.
 RectifiableField = Literal["name", "street", "postal_code", "city", "email", "phone"]
 RECTIFIABLE_FIELDS: tuple[RectifiableField, ...] = get_args(RectifiableField)
 _MAX_LENGTH: dict[str, int] = {

@@ -51,9 +51,6 @@ class Declaration(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-# The logical fields a subject may have rectified (Art. 16), whatever a system calls its columns.
-
-
 # The data categories as a list in a cell names them ("identitetsuppgifter, adress").
 CATEGORY_NAMES_SV: dict[str, str] = {
     "identifier": "identitetsuppgifter",
