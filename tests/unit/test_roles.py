@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from contract import handling
 from contract.roles import ACTIONS, Role, refusal
 from infra.config import Settings
 from infra.delegation import DelegationRegister, load_delegations
@@ -124,12 +125,15 @@ def test_refusals_say_who_may_and_what_the_actor_is() -> None:
 def test_every_action_the_workflows_check_is_declared_and_every_declared_one_is_checked() -> None:
     """A name missing from ACTIONS would fail inside a validator; one never used is a role
     rule nobody enforces."""
-    source = "\n".join(path.read_text() for path in WORKFLOWS.glob("*.py"))
+    source = "\n".join(path.read_text() for path in WORKFLOWS.rglob("*.py"))
     named = set(
-        re.findall(r'_(?:check_role|authorize|take_decision|may)\([^"]*"([a-z_]+)"', source)
+        re.findall(r'_(?:check_role|authorize|take_decision|may)\([^"()\n]*"([a-z_]+)"', source)
     )
-    # Reads are judged by the case service (service/api.py), not by a workflow.
-    service = (WORKFLOWS.parent / "service" / "api.py").read_text()
+    # Most come from the action table (contract.handling), a row at a time.
+    rows = re.findall(r"\b([A-Z][A-Z_]+)\.role_action\b|_decision(?:_for)?\(([A-Z][A-Z_]+)", source)
+    named |= {getattr(handling, row).role_action for pair in rows for row in pair if row}
+    # Reads are judged by the case service (service/), not by a workflow.
+    service = "\n".join(path.read_text() for path in (WORKFLOWS.parent / "service").rglob("*.py"))
     named |= set(re.findall(r'\.may\("([a-z_]+)"\)', service))
     # Chosen by the workflow at run time (decided rectification, reassignment).
     named |= set(re.findall(r'return "([a-z_]+)"', source)) & set(ACTIONS)
