@@ -35,11 +35,11 @@ from pathlib import Path
 import pytest
 
 from demo.people import DEMO_SUBJECTS, seeded_personal_data
+from infra.binaries import temporal_binary
 from infra.codec import new_key
 from infra.config import Settings
 from scripts.demo_cases import DEMO_CASES, drive_to_end, register, run_demo
 from scripts.embedded import Stack, running_stack
-from scripts.stack import temporal_binary
 from tests.helpers import Mailbox, free_port
 
 # What the demo's rectification writes (new personal data, through the case's input).
