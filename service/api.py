@@ -17,7 +17,7 @@ from fastapi import APIRouter
 
 from service import api_actions, api_reading, api_requests
 
-router = APIRouter(prefix="/api/v1")
-router.include_router(api_reading.router)
-router.include_router(api_requests.router)
-router.include_router(api_actions.router)
+# Each under /api/v1, in this order, included by the app itself: a router included in another
+# router is matched lazily, and a request's route would then name the inner router's path
+# (without /api/v1), which the metrics label calls by (service/metering.py).
+ROUTERS: tuple[APIRouter, ...] = (api_reading.router, api_requests.router, api_actions.router)

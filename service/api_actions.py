@@ -21,7 +21,7 @@ from service.api_requests import known_types
 from service.callers import CaseNumberPath, Staff, StaffMember, call, spelled, temporal
 from service.problems import Problem
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 
 # --- handler actions -------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from service.callers import CaseNumberPath, Staff, StaffMember, call, spelled, s
 from service.problems import Problem
 from systems.document_archive import ArchiveError, document_text, load_archive
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 
 class SignIn(BaseModel):

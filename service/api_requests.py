@@ -22,7 +22,7 @@ from service.problems import Problem, validation_detail
 from systems.document_archive import ArchiveError, load_archive
 from systems.fields import validate_rectification
 
-router = APIRouter()
+router = APIRouter(prefix="/api/v1")
 
 # A request registered late may carry an old date of receipt, but not an implausible one.
 OLDEST_RECEIPT = timedelta(days=2 * 366)

@@ -174,7 +174,8 @@ def create_app(settings: Settings, *, temporal: Client | None = None) -> FastAPI
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RPCError, on_temporal_error)
-    app.include_router(api.router)
+    for router in api.ROUTERS:
+        app.include_router(router)
     app.include_router(eservice.router)
     console.install(app, settings)
     for router in desk.ROUTERS:
