@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -29,7 +30,10 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def sign_in(browser: webdriver.Chrome, base: str, login: str) -> WebDriverWait[Any]:
-    wait = WebDriverWait(browser, 30)
+    # A condition checked while a submitted form's page replaces the old one may meet the old
+    # page's node gone (Chrome: "Node with given id does not belong to the document"); the wait
+    # looks again, and still fails if the condition never holds.
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,))
     browser.get(f"{base}/")
     wait.until(seen.presence_of_element_located((By.NAME, "password")))
     browser.find_element(By.NAME, "login").send_keys(login)
