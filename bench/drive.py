@@ -35,7 +35,7 @@ from contract.public_access import ConfirmDocumentsInput, ReviewDocumentInput
 from contract.vocabulary import IdentityMethod, Kind, ReviewDecision
 from infra.config import Settings
 from infra.outbox import FakeEidProvider
-from service.actions import ACTIONS
+from service.actions import BY_PATH
 from service.steps import step_for
 from workflows.case.workflow import CaseBase
 from workflows.intake import IntakeWorkflow
@@ -61,9 +61,6 @@ class RequestRun:
     error: str | None = None
 
 
-_MODELS: dict[str, type[BaseModel]] = {action.update: action.model for action in ACTIONS}
-
-
 def handler_step(request: LoadRequest, state: CaseState) -> tuple[str, BaseModel]:
     """The update a handler sends in `state`, and its input: service/steps.py's table, which
     the demo follows at the command line, here straight to the workflow."""
@@ -72,7 +69,7 @@ def handler_step(request: LoadRequest, state: CaseState) -> tuple[str, BaseModel
         raise RuntimeError(f"no handler step for a {request.kind.value} case in {state.value}")
     who = step.taken_by(request.handler, TEAM_LEADS)
     body = {**step.body_for(request.channel), "handler": who}
-    return step.update, _MODELS[step.update].model_validate(body)
+    return step.update, BY_PATH[step.action.path].model.model_validate(body)
 
 
 class CaseWatch:

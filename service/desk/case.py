@@ -194,7 +194,7 @@ def action_forms(member: StaffMember, status: CaseStatus, where: str = "case") -
             continue  # on the extract's or the copies' page, beside what it approves
         if where != "case" and path not in ON_EXTRACT_PAGE:
             continue
-        title, button = words.ACTIONS.get(action.update, (action.summary, "Skicka"))
+        title, button = words.ACTIONS[action.update]
         found.append(
             Form(
                 path,

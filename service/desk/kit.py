@@ -239,7 +239,7 @@ def done_text(path: str | None) -> str | None:
     if path == "registrera":
         return "Begäran är registrerad"
     action = BY_PATH.get(path or "")
-    return words.ACTIONS.get(action.update, (action.summary, ""))[0] if action else None
+    return words.ACTIONS[action.update][0] if action else None
 
 
 def invalid(error: ValidationError) -> str:
